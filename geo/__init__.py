@@ -1,0 +1,1 @@
+"""Where things are: points, bounding boxes, and (later) geocoding and zones."""

@@ -1,0 +1,54 @@
+"""Points and bounding boxes in WGS 84 (what GPS, GeoJSON and every map library use)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import msgspec
+
+Latitude = Annotated[float, msgspec.Meta(ge=-90, le=90, description="WGS 84 latitude, degrees")]
+Longitude = Annotated[float, msgspec.Meta(ge=-180, le=180, description="WGS 84 longitude, degrees")]
+
+
+class Point(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """A position on the earth."""
+
+    lat: Latitude
+    lon: Longitude
+
+
+class BBox(msgspec.Struct, frozen=True):
+    """A box given as GeoJSON orders it: west, south, east, north."""
+
+    west: float
+    south: float
+    east: float
+    north: float
+
+    @classmethod
+    def parse(cls, text: str) -> BBox:
+        """Parse `west,south,east,north`; raise ValueError saying what is wrong.
+
+        >>> BBox.parse("-78.9,42.8,-78.8,42.95").contains(Point(42.9, -78.85))
+        True
+        """
+        parts = text.split(",")
+        if len(parts) != 4:
+            raise ValueError("expected four numbers: west,south,east,north")
+        try:
+            west, south, east, north = (float(part) for part in parts)
+        except ValueError:
+            raise ValueError("expected four numbers: west,south,east,north") from None
+        if not (-180 <= west <= 180 and -180 <= east <= 180 and -90 <= south <= north <= 90):
+            raise ValueError("coordinates out of range, or south above north")
+        if west > east:
+            raise ValueError("west is east of east (boxes across the antimeridian are not supported)")
+        return cls(west, south, east, north)
+
+    def contains(self, point: Point) -> bool:
+        """Whether the point lies in the box (edges included)."""
+        return self.south <= point.lat <= self.north and self.west <= point.lon <= self.east
+
+    @property
+    def center(self) -> Point:
+        return Point((self.south + self.north) / 2, (self.west + self.east) / 2)

@@ -1,0 +1,199 @@
+"""The JSON API for calls and incidents, under /api/v1. Each route's docstring is its documentation."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+from datetime import datetime
+from typing import Annotated
+
+import msgspec
+from quart import Blueprint, Response, request
+from quart_schema import document_response, validate_querystring, validate_request
+
+from geo.point import BBox
+from incident.config import Priority
+from incident.idempotency import KeyReused, StillProcessing
+from incident.incidents import IncidentFilter, select_calls, select_history, select_incident, select_incidents
+from incident.intake import CallIn, CallReceipt, take_call
+from incident.problems import Problem, invalid_field
+from incident.records import Call, Incident, StoredEvent
+from incident.status import Status
+from incident.transitions import TransitionIn, change_status
+from incident.web import json_response, store, surge_config
+
+blueprint = Blueprint("api", __name__, url_prefix="/api/v1")
+
+
+class IncidentDetail(msgspec.Struct, kw_only=True):
+    incident: Incident
+    calls: list[Call]
+
+
+class IncidentQuery(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    status: str | None = None  # one status, or several separated by commas
+    category: str | None = None
+    priority: Priority | None = None
+    since: datetime | None = None  # opened at or after (ISO 8601 with offset)
+    bbox: str | None = None  # west,south,east,north in degrees
+    cursor: str | None = None  # from the previous page's next_cursor
+    limit: Annotated[int, msgspec.Meta(ge=1, le=500)] = 50
+
+
+class IncidentPage(msgspec.Struct, kw_only=True):
+    items: list[Incident]
+    next_cursor: str | None
+
+
+class HistoryQuery(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    after: Annotated[str, msgspec.Meta(pattern=r"^\d+-\d+$")] | None = None
+    limit: Annotated[int, msgspec.Meta(ge=1, le=1000)] = 100
+
+
+class History(msgspec.Struct, kw_only=True):
+    ticket: str
+    events: list[StoredEvent]
+
+
+@blueprint.post("/calls")
+@validate_request(CallIn)
+@document_response(CallReceipt, 201)
+async def post_call(data: CallIn) -> Response:
+    """Log a call: open a new incident, or attach the call to `ticket`.
+
+    Send an `Idempotency-Key` header (any unique text up to 255 characters) so a retry after a
+    timeout is safe: the same key with the same body returns the first answer and creates nothing;
+    the same key with a different body is refused with 422.
+    """
+    key = request.headers.get("Idempotency-Key")
+    if key is not None and not (0 < len(key) <= 255 and key.isascii() and key.isprintable()):
+        raise Problem(
+            400,
+            "Invalid Idempotency-Key",
+            "Idempotency-Key: 1 to 255 printable ASCII characters",
+            kind="invalid-header",
+            errors=[{"field": "Idempotency-Key", "detail": "1 to 255 printable ASCII characters"}],
+        )
+    try:
+        answer = await take_call(store(), surge_config(), data, idempotency_key=key, actor=data.agent)
+    except KeyReused:
+        raise Problem(
+            422,
+            "Idempotency-Key reused",
+            "this Idempotency-Key was already used with a different request body",
+            kind="idempotency-key-reused",
+        ) from None
+    except StillProcessing:
+        raise Problem(
+            409,
+            "Request in progress",
+            "a request with this Idempotency-Key is still being processed; retry shortly",
+            kind="idempotency-in-progress",
+        ) from None
+    headers = {"Location": f"/api/v1/incidents/{_ticket_of(answer.body)}"}
+    if answer.replayed:
+        headers["Idempotent-Replayed"] = "true"
+    return json_response(answer.body, answer.status, headers)
+
+
+@blueprint.get("/incidents/<ticket>")
+@document_response(IncidentDetail)
+async def get_incident(ticket: str) -> Response:
+    """One incident with its calls. The ETag is the incident's version."""
+    incident = await _incident_or_404(ticket)
+    calls = await select_calls(store(), incident.calls)
+    return json_response(IncidentDetail(incident=incident, calls=calls), headers={"ETag": f'"{incident.version}"'})
+
+
+@blueprint.get("/incidents")
+@validate_querystring(IncidentQuery)
+@document_response(IncidentPage)
+async def list_incidents(query_args: IncidentQuery) -> Response:
+    """Incidents, newest first, filtered; follow `next_cursor` for the next page."""
+    where = IncidentFilter(
+        statuses=_statuses(query_args.status),
+        category=query_args.category,
+        priority=query_args.priority,
+        since=query_args.since,
+        bbox=_bbox(query_args.bbox),
+    )
+    if where.since is not None and where.since.tzinfo is None:
+        raise invalid_field("since", "give a time zone offset, e.g. 2026-10-13T00:00:00-04:00")
+    items, last = await select_incidents(store(), where, before=_cursor(query_args.cursor), limit=query_args.limit)
+    next_cursor = base64.urlsafe_b64encode(str(last).encode()).decode() if last is not None else None
+    return json_response(IncidentPage(items=items, next_cursor=next_cursor))
+
+
+@blueprint.post("/incidents/<ticket>/transitions")
+@validate_request(TransitionIn)
+@document_response(Incident)
+async def post_transition(ticket: str, data: TransitionIn) -> Response:
+    """Move the incident to another status. Illegal moves get 409 naming both statuses.
+
+    Send `If-Match: "<version>"` (the ETag of GET) or `if_version` to refuse the move with 412 if
+    someone changed the incident since you read it.
+    """
+    if_match = request.headers.get("If-Match")
+    if if_match and data.if_version is None:
+        try:
+            data = msgspec.structs.replace(data, if_version=int(if_match.strip().removeprefix("W/").strip('"')))
+        except ValueError:
+            raise Problem(400, "Invalid If-Match", 'If-Match: expected "<version>"', kind="invalid-header") from None
+    incident = await change_status(store(), ticket, data)
+    return json_response(incident, headers={"ETag": f'"{incident.version}"'})
+
+
+@blueprint.get("/incidents/<ticket>/history")
+@validate_querystring(HistoryQuery)
+@document_response(History)
+async def get_history(ticket: str, query_args: HistoryQuery) -> Response:
+    """Every event of the incident, oldest first; pass the last event id as `after` for more."""
+    await _incident_or_404(ticket)
+    events = await select_history(store(), ticket, after=query_args.after, limit=query_args.limit)
+    return json_response(History(ticket=ticket, events=events))
+
+
+_TICKET = re.compile(r"^\d{4}-\d{4,9}$")
+
+
+async def _incident_or_404(ticket: str) -> Incident:
+    incident = await select_incident(store(), ticket) if _TICKET.match(ticket) else None
+    if incident is None:
+        raise Problem(404, "Not Found", f"no incident with ticket {ticket}", kind="unknown-ticket", ticket=ticket)
+    return incident
+
+
+def _ticket_of(body: bytes) -> str:
+    return msgspec.json.decode(body, type=_TicketOnly).ticket
+
+
+class _TicketOnly(msgspec.Struct):
+    ticket: str
+
+
+def _statuses(text: str | None) -> frozenset[Status]:
+    if not text:
+        return frozenset()
+    try:
+        return frozenset(Status(part.strip()) for part in text.split(","))
+    except ValueError:
+        raise invalid_field("status", f"one or more of: {', '.join(Status)}") from None
+
+
+def _bbox(text: str | None) -> BBox | None:
+    if text is None:
+        return None
+    try:
+        return BBox.parse(text)
+    except ValueError as error:
+        raise invalid_field("bbox", str(error)) from None
+
+
+def _cursor(text: str | None) -> int | None:
+    if text is None:
+        return None
+    try:
+        return int(base64.urlsafe_b64decode(text.encode()).decode())
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        raise invalid_field("cursor", "not a cursor this API returned") from None

@@ -1,0 +1,115 @@
+"""The `stormline` command: serve, check-config, and --version."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import signal
+import sys
+from collections.abc import Sequence
+
+from incident import __version__
+from incident.config import ConfigError, load_config
+from incident.embedded import EmbeddedRedis, EmbeddedRedisError
+from incident.settings import Settings, SettingsError, settings_from_env
+
+EXIT_BAD_CONFIG = 2
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="stormline", description="Stormline, the storm 311 center.")
+    parser.add_argument("--version", action="version", version=f"stormline {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    serve = commands.add_parser("serve", help="run the server (Hypercorn)")
+    serve.add_argument("--bind", help="host:port or unix:PATH (env STORMLINE_BIND; default 127.0.0.1:8311)")
+    serve.add_argument("--workers", type=int, help="worker processes (env STORMLINE_WORKERS; default 1)")
+    serve.add_argument("--config", help="surge config file (env STORMLINE_CONFIG)")
+
+    check = commands.add_parser("check-config", help="check a surge config file and exit (2 if bad)")
+    check.add_argument("file", nargs="?", help="the file (default: STORMLINE_CONFIG, else surge_config.yaml)")
+
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "check-config":
+            settings = settings_from_env(config=args.file)
+            return _check_config(settings)
+        settings = settings_from_env(bind=args.bind, workers=args.workers, config=args.config)
+        return _serve(settings)
+    except SettingsError as error:
+        print(f"stormline: {error}", file=sys.stderr)
+        return EXIT_BAD_CONFIG
+
+
+def _check_config(settings: Settings) -> int:
+    try:
+        config = load_config(settings.config)
+    except ConfigError as error:
+        print(error, file=sys.stderr)
+        return EXIT_BAD_CONFIG
+    print(f"{settings.config}: ok ({config.jurisdiction.name}, {len(config.categories)} categories)")
+    return 0
+
+
+def _serve(settings: Settings) -> int:
+    from hypercorn.config import Config as HypercornConfig
+    from hypercorn.run import run
+
+    logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    log = logging.getLogger("stormline")
+    try:
+        config = load_config(settings.config)
+    except ConfigError as error:
+        print(error, file=sys.stderr)
+        return EXIT_BAD_CONFIG
+
+    # Until Hypercorn installs its own handler, SIGTERM must still unwind through `finally`.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(128 + signal.SIGTERM))
+    embedded = None
+    try:
+        if not settings.redis_url:
+            try:
+                embedded = EmbeddedRedis(settings.data_dir, settings.redis_server).start()
+            except EmbeddedRedisError as error:
+                print(f"stormline: {error}", file=sys.stderr)
+                return 1
+            # Workers are new processes: they find the shared server through the environment.
+            os.environ["STORMLINE_REDIS_URL"] = embedded.url
+            log.info("embedded Redis in %s", embedded.data_dir)
+        os.environ["STORMLINE_CONFIG"] = settings.config
+        os.environ["STORMLINE_DATA_DIR"] = settings.data_dir
+
+        hyper = HypercornConfig()
+        hyper.application_path = "incident.asgi:app"
+        hyper.bind = [settings.bind]
+        hyper.workers = settings.workers
+        hyper.worker_class = _worker_class()
+        hyper.graceful_timeout = 10
+        hyper.errorlog = "-"
+        log.info(
+            "Stormline %s for %s on %s (%d worker%s, %s)",
+            __version__,
+            config.jurisdiction.name,
+            settings.bind,
+            settings.workers,
+            "" if settings.workers == 1 else "s",
+            hyper.worker_class,
+        )
+        return run(hyper)
+    finally:
+        if embedded is not None:
+            embedded.stop()
+            log.info("embedded Redis stopped")
+
+
+def _worker_class() -> str:
+    try:
+        import uvloop  # noqa: F401
+    except ImportError:
+        return "asyncio"
+    return "uvloop"
+
+
+if __name__ == "__main__":
+    sys.exit(main())

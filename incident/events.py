@@ -1,0 +1,133 @@
+"""The one event writer: every change to a record is written together with the event announcing it.
+
+A change is a small plan — guards to check, then writes — applied by one Lua script that ends by
+appending the event to the jurisdiction's stream (and to the incident's history, with the same id).
+Redis runs a script alone, so either the guards fail and nothing is written, or every write and the
+event land together: nothing changes without its event, and no event announces a change that did not
+happen.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from redis.asyncio import Redis
+from redis.commands.core import AsyncScript
+
+from geo.point import Point
+from incident.records import Event, StoredEvent, pack, unpack_event
+
+# Applies one planned change and appends its event, or writes nothing if a guard fails.
+# ARGV, read in order: guard count, then (key index, field, expected) per guard; op count, then
+# (command, key index, argument count, arguments…) per op; stream key index; count and key indexes
+# of streams that get a copy with the same id; count and values of the event's fields.
+_APPLY = """
+local i = 0
+local function nxt() i = i + 1; return ARGV[i] end
+for _ = 1, tonumber(nxt()) do
+  local key, field, expected = KEYS[tonumber(nxt())], nxt(), nxt()
+  local actual = redis.call('HGET', key, field) or ''
+  if actual ~= expected then return {0, key, actual} end
+end
+for _ = 1, tonumber(nxt()) do
+  local name, key, args = nxt(), KEYS[tonumber(nxt())], {}
+  for j = 1, tonumber(nxt()) do args[j] = nxt() end
+  redis.call(name, key, unpack(args))
+end
+local stream, also, fields = KEYS[tonumber(nxt())], {}, {}
+for j = 1, tonumber(nxt()) do also[j] = KEYS[tonumber(nxt())] end
+for j = 1, tonumber(nxt()) do fields[j] = nxt() end
+local id = redis.call('XADD', stream, '*', unpack(fields))
+for _, key in ipairs(also) do redis.call('XADD', key, id, unpack(fields)) end
+return {1, id}
+"""
+
+
+class Conflict(Exception):
+    """A guard failed: the record changed (or the claim was lost) since the caller read it."""
+
+    def __init__(self, key: str, actual: bytes) -> None:
+        super().__init__(f"{key} changed (now {actual!r})")
+        self.key, self.actual = key, actual
+
+
+@dataclass
+class Change:
+    """A plan of writes to apply atomically with one event. Build it, then `commit` it."""
+
+    _keys: list[str] = field(default_factory=list)
+    _slots: dict[str, int] = field(default_factory=dict)
+    guards: list[tuple[int, str, str]] = field(default_factory=list)
+    ops: list[list[Any]] = field(default_factory=list)
+
+    def _k(self, key: str) -> int:
+        if key not in self._slots:
+            self._keys.append(key)
+            self._slots[key] = len(self._keys)  # Lua tables count from 1
+        return self._slots[key]
+
+    def guard(self, key: str, field_: str, expected: str) -> Change:
+        """Require hash field `field_` of `key` to equal `expected` ('' = must not exist)."""
+        self.guards.append((self._k(key), field_, expected))
+        return self
+
+    def hset(self, key: str, mapping: dict[str, bytes | str | int]) -> Change:
+        flat: list[Any] = []
+        for name, value in mapping.items():
+            flat += [name, value]
+        self.ops.append(["HSET", self._k(key), *flat])
+        return self
+
+    def set(self, key: str, value: bytes) -> Change:
+        self.ops.append(["SET", self._k(key), value])
+        return self
+
+    def zadd(self, key: str, score: int, member: str) -> Change:
+        self.ops.append(["ZADD", self._k(key), str(score), member])
+        return self
+
+    def zrem(self, key: str, member: str) -> Change:
+        self.ops.append(["ZREM", self._k(key), member])
+        return self
+
+    def geoadd(self, key: str, point: Point, member: str) -> Change:
+        self.ops.append(["GEOADD", self._k(key), repr(point.lon), repr(point.lat), member])
+        return self
+
+    def expire(self, key: str, seconds: int) -> Change:
+        self.ops.append(["EXPIRE", self._k(key), str(seconds)])
+        return self
+
+
+def register(redis: Redis) -> AsyncScript:
+    """Register the apply script with a client (redis-py re-sends it if the server restarted)."""
+    return redis.register_script(_APPLY)
+
+
+async def commit(apply: AsyncScript, change: Change, event: Event, stream: str, *also: str) -> str:
+    """Apply `change` and append `event` to `stream` (and to each of `also`, same id).
+
+    Returns the event id. Raises Conflict, having written nothing, when a guard fails.
+    """
+    fields = ["type", event.__struct_config__.tag, "ticket", event.ticket, "data", pack(event)]
+    args: list[Any] = [len(change.guards)]
+    for guard in change.guards:
+        args += guard
+    args.append(len(change.ops))
+    for name, key_index, *op_args in change.ops:
+        args += [name, key_index, len(op_args), *op_args]
+    args.append(change._k(stream))
+    args += [len(also), *(change._k(key) for key in also)]
+    args += [len(fields), *fields]
+    ok, *rest = await apply(keys=change._keys, args=args)
+    if not ok:
+        key, actual = rest
+        raise Conflict(key.decode(), actual)
+    event_id: bytes = rest[0]
+    return event_id.decode()
+
+
+def decode_entries(entries: list[tuple[bytes, dict[bytes, bytes]]]) -> list[StoredEvent]:
+    """Decode stream entries as XRANGE/XREAD return them."""
+    return [StoredEvent(id=entry_id.decode(), event=unpack_event(fields[b"data"])) for entry_id, fields in entries]

@@ -1,0 +1,264 @@
+"""Storage of incidents and calls: small typed functions that take the Store first.
+
+Reads decode MessagePack into records; every write goes through `events.commit`, with the indexes
+kept in step by `_reindex`, so a record, its indexes and its event always change together.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import AsyncIterator, Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+from geo.point import BBox
+from incident.config import Priority
+from incident.events import Change, commit, decode_entries
+from incident.records import (
+    Call,
+    CallAttached,
+    Event,
+    Incident,
+    IncidentOpened,
+    StatusChanged,
+    StoredEvent,
+    pack,
+    unpack_call,
+    unpack_incident,
+)
+from incident.status import Status
+from incident.store import Store
+
+_SCAN_BATCH = 200
+
+
+async def allocate_ids(store: Store, *, year: int, new_incident: bool) -> tuple[int, int, int]:
+    """Numbers for a new call (and its incident): (incident order, ticket number, call number).
+
+    The incident numbers are 0 when `new_incident` is false.
+    """
+    keys = store.keys
+    pipe = store.redis.pipeline(transaction=False)
+    pipe.incr(keys.call_seq)
+    if new_incident:
+        pipe.incr(keys.incident_seq)
+        pipe.incr(keys.ticket_seq(year))
+    numbers = await pipe.execute()
+    if new_incident:
+        return numbers[1], numbers[2], numbers[0]
+    return 0, 0, numbers[0]
+
+
+async def select_incident(store: Store, ticket: str) -> Incident | None:
+    data = await store.redis.hget(store.keys.incident(ticket), "data")
+    return unpack_incident(data) if data else None
+
+
+async def select_calls(store: Store, call_ids: list[str]) -> list[Call]:
+    if not call_ids:
+        return []
+    blobs = await store.redis.mget([store.keys.call(call_id) for call_id in call_ids])
+    return [unpack_call(blob) for blob in blobs if blob]
+
+
+async def insert_incident(
+    store: Store, incident: Incident, call: Call, actor: str | None, change: Change
+) -> str:
+    """Store a new incident with its first call; `change` may carry more guarded writes."""
+    keys = store.keys
+    change.guard(keys.incident(incident.ticket), "v", "")
+    _put(change, store, incident)
+    change.set(keys.call(call.id), pack(call))
+    _reindex(change, store, None, incident)
+    event = IncidentOpened(
+        ticket=incident.ticket, at=incident.opened_at, actor=actor, call_id=call.id, incident=incident
+    )
+    return await _commit(store, change, event)
+
+
+async def attach_call(
+    store: Store, current: Incident, updated: Incident, call: Call, actor: str | None, change: Change
+) -> str:
+    """Store `call` on an existing incident; Conflict if it changed since `current` was read."""
+    _guard_version(change, store, current)
+    _put(change, store, updated)
+    change.set(store.keys.call(call.id), pack(call))
+    _reindex(change, store, current, updated)
+    event = CallAttached(
+        ticket=updated.ticket, at=updated.updated_at, actor=actor, call_id=call.id, calls=len(updated.calls)
+    )
+    return await _commit(store, change, event)
+
+
+async def update_status(
+    store: Store, current: Incident, updated: Incident, reason: str | None, actor: str | None
+) -> str:
+    """Store a status change; Conflict if the incident changed since `current` was read."""
+    change = Change()
+    _guard_version(change, store, current)
+    _put(change, store, updated)
+    _reindex(change, store, current, updated)
+    event = StatusChanged(
+        ticket=updated.ticket,
+        at=updated.updated_at,
+        actor=actor,
+        from_status=current.status,
+        to_status=updated.status,
+        reason=reason,
+        version=updated.version,
+    )
+    return await _commit(store, change, event)
+
+
+async def select_history(
+    store: Store, ticket: str, *, after: str | None = None, limit: int = 100
+) -> list[StoredEvent]:
+    """The incident's events in order, after event id `after` (exclusive)."""
+    start = f"({after}" if after else "-"
+    entries = await store.redis.xrange(store.keys.history(ticket), min=start, max="+", count=limit)
+    return decode_entries(entries)
+
+
+@dataclass(frozen=True, slots=True)
+class IncidentFilter:
+    """What `select_incidents` keeps. Empty fields do not filter."""
+
+    statuses: frozenset[Status] = frozenset()
+    category: str | None = None
+    priority: Priority | None = None
+    since: datetime | None = None  # opened at or after
+    bbox: BBox | None = None
+
+    def keeps(self, incident: Incident) -> bool:
+        return (
+            (not self.statuses or incident.status in self.statuses)
+            and (self.category is None or incident.category == self.category)
+            and (self.priority is None or incident.priority == self.priority)
+            and (self.since is None or incident.opened_at >= self.since)
+            and (
+                self.bbox is None
+                or (incident.location is not None and self.bbox.contains(incident.location))
+            )
+        )
+
+
+async def select_incidents(
+    store: Store, where: IncidentFilter, *, before: int | None, limit: int
+) -> tuple[list[Incident], int | None]:
+    """Newest first, those with order below `before`; returns (page, cursor for the next page)."""
+    if where.bbox is not None:
+        candidates = _page_from_box(store, where, before)
+    else:
+        candidates = _page_from_index(store, where, before)
+    page: list[Incident] = []
+    async for incident in candidates:
+        if where.since is not None and incident.opened_at < where.since:
+            break  # newest first: everything after this is older still
+        if where.keeps(incident):
+            if len(page) == limit:
+                return page, page[-1].seq
+            page.append(incident)
+    return page, None
+
+
+async def _page_from_index(
+    store: Store, where: IncidentFilter, before: int | None
+) -> AsyncIterator[Incident]:
+    index = await _smallest_index(store, where)
+    upper: str = f"({before}" if before is not None else "+inf"
+    while True:
+        rows = await store.redis.zrevrangebyscore(
+            index, upper, "-inf", start=0, num=_SCAN_BATCH, withscores=True
+        )
+        if not rows:
+            return
+        for incident in await _fetch(store, [ticket.decode() for ticket, _ in rows]):
+            yield incident
+        upper = f"({int(rows[-1][1])}"
+        if len(rows) < _SCAN_BATCH:
+            return
+
+
+async def _page_from_box(
+    store: Store, where: IncidentFilter, before: int | None
+) -> AsyncIterator[Incident]:
+    box = where.bbox
+    assert box is not None, "only called with a box"
+    keys = store.keys
+    center = box.center
+    # GEOSEARCH takes a box in metres around a centre; ask for one that covers the whole lat/lon box
+    # (its widest row is the one nearest the equator) and keep exact membership to `keeps`.
+    widest = min(abs(box.south), abs(box.north)) if box.south * box.north > 0 else 0.0
+    width = (box.east - box.west) * 111_320 * math.cos(math.radians(widest)) + 2
+    height = (box.north - box.south) * 110_574 + 2
+    members = await store.redis.geosearch(
+        keys.incident_geo, longitude=center.lon, latitude=center.lat, width=width, height=height, unit="m"
+    )
+    if not members:
+        return
+    scores = await store.redis.zmscore(keys.all_incidents, members)
+    ordered = sorted(
+        ((int(score), member.decode()) for member, score in zip(members, scores, strict=True) if score),
+        reverse=True,
+    )
+    tickets = [ticket for seq, ticket in ordered if before is None or seq < before]
+    for start in range(0, len(tickets), _SCAN_BATCH):
+        for incident in await _fetch(store, tickets[start : start + _SCAN_BATCH]):
+            yield incident
+
+
+async def _smallest_index(store: Store, where: IncidentFilter) -> str:
+    keys = store.keys
+    options = []
+    if len(where.statuses) == 1:
+        options.append(keys.by_status(next(iter(where.statuses))))
+    if where.category is not None:
+        options.append(keys.by_category(where.category))
+    if where.priority is not None:
+        options.append(keys.by_priority(where.priority))
+    if not options:
+        return keys.all_incidents
+    pipe = store.redis.pipeline(transaction=False)
+    for option in options:
+        pipe.zcard(option)
+    sizes = await pipe.execute()
+    return min(zip(sizes, options, strict=True))[1]
+
+
+async def _fetch(store: Store, tickets: Iterable[str]) -> list[Incident]:
+    pipe = store.redis.pipeline(transaction=False)
+    for ticket in tickets:
+        pipe.hget(store.keys.incident(ticket), "data")
+    return [unpack_incident(blob) for blob in await pipe.execute() if blob]
+
+
+def _put(change: Change, store: Store, incident: Incident) -> None:
+    # `v` mirrors incident.version so the Lua guard can compare it without decoding MessagePack.
+    change.hset(store.keys.incident(incident.ticket), {"v": incident.version, "data": pack(incident)})
+
+
+def _guard_version(change: Change, store: Store, current: Incident) -> None:
+    change.guard(store.keys.incident(current.ticket), "v", str(current.version))
+
+
+def _reindex(change: Change, store: Store, before: Incident | None, after: Incident) -> None:
+    """Move the ticket between index sets where status, category, priority or location changed."""
+    keys, ticket, seq = store.keys, after.ticket, after.seq
+    if before is None:
+        change.zadd(keys.all_incidents, seq, ticket)
+    pairs = [
+        (before and keys.by_status(before.status), keys.by_status(after.status)),
+        (before and keys.by_category(before.category), keys.by_category(after.category)),
+        (before and keys.by_priority(before.priority), keys.by_priority(after.priority)),
+    ]
+    for old, new in pairs:
+        if old != new:
+            if old:
+                change.zrem(old, ticket)
+            change.zadd(new, seq, ticket)
+    if after.location is not None and (before is None or before.location != after.location):
+        change.geoadd(keys.incident_geo, after.location, ticket)
+
+
+async def _commit(store: Store, change: Change, event: Event) -> str:
+    return await commit(store.apply, change, event, store.keys.events, store.keys.history(event.ticket))

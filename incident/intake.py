@@ -1,0 +1,204 @@
+"""Call intake: one contact becomes a call on a new incident, or on the ticket the agent names.
+
+Used by the JSON API now and by every other door later (Open311, the agent console), so that a call
+is taken the same way whichever way it arrives.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Annotated
+
+import msgspec
+
+from geo.point import Point
+from incident import idempotency
+from incident.config import Priority, SurgeConfig
+from incident.events import Change, Conflict
+from incident.incidents import allocate_ids, attach_call, insert_incident, select_incident
+from incident.phone import to_e164
+from incident.problems import Problem, invalid_field
+from incident.records import Call, Channel, Incident, Ticket
+from incident.status import TAKES_NEW_CALLS, Status
+from incident.store import Store
+
+Short = Annotated[str, msgspec.Meta(max_length=200)]
+_CLOCK_SKEW = timedelta(minutes=5)
+_VERSION_RETRIES = 20
+
+
+class CallIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """A call as an agent (or another system) reports it."""
+
+    narrative: Annotated[str, msgspec.Meta(min_length=1, description="What the caller said.")]
+    channel: Channel = Channel.PHONE
+    received_at: datetime | None = None  # default: now; earlier for calls logged after the fact
+    agent: Short | None = None
+    caller_name: Short | None = None
+    callback_number: Annotated[str, msgspec.Meta(max_length=40)] | None = None
+    language: Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*$")] = "en"
+    address: Annotated[str, msgspec.Meta(max_length=300, description="As the caller gave it.")] | None = None
+    location: Point | None = None
+    category: str | None = None  # default: the config's intake.default_category
+    priority: Priority | None = None  # default: the category's default priority
+    ticket: Ticket | None = None  # attach this call to an existing incident instead of opening one
+
+
+class CallReceipt(msgspec.Struct, kw_only=True):
+    """The answer to a call: the ticket to read back, and the incident as it now stands."""
+
+    ticket: str
+    call_id: str
+    new_incident: bool
+    incident: Incident
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    status: int
+    body: bytes
+    replayed: bool = False
+
+
+_encode = msgspec.json.Encoder().encode
+
+
+async def take_call(
+    store: Store, config: SurgeConfig, call: CallIn, *, idempotency_key: str | None, actor: str | None
+) -> Answer:
+    """Store the call; with an Idempotency-Key, a retry returns the first answer unchanged."""
+    now = datetime.now(UTC)
+    _check(config, call, now)
+    if idempotency_key is None:
+        return await _take(store, config, call, now, actor, None)
+    print_ = idempotency.fingerprint("POST /api/v1/calls", _encode(call))
+    while True:
+        claimed = await idempotency.claim(store, idempotency_key, print_)
+        if isinstance(claimed, idempotency.Replay):
+            return Answer(claimed.status, claimed.body, replayed=True)
+        try:
+            return await _take(store, config, call, now, actor, claimed)
+        except Conflict as conflict:
+            if conflict.key != claimed.key:
+                raise
+            # Our lease ran out and another request took the key: ask again for its answer.
+        except BaseException:
+            await idempotency.release(store, claimed)
+            raise
+
+
+def _check(config: SurgeConfig, call: CallIn, now: datetime) -> None:
+    """Checks that depend on the city's config or the clock, after the type checks."""
+    if len(call.narrative) > config.intake.max_narrative_chars:
+        raise invalid_field("narrative", f"longer than {config.intake.max_narrative_chars} characters")
+    if call.category is not None and config.category(call.category) is None:
+        codes = ", ".join(category.code for category in config.categories)
+        raise invalid_field("category", f"unknown category {call.category!r}; one of: {codes}")
+    if call.received_at is not None:
+        if call.received_at.tzinfo is None:
+            raise invalid_field("received_at", "give a time zone offset, e.g. 2026-10-13T02:15:00-04:00")
+        if call.received_at > now + _CLOCK_SKEW:
+            raise invalid_field("received_at", "is in the future")
+
+
+async def _take(
+    store: Store,
+    config: SurgeConfig,
+    call_in: CallIn,
+    now: datetime,
+    actor: str | None,
+    claimed: idempotency.Claim | None,
+) -> Answer:
+    if call_in.ticket is not None:
+        return await _attach(store, config, call_in, now, actor, claimed)
+    year = now.astimezone(config.zone).year
+    seq, number, call_number = await allocate_ids(store, year=year, new_incident=True)
+    ticket = f"{year}-{number:0{config.tickets.number_digits}d}"
+    call = _call(config, call_in, ticket, call_number, now)
+    category = call_in.category or config.intake.default_category
+    default = config.category(category)
+    assert default is not None, "category was checked against the config"
+    incident = Incident(
+        ticket=ticket,
+        seq=seq,
+        category=category,
+        priority=call_in.priority or default.default_priority,
+        status=Status.OPEN,
+        address=call_in.address,
+        location=call_in.location,
+        needs_location=call_in.location is None,
+        calls=[call.id],
+        opened_at=now,
+        updated_at=now,
+    )
+    answer = Answer(201, _encode(CallReceipt(ticket=ticket, call_id=call.id, new_incident=True, incident=incident)))
+    change = _settled(config, claimed, answer)
+    await insert_incident(store, incident, call, actor, change)
+    return answer
+
+
+async def _attach(
+    store: Store,
+    config: SurgeConfig,
+    call_in: CallIn,
+    now: datetime,
+    actor: str | None,
+    claimed: idempotency.Claim | None,
+) -> Answer:
+    ticket = call_in.ticket
+    assert ticket is not None, "only called to attach"
+    _, _, call_number = await allocate_ids(store, year=0, new_incident=False)
+    call = _call(config, call_in, ticket, call_number, now)
+    for _ in range(_VERSION_RETRIES):
+        current = await select_incident(store, ticket)
+        if current is None:
+            raise Problem(404, "Not Found", f"no incident with ticket {ticket}", kind="unknown-ticket", ticket=ticket)
+        if current.status not in TAKES_NEW_CALLS:
+            raise Problem(
+                409,
+                "Incident is closed",
+                f"incident {ticket} is {current.status}; open a new incident for this call",
+                kind="incident-closed",
+                ticket=ticket,
+                status=current.status,
+            )
+        updated = msgspec.structs.replace(
+            current, calls=[*current.calls, call.id], updated_at=now, version=current.version + 1
+        )
+        answer = Answer(201, _encode(CallReceipt(ticket=ticket, call_id=call.id, new_incident=False, incident=updated)))
+        try:
+            await attach_call(store, current, updated, call, actor, _settled(config, claimed, answer))
+        except Conflict as conflict:
+            if conflict.key != store.keys.incident(ticket):
+                raise
+            continue  # someone else changed the incident first: read it again
+        return answer
+    raise Problem(503, "Busy", f"incident {ticket} is changing too fast; retry", kind="contention")
+
+
+def _call(config: SurgeConfig, call_in: CallIn, ticket: str, number: int, now: datetime) -> Call:
+    number_given = call_in.callback_number
+    return Call(
+        id=f"C{number}",
+        ticket=ticket,
+        received_at=call_in.received_at or now,
+        logged_at=now,
+        channel=call_in.channel,
+        agent=call_in.agent,
+        caller_name=call_in.caller_name,
+        callback_number=number_given,
+        callback_e164=to_e164(number_given, config.jurisdiction.phone_region) if number_given else None,
+        language=call_in.language,
+        narrative=call_in.narrative,
+        address=call_in.address,
+        location=call_in.location,
+    )
+
+
+def _settled(config: SurgeConfig, claimed: idempotency.Claim | None, answer: Answer) -> Change:
+    change = Change()
+    if claimed is not None:
+        ttl = config.intake.idempotency_ttl_hours * 3600
+        idempotency.settle(change, claimed, answer.status, answer.body, ttl)
+    return change

@@ -1,0 +1,77 @@
+"""Every Redis key Stormline writes, in one place.
+
+All keys of one jurisdiction share the hash tag `{<jurisdiction id>}`, so in a Redis Cluster they
+live in one slot and a Lua script or MULTI may touch any of them together.
+
+    sl:{j}:seq:incident               counter: global order of incidents (the score in every index)
+    sl:{j}:seq:ticket:<year>          counter: ticket numbers, afresh each year
+    sl:{j}:seq:call                   counter: call ids
+    sl:{j}:incident:<ticket>          hash: v (version, for compare-and-set), data (MessagePack)
+    sl:{j}:incident:<ticket>:history  stream: that incident's events (same ids as sl:{j}:events)
+    sl:{j}:call:<call id>             string: the call (MessagePack)
+    sl:{j}:idx:incidents              sorted set: every ticket, scored by its order
+    sl:{j}:idx:status:<status>        sorted set: tickets in that status
+    sl:{j}:idx:category:<code>        sorted set: tickets of that category
+    sl:{j}:idx:priority:<P1..P4>      sorted set: tickets of that priority
+    sl:{j}:geo:incidents              geo set: located tickets
+    sl:{j}:events                     stream: every event; audit log, live feed and outbox source
+    sl:{j}:idem:<sha256 of key>       hash: an Idempotency-Key's claim and first answer
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+
+class Keys:
+    """Key builder for one jurisdiction."""
+
+    __slots__ = ("_p",)
+
+    def __init__(self, jurisdiction: str) -> None:
+        self._p = f"sl:{{{jurisdiction}}}:"
+
+    @property
+    def incident_seq(self) -> str:
+        return self._p + "seq:incident"
+
+    def ticket_seq(self, year: int) -> str:
+        return f"{self._p}seq:ticket:{year}"
+
+    @property
+    def call_seq(self) -> str:
+        return self._p + "seq:call"
+
+    def incident(self, ticket: str) -> str:
+        return f"{self._p}incident:{ticket}"
+
+    def history(self, ticket: str) -> str:
+        return f"{self._p}incident:{ticket}:history"
+
+    def call(self, call_id: str) -> str:
+        return f"{self._p}call:{call_id}"
+
+    @property
+    def all_incidents(self) -> str:
+        return self._p + "idx:incidents"
+
+    def by_status(self, status: str) -> str:
+        return f"{self._p}idx:status:{status}"
+
+    def by_category(self, code: str) -> str:
+        return f"{self._p}idx:category:{code}"
+
+    def by_priority(self, priority: str) -> str:
+        return f"{self._p}idx:priority:{priority}"
+
+    @property
+    def incident_geo(self) -> str:
+        return self._p + "geo:incidents"
+
+    @property
+    def events(self) -> str:
+        return self._p + "events"
+
+    def idempotency(self, key: str) -> str:
+        # Hashed: the client's key is arbitrary text and may be long.
+        return self._p + "idem:" + hashlib.sha256(key.encode()).hexdigest()

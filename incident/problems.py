@@ -1,0 +1,99 @@
+"""RFC 9457 problem details: every error a client can cause, as `application/problem+json`.
+
+Handlers are registered on the app for our own `Problem`, for request-validation errors (naming the
+field), for every HTTP error Quart or Werkzeug raises (bad JSON, 404, 405, 413, 415), and for
+anything unexpected, which becomes a 500 problem with no internals in it and a log line with them.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import msgspec
+from quart import Quart, Response
+from quart_schema import RequestSchemaValidationError
+from werkzeug.exceptions import HTTPException
+
+from incident.validation import dotted, split_error
+
+CONTENT_TYPE = "application/problem+json"
+log = logging.getLogger("stormline.errors")
+_encode = msgspec.json.Encoder().encode
+
+
+class Problem(Exception):
+    """An error the client can act on. `kind` becomes the problem type, `extra` extension members."""
+
+    def __init__(
+        self, status: int, title: str, detail: str, *, kind: str = "", **extra: Any
+    ) -> None:
+        super().__init__(detail)
+        self.status, self.title, self.detail, self.kind, self.extra = status, title, detail, kind, extra
+
+    def body(self) -> dict[str, Any]:
+        return {
+            "type": f"urn:stormline:problem:{self.kind}" if self.kind else "about:blank",
+            "title": self.title,
+            "status": self.status,
+            "detail": self.detail,
+            **self.extra,
+        }
+
+
+def invalid_field(field: str, detail: str) -> Problem:
+    """A 422 naming the request field that is wrong."""
+    return Problem(
+        422,
+        "Invalid request",
+        f"{field}: {detail}",
+        kind="invalid-field",
+        errors=[{"field": field, "detail": detail}],
+    )
+
+
+def problem_response(problem: Problem, headers: dict[str, str] | None = None) -> Response:
+    return Response(_encode(problem.body()), problem.status, headers, content_type=CONTENT_TYPE)
+
+
+def register(app: Quart) -> None:
+    """Install the handlers that turn every error into problem details."""
+
+    @app.errorhandler(Problem)
+    async def _problem(error: Problem) -> Response:
+        return problem_response(error)
+
+    @app.errorhandler(RequestSchemaValidationError)
+    async def _invalid(error: RequestSchemaValidationError) -> Response:
+        cause = error.validation_error
+        if isinstance(cause, msgspec.ValidationError):
+            path, message = split_error(cause)
+            if path:
+                return problem_response(invalid_field(dotted(path), message))
+            return problem_response(
+                Problem(422, "Invalid request", f"the body must be a JSON object: {message}", kind="invalid-body")
+            )
+        return problem_response(Problem(422, "Invalid request", str(cause), kind="invalid-body"))
+
+    @app.errorhandler(HTTPException)
+    async def _http(error: HTTPException) -> Response:
+        status = error.code or 500
+        detail = _HTTP_DETAILS.get(status) or error.description or error.name
+        response = problem_response(Problem(status, error.name, detail))
+        if status == 405 and getattr(error, "valid_methods", None):
+            response.headers["Allow"] = ", ".join(error.valid_methods)  # type: ignore[attr-defined]
+        return response
+
+    @app.errorhandler(Exception)
+    async def _unexpected(error: Exception) -> Response:
+        log.exception("unhandled error", exc_info=error)
+        return problem_response(
+            Problem(500, "Internal Server Error", "Stormline failed to handle this request; it has been logged.")
+        )
+
+
+_HTTP_DETAILS = {
+    400: "The request body is not valid JSON.",
+    413: "The request body is larger than this server accepts.",
+    415: "Send the request body as JSON with Content-Type: application/json.",
+}

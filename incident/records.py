@@ -1,0 +1,112 @@
+"""The records Stormline keeps: calls, incidents and the events that announce every change.
+
+These Structs are the domain model, the JSON wire format and (as MessagePack) the stored format.
+Encoders and decoders are built once here, at import.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from typing import Annotated
+
+import msgspec
+
+from geo.point import Point
+from incident.config import Priority
+from incident.status import Status
+
+Ticket = Annotated[
+    str,
+    msgspec.Meta(
+        pattern=r"^\d{4}-\d{4,9}$", examples=["2026-000123"], description="Human ticket number"
+    ),
+]
+
+
+class Channel(enum.StrEnum):
+    PHONE = "phone"
+    WEB = "web"
+    APP = "app"
+    OPEN311 = "open311"
+    WALK_IN = "walk_in"
+    FIELD = "field"
+
+
+class Call(msgspec.Struct, kw_only=True):
+    """One contact from one person."""
+
+    id: str
+    ticket: str
+    received_at: datetime  # when the caller reached us (may be earlier than logged_at)
+    logged_at: datetime  # when Stormline stored it
+    channel: Channel
+    agent: str | None = None
+    caller_name: str | None = None
+    callback_number: str | None = None  # as the caller gave it
+    callback_e164: str | None = None  # the same, normalised, when it could be read
+    language: str = "en"
+    narrative: str = ""  # what the caller said
+    address: str | None = None  # the address as given
+    location: Point | None = None
+
+
+class Incident(msgspec.Struct, kw_only=True):
+    """The work item: one problem at one place, however many people call about it."""
+
+    ticket: str
+    seq: int  # global order of creation; the score in every index
+    category: str
+    priority: Priority
+    status: Status
+    address: str | None
+    location: Point | None
+    needs_location: bool
+    calls: list[str]
+    opened_at: datetime
+    updated_at: datetime
+    resolved_at: datetime | None = None
+    closed_at: datetime | None = None
+    version: int = 1  # bumped on every change; compare-and-set guard for writers
+
+
+class IncidentOpened(msgspec.Struct, kw_only=True, tag="incident.opened"):
+    ticket: str
+    at: datetime
+    actor: str | None
+    call_id: str
+    incident: Incident
+
+
+class CallAttached(msgspec.Struct, kw_only=True, tag="call.attached"):
+    ticket: str
+    at: datetime
+    actor: str | None
+    call_id: str
+    calls: int  # how many calls the incident has now
+
+
+class StatusChanged(msgspec.Struct, kw_only=True, tag="incident.status_changed"):
+    ticket: str
+    at: datetime
+    actor: str | None
+    from_status: Status = msgspec.field(name="from")
+    to_status: Status = msgspec.field(name="to")
+    reason: str | None
+    version: int
+
+
+Event = IncidentOpened | CallAttached | StatusChanged
+
+
+class StoredEvent(msgspec.Struct):
+    """An event as read back, with the id the stream gave it (resumable, ordered)."""
+
+    id: str
+    event: Event
+
+
+pack = msgspec.msgpack.Encoder().encode
+unpack_incident = msgspec.msgpack.Decoder(Incident).decode
+unpack_call = msgspec.msgpack.Decoder(Call).decode
+unpack_event = msgspec.msgpack.Decoder(Event).decode

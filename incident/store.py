@@ -1,0 +1,75 @@
+"""The connection to Redis: which server, how to reach it, and the scripts registered on it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from urllib.parse import unquote, urlsplit
+
+from redis.asyncio import Redis
+from redis.asyncio.retry import Retry
+from redis.asyncio.sentinel import Sentinel
+from redis.backoff import ExponentialBackoff
+from redis.commands.core import AsyncScript
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from incident import events, idempotency
+from incident.keys import Keys
+
+SENTINEL_SCHEME = "redis+sentinel"
+
+
+@dataclass(frozen=True, slots=True)
+class Store:
+    """What every storage function takes first: the client, the key layout and the scripts."""
+
+    redis: Redis
+    keys: Keys
+    apply: AsyncScript
+    claim: AsyncScript
+
+    @classmethod
+    def open(cls, redis: Redis, jurisdiction: str) -> Store:
+        return cls(redis, Keys(jurisdiction), events.register(redis), idempotency.register(redis))
+
+
+def client_options() -> dict[str, object]:
+    """Options for every client: reconnect with backoff, so a Redis restart is a pause, not an error."""
+    return {
+        "socket_timeout": 5,
+        "socket_connect_timeout": 5,
+        "health_check_interval": 15,
+        "retry": Retry(ExponentialBackoff(cap=1.0, base=0.05), retries=8),
+        "retry_on_error": [RedisConnectionError, RedisTimeoutError],
+    }
+
+
+def connect(url: str) -> Redis:
+    """A client for `url`: redis://, rediss://, unix://, or redis+sentinel://.
+
+    The Sentinel form is `redis+sentinel://[[user]:password@]host:port[,host:port…]/service[/db]`;
+    the password is used for the monitored primary and its sentinels alike.
+    """
+    if urlsplit(url).scheme == SENTINEL_SCHEME:
+        return _sentinel_primary(url)
+    return Redis.from_url(url, **client_options())  # type: ignore[arg-type]
+
+
+def _sentinel_primary(url: str) -> Redis:
+    parts = urlsplit(url)
+    credentials, _, hosts = parts.netloc.rpartition("@")
+    username, _, password = credentials.partition(":") if credentials else ("", "", "")
+    sentinels = []
+    for host_port in hosts.split(","):
+        host, _, port = host_port.rpartition(":")
+        if not host or not port.isdigit():
+            raise ValueError(f"sentinel address {host_port!r} must be host:port")
+        sentinels.append((host.strip("[]"), int(port)))
+    path = [segment for segment in parts.path.split("/") if segment]
+    if not path:
+        raise ValueError("the sentinel URL must name the service: redis+sentinel://host:port/SERVICE")
+    service = unquote(path[0])
+    db = int(path[1]) if len(path) > 1 else 0
+    auth = {"username": unquote(username) or None, "password": unquote(password) or None}
+    sentinel = Sentinel(sentinels, sentinel_kwargs=auth, **auth, **client_options())  # type: ignore[arg-type]
+    return sentinel.master_for(service, db=db)
