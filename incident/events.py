@@ -130,4 +130,6 @@ async def commit(apply: AsyncScript, change: Change, event: Event, stream: str, 
 
 def decode_entries(entries: list[tuple[bytes, dict[bytes, bytes]]]) -> list[StoredEvent]:
     """Decode stream entries as XRANGE/XREAD return them."""
-    return [StoredEvent(id=entry_id.decode(), event=unpack_event(fields[b"data"])) for entry_id, fields in entries]
+    return [
+        StoredEvent(id=entry_id.decode(), event=unpack_event(fields[b"data"])) for entry_id, fields in entries
+    ]

@@ -10,6 +10,7 @@ import math
 from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import cast
 
 from geo.point import BBox
 from incident.config import Priority
@@ -50,14 +51,16 @@ async def allocate_ids(store: Store, *, year: int, new_incident: bool) -> tuple[
 
 
 async def select_incident(store: Store, ticket: str) -> Incident | None:
-    data = await store.redis.hget(store.keys.incident(ticket), "data")
+    data = cast(bytes | None, await store.redis.hget(store.keys.incident(ticket), "data"))
     return unpack_incident(data) if data else None
 
 
 async def select_calls(store: Store, call_ids: list[str]) -> list[Call]:
     if not call_ids:
         return []
-    blobs = await store.redis.mget([store.keys.call(call_id) for call_id in call_ids])
+    blobs = cast(
+        list[bytes | None], await store.redis.mget([store.keys.call(call_id) for call_id in call_ids])
+    )
     return [unpack_call(blob) for blob in blobs if blob]
 
 
@@ -115,7 +118,10 @@ async def select_history(
 ) -> list[StoredEvent]:
     """The incident's events in order, after event id `after` (exclusive)."""
     start = f"({after}" if after else "-"
-    entries = await store.redis.xrange(store.keys.history(ticket), min=start, max="+", count=limit)
+    entries = cast(
+        list[tuple[bytes, dict[bytes, bytes]]],
+        await store.redis.xrange(store.keys.history(ticket), min=start, max="+", count=limit),
+    )
     return decode_entries(entries)
 
 
@@ -136,8 +142,7 @@ class IncidentFilter:
             and (self.priority is None or incident.priority == self.priority)
             and (self.since is None or incident.opened_at >= self.since)
             and (
-                self.bbox is None
-                or (incident.location is not None and self.bbox.contains(incident.location))
+                self.bbox is None or (incident.location is not None and self.bbox.contains(incident.location))
             )
         )
 
@@ -167,8 +172,11 @@ async def _page_from_index(
     index = await _smallest_index(store, where)
     upper: str = f"({before}" if before is not None else "+inf"
     while True:
-        rows = await store.redis.zrevrangebyscore(
-            index, upper, "-inf", start=0, num=_SCAN_BATCH, withscores=True
+        rows = cast(
+            list[tuple[bytes, float]],
+            await store.redis.zrevrangebyscore(
+                index, upper, "-inf", start=0, num=_SCAN_BATCH, withscores=True
+            ),
         )
         if not rows:
             return
@@ -179,9 +187,7 @@ async def _page_from_index(
             return
 
 
-async def _page_from_box(
-    store: Store, where: IncidentFilter, before: int | None
-) -> AsyncIterator[Incident]:
+async def _page_from_box(store: Store, where: IncidentFilter, before: int | None) -> AsyncIterator[Incident]:
     box = where.bbox
     assert box is not None, "only called with a box"
     keys = store.keys
@@ -189,16 +195,23 @@ async def _page_from_box(
     # GEOSEARCH takes a box in metres around a centre; ask for one that covers the whole lat/lon box
     # (its widest row is the one nearest the equator) and keep exact membership to `keeps`.
     widest = min(abs(box.south), abs(box.north)) if box.south * box.north > 0 else 0.0
-    width = (box.east - box.west) * 111_320 * math.cos(math.radians(widest)) + 2
-    height = (box.north - box.south) * 110_574 + 2
-    members = await store.redis.geosearch(
-        keys.incident_geo, longitude=center.lon, latitude=center.lat, width=width, height=height, unit="m"
+    width = (box.east - box.west) * 111_320 * math.cos(math.radians(widest)) * 1.01 + 2
+    height = (box.north - box.south) * 111_320 * 1.01 + 2
+    members = cast(
+        list[bytes],
+        await store.redis.geosearch(
+            keys.incident_geo, longitude=center.lon, latitude=center.lat, width=width, height=height, unit="m"
+        ),
     )
     if not members:
         return
-    scores = await store.redis.zmscore(keys.all_incidents, members)
+    scores: list[float | None] = await store.redis.zmscore(keys.all_incidents, members)  # type: ignore[arg-type]
     ordered = sorted(
-        ((int(score), member.decode()) for member, score in zip(members, scores, strict=True) if score),
+        (
+            (int(score), member.decode())
+            for member, score in zip(members, scores, strict=True)
+            if score is not None
+        ),
         reverse=True,
     )
     tickets = [ticket for seq, ticket in ordered if before is None or seq < before]

@@ -132,7 +132,9 @@ async def _take(
         opened_at=now,
         updated_at=now,
     )
-    answer = Answer(201, _encode(CallReceipt(ticket=ticket, call_id=call.id, new_incident=True, incident=incident)))
+    answer = Answer(
+        201, _encode(CallReceipt(ticket=ticket, call_id=call.id, new_incident=True, incident=incident))
+    )
     change = _settled(config, claimed, answer)
     await insert_incident(store, incident, call, actor, change)
     return answer
@@ -153,7 +155,9 @@ async def _attach(
     for _ in range(_VERSION_RETRIES):
         current = await select_incident(store, ticket)
         if current is None:
-            raise Problem(404, "Not Found", f"no incident with ticket {ticket}", kind="unknown-ticket", ticket=ticket)
+            raise Problem(
+                404, "Not Found", f"no incident with ticket {ticket}", kind="unknown-ticket", ticket=ticket
+            )
         if current.status not in TAKES_NEW_CALLS:
             raise Problem(
                 409,
@@ -161,12 +165,14 @@ async def _attach(
                 f"incident {ticket} is {current.status}; open a new incident for this call",
                 kind="incident-closed",
                 ticket=ticket,
-                status=current.status,
+                incident_status=current.status,
             )
         updated = msgspec.structs.replace(
             current, calls=[*current.calls, call.id], updated_at=now, version=current.version + 1
         )
-        answer = Answer(201, _encode(CallReceipt(ticket=ticket, call_id=call.id, new_incident=False, incident=updated)))
+        answer = Answer(
+            201, _encode(CallReceipt(ticket=ticket, call_id=call.id, new_incident=False, incident=updated))
+        )
         try:
             await attach_call(store, current, updated, call, actor, _settled(config, claimed, answer))
         except Conflict as conflict:

@@ -25,9 +25,7 @@ _encode = msgspec.json.Encoder().encode
 class Problem(Exception):
     """An error the client can act on. `kind` becomes the problem type, `extra` extension members."""
 
-    def __init__(
-        self, status: int, title: str, detail: str, *, kind: str = "", **extra: Any
-    ) -> None:
+    def __init__(self, status: int, title: str, detail: str, *, kind: str = "", **extra: Any) -> None:
         super().__init__(detail)
         self.status, self.title, self.detail, self.kind, self.extra = status, title, detail, kind, extra
 
@@ -71,7 +69,9 @@ def register(app: Quart) -> None:
             if path:
                 return problem_response(invalid_field(dotted(path), message))
             return problem_response(
-                Problem(422, "Invalid request", f"the body must be a JSON object: {message}", kind="invalid-body")
+                Problem(
+                    422, "Invalid request", f"the body must be a JSON object: {message}", kind="invalid-body"
+                )
             )
         return problem_response(Problem(422, "Invalid request", str(cause), kind="invalid-body"))
 
@@ -88,7 +88,9 @@ def register(app: Quart) -> None:
     async def _unexpected(error: Exception) -> Response:
         log.exception("unhandled error", exc_info=error)
         return problem_response(
-            Problem(500, "Internal Server Error", "Stormline failed to handle this request; it has been logged.")
+            Problem(
+                500, "Internal Server Error", "Stormline failed to handle this request; it has been logged."
+            )
         )
 
 

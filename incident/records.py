@@ -18,9 +18,7 @@ from incident.status import Status
 
 Ticket = Annotated[
     str,
-    msgspec.Meta(
-        pattern=r"^\d{4}-\d{4,9}$", examples=["2026-000123"], description="Human ticket number"
-    ),
+    msgspec.Meta(pattern=r"^\d{4}-\d{4,9}$", examples=["2026-000123"], description="Human ticket number"),
 ]
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import cast
 from urllib.parse import unquote, urlsplit
 
 from redis.asyncio import Redis
@@ -71,5 +72,5 @@ def _sentinel_primary(url: str) -> Redis:
     service = unquote(path[0])
     db = int(path[1]) if len(path) > 1 else 0
     auth = {"username": unquote(username) or None, "password": unquote(password) or None}
-    sentinel = Sentinel(sentinels, sentinel_kwargs=auth, **auth, **client_options())  # type: ignore[arg-type]
-    return sentinel.master_for(service, db=db)
+    sentinel = Sentinel(sentinels, sentinel_kwargs=auth, **auth, **client_options())  # type: ignore[no-untyped-call]
+    return cast(Redis, sentinel.master_for(service, db=db))

@@ -31,7 +31,9 @@ async def change_status(store: Store, ticket: str, request: TransitionIn) -> Inc
     for _ in range(_RETRIES):
         current = await select_incident(store, ticket)
         if current is None:
-            raise Problem(404, "Not Found", f"no incident with ticket {ticket}", kind="unknown-ticket", ticket=ticket)
+            raise Problem(
+                404, "Not Found", f"no incident with ticket {ticket}", kind="unknown-ticket", ticket=ticket
+            )
         if request.if_version is not None and request.if_version != current.version:
             raise Problem(
                 412,
@@ -55,7 +57,9 @@ async def change_status(store: Store, ticket: str, request: TransitionIn) -> Inc
             status=request.to,
             updated_at=now,
             version=current.version + 1,
-            resolved_at=now if request.to is Status.RESOLVED else (None if request.to is Status.OPEN else current.resolved_at),
+            resolved_at=now
+            if request.to is Status.RESOLVED
+            else (None if request.to is Status.OPEN else current.resolved_at),
             closed_at=now if request.to is Status.CLOSED else current.closed_at,
         )
         try:

@@ -32,7 +32,9 @@ class StormlineRequest(Request):
         except msgspec.DecodeError as error:
             if silent:
                 return None
-            raise Problem(400, "Malformed JSON", f"the body is not valid JSON: {error}", kind="malformed-json") from None
+            raise Problem(
+                400, "Malformed JSON", f"the body is not valid JSON: {error}", kind="malformed-json"
+            ) from None
 
 
 def json_response(value: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:

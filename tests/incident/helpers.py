@@ -1,0 +1,32 @@
+"""Small helpers for API tests."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from quart.typing import TestClientProtocol as Client
+
+CALL = {
+    "narrative": "Big limb down across Bailey Ave near Kensington, street blocked",
+    "address": "Bailey & Kensington",
+    "category": "debris",
+    "caller_name": "Pat Doe",
+    "callback_number": "(716) 555-0142",
+    "location": {"lat": 42.9346, "lon": -78.8163},
+}
+
+
+async def post_call(client: Client, body: dict[str, Any] | None = None, **headers: str) -> Any:
+    """POST /api/v1/calls and return the response."""
+    return await client.post("/api/v1/calls", json=body or CALL, headers=headers)
+
+
+async def new_ticket(client: Client, **fields: Any) -> str:
+    """Open an incident and return its ticket."""
+    response = await post_call(client, {**CALL, **fields})
+    assert response.status_code == 201, await response.get_data(as_text=True)
+    return str((await response.get_json())["ticket"])
+
+
+async def move(client: Client, ticket: str, to: str, **fields: Any) -> Any:
+    return await client.post(f"/api/v1/incidents/{ticket}/transitions", json={"to": to, **fields})

@@ -1,0 +1,152 @@
+"""Bad input gets a 4xx problem-details body naming what is wrong, never a 500, and stores nothing."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from quart.typing import TestClientProtocol as Client
+
+from tests.incident.helpers import CALL
+
+PROBLEM = "application/problem+json"
+
+
+async def _problem(response: Any, status: int) -> dict[str, Any]:
+    assert response.status_code == status, await response.get_data(as_text=True)
+    assert response.content_type == PROBLEM
+    body: dict[str, Any] = await response.get_json()
+    assert body["status"] == status
+    assert {"type", "title", "detail"} <= set(body)
+    return body
+
+
+async def _raw(client: Client, body: bytes, content_type: str = "application/json") -> Any:
+    return await client.post("/api/v1/calls", data=body, headers={"Content-Type": content_type})
+
+
+async def test_malformed_json_is_400(client: Client) -> None:
+    """Truncated JSON is a 400 saying the body is not valid JSON."""
+    problem = await _problem(await _raw(client, b'{"narrative": "tree'), 400)
+    assert "not valid JSON" in problem["detail"]
+
+
+async def test_wrong_content_type_is_415(client: Client) -> None:
+    """A form post to a JSON endpoint is a 415."""
+    await _problem(await _raw(client, b"narrative=tree", "application/x-www-form-urlencoded"), 415)
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"address": "Main & Delavan"}, "narrative"),
+        ({**CALL, "narrative": 42}, "narrative"),
+        ({**CALL, "narrative": ""}, "narrative"),
+        ({**CALL, "channel": "carrier pigeon"}, "channel"),
+        ({**CALL, "priority": "P0"}, "priority"),
+        ({**CALL, "location": {"lat": 142.0, "lon": -78.8}}, "location.lat"),
+        ({**CALL, "location": {"lat": 42.9}}, "location.lon"),
+        ({**CALL, "callback_numbr": "716"}, "callback_numbr"),
+        ({**CALL, "category": "snow-angels"}, "category"),
+        ({**CALL, "narrative": "x" * 4001}, "narrative"),
+        ({**CALL, "ticket": "ticket-12"}, "ticket"),
+        ({**CALL, "received_at": "yesterday"}, "received_at"),
+        ({**CALL, "received_at": "2099-01-01T00:00:00Z"}, "received_at"),
+        ({**CALL, "received_at": "2026-01-01T00:00:00"}, "received_at"),
+        ({**CALL, "language": "english please"}, "language"),
+    ],
+)
+async def test_invalid_field_is_422_naming_it(client: Client, body: dict[str, Any], field: str) -> None:
+    """Each wrong, missing or unknown field is a 422 whose errors name that field."""
+    problem = await _problem(await client.post("/api/v1/calls", json=body), 422)
+    assert problem["errors"][0]["field"] == field
+    assert (await (await client.get("/api/v1/incidents")).get_json())["items"] == []
+
+
+@pytest.mark.parametrize("body", [b"[]", b"null", b'"call"', b"42"])
+async def test_body_that_is_not_an_object_is_422(client: Client, body: bytes) -> None:
+    """Valid JSON that is not an object is refused as an invalid body."""
+    await _problem(await _raw(client, body), 422)
+
+
+async def test_oversized_body_is_413(client: Client) -> None:
+    """A body over intake.max_body_bytes is a 413."""
+    body = json.dumps({**CALL, "narrative": "x" * 70_000}).encode()
+    await _problem(await _raw(client, body), 413)
+
+
+async def test_unknown_ticket_and_route_are_404(client: Client) -> None:
+    """Unknown tickets and unknown paths are 404 problems."""
+    await _problem(await client.get("/api/v1/incidents/2026-123456"), 404)
+    await _problem(await client.get("/api/v1/nothing-here"), 404)
+
+
+async def test_wrong_method_is_405(client: Client) -> None:
+    """DELETE on the calls collection is a 405 problem with an Allow header."""
+    response = await client.delete("/api/v1/calls")
+    await _problem(response, 405)
+    assert "POST" in response.headers["Allow"]
+
+
+@pytest.mark.parametrize(
+    ("query", "field"),
+    [
+        ("limit=abc", "limit"),
+        ("limit=0", "limit"),
+        ("limit=100000", "limit"),
+        ("status=melting", "status"),
+        ("priority=urgent", "priority"),
+        ("bbox=1,2,3", "bbox"),
+        ("cursor=%%%", "cursor"),
+        ("since=last-tuesday", "since"),
+        ("since=2026-10-13T00:00:00", "since"),
+        ("colour=red", "colour"),
+    ],
+)
+async def test_bad_query_is_422_naming_parameter(client: Client, query: str, field: str) -> None:
+    """Each bad list parameter is a 422 naming it."""
+    problem = await _problem(await client.get(f"/api/v1/incidents?{query}"), 422)
+    assert problem["errors"][0]["field"] == field
+
+
+async def test_bad_transition_body_is_422(client: Client) -> None:
+    """A transition to a status that does not exist names the `to` field."""
+    ticket = (await (await client.post("/api/v1/calls", json=CALL)).get_json())["ticket"]
+    problem = await _problem(
+        await client.post(f"/api/v1/incidents/{ticket}/transitions", json={"to": "gone"}), 422
+    )
+    assert problem["errors"][0]["field"] == "to"
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=30),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=12), children, max_size=4)
+    ),
+    max_leaves=12,
+)
+field_names = st.sampled_from(
+    [*CALL, "ticket", "priority", "channel", "received_at", "language", "agent", "x"]
+)
+call_like = st.dictionaries(field_names, json_values, max_size=8)
+garbage = st.binary(max_size=200).filter(lambda raw: not raw.strip().startswith(b"{"))
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    body=st.one_of(
+        call_like.map(lambda d: json.dumps(d).encode()),
+        garbage,
+        json_values.map(lambda v: json.dumps(v).encode()),
+    )
+)
+async def test_two_hundred_malformed_requests_get_4xx_problems(client: Client, body: bytes) -> None:
+    """Random malformed bodies never cause a 5xx: each is a 4xx problem or a valid call."""
+    response = await _raw(client, body)
+    if response.status_code == 201:
+        return  # hypothesis found a body that is a valid call; that is fine
+    assert 400 <= response.status_code < 500, (body, await response.get_data(as_text=True))
+    assert response.content_type == PROBLEM

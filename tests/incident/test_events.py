@@ -1,0 +1,77 @@
+"""The event writer: a change and its event land together or not at all."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from typing import cast
+
+import pytest
+from redis.asyncio import Redis
+
+from incident.events import Change, Conflict, commit
+from incident.records import StatusChanged
+from incident.status import Status
+from incident.store import Store, connect
+
+Entries = list[tuple[bytes, dict[bytes, bytes]]]
+
+
+@pytest.fixture
+async def store(flushed: str) -> AsyncIterator[Store]:
+    redis: Redis = connect(flushed)
+    yield Store.open(redis, "testville")
+    await redis.aclose()
+
+
+def _event(ticket: str = "2026-000001") -> StatusChanged:
+    return StatusChanged(
+        ticket=ticket,
+        at=datetime.now(UTC),
+        actor="t",
+        from_status=Status.OPEN,
+        to_status=Status.ASSIGNED,
+        reason=None,
+        version=2,
+    )
+
+
+async def test_change_and_event_are_written_together(store: Store) -> None:
+    """A commit writes the record and appends the event to the stream and the history, same id."""
+    keys = store.keys
+    change = (
+        Change().guard(keys.incident("2026-000001"), "v", "").hset(keys.incident("2026-000001"), {"v": 1})
+    )
+    event_id = await commit(store.apply, change, _event(), keys.events, keys.history("2026-000001"))
+    assert await store.redis.hget(keys.incident("2026-000001"), "v") == b"1"
+    ((global_id, _),) = cast(Entries, await store.redis.xrange(keys.events))
+    ((history_id, fields),) = cast(Entries, await store.redis.xrange(keys.history("2026-000001")))
+    assert global_id.decode() == history_id.decode() == event_id
+    assert fields[b"type"] == b"incident.status_changed"
+
+
+async def test_failed_guard_writes_nothing(store: Store) -> None:
+    """When a guard fails, no write is made and no event is appended."""
+    keys = store.keys
+    await store.redis.hset(keys.incident("2026-000001"), mapping={"v": "3"})
+    change = (
+        Change()
+        .guard(keys.incident("2026-000001"), "v", "2")
+        .hset(keys.incident("2026-000001"), {"v": 4})
+        .zadd(keys.all_incidents, 1, "2026-000001")
+    )
+    with pytest.raises(Conflict) as caught:
+        await commit(store.apply, change, _event(), keys.events)
+    assert caught.value.actual == b"3"
+    assert await store.redis.hget(keys.incident("2026-000001"), "v") == b"3"
+    assert await store.redis.exists(keys.all_incidents, keys.events) == 0
+
+
+async def test_keys_share_the_jurisdiction_hash_tag(store: Store) -> None:
+    """Every key written carries the jurisdiction's hash tag, so a Cluster keeps them in one slot."""
+    keys = store.keys
+    change = Change().hset(keys.incident("2026-000009"), {"v": 1}).zadd(keys.by_status("open"), 9, "x")
+    await commit(store.apply, change, _event("2026-000009"), keys.events, keys.history("2026-000009"))
+    written = [key.decode() async for key in store.redis.scan_iter()]
+    assert written
+    assert all("{testville}" in key for key in written), written

@@ -1,0 +1,51 @@
+"""Liveness, readiness, the OpenAPI document and the front page."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from quart.typing import TestClientProtocol as Client
+
+from incident.app import create_app
+from incident.config import SurgeConfig
+from incident.settings import Settings
+from tests.conftest import CONFIG
+
+
+async def test_healthz_and_readyz(client: Client) -> None:
+    """With Redis up, the process is alive and ready."""
+    assert (await client.get("/healthz")).status_code == 200
+    ready = await client.get("/readyz")
+    assert ready.status_code == 200
+    assert (await ready.get_json())["jurisdiction"] == "buffalo"
+
+
+async def test_readyz_is_503_when_redis_is_gone(tmp_path: Path, config: SurgeConfig) -> None:
+    """Pointed at a Redis that does not answer, readyz says 503 while healthz still says 200."""
+    settings = Settings(
+        redis_url=f"unix://{tmp_path}/nobody.sock", data_dir=str(tmp_path), config=str(CONFIG), secret_key="t"
+    )
+    app = create_app(settings, config)
+    async with app.test_app() as test_app:
+        client = test_app.test_client()
+        assert (await client.get("/healthz")).status_code == 200
+        response = await client.get("/readyz")
+        assert response.status_code == 503
+        assert response.content_type == "application/problem+json"
+
+
+async def test_openapi_documents_every_api_route(client: Client) -> None:
+    """/openapi.json describes each /api/v1 route with its request schema."""
+    document = await (await client.get("/openapi.json")).get_json()
+    paths = document["paths"]
+    assert {"/api/v1/calls", "/api/v1/incidents", "/api/v1/incidents/{ticket}"} <= set(paths)
+    assert "post" in paths["/api/v1/incidents/{ticket}/transitions"]
+    call_schema = paths["/api/v1/calls"]["post"]["requestBody"]["content"]["application/json"]["schema"]
+    assert "narrative" in str(call_schema) or "$ref" in call_schema
+    assert "/healthz" not in paths
+
+
+async def test_front_page_names_the_center(client: Client) -> None:
+    """The front page says which city's center this is."""
+    page = await (await client.get("/")).get_data(as_text=True)
+    assert "City of Buffalo" in page
