@@ -12,7 +12,7 @@ from incident import __version__, api, health, pages, problems
 from incident.config import SurgeConfig, load_config
 from incident.embedded import EmbeddedRedis
 from incident.settings import Settings, secret_key, settings_from_env
-from incident.store import Store, connect
+from incident.store import Store, connect, disconnect
 from incident.web import StormlineRequest
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
@@ -54,7 +54,7 @@ def create_app(settings: Settings | None = None, config: SurgeConfig | None = No
         try:
             yield
         finally:
-            await redis.aclose()
+            await disconnect(redis)
             if embedded is not None:
                 embedded.stop()
 

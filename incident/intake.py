@@ -136,7 +136,11 @@ async def _take(
         201, _encode(CallReceipt(ticket=ticket, call_id=call.id, new_incident=True, incident=incident))
     )
     change = _settled(config, claimed, answer)
-    await insert_incident(store, incident, call, actor, change)
+    try:
+        await insert_incident(store, incident, call, actor, change)
+    except Conflict as conflict:
+        if conflict.key != store.keys.incident(ticket) or not await _landed(store, ticket, call.id):
+            raise
     return answer
 
 
@@ -178,9 +182,22 @@ async def _attach(
         except Conflict as conflict:
             if conflict.key != store.keys.incident(ticket):
                 raise
+            if await _landed(store, ticket, call.id):
+                return answer
             continue  # someone else changed the incident first: read it again
         return answer
     raise Problem(503, "Busy", f"incident {ticket} is changing too fast; retry", kind="contention")
+
+
+async def _landed(store: Store, ticket: str, call_id: str) -> bool:
+    """Whether our write happened after all.
+
+    redis-py re-sends a command when the connection drops; if the first send was applied but its
+    reply was lost, the second fails its guard against our own write. The call is stored, so the
+    answer is success, not an error that would make the caller log it twice.
+    """
+    incident = await select_incident(store, ticket)
+    return incident is not None and call_id in incident.calls
 
 
 def _call(config: SurgeConfig, call_in: CallIn, ticket: str, number: int, now: datetime) -> Call:

@@ -56,6 +56,14 @@ def connect(url: str) -> Redis:
     return Redis.from_url(url, **client_options())  # type: ignore[arg-type]
 
 
+async def disconnect(redis: Redis) -> None:
+    """Close a client from `connect`, including, for Sentinel, its connections to the sentinels."""
+    await redis.aclose()
+    manager = getattr(redis.connection_pool, "sentinel_manager", None)
+    for sentinel in getattr(manager, "sentinels", ()):
+        await sentinel.aclose()
+
+
 def _sentinel_primary(url: str) -> Redis:
     parts = urlsplit(url)
     credentials, _, hosts = parts.netloc.rpartition("@")

@@ -4,9 +4,15 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
+from typing import Any
 
+import msgspec
 from quart.typing import TestClientProtocol as Client
 
+from incident.config import SurgeConfig
+from incident.incidents import select_incident
+from incident.intake import CallIn, take_call
+from incident.store import Store, connect
 from tests.incident.helpers import CALL, new_ticket, post_call
 
 
@@ -109,3 +115,31 @@ async def test_backdated_call_keeps_received_time(client: Client) -> None:
     assert call["received_at"] == "2026-10-13T06:15:00Z"
     assert call["logged_at"] > call["received_at"]
     assert call["channel"] == "field"
+
+
+async def test_write_whose_reply_was_lost_is_still_a_success(flushed: str, config: SurgeConfig) -> None:
+    """If the intake write runs twice (a retry after a lost reply), the call is reported stored, once."""
+    redis = connect(flushed)
+    store = Store.open(redis, config.jurisdiction.id)
+    real_apply = store.apply
+    calls = 0
+
+    async def apply_twice(**kwargs: Any) -> Any:
+        nonlocal calls
+        calls += 1
+        await real_apply(**kwargs)  # applied, but pretend the reply never came back
+        return await real_apply(**kwargs)
+
+    twice = Store(store.redis, store.keys, apply_twice, store.claim)  # type: ignore[arg-type]
+    call = CallIn(narrative="tree on wires", category="debris")
+    answer = await take_call(twice, config, call, idempotency_key=None, actor=None)
+    ticket = msgspec.json.decode(answer.body)["ticket"]
+    attached = await take_call(
+        twice, config, CallIn(narrative="again", ticket=ticket), idempotency_key=None, actor=None
+    )
+    assert answer.status == attached.status == 201
+    incident = await select_incident(store, ticket)
+    assert incident is not None
+    assert len(incident.calls) == 2
+    assert calls == 2
+    await redis.aclose()
