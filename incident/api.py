@@ -13,6 +13,10 @@ from quart import Blueprint, Response, request
 from quart_schema import document_response, validate_querystring, validate_request
 
 from geo.point import BBox
+from incident.auth import access
+from incident.auth.audit import StoredAudit, select_audit
+from incident.auth.privacy import visible_call
+from incident.auth.roles import Role
 from incident.config import Priority
 from incident.idempotency import KeyReused, StillProcessing
 from incident.incidents import IncidentFilter, select_calls, select_history, select_incident, select_incidents
@@ -75,8 +79,11 @@ async def post_call(data: CallIn) -> Response:
             kind="invalid-header",
             errors=[{"field": "Idempotency-Key", "detail": "1 to 255 printable ASCII characters"}],
         )
+    principal = access.current()
+    if data.agent is None and principal.role is Role.AGENT:
+        data = msgspec.structs.replace(data, agent=principal.name)
     try:
-        answer = await take_call(store(), surge_config(), data, idempotency_key=key, actor=data.agent)
+        answer = await take_call(store(), surge_config(), data, idempotency_key=key, actor=principal.name)
     except KeyReused:
         raise Problem(
             422,
@@ -100,9 +107,13 @@ async def post_call(data: CallIn) -> Response:
 @blueprint.get("/incidents/<ticket>")
 @document_response(IncidentDetail)
 async def get_incident(ticket: str) -> Response:
-    """One incident with its calls. The ETag is the incident's version."""
+    """One incident with its calls. The ETag is the incident's version.
+
+    Callers' names and numbers are shown only to roles whose work needs them.
+    """
     incident = await _incident_or_404(ticket)
-    calls = await select_calls(store(), incident.calls)
+    role = access.current().role
+    calls = [visible_call(call, role, incident) for call in await select_calls(store(), incident.calls)]
     return json_response(
         IncidentDetail(incident=incident, calls=calls), headers={"ETag": f'"{incident.version}"'}
     )
@@ -148,7 +159,7 @@ async def post_transition(ticket: str, data: TransitionIn) -> Response:
             raise Problem(
                 400, "Invalid If-Match", 'If-Match: expected "<version>"', kind="invalid-header"
             ) from None
-    incident = await change_status(store(), ticket, data)
+    incident = await change_status(store(), ticket, data, access.current().name)
     return json_response(incident, headers={"ETag": f'"{incident.version}"'})
 
 
@@ -160,6 +171,37 @@ async def get_history(ticket: str, query_args: HistoryQuery) -> Response:
     await _incident_or_404(ticket)
     events = await select_history(store(), ticket, after=query_args.after, limit=query_args.limit)
     return json_response(History(ticket=ticket, events=events))
+
+
+class Me(msgspec.Struct, kw_only=True):
+    name: str | None
+    role: Role | None
+    crew_id: str | None
+    via: str
+
+
+@blueprint.get("/me")
+@document_response(Me)
+async def get_me() -> Response:
+    """Who the request is authenticated as."""
+    principal = access.current()
+    return json_response(
+        Me(name=principal.name, role=principal.role, crew_id=principal.crew_id, via=principal.via)
+    )
+
+
+class AuditPage(msgspec.Struct, kw_only=True):
+    events: list[StoredAudit]
+
+
+@blueprint.get("/audit")
+@validate_querystring(HistoryQuery)
+@document_response(AuditPage)
+async def get_audit(query_args: HistoryQuery) -> Response:
+    """The audit trail (sign-ins, denials, account and token changes), oldest first; resume with `after`."""
+    return json_response(
+        AuditPage(events=await select_audit(store(), after=query_args.after, limit=query_args.limit))
+    )
 
 
 _TICKET = re.compile(r"^\d{4}-\d{4,9}$")

@@ -5,10 +5,14 @@ from __future__ import annotations
 from collections.abc import AsyncGenerator
 from pathlib import Path
 
+from hypercorn.middleware import ProxyFixMiddleware
 from quart import Quart
+from quart_rate_limiter import RateLimiter
 from quart_schema import Info, QuartSchema
 
-from incident import __version__, api, health, pages, problems
+from incident import __version__, api, health, pages, problems, public, security
+from incident.auth import access, admin, views
+from incident.auth.throttle import RedisLimits
 from incident.config import SurgeConfig, load_config
 from incident.embedded import EmbeddedRedis
 from incident.settings import Settings, secret_key, settings_from_env
@@ -22,7 +26,7 @@ def create_app(settings: Settings | None = None, config: SurgeConfig | None = No
     settings = settings or settings_from_env()
     config = config or load_config(settings.config)
 
-    app = Quart(__name__, template_folder=str(TEMPLATES))
+    app = Quart(__name__, template_folder=str(TEMPLATES), static_folder=str(TEMPLATES / "static"))
     app.request_class = StormlineRequest
     app.config.update(MAX_CONTENT_LENGTH=config.intake.max_body_bytes, SECRET_KEY=secret_key(settings))
     app.extensions["stormline.config"] = config
@@ -34,11 +38,28 @@ def create_app(settings: Settings | None = None, config: SurgeConfig | None = No
         redoc_ui_path=None,
         scalar_ui_path=None,
         conversion_preference="msgspec",
+        security_schemes={"bearer": {"type": "http", "scheme": "bearer"}},
+        security=[{"bearer": []}],
     )
     problems.register(app)
-    app.register_blueprint(api.blueprint)
-    app.register_blueprint(health.blueprint)
-    app.register_blueprint(pages.blueprint)
+    for blueprint in (
+        api.blueprint,
+        public.blueprint,
+        health.blueprint,
+        pages.blueprint,
+        views.blueprint,
+        admin.blueprint,
+    ):
+        app.register_blueprint(blueprint)
+    security.install(app)
+    access.install(app)  # after every route exists: it refuses a route the access table lacks
+    RateLimiter(app, store=RedisLimits())
+    app.context_processor(
+        lambda: {"config": config, "principal": access.current(), "csrf_token": access.csrf_token}
+    )
+    if settings.proxy_hops:
+        # Behind a TLS-terminating proxy: take the client's address and scheme from its headers.
+        app.asgi_app = ProxyFixMiddleware(app.asgi_app, mode="legacy", trusted_hops=settings.proxy_hops)  # type: ignore[method-assign]
 
     @app.while_serving
     async def open_store() -> AsyncGenerator[None, None]:

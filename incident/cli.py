@@ -9,7 +9,7 @@ import signal
 import sys
 from collections.abc import Sequence
 
-from incident import __version__
+from incident import __version__, cli_accounts
 from incident.config import ConfigError, load_config
 from incident.embedded import EmbeddedRedis, EmbeddedRedisError
 from incident.settings import Settings, SettingsError, settings_from_env
@@ -30,11 +30,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     check = commands.add_parser("check-config", help="check a surge config file and exit (2 if bad)")
     check.add_argument("file", nargs="?", help="the file (default: STORMLINE_CONFIG, else surge_config.yaml)")
 
+    cli_accounts.add_commands(commands)
+
     args = parser.parse_args(argv)
     try:
         if args.command == "check-config":
             settings = settings_from_env(config=args.file)
             return _check_config(settings)
+        if args.command in ("users", "tokens"):
+            return cli_accounts.run(args, settings_from_env())
         settings = settings_from_env(bind=args.bind, workers=args.workers, config=args.config)
         return _serve(settings)
     except SettingsError as error:

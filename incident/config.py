@@ -65,10 +65,19 @@ class Category(_Section, frozen=True):
     default_priority: Priority
 
 
+class Security(_Section, frozen=True):
+    session_idle_minutes: Annotated[int, msgspec.Meta(ge=5, le=24 * 60)]
+    session_max_hours: Annotated[int, msgspec.Meta(ge=1, le=72)]
+    min_password_length: Annotated[int, msgspec.Meta(ge=8, le=128)]
+    login_free_attempts: Annotated[int, msgspec.Meta(ge=1, le=100)]
+    login_max_delay_seconds: Annotated[int, msgspec.Meta(ge=1, le=3600)]
+
+
 class SurgeConfig(_Section, frozen=True):
     jurisdiction: Jurisdiction
     tickets: Tickets
     intake: Intake
+    security: Security
     categories: Annotated[list[Category], msgspec.Meta(min_length=1)]
 
     def category(self, code: str) -> Category | None:

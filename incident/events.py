@@ -9,14 +9,18 @@ happen.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
+import msgspec
 from redis.asyncio import Redis
 from redis.commands.core import AsyncScript
 
 from geo.point import Point
-from incident.records import Event, StoredEvent, pack, unpack_event
+
+T = TypeVar("T")
+_pack = msgspec.msgpack.Encoder().encode
 
 # Applies one planned change and appends its event, or writes nothing if a guard fails.
 # ARGV, read in order: guard count, then (key index, field, expected) per guard; op count, then
@@ -72,6 +76,11 @@ class Change:
         self.guards.append((self._k(key), field_, expected))
         return self
 
+    def command(self, name: str, key: str, *args: bytes | str | int) -> Change:
+        """Any other single-key write command, e.g. `command("SADD", key, member)`."""
+        self.ops.append([name, self._k(key), *args])
+        return self
+
     def hset(self, key: str, mapping: dict[str, bytes | str | int]) -> Change:
         flat: list[Any] = []
         for name, value in mapping.items():
@@ -105,12 +114,15 @@ def register(redis: Redis) -> AsyncScript:
     return redis.register_script(_APPLY)
 
 
-async def commit(apply: AsyncScript, change: Change, event: Event, stream: str, *also: str) -> str:
-    """Apply `change` and append `event` to `stream` (and to each of `also`, same id).
+async def commit(apply: AsyncScript, change: Change, event: msgspec.Struct, stream: str, *also: str) -> str:
+    """Apply `change` and append `event` (a tagged Struct) to `stream` and to each of `also`, one id.
 
     Returns the event id. Raises Conflict, having written nothing, when a guard fails.
     """
-    fields = ["type", event.__struct_config__.tag, "ticket", event.ticket, "data", pack(event)]
+    fields: list[Any] = ["type", event.__struct_config__.tag, "data", _pack(event)]
+    ticket = getattr(event, "ticket", None)
+    if ticket:  # lets a reader of the raw stream pick an incident's events without decoding
+        fields += ["ticket", ticket]
     args: list[Any] = [len(change.guards)]
     for guard in change.guards:
         args += guard
@@ -128,8 +140,8 @@ async def commit(apply: AsyncScript, change: Change, event: Event, stream: str, 
     return event_id.decode()
 
 
-def decode_entries(entries: list[tuple[bytes, dict[bytes, bytes]]]) -> list[StoredEvent]:
-    """Decode stream entries as XRANGE/XREAD return them."""
-    return [
-        StoredEvent(id=entry_id.decode(), event=unpack_event(fields[b"data"])) for entry_id, fields in entries
-    ]
+def decode_entries(
+    entries: list[tuple[bytes, dict[bytes, bytes]]], decode: Callable[[bytes], T]
+) -> list[tuple[str, T]]:
+    """Decode stream entries as XRANGE/XREAD return them: (event id, event) pairs."""
+    return [(entry_id.decode(), decode(fields[b"data"])) for entry_id, fields in entries]

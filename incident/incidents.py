@@ -25,6 +25,7 @@ from incident.records import (
     StoredEvent,
     pack,
     unpack_call,
+    unpack_event,
     unpack_incident,
 )
 from incident.status import Status
@@ -122,7 +123,9 @@ async def select_history(
         list[tuple[bytes, dict[bytes, bytes]]],
         await store.redis.xrange(store.keys.history(ticket), min=start, max="+", count=limit),
     )
-    return decode_entries(entries)
+    return [
+        StoredEvent(id=event_id, event=event) for event_id, event in decode_entries(entries, unpack_event)
+    ]
 
 
 @dataclass(frozen=True, slots=True)

@@ -43,6 +43,7 @@ class CallIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     category: str | None = None  # default: the config's intake.default_category
     priority: Priority | None = None  # default: the category's default priority
     ticket: Ticket | None = None  # attach this call to an existing incident instead of opening one
+    call_ahead: bool = False  # the crew should phone the caller before arriving
 
 
 class CallReceipt(msgspec.Struct, kw_only=True):
@@ -128,6 +129,7 @@ async def _take(
         address=call_in.address,
         location=call_in.location,
         needs_location=call_in.location is None,
+        call_ahead=call_in.call_ahead,
         calls=[call.id],
         opened_at=now,
         updated_at=now,
@@ -172,7 +174,11 @@ async def _attach(
                 incident_status=current.status,
             )
         updated = msgspec.structs.replace(
-            current, calls=[*current.calls, call.id], updated_at=now, version=current.version + 1
+            current,
+            calls=[*current.calls, call.id],
+            call_ahead=current.call_ahead or call_in.call_ahead,
+            updated_at=now,
+            version=current.version + 1,
         )
         answer = Answer(
             201, _encode(CallReceipt(ticket=ticket, call_id=call.id, new_incident=False, incident=updated))

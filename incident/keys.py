@@ -16,6 +16,15 @@ live in one slot and a Lua script or MULTI may touch any of them together.
     sl:{j}:geo:incidents              geo set: located tickets
     sl:{j}:events                     stream: every event; audit log, live feed and outbox source
     sl:{j}:idem:<sha256 of key>       hash: an Idempotency-Key's claim and first answer
+    sl:{j}:user:<name>                hash: v (version), data (MessagePack account)
+    sl:{j}:users                      set: every account name
+    sl:{j}:user:<name>:sessions       set: digests of the account's live session ids
+    sl:{j}:session:<sha256 of id>     string: a browser session (expires when idle)
+    sl:{j}:token:<sha256 of secret>   string: an API token (deleted when revoked)
+    sl:{j}:tokens                     hash: token name → digest
+    sl:{j}:audit                      stream: sign-ins, denials, account and token changes
+    sl:{j}:login:<sha256 of name>     hash: wrong-password count and wait-until for one login name
+    sl:{j}:rate:<limit key>           string: rate limiter's theoretical arrival time (expires)
 """
 
 from __future__ import annotations
@@ -74,4 +83,39 @@ class Keys:
 
     def idempotency(self, key: str) -> str:
         # Hashed: the client's key is arbitrary text and may be long.
-        return self._p + "idem:" + hashlib.sha256(key.encode()).hexdigest()
+        return self._p + "idem:" + digest(key)
+
+    def user(self, name: str) -> str:
+        return f"{self._p}user:{name}"
+
+    @property
+    def users(self) -> str:
+        return self._p + "users"
+
+    def user_sessions(self, name: str) -> str:
+        return f"{self._p}user:{name}:sessions"
+
+    def session(self, session_digest: str) -> str:
+        return f"{self._p}session:{session_digest}"
+
+    def token(self, token_digest: str) -> str:
+        return f"{self._p}token:{token_digest}"
+
+    @property
+    def tokens(self) -> str:
+        return self._p + "tokens"
+
+    @property
+    def audit(self) -> str:
+        return self._p + "audit"
+
+    def login_failures(self, name: str) -> str:
+        return self._p + "login:" + digest(name)
+
+    def rate(self, limit_key: str) -> str:
+        return self._p + "rate:" + limit_key
+
+
+def digest(text: str) -> str:
+    """SHA-256 hex of `text`: how secrets and arbitrary client text become key parts."""
+    return hashlib.sha256(text.encode()).hexdigest()

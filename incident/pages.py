@@ -6,7 +6,6 @@ from quart import Blueprint, render_template
 from quart_schema import hide
 
 from incident import __version__
-from incident.web import surge_config
 
 blueprint = Blueprint("pages", __name__)
 
@@ -15,4 +14,4 @@ blueprint = Blueprint("pages", __name__)
 @hide
 async def index() -> str:
     """The front page: which center this is and where the API is described."""
-    return await render_template("index.html", config=surge_config(), version=__version__)
+    return await render_template("index.html", version=__version__)

@@ -60,6 +60,7 @@ class Incident(msgspec.Struct, kw_only=True):
     address: str | None
     location: Point | None
     needs_location: bool
+    call_ahead: bool = False  # crews may see the callback number, to call before arriving
     calls: list[str]
     opened_at: datetime
     updated_at: datetime

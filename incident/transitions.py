@@ -22,11 +22,10 @@ class TransitionIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
 
     to: Status
     reason: Annotated[str, msgspec.Meta(max_length=1000)] | None = None
-    actor: Annotated[str, msgspec.Meta(max_length=200)] | None = None
     if_version: int | None = None  # refuse (412) if the incident is no longer at this version
 
 
-async def change_status(store: Store, ticket: str, request: TransitionIn) -> Incident:
+async def change_status(store: Store, ticket: str, request: TransitionIn, actor: str | None) -> Incident:
     """Apply the move, or raise a Problem: 404 unknown ticket, 409 illegal move, 412 stale version."""
     for _ in range(_RETRIES):
         current = await select_incident(store, ticket)
@@ -63,7 +62,7 @@ async def change_status(store: Store, ticket: str, request: TransitionIn) -> Inc
             closed_at=now if request.to is Status.CLOSED else current.closed_at,
         )
         try:
-            await update_status(store, current, updated, request.reason, request.actor)
+            await update_status(store, current, updated, request.reason, actor)
         except Conflict:
             continue  # changed under us: re-read and decide again against the new status
         return updated

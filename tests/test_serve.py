@@ -4,11 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
-import signal
-import socket
 import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,66 +13,7 @@ import pytest
 
 from tests.conftest import CONFIG
 from tests.incident.helpers import CALL
-
-STORMLINE = str(Path(sys.executable).parent / "stormline")
-
-
-class Server:
-    """A `stormline serve` process listening on a unix socket in a temporary folder."""
-
-    def __init__(self, data_dir: Path, workers: int = 1, **env: str) -> None:
-        self.data_dir = data_dir
-        self.socket = data_dir / "http.sock"
-        clean = {k: v for k, v in os.environ.items() if not k.startswith("STORMLINE_")}
-        self.env = {**clean, "STORMLINE_DATA_DIR": str(data_dir), "STORMLINE_WORKERS": str(workers), **env}
-        self.process: subprocess.Popen[str] | None = None
-
-    def start(self) -> Server:
-        self.socket.unlink(missing_ok=True)
-        self.process = subprocess.Popen(
-            [STORMLINE, "serve", "--bind", f"unix:{self.socket}"],
-            env=self.env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            assert self.process.poll() is None, self.output()
-            # Probe with a plain socket first: a refused connect leaks a socket inside httpx.
-            if self._accepting():
-                with self.client() as client:
-                    if client.get("/readyz").status_code == 200:
-                        return self
-            time.sleep(0.1)
-        raise AssertionError(f"not ready in 30 s:\n{self.output()}")
-
-    def _accepting(self) -> bool:
-        with socket.socket(socket.AF_UNIX) as probe:
-            try:
-                probe.connect(str(self.socket))
-            except OSError:
-                return False
-        return True
-
-    def client(self) -> httpx.Client:
-        return httpx.Client(transport=httpx.HTTPTransport(uds=str(self.socket)), base_url="http://stormline")
-
-    def async_client(self) -> httpx.AsyncClient:
-        transport = httpx.AsyncHTTPTransport(uds=str(self.socket))
-        return httpx.AsyncClient(transport=transport, base_url="http://stormline", timeout=30)
-
-    def stop(self) -> int:
-        assert self.process is not None
-        self.process.send_signal(signal.SIGTERM)
-        self.process.communicate(timeout=30)  # waits, and closes the output pipe
-        return self.process.returncode
-
-    def output(self) -> str:
-        assert self.process is not None
-        if self.process.poll() is None:
-            return "(still running)"
-        return self.process.communicate()[0]
+from tests.server import STORMLINE, Server
 
 
 @pytest.fixture
@@ -101,7 +38,8 @@ def _alive(pid: int) -> bool:
 
 def test_ticket_survives_sigterm_and_restart(server: Server) -> None:
     """A call accepted before SIGTERM is there after a new `serve` on the same folder; Redis stops cleanly."""
-    with server.client() as client:
+    token = server.token("agent")
+    with server.client(token) as client:
         response = client.post("/api/v1/calls", json=CALL)
         assert response.status_code == 201
         ticket = response.json()["ticket"]
@@ -110,7 +48,7 @@ def test_ticket_survives_sigterm_and_restart(server: Server) -> None:
     assert not _alive(redis_pid), "the embedded redis-server outlived its Stormline"
     restarted = Server(server.data_dir).start()
     try:
-        with restarted.client() as client:
+        with restarted.client(token) as client:
             detail = client.get(f"/api/v1/incidents/{ticket}")
             assert detail.status_code == 200
             assert detail.json()["calls"][0]["narrative"] == CALL["narrative"]
@@ -123,8 +61,10 @@ def test_ticket_survives_sigterm_and_restart(server: Server) -> None:
 def test_concurrent_retries_across_workers_create_one_incident(server: Server) -> None:
     """50 concurrent retries with one Idempotency-Key, spread over two workers, create one incident."""
 
+    token = server.token("agent")
+
     async def burst() -> list[httpx.Response]:
-        async with server.async_client() as client:
+        async with server.async_client(token) as client:
             headers = {"Idempotency-Key": "e2e-burst"}
             return await asyncio.gather(
                 *(client.post("/api/v1/calls", json=CALL, headers=headers) for _ in range(50))
@@ -133,7 +73,7 @@ def test_concurrent_retries_across_workers_create_one_incident(server: Server) -
     responses = asyncio.run(burst())
     assert {r.status_code for r in responses} == {201}
     assert len({r.content for r in responses}) == 1
-    with server.client() as client:
+    with server.client(token) as client:
         assert len(client.get("/api/v1/incidents").json()["items"]) == 1
 
 

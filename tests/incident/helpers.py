@@ -29,4 +29,5 @@ async def new_ticket(client: Client, **fields: Any) -> str:
 
 
 async def move(client: Client, ticket: str, to: str, **fields: Any) -> Any:
+    """POST a transition and return the response."""
     return await client.post(f"/api/v1/incidents/{ticket}/transitions", json={"to": to, **fields})

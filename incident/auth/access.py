@@ -1,0 +1,177 @@
+"""Enforcing the access table on every request: who is asking, may they, and is the form genuine."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from urllib.parse import quote
+
+from quart import Quart, Response, current_app, g, redirect, render_template, request
+
+from incident.auth import audit, sessions
+from incident.auth.accounts import token_for
+from incident.auth.policy import ACCESS, Rule
+from incident.auth.roles import Role
+from incident.problems import Problem, problem_response
+from incident.web import store, surge_config
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """Who is making the request."""
+
+    name: str | None
+    role: Role | None
+    crew_id: str | None
+    via: str  # "anonymous", "session" or "token"
+    session_id: str | None = None
+
+    @property
+    def signed_in(self) -> bool:
+        return self.role is not None
+
+
+ANONYMOUS = Principal(None, None, None, "anonymous")
+
+
+class Denied(Exception):
+    """The request may not go on; carries the response to send."""
+
+    def __init__(self, status: int, reason: str) -> None:
+        super().__init__(reason)
+        self.status, self.reason = status, reason
+
+
+def current() -> Principal:
+    """The principal of the current request (anonymous outside the access hook's reach)."""
+    return getattr(g, "principal", ANONYMOUS)
+
+
+def check_routes(app: Quart) -> None:
+    """Refuse to build an app with a route the access table does not declare, or a stale entry."""
+    served = {rule.endpoint for rule in app.url_map.iter_rules()}
+    undeclared = sorted(served - ACCESS.keys())
+    if undeclared:
+        raise RuntimeError(f"routes with no entry in incident/auth/policy.py ACCESS: {', '.join(undeclared)}")
+    stale = sorted(ACCESS.keys() - served - {"static"})
+    if stale:
+        raise RuntimeError(f"ACCESS entries for routes the app does not serve: {', '.join(stale)}")
+
+
+def install(app: Quart) -> None:
+    """Register the hook that resolves the principal and applies the table to each request."""
+    check_routes(app)
+    app.before_request(_enforce)
+    app.after_request(_session_cookies)
+
+
+async def _enforce() -> Response | None:
+    endpoint = request.endpoint
+    if endpoint is None:
+        return None  # no such route: the 404 handler answers
+    rule = ACCESS[endpoint]
+    try:
+        g.principal = principal = await _resolve()
+        if not rule.public:
+            assert rule.roles is not None, "non-public rules name roles"
+            if not principal.signed_in:
+                raise Denied(401, "sign-in required")
+            if principal.role not in rule.roles:
+                raise Denied(403, f"role {principal.role} may not use this")
+        await _check_csrf(principal)
+    except Denied as denied:
+        return await _deny(rule, denied)
+    return None
+
+
+async def _resolve() -> Principal:
+    header = request.headers.get("Authorization")
+    if header is not None:
+        scheme, _, secret = header.partition(" ")
+        if scheme.lower() != "bearer" or not secret.strip():
+            raise Denied(401, "the Authorization header must be 'Bearer <token>'")
+        token = await token_for(store(), secret.strip())
+        if token is None:
+            raise Denied(401, "unknown or revoked token")
+        return Principal(token.name, token.role, token.crew_id, "token")
+    session_id = request.cookies.get(sessions.COOKIE)
+    if session_id:
+        security = surge_config().security
+        session = await sessions.resume(
+            store(),
+            session_id,
+            idle_seconds=security.session_idle_minutes * 60,
+            max_seconds=security.session_max_hours * 3600,
+        )
+        if session is not None:
+            return Principal(session.user, session.role, session.crew_id, "session", session_id)
+        g.drop_session_cookie = True
+    return ANONYMOUS
+
+
+async def _check_csrf(principal: Principal) -> None:
+    """State-changing requests carried by a cookie must prove they come from our own pages."""
+    if request.method in SAFE_METHODS or principal.via == "token":
+        return
+    is_form = request.mimetype in FORM_TYPES
+    if principal.via == "session":
+        binding = principal.session_id
+    elif is_form:
+        binding = request.cookies.get(sessions.PRE_COOKIE)
+    else:
+        return  # anonymous JSON: no ambient credential to abuse
+    presented = request.headers.get("X-CSRF-Token")
+    if presented is None and is_form:
+        presented = (await request.form).get("csrf_token")
+    if not sessions.csrf_valid(current_app.secret_key or "", binding, presented):  # type: ignore[arg-type]
+        raise Denied(403, "missing or wrong CSRF token")
+
+
+async def _deny(rule: Rule, denied: Denied) -> Response:
+    principal = getattr(g, "principal", ANONYMOUS)
+    await audit.record(
+        store(),
+        audit.AccessDenied(
+            at=datetime.now(UTC),
+            principal=principal.name,
+            role=principal.role,
+            method=request.method,
+            path=request.path,
+            status=denied.status,
+            reason=denied.reason,
+            remote=request.remote_addr,
+        ),
+    )
+    if rule.page:
+        if denied.status == 401:
+            return redirect(f"/login?next={quote(request.full_path.rstrip('?'))}")  # type: ignore[return-value]
+        page = await render_template("denied.html", reason=denied.reason)
+        return Response(page, denied.status, content_type="text/html; charset=utf-8")
+    title = "Unauthorized" if denied.status == 401 else "Forbidden"
+    headers = {"WWW-Authenticate": 'Bearer realm="stormline"'} if denied.status == 401 else None
+    return problem_response(Problem(denied.status, title, denied.reason, kind="access-denied"), headers)
+
+
+async def _session_cookies(response: Response) -> Response:
+    secure = request.is_secure
+    if getattr(g, "drop_session_cookie", False):
+        sessions.clear_cookie(response, sessions.COOKIE, secure=secure)
+    pre = getattr(g, "new_pre_cookie", None)
+    if pre:
+        sessions.set_cookie(response, sessions.PRE_COOKIE, pre, secure=secure)
+    return response
+
+
+def csrf_token() -> str:
+    """The CSRF token for forms on the page being rendered (sets a pre-session cookie if needed)."""
+    principal = current()
+    binding = (
+        principal.session_id or request.cookies.get(sessions.PRE_COOKIE) or getattr(g, "new_pre_cookie", None)
+    )
+    if not binding:
+        binding = g.new_pre_cookie = secrets.token_urlsafe(32)
+    return sessions.csrf_token(current_app.secret_key or "", binding)  # type: ignore[arg-type]

@@ -1,0 +1,62 @@
+"""Which roles may use which route: the one declarative table.
+
+Every endpoint the app serves must appear here; the app refuses to start otherwise (and a test
+walks the whole table against every role). `PUBLIC` routes need no sign-in and must never return
+personal data or free text; `page=True` marks browser pages, which send a person to the sign-in page
+rather than answering 401.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from incident.auth.roles import Role
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    roles: frozenset[Role] | None  # None: anyone, signed in or not
+    page: bool = False
+
+    @property
+    def public(self) -> bool:
+        return self.roles is None
+
+
+def allow(*roles: Role, page: bool = False) -> Rule:
+    return Rule(frozenset(roles), page)
+
+
+PUBLIC = Rule(None)
+PUBLIC_PAGE = Rule(None, page=True)
+SIGNED_IN = Rule(frozenset(Role))
+
+A, CR, CO, S, AD = Role.AGENT, Role.CREW, Role.COORDINATOR, Role.SUPERVISOR, Role.ADMIN
+
+ACCESS: dict[str, Rule] = {
+    # calls and incidents
+    "api.post_call": allow(A, S),
+    "api.get_incident": allow(A, CR, CO, S),
+    "api.list_incidents": allow(A, CR, CO, S),
+    "api.post_transition": allow(A, CR, CO, S),
+    "api.get_history": allow(A, CO, S),
+    # who am I, and the audit trail
+    "api.get_me": SIGNED_IN,
+    "api.get_audit": allow(S, AD),
+    # residents
+    "public.get_ticket": PUBLIC,
+    # sign-in
+    "login.login_page": PUBLIC_PAGE,
+    "login.login": PUBLIC_PAGE,
+    "login.logout": Rule(frozenset(Role), page=True),
+    # administration
+    "admin.tokens_page": allow(AD, page=True),
+    "admin.create_token": allow(AD, page=True),
+    "admin.revoke_token": allow(AD, page=True),
+    # plumbing
+    "pages.index": PUBLIC_PAGE,
+    "health.healthz": PUBLIC,
+    "health.readyz": PUBLIC,
+    "openapi": PUBLIC,
+    "static": PUBLIC,
+}

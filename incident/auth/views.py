@@ -1,0 +1,104 @@
+"""Sign-in and sign-out pages."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from quart import Blueprint, Response, render_template, request
+from quart_rate_limiter import rate_limit
+from quart_schema import hide
+
+from incident.auth import accounts, audit, sessions, throttle
+from incident.auth.access import current
+from incident.web import store, surge_config
+
+blueprint = Blueprint("login", __name__)
+
+LOGINS_PER_ADDRESS = 60  # a minute; generous, because a whole call center may share one address
+
+
+def _safe_next(target: str | None) -> str:
+    # Only a path on this server: never an open redirect to somewhere else.
+    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return "/"
+
+
+async def _page(status: int, message: str | None = None, next_: str = "/", name: str = "") -> Response:
+    body = await render_template("login.html", message=message, next=next_, name=name)
+    return Response(body, status, content_type="text/html; charset=utf-8")
+
+
+@blueprint.get("/login")
+@hide
+async def login_page() -> Response:
+    """The sign-in form."""
+    return await _page(200, next_=_safe_next(request.args.get("next")))
+
+
+@blueprint.post("/login")
+@hide
+@rate_limit(LOGINS_PER_ADDRESS, timedelta(minutes=1))
+async def login() -> Response:
+    """Check the name and password; start a session. Every outcome is audited."""
+    form = await request.form
+    name = (form.get("username") or "").strip().lower()[:64]
+    password = form.get("password") or ""
+    next_ = _safe_next(form.get("next"))
+    security = surge_config().security
+    db = store()
+    now = datetime.now(UTC)
+    wait = await throttle.login_wait(db, name)
+    if wait > 0:
+        await audit.record(
+            db, audit.LoginFailed(at=now, name=name, remote=request.remote_addr, reason="throttled")
+        )
+        seconds = int(wait) + 1
+        response = await _page(429, f"Too many wrong passwords. Try again in {seconds} seconds.", next_, name)
+        response.headers["Retry-After"] = str(seconds)
+        return response
+    try:
+        user = await accounts.select_user(db, accounts.check_name(name))
+    except accounts.AccountError:
+        user = None
+    usable = user is not None and not user.disabled
+    if not await accounts.verify_password(user.password_hash if user and usable else None, password):
+        await throttle.login_failed(db, name, security)
+        await audit.record(
+            db, audit.LoginFailed(at=now, name=name, remote=request.remote_addr, reason="credentials")
+        )
+        return await _page(401, "Wrong name or password.", next_, name)
+    assert user is not None, "a password only verifies against a real account"
+    await throttle.login_succeeded(db, name)
+    if accounts.needs_rehash(user.password_hash):
+        await accounts.store_rehash(db, user, password)
+    session_id = await sessions.begin(
+        db,
+        sessions.Session(user=user.name, role=user.role, crew_id=user.crew_id, signed_in_at=now.timestamp()),
+        idle_seconds=security.session_idle_minutes * 60,
+        max_seconds=security.session_max_hours * 3600,
+    )
+    await audit.record(db, audit.LoginSucceeded(at=now, user=user.name, remote=request.remote_addr))
+    signed_in = _redirect(next_)
+    # A browser-session cookie; the server ends the session on idle or at the shift's length.
+    sessions.set_cookie(signed_in, sessions.COOKIE, session_id, secure=request.is_secure)
+    sessions.clear_cookie(signed_in, sessions.PRE_COOKIE, secure=request.is_secure)
+    return signed_in
+
+
+@blueprint.post("/logout")
+@hide
+async def logout() -> Response:
+    """End the session everywhere and return to the sign-in page."""
+    principal = current()
+    if principal.session_id and principal.name:
+        await sessions.end(store(), principal.session_id, principal.name)
+        await audit.record(store(), audit.LoggedOut(at=datetime.now(UTC), user=principal.name))
+    signed_out = _redirect("/login")
+    sessions.clear_cookie(signed_out, sessions.COOKIE, secure=request.is_secure)
+    return signed_out
+
+
+def _redirect(location: str) -> Response:
+    # 303: after a form post, the browser follows with a GET.
+    return Response("", 303, {"Location": location})

@@ -1,0 +1,152 @@
+"""`stormline users …` and `stormline tokens …`: accounts and API tokens from the command line.
+
+The first admin is created here (there is no default account or password). Commands reach Redis the
+way the server does: STORMLINE_REDIS_URL if set; else the embedded server of the running Stormline on
+this data folder; else an embedded server started just for the command.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import getpass
+import sys
+from collections.abc import AsyncIterator
+
+from incident.auth import accounts
+from incident.auth.roles import PEOPLE, Role
+from incident.config import ConfigError, SurgeConfig, load_config
+from incident.embedded import EmbeddedRedis, EmbeddedRedisError, FolderInUse, answers
+from incident.settings import Settings
+from incident.store import Store, connect, disconnect
+
+
+def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    users = commands.add_parser("users", help="accounts for people").add_subparsers(
+        dest="action", required=True
+    )
+    add = users.add_parser("add", help="create an account (password at a prompt, or --password-stdin)")
+    add.add_argument("name")
+    add.add_argument("--role", required=True, choices=sorted(PEOPLE))
+    add.add_argument("--crew", help="the crew a crew account belongs to")
+    add.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
+    for action, text in (
+        ("disable", "stop an account signing in (ends its sessions)"),
+        ("enable", "allow it again"),
+    ):
+        users.add_parser(action, help=text).add_argument("name")
+    reset = users.add_parser("reset-password", help="set a new password (ends the account's sessions)")
+    reset.add_argument("name")
+    reset.add_argument("--password-stdin", action="store_true")
+    role = users.add_parser("set-role", help="change an account's role (ends its sessions)")
+    role.add_argument("name")
+    role.add_argument("role", choices=sorted(PEOPLE))
+    role.add_argument("--crew")
+    users.add_parser("list", help="list accounts")
+
+    tokens = commands.add_parser("tokens", help="API tokens for machines").add_subparsers(
+        dest="action", required=True
+    )
+    create = tokens.add_parser("create", help="create a token and print it once")
+    create.add_argument("name")
+    create.add_argument("--role", required=True, choices=sorted(Role))
+    create.add_argument("--crew")
+    tokens.add_parser("revoke", help="revoke a token: it stops working at once").add_argument("name")
+    tokens.add_parser("list", help="list tokens (never their secrets)")
+
+
+def run(args: argparse.Namespace, settings: Settings) -> int:
+    try:
+        config = load_config(settings.config)
+    except ConfigError as error:
+        print(error, file=sys.stderr)
+        return 2
+    try:
+        return asyncio.run(_run(args, settings, config))
+    except (accounts.AccountError, EmbeddedRedisError) as error:
+        print(f"stormline: {error}", file=sys.stderr)
+        return 1
+
+
+async def _run(args: argparse.Namespace, settings: Settings, config: SurgeConfig) -> int:
+    actor = f"cli:{getpass.getuser()}"
+    min_length = config.security.min_password_length
+    async with _store(settings, config) as store:
+        if args.command == "tokens":
+            if args.action == "create":
+                _, secret = await accounts.create_token(
+                    store, args.name, Role(args.role), crew_id=args.crew, actor=actor
+                )
+                print(secret)
+                print("Store this token now: it is not kept and cannot be shown again.", file=sys.stderr)
+            elif args.action == "revoke":
+                await accounts.revoke_token(store, args.name, actor=actor)
+                print(f"revoked {args.name}")
+            else:
+                for token in await accounts.list_tokens(store):
+                    crew = f" crew={token.crew_id}" if token.crew_id else ""
+                    created = f"{token.created_at:%Y-%m-%d %H:%M} by {token.created_by}"
+                    print(f"{token.name}\t{token.role}{crew}\tcreated {created}")
+            return 0
+        if args.action == "add":
+            password = _password(args.password_stdin)
+            await accounts.create_user(
+                store,
+                args.name,
+                Role(args.role),
+                password,
+                crew_id=args.crew,
+                actor=actor,
+                min_length=min_length,
+            )
+            print(f"created {args.name} ({args.role})")
+        elif args.action in ("disable", "enable"):
+            await accounts.change_user(store, args.name, actor=actor, disabled=args.action == "disable")
+            print(f"{args.action}d {args.name}")
+        elif args.action == "reset-password":
+            password = _password(args.password_stdin)
+            await accounts.change_user(
+                store, args.name, actor=actor, password=password, min_length=min_length
+            )
+            print(f"new password set for {args.name}")
+        elif args.action == "set-role":
+            await accounts.change_user(store, args.name, actor=actor, role=Role(args.role), crew_id=args.crew)
+            print(f"{args.name} is now {args.role}")
+        else:
+            for user in await accounts.list_users(store):
+                state = " (disabled)" if user.disabled else ""
+                crew = f" crew={user.crew_id}" if user.crew_id else ""
+                print(f"{user.name}\t{user.role}{crew}{state}")
+    return 0
+
+
+def _password(from_stdin: bool) -> str:
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    first = getpass.getpass("Password: ")
+    if getpass.getpass("Again: ") != first:
+        raise accounts.AccountError("the two passwords differ")
+    return first
+
+
+@contextlib.asynccontextmanager
+async def _store(settings: Settings, config: SurgeConfig) -> AsyncIterator[Store]:
+    embedded: EmbeddedRedis | None = None
+    url = settings.redis_url
+    if not url:
+        embedded = EmbeddedRedis(settings.data_dir, settings.redis_server)
+        try:
+            embedded.start()
+        except FolderInUse:
+            embedded = None  # a Stormline is running on this folder: use its server
+            if not answers(EmbeddedRedis(settings.data_dir).socket_path):
+                raise
+        url = f"unix://{EmbeddedRedis(settings.data_dir).socket_path}" if embedded is None else embedded.url
+    redis = connect(url)
+    try:
+        yield Store.open(redis, config.jurisdiction.id)
+    finally:
+        await disconnect(redis)
+        if embedded is not None:
+            embedded.stop()

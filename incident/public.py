@@ -1,0 +1,51 @@
+"""What anyone may read without signing in: never personal data, never free text."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import msgspec
+from quart import Blueprint, Response
+from quart_rate_limiter import rate_limit
+from quart_schema import document_response
+
+from incident.incidents import select_incident
+from incident.problems import Problem
+from incident.status import Status
+from incident.web import json_response, store, surge_config
+
+blueprint = Blueprint("public", __name__, url_prefix="/api/v1/public")
+
+LOOKUPS_PER_ADDRESS = 120  # a minute
+
+
+class TicketStatus(msgspec.Struct, kw_only=True):
+    """A ticket as a resident may see it: what kind of problem, and where it stands."""
+
+    ticket: str
+    category: str
+    status: Status
+    opened_at: datetime
+    updated_at: datetime
+    resolved_at: datetime | None
+
+
+@blueprint.get("/tickets/<ticket>")
+@rate_limit(LOOKUPS_PER_ADDRESS, timedelta(minutes=1))
+@document_response(TicketStatus)
+async def get_ticket(ticket: str) -> Response:
+    """Look a ticket up: its category and status. No names, numbers, addresses or narratives."""
+    incident = await select_incident(store(), ticket) if len(ticket) <= 20 else None
+    if incident is None:
+        raise Problem(404, "Not Found", f"no ticket {ticket}", kind="unknown-ticket")
+    category = surge_config().category(incident.category)
+    return json_response(
+        TicketStatus(
+            ticket=incident.ticket,
+            category=category.name if category else incident.category,
+            status=incident.status,
+            opened_at=incident.opened_at,
+            updated_at=incident.updated_at,
+            resolved_at=incident.resolved_at,
+        )
+    )
