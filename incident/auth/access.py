@@ -5,9 +5,8 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from urllib.parse import quote
 
-from quart import Quart, Response, current_app, g, redirect, render_template, request
+from quart import Quart, Response, current_app, g, render_template, request
 
 from incident.auth import audit, sessions
 from incident.auth.accounts import token_for
@@ -147,13 +146,20 @@ async def _deny(rule: Rule, denied: Denied) -> Response:
         ),
     )
     if rule.page:
+        # A person gets a page: the sign-in form in place (401), or a plain refusal (403).
         if denied.status == 401:
-            return redirect(f"/login?next={quote(request.full_path.rstrip('?'))}")  # type: ignore[return-value]
-        page = await render_template("denied.html", reason=denied.reason)
+            page = await render_template("login.html", message=None, next=_here(), name="")
+        else:
+            page = await render_template("denied.html", reason=denied.reason)
         return Response(page, denied.status, content_type="text/html; charset=utf-8")
     title = "Unauthorized" if denied.status == 401 else "Forbidden"
     headers = {"WWW-Authenticate": 'Bearer realm="stormline"'} if denied.status == 401 else None
     return problem_response(Problem(denied.status, title, denied.reason, kind="access-denied"), headers)
+
+
+def _here() -> str:
+    # Where to come back to after signing in; a form post's target is not a page to return to.
+    return request.full_path.rstrip("?") if request.method in SAFE_METHODS else "/"
 
 
 async def _session_cookies(response: Response) -> Response:

@@ -10,12 +10,12 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-import time
 from typing import cast
 
 import msgspec
 from quart import Response
 
+from incident import clock
 from incident.auth.roles import Role
 from incident.keys import digest
 from incident.store import Store
@@ -56,7 +56,7 @@ async def resume(store: Store, session_id: str, *, idle_seconds: int, max_second
     if data is None:
         return None
     session = _unpack(data)
-    if time.time() - session.signed_in_at > max_seconds:
+    if clock.epoch() - session.signed_in_at > max_seconds:
         await store.redis.delete(key)
         return None
     return session

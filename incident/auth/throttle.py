@@ -9,20 +9,15 @@ an attacker can slow the real user down, never lock them out.
 from __future__ import annotations
 
 import math
-import time
 from datetime import UTC, datetime
 from typing import cast
 
 from quart_rate_limiter.store import RateLimiterStoreABC
 
+from incident import clock
 from incident.config import Security
 from incident.store import Store
 from incident.web import store as current_store
-
-
-def now() -> float:
-    """Seconds since the epoch; one place, so tests can move the clock."""
-    return time.time()
 
 
 class RedisLimits(RateLimiterStoreABC):
@@ -39,14 +34,14 @@ class RedisLimits(RateLimiterStoreABC):
         return datetime.fromtimestamp(float(value), UTC) if value else default
 
     async def set(self, key: str, tat: datetime) -> None:
-        ttl = max(1, math.ceil(tat.timestamp() - time.time()) + 1)
+        ttl = max(1, math.ceil(tat.timestamp() - clock.epoch()) + 1)
         await current_store().redis.set(current_store().keys.rate(key), repr(tat.timestamp()), ex=ttl)
 
 
 async def login_wait(store: Store, name: str) -> float:
     """Seconds before this login name may be tried again (0: now)."""
     until = cast(bytes | None, await store.redis.hget(store.keys.login_failures(name), "until"))
-    return max(0.0, float(until) - now()) if until else 0.0
+    return max(0.0, float(until) - clock.epoch()) if until else 0.0
 
 
 async def login_failed(store: Store, name: str, security: Security) -> float:
@@ -56,7 +51,7 @@ async def login_failed(store: Store, name: str, security: Security) -> float:
     extra = failures - security.login_free_attempts
     delay = 0.0 if extra <= 0 else float(min(2 ** (extra - 1), security.login_max_delay_seconds))
     pipe = store.redis.pipeline(transaction=True)
-    pipe.hset(key, "until", repr(now() + delay))
+    pipe.hset(key, "until", repr(clock.epoch() + delay))
     pipe.expire(key, 3600)  # an hour without a wrong try forgets the count
     await pipe.execute()
     return delay

@@ -8,6 +8,7 @@ from quart import Blueprint, Response, render_template, request
 from quart_rate_limiter import rate_limit
 from quart_schema import hide
 
+from incident import clock
 from incident.auth import accounts, audit, sessions, throttle
 from incident.auth.access import current
 from incident.web import store, surge_config
@@ -74,7 +75,7 @@ async def login() -> Response:
         await accounts.store_rehash(db, user, password)
     session_id = await sessions.begin(
         db,
-        sessions.Session(user=user.name, role=user.role, crew_id=user.crew_id, signed_in_at=now.timestamp()),
+        sessions.Session(user=user.name, role=user.role, crew_id=user.crew_id, signed_in_at=clock.epoch()),
         idle_seconds=security.session_idle_minutes * 60,
         max_seconds=security.session_max_hours * 3600,
     )

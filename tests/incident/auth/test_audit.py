@@ -1,0 +1,37 @@
+"""The audit stream records sign-ins, failures, sign-outs, denials and account changes."""
+
+from __future__ import annotations
+
+from quart.testing.app import TestApp as App
+
+from incident.auth import accounts
+from incident.auth.roles import Role
+from incident.store import Store
+from tests.conftest import as_role
+from tests.incident.auth.helpers import csrf_in, make_user, sign_in
+
+
+async def test_audit_records_who_did_what(app: App, store: Store) -> None:
+    """Each security event appears, in order, with who and what, in GET /api/v1/audit."""
+    await make_user(store, "ana", Role.AGENT)
+    browser = app.test_client()
+    await sign_in(browser, "ana", password="wrong wrong wrong")
+    await sign_in(browser, "ana")
+    await browser.post(
+        "/logout", form={"csrf_token": csrf_in(await (await browser.get("/")).get_data(as_text=True))}
+    )
+    await app.test_client().get("/api/v1/incidents")  # anonymous: denied
+    await accounts.change_user(store, "ana", actor="boss", role=Role.SUPERVISOR)
+    supervisor = await as_role(app, Role.SUPERVISOR, name="auditor")
+    events = [e["event"] for e in (await (await supervisor.get("/api/v1/audit")).get_json())["events"]]
+    kinds = [e["type"] for e in events]
+    for kind in ("account.user_created", "auth.login_failed", "auth.login", "auth.logout", "auth.denied",
+                 "account.user_changed", "account.token_created"):  # fmt: skip
+        assert kind in kinds, kind
+    assert kinds.index("auth.login_failed") < kinds.index("auth.login") < kinds.index("auth.logout")
+    changed = next(e for e in events if e["type"] == "account.user_changed")
+    assert (changed["actor"], changed["old_role"], changed["new_role"]) == ("boss", "agent", "supervisor")
+    denied = next(e for e in events if e["type"] == "auth.denied")
+    assert (denied["status"], denied["path"]) == (401, "/api/v1/incidents")
+    failed = next(e for e in events if e["type"] == "auth.login_failed")
+    assert "password" not in failed, "the guessed password is never recorded"

@@ -1,0 +1,109 @@
+"""Every route × every role, generated from the app's own route table and the access table."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import pytest
+from quart.testing.app import TestApp as App
+from quart.typing import TestClientProtocol as Client
+
+from incident.auth import accounts
+from incident.auth.policy import ACCESS
+from incident.auth.roles import Role
+from incident.store import Store
+from tests.conftest import as_role
+from tests.incident.auth.helpers import csrf_in, make_user
+from tests.incident.helpers import CALL
+
+Sample = Callable[[Client, dict[str, str]], Awaitable[Any]]
+
+
+async def _form(client: Client, path: str, form: dict[str, str], page: str = "/login") -> Any:
+    # Anonymous form posts need the CSRF token of a page we served; token-bearing ones do not.
+    html = await (await client.get(page)).get_data(as_text=True)
+    return await client.post(path, form={**form, "csrf_token": csrf_in(html)})
+
+
+# One working request per endpoint; `ctx` holds a ticket and a revocable token name made beforehand.
+SAMPLES: dict[str, Sample] = {
+    "api.post_call": lambda c, ctx: c.post("/api/v1/calls", json=CALL),
+    "api.get_incident": lambda c, ctx: c.get(f"/api/v1/incidents/{ctx['ticket']}"),
+    "api.list_incidents": lambda c, ctx: c.get("/api/v1/incidents"),
+    "api.post_transition": lambda c, ctx: c.post(
+        f"/api/v1/incidents/{ctx['ticket']}/transitions", json={"to": "assigned"}
+    ),
+    "api.get_history": lambda c, ctx: c.get(f"/api/v1/incidents/{ctx['ticket']}/history"),
+    "api.get_me": lambda c, ctx: c.get("/api/v1/me"),
+    "api.get_audit": lambda c, ctx: c.get("/api/v1/audit"),
+    "public.get_ticket": lambda c, ctx: c.get(f"/api/v1/public/tickets/{ctx['ticket']}"),
+    "login.login_page": lambda c, ctx: c.get("/login"),
+    "login.login": lambda c, ctx: _form(
+        c, "/login", {"username": "matrix", "password": "correct horse battery staple"}
+    ),
+    "login.logout": lambda c, ctx: c.post("/logout"),
+    "admin.tokens_page": lambda c, ctx: c.get("/admin/tokens"),
+    "admin.create_token": lambda c, ctx: c.post(
+        "/admin/tokens", form={"name": ctx["new_token"], "role": "psap"}
+    ),
+    "admin.revoke_token": lambda c, ctx: c.post(f"/admin/tokens/{ctx['victim']}/revoke"),
+    "pages.index": lambda c, ctx: c.get("/"),
+    "health.healthz": lambda c, ctx: c.get("/healthz"),
+    "health.readyz": lambda c, ctx: c.get("/readyz"),
+    "openapi": lambda c, ctx: c.get("/openapi.json"),
+    "static": lambda c, ctx: c.get("/static/stormline.css"),
+}
+
+PRINCIPALS: list[Role | None] = [None, *Role]
+
+
+def test_access_table_and_samples_cover_every_route(app: App) -> None:
+    """Each route the app serves has an access rule and a sample request here (so it is in the matrix)."""
+    served = {rule.endpoint for rule in app.app.url_map.iter_rules()}
+    assert served <= ACCESS.keys()
+    assert served <= SAMPLES.keys(), f"add samples for: {sorted(served - SAMPLES.keys())}"
+
+
+@pytest.mark.parametrize("role", PRINCIPALS, ids=lambda role: str(role or "anonymous"))
+async def test_every_route_for_role(app: App, store: Store, role: Role | None) -> None:
+    """Routes the table allows this role work (2xx/3xx); every other route answers 401 or 403."""
+    await make_user(store, "matrix", Role.AGENT)
+    supervisor = await as_role(app, Role.SUPERVISOR, name="matrix-setup")
+    ticket = (await (await supervisor.post("/api/v1/calls", json=CALL)).get_json())["ticket"]
+    failures = []
+    for endpoint, sample in sorted(SAMPLES.items()):
+        victim = f"victim-{endpoint.replace('.', '-').replace('_', '-')}"
+        await accounts.create_token(store, victim, Role.PSAP, crew_id=None, actor="test")
+        client = app.test_client() if role is None else await as_role(app, role, name=f"m-{role}-{victim}")
+        ctx = {"ticket": ticket, "victim": victim, "new_token": f"new-{victim}"}
+        response = await sample(client, ctx)
+        rule = ACCESS[endpoint]
+        allowed = rule.public or (role is not None and rule.roles is not None and role in rule.roles)
+        if allowed and not 200 <= response.status_code < 400:
+            failures.append(f"{endpoint}: allowed for {role} but got {response.status_code}")
+        if not allowed:
+            expected = 401 if role is None else 403
+            if response.status_code != expected:
+                failures.append(
+                    f"{endpoint}: denied for {role}, expected {expected}, got {response.status_code}"
+                )
+    assert not failures, "\n".join(failures)
+
+
+def test_undeclared_route_stops_the_app(settings: Any, config: Any) -> None:
+    """An app with a route missing from the access table refuses to be built."""
+    from quart import Blueprint
+
+    from incident import app as app_module
+    from incident.auth import admin
+
+    rogue = Blueprint("rogue", __name__)
+    rogue.add_url_rule("/rogue", "rogue_view", lambda: "open to all?")
+    original = admin.blueprint
+    admin.blueprint = rogue
+    try:
+        with pytest.raises(RuntimeError, match=r"rogue\.rogue_view"):
+            app_module.create_app(settings, config)
+    finally:
+        admin.blueprint = original

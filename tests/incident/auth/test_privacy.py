@@ -1,0 +1,89 @@
+"""Personal data: only the roles whose work needs it see callers' names and numbers; the public never."""
+
+from __future__ import annotations
+
+from quart.testing.app import TestApp as App
+
+from incident.auth.policy import ACCESS
+from incident.auth.roles import Role
+from tests.conftest import as_role
+from tests.incident.helpers import CALL
+
+SECRET_CALL = {
+    **CALL,
+    "caller_name": "Zebulon Quartermaine",
+    "callback_number": "716-555-0199",
+    "narrative": "Zebulon says his insulin is in the fridge and the power is out",
+    "address": "77 Secretwood Lane",
+}
+PERSONAL = ["Zebulon", "Quartermaine", "555-0199", "5550199", "insulin", "Secretwood"]
+
+
+async def _open(app: App, **fields: object) -> str:
+    agent = await as_role(app, Role.AGENT, name=f"agent-{len(fields)}")
+    response = await agent.post("/api/v1/calls", json={**SECRET_CALL, **fields})
+    return str((await response.get_json())["ticket"])
+
+
+async def test_public_routes_never_return_personal_data_or_free_text(app: App) -> None:
+    """Every route the table makes public is fetched; none of the caller's details appear."""
+    ticket = await _open(app)
+    anonymous = app.test_client()
+    paths = {
+        "public.get_ticket": f"/api/v1/public/tickets/{ticket}",
+        "pages.index": "/",
+        "login.login_page": "/login",
+        "health.healthz": "/healthz",
+        "health.readyz": "/readyz",
+        "openapi": "/openapi.json",
+        "static": "/static/stormline.css",
+    }
+    public_gets = {endpoint for endpoint, rule in ACCESS.items() if rule.public and endpoint != "login.login"}
+    assert public_gets == set(paths), "a new public route needs checking here"
+    for endpoint, path in paths.items():
+        text = await (await anonymous.get(path)).get_data(as_text=True)
+        for secret in PERSONAL:
+            assert secret not in text, f"{endpoint} shows {secret!r}"
+
+
+async def test_public_ticket_lookup_says_where_it_stands(app: App) -> None:
+    """A resident's lookup gives the category's name and the status."""
+    ticket = await _open(app)
+    body = await (await app.test_client().get(f"/api/v1/public/tickets/{ticket}")).get_json()
+    assert body["status"] == "open"
+    assert body["category"] == "Debris, trees and blocked streets"
+    assert set(body) == {"ticket", "category", "status", "opened_at", "updated_at", "resolved_at"}
+
+
+async def test_agent_and_supervisor_see_the_caller(app: App) -> None:
+    """Agents and supervisors see the caller's name and number."""
+    ticket = await _open(app)
+    for role in (Role.AGENT, Role.SUPERVISOR):
+        client = await as_role(app, role, name=f"sees-{role}")
+        (call,) = (await (await client.get(f"/api/v1/incidents/{ticket}")).get_json())["calls"]
+        assert call["caller_name"] == "Zebulon Quartermaine"
+        assert call["callback_e164"] == "+17165550199"
+
+
+async def test_crew_sees_the_need_not_the_caller(app: App) -> None:
+    """A crew sees what and where, but no name, and no number unless the incident says call ahead."""
+    plain, call_ahead = await _open(app), await _open(app, call_ahead=True)
+    crew = await as_role(app, Role.CREW, crew_id="forestry-1")
+    (call,) = (await (await crew.get(f"/api/v1/incidents/{plain}")).get_json())["calls"]
+    assert call["caller_name"] is None
+    assert call["callback_number"] is None
+    assert call["callback_e164"] is None
+    assert call["address"] == "77 Secretwood Lane"
+    assert "insulin" in call["narrative"]
+    (ahead,) = (await (await crew.get(f"/api/v1/incidents/{call_ahead}")).get_json())["calls"]
+    assert ahead["caller_name"] is None
+    assert ahead["callback_e164"] == "+17165550199"
+
+
+async def test_coordinator_sees_no_caller_details_yet(app: App) -> None:
+    """A coordinator without a referral on the incident sees neither name nor number."""
+    ticket = await _open(app)
+    coordinator = await as_role(app, Role.COORDINATOR)
+    (call,) = (await (await coordinator.get(f"/api/v1/incidents/{ticket}")).get_json())["calls"]
+    assert call["caller_name"] is None
+    assert call["callback_number"] is None

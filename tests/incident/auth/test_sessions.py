@@ -1,0 +1,133 @@
+"""Browser sessions: cookie flags, CSRF, sign-out, idle and absolute expiry, and account changes."""
+
+from __future__ import annotations
+
+import pytest
+from quart.testing.app import TestApp as App
+
+from incident import clock
+from incident.auth import accounts, sessions
+from incident.auth.roles import Role
+from incident.keys import digest
+from incident.store import Store
+from tests.incident.auth.helpers import csrf_in, make_user, sign_in
+from tests.incident.helpers import CALL
+
+
+async def test_sign_in_sets_a_private_session_cookie(app: App, store: Store) -> None:
+    """Signing in sets an HttpOnly, SameSite cookie (Secure only over TLS) and the API knows who it is."""
+    await make_user(store, "ana", Role.AGENT)
+    client = app.test_client()
+    response = await sign_in(client, "ana")
+    assert response.status_code == 303
+    cookie = next(c for c in response.headers.getlist("Set-Cookie") if c.startswith(sessions.COOKIE))
+    assert "HttpOnly" in cookie
+    assert "SameSite=Lax" in cookie
+    assert "Secure" not in cookie
+    me = await (await client.get("/api/v1/me")).get_json()
+    assert me == {"name": "ana", "role": "agent", "crew_id": None, "via": "session"}
+
+
+async def test_cookie_is_secure_over_tls(app: App, store: Store) -> None:
+    """Served over https, the session cookie is marked Secure."""
+    await make_user(store, "ana", Role.AGENT)
+    response = await sign_in(app.test_client(), "ana", scheme="https")
+    cookie = next(c for c in response.headers.getlist("Set-Cookie") if c.startswith(sessions.COOKIE))
+    assert "Secure" in cookie
+
+
+async def test_json_post_with_session_needs_csrf_header(app: App, store: Store) -> None:
+    """A cookie-authenticated API write without X-CSRF-Token is 403; with the page's token it works."""
+    await make_user(store, "ana", Role.AGENT)
+    client = app.test_client()
+    await sign_in(client, "ana")
+    refused = await client.post("/api/v1/calls", json=CALL)
+    assert refused.status_code == 403
+    assert "CSRF" in (await refused.get_json())["detail"]
+    token = csrf_in(await (await client.get("/")).get_data(as_text=True))
+    accepted = await client.post("/api/v1/calls", json=CALL, headers={"X-CSRF-Token": token})
+    assert accepted.status_code == 201
+
+
+async def test_form_post_without_csrf_token_is_refused(app: App, store: Store) -> None:
+    """The sign-in form posted without its CSRF token is refused, even with the right password."""
+    await make_user(store, "ana", Role.AGENT)
+    client = app.test_client()
+    await client.get("/login")
+    response = await client.post(
+        "/login", form={"username": "ana", "password": "correct horse battery staple"}
+    )
+    assert response.status_code == 403
+    assert (await client.get("/api/v1/me")).status_code == 401
+
+
+async def test_sign_out_ends_the_session(app: App, store: Store) -> None:
+    """After sign-out the old session cookie no longer authenticates."""
+    await make_user(store, "ana", Role.AGENT)
+    client = app.test_client()
+    await sign_in(client, "ana")
+    token = csrf_in(await (await client.get("/")).get_data(as_text=True))
+    response = await client.post("/logout", form={"csrf_token": token})
+    assert response.status_code == 303
+    assert (await client.get("/api/v1/me")).status_code == 401
+    assert [k async for k in store.redis.scan_iter(match=store.keys.session("*"))] == []
+
+
+async def test_idle_expiry_is_pushed_forward_by_use(app: App, store: Store) -> None:
+    """The session's idle expiry in Redis is the configured idle time and each request renews it."""
+    await make_user(store, "ana", Role.AGENT)
+    client = app.test_client()
+    await sign_in(client, "ana")
+    (key,) = [k async for k in store.redis.scan_iter(match=store.keys.session("*"))]
+    idle = app.app.extensions["stormline.config"].security.session_idle_minutes * 60
+    await store.redis.expire(key, 5)
+    await client.get("/api/v1/me")
+    assert idle - 5 <= await store.redis.ttl(key) <= idle
+
+
+async def test_absolute_expiry_ends_a_busy_session(
+    app: App, store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Even a session in constant use ends once the shift length has passed since sign-in."""
+    await make_user(store, "ana", Role.AGENT)
+    client = app.test_client()
+    await sign_in(client, "ana")
+    assert (await client.get("/api/v1/me")).status_code == 200
+    hours = app.app.extensions["stormline.config"].security.session_max_hours
+    later = clock.epoch() + hours * 3600 + 1
+    monkeypatch.setattr(clock, "epoch", lambda: later)
+    assert (await client.get("/api/v1/me")).status_code == 401
+
+
+@pytest.mark.parametrize("change", ["disable", "role", "password"])
+async def test_account_change_ends_its_sessions(app: App, store: Store, change: str) -> None:
+    """Disabling an account, changing its role or resetting its password ends its live sessions at once."""
+    await make_user(store, "ana", Role.AGENT)
+    client = app.test_client()
+    await sign_in(client, "ana")
+    if change == "disable":
+        await accounts.change_user(store, "ana", actor="admin", disabled=True)
+    elif change == "role":
+        await accounts.change_user(store, "ana", actor="admin", role=Role.COORDINATOR)
+    else:
+        await accounts.change_user(store, "ana", actor="admin", password="another long passphrase")
+    assert (await client.get("/api/v1/me")).status_code == 401
+
+
+async def test_disabled_account_cannot_sign_in_and_is_not_told_why(app: App, store: Store) -> None:
+    """A disabled account gets the same answer as a wrong password."""
+    await make_user(store, "ana", Role.AGENT)
+    await accounts.change_user(store, "ana", actor="admin", disabled=True)
+    response = await sign_in(app.test_client(), "ana")
+    assert response.status_code == 401
+    assert "Wrong name or password" in await response.get_data(as_text=True)
+
+
+async def test_session_ids_are_stored_hashed(app: App, store: Store) -> None:
+    """Redis holds only a digest of the session id, never the cookie value itself."""
+    await make_user(store, "ana", Role.AGENT)
+    response = await sign_in(app.test_client(), "ana")
+    cookie = next(c for c in response.headers.getlist("Set-Cookie") if c.startswith(sessions.COOKIE))
+    session_id = cookie.split("=", 1)[1].split(";", 1)[0]
+    assert await store.redis.exists(store.keys.session(digest(session_id))) == 1
+    assert [k async for k in store.redis.scan_iter(match=f"*{session_id}*")] == []
