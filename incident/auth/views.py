@@ -19,8 +19,18 @@ LOGINS_PER_ADDRESS = 60  # a minute; generous, because a whole call center may s
 
 
 def _safe_next(target: str | None) -> str:
-    # Only a path on this server: never an open redirect to somewhere else.
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+    """Only a path on this server: never an open redirect to somewhere else.
+
+    Browsers drop tabs and newlines from URLs and read a backslash as a slash, so a path with a tab,
+    a newline or a backslash after its first slash can become `//evil`, another host: refused.
+    """
+    if (
+        target
+        and target.startswith("/")
+        and not target.startswith("//")
+        and not any(ch == "\\" or ch.isspace() or ord(ch) < 32 or ord(ch) == 127 for ch in target)
+        and len(target) <= 2000
+    ):
         return target
     return "/"
 

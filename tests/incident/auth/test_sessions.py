@@ -131,3 +131,32 @@ async def test_session_ids_are_stored_hashed(app: App, store: Store) -> None:
     session_id = cookie.split("=", 1)[1].split(";", 1)[0]
     assert await store.redis.exists(store.keys.session(digest(session_id))) == 1
     assert [k async for k in store.redis.scan_iter(match=f"*{session_id}*")] == []
+
+
+@pytest.mark.parametrize(
+    ("target", "expected"),
+    [
+        ("/admin/tokens", "/admin/tokens"),
+        ("https://evil.example/", "/"),
+        ("//evil.example/", "/"),
+        ("/\t/evil.example/", "/"),
+        ("/\\evil.example/", "/"),
+        ("/\n/evil.example", "/"),
+    ],
+)
+async def test_sign_in_returns_only_to_a_local_path(
+    app: App, store: Store, target: str, expected: str
+) -> None:
+    """After sign-in the browser goes back to `next` only if it is a path here, never another host."""
+    await make_user(store, "ana", Role.AGENT)
+    client = app.test_client()
+    page = await (await client.get("/login")).get_data(as_text=True)
+    form = {
+        "username": "ana",
+        "password": "correct horse battery staple",
+        "csrf_token": csrf_in(page),
+        "next": target,
+    }
+    response = await client.post("/login", form=form)
+    assert response.status_code == 303
+    assert response.headers["Location"] == expected
