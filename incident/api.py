@@ -24,7 +24,7 @@ from incident.intake import CallIn, CallReceipt, take_call
 from incident.problems import Problem, invalid_field
 from incident.records import Call, Incident, StoredEvent
 from incident.status import Status
-from incident.transitions import TransitionIn, change_status
+from incident.transitions import TransitionIn, change_status, unknown
 from incident.web import json_response, store, surge_config
 
 blueprint = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -109,9 +109,12 @@ async def post_call(data: CallIn) -> Response:
 async def get_incident(ticket: str) -> Response:
     """One incident with its calls. The ETag is the incident's version.
 
-    Callers' names and numbers are shown only to roles whose work needs them.
+    Callers' names and numbers are shown only to roles whose work needs them; a crew sees only the
+    incidents assigned to it.
     """
     incident = await _incident_or_404(ticket)
+    if _own_crew() not in (None, incident.assigned_crew):
+        raise unknown(ticket)
     role = access.current().role
     calls = [visible_call(call, role, incident) for call in await select_calls(store(), incident.calls)]
     return json_response(
@@ -123,8 +126,12 @@ async def get_incident(ticket: str) -> Response:
 @validate_querystring(IncidentQuery)
 @document_response(IncidentPage)
 async def list_incidents(query_args: IncidentQuery) -> Response:
-    """Incidents, newest first, filtered; follow `next_cursor` for the next page."""
+    """Incidents, newest first, filtered; follow `next_cursor` for the next page.
+
+    A crew gets only the incidents assigned to it.
+    """
     where = IncidentFilter(
+        crew=_own_crew(),
         statuses=_statuses(query_args.status),
         category=query_args.category,
         priority=query_args.priority,
@@ -159,7 +166,7 @@ async def post_transition(ticket: str, data: TransitionIn) -> Response:
             raise Problem(
                 400, "Invalid If-Match", 'If-Match: expected "<version>"', kind="invalid-header"
             ) from None
-    incident = await change_status(store(), ticket, data, access.current().name)
+    incident = await change_status(store(), ticket, data, access.current().name, crew=_own_crew())
     return json_response(incident, headers={"ETag": f'"{incident.version}"'})
 
 
@@ -204,16 +211,20 @@ async def get_audit(query_args: HistoryQuery) -> Response:
     )
 
 
-_TICKET = re.compile(r"^\d{4}-\d{4,9}$")
+TICKET = re.compile(r"^\d{4}-\d{4,9}$")
 
 
 async def _incident_or_404(ticket: str) -> Incident:
-    incident = await select_incident(store(), ticket) if _TICKET.match(ticket) else None
+    incident = await select_incident(store(), ticket) if TICKET.match(ticket) else None
     if incident is None:
-        raise Problem(
-            404, "Not Found", f"no incident with ticket {ticket}", kind="unknown-ticket", ticket=ticket
-        )
+        raise unknown(ticket)
     return incident
+
+
+def _own_crew() -> str | None:
+    """The crew id when a crew is asking (it sees only its own work), else None."""
+    principal = access.current()
+    return principal.crew_id if principal.role is Role.CREW else None
 
 
 def _ticket_of(body: bytes) -> str:

@@ -12,7 +12,7 @@ from quart_schema import Info, QuartSchema
 
 from incident import __version__, api, health, pages, problems, public, security
 from incident.auth import access, admin, views
-from incident.auth.throttle import RedisLimits
+from incident.auth.throttle import RedisLimits, client_address
 from incident.config import SurgeConfig, load_config
 from incident.embedded import EmbeddedRedis
 from incident.settings import Settings, secret_key, settings_from_env
@@ -53,7 +53,7 @@ def create_app(settings: Settings | None = None, config: SurgeConfig | None = No
         app.register_blueprint(blueprint)
     security.install(app)
     access.install(app)  # after every route exists: it refuses a route the access table lacks
-    RateLimiter(app, store=RedisLimits())
+    RateLimiter(app, key_function=client_address, store=RedisLimits())
     app.context_processor(
         lambda: {"config": config, "principal": access.current(), "csrf_token": access.csrf_token}
     )

@@ -63,6 +63,7 @@ class Category(_Section, frozen=True):
     code: Code
     name: Name
     default_priority: Priority
+    sensitive: bool
 
 
 class Security(_Section, frozen=True):
@@ -70,6 +71,7 @@ class Security(_Section, frozen=True):
     session_max_hours: Annotated[int, msgspec.Meta(ge=1, le=72)]
     min_password_length: Annotated[int, msgspec.Meta(ge=8, le=128)]
     login_free_attempts: Annotated[int, msgspec.Meta(ge=1, le=100)]
+    login_free_attempts_any_address: Annotated[int, msgspec.Meta(ge=1, le=100_000)]
     login_max_delay_seconds: Annotated[int, msgspec.Meta(ge=1, le=3600)]
 
 

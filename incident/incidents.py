@@ -110,6 +110,7 @@ async def update_status(
         to_status=updated.status,
         reason=reason,
         version=updated.version,
+        crew_id=updated.assigned_crew,
     )
     return await _commit(store, change, event)
 
@@ -137,10 +138,12 @@ class IncidentFilter:
     priority: Priority | None = None
     since: datetime | None = None  # opened at or after
     bbox: BBox | None = None
+    crew: str | None = None  # only incidents assigned to this crew
 
     def keeps(self, incident: Incident) -> bool:
         return (
             (not self.statuses or incident.status in self.statuses)
+            and (self.crew is None or incident.assigned_crew == self.crew)
             and (self.category is None or incident.category == self.category)
             and (self.priority is None or incident.priority == self.priority)
             and (self.since is None or incident.opened_at >= self.since)
@@ -232,6 +235,8 @@ async def _smallest_index(store: Store, where: IncidentFilter) -> str:
         options.append(keys.by_category(where.category))
     if where.priority is not None:
         options.append(keys.by_priority(where.priority))
+    if where.crew is not None:
+        options.append(keys.by_crew(where.crew))
     if not options:
         return keys.all_incidents
     pipe = store.redis.pipeline(transaction=False)
@@ -258,20 +263,26 @@ def _guard_version(change: Change, store: Store, current: Incident) -> None:
 
 
 def _reindex(change: Change, store: Store, before: Incident | None, after: Incident) -> None:
-    """Move the ticket between index sets where status, category, priority or location changed."""
+    """Move the ticket between index sets where status, category, priority, crew or location changed."""
     keys, ticket, seq = store.keys, after.ticket, after.seq
     if before is None:
         change.zadd(keys.all_incidents, seq, ticket)
+
+    def crew_index(incident: Incident | None) -> str | None:
+        return keys.by_crew(incident.assigned_crew) if incident and incident.assigned_crew else None
+
     pairs = [
         (before and keys.by_status(before.status), keys.by_status(after.status)),
         (before and keys.by_category(before.category), keys.by_category(after.category)),
         (before and keys.by_priority(before.priority), keys.by_priority(after.priority)),
+        (crew_index(before), crew_index(after)),
     ]
     for old, new in pairs:
         if old != new:
             if old:
                 change.zrem(old, ticket)
-            change.zadd(new, seq, ticket)
+            if new:
+                change.zadd(new, seq, ticket)
     if after.location is not None and (before is None or before.location != after.location):
         change.geoadd(keys.incident_geo, after.location, ticket)
 

@@ -13,6 +13,7 @@ live in one slot and a Lua script or MULTI may touch any of them together.
     sl:{j}:idx:status:<status>        sorted set: tickets in that status
     sl:{j}:idx:category:<code>        sorted set: tickets of that category
     sl:{j}:idx:priority:<P1..P4>      sorted set: tickets of that priority
+    sl:{j}:idx:crew:<crew id>         sorted set: tickets assigned to that crew
     sl:{j}:geo:incidents              geo set: located tickets
     sl:{j}:events                     stream: every event; audit log, live feed and outbox source
     sl:{j}:idem:<sha256 of key>       hash: an Idempotency-Key's claim and first answer
@@ -23,7 +24,8 @@ live in one slot and a Lua script or MULTI may touch any of them together.
     sl:{j}:token:<sha256 of secret>   string: an API token (deleted when revoked)
     sl:{j}:tokens                     hash: token name → digest
     sl:{j}:audit                      stream: sign-ins, denials, account and token changes
-    sl:{j}:login:<sha256 of name>     hash: wrong-password count and wait-until for one login name
+    sl:{j}:login:<sha256 of name[|address]>  hash: sign-in attempts and wait-until, per name (and address)
+    sl:{j}:denials:<sha256 of address>:<minute>  counter: denied requests audited from one address
     sl:{j}:rate:<limit key>           string: rate limiter's theoretical arrival time (expires)
 """
 
@@ -73,6 +75,9 @@ class Keys:
     def by_priority(self, priority: str) -> str:
         return f"{self._p}idx:priority:{priority}"
 
+    def by_crew(self, crew_id: str) -> str:
+        return f"{self._p}idx:crew:{crew_id}"
+
     @property
     def incident_geo(self) -> str:
         return self._p + "geo:incidents"
@@ -109,8 +114,11 @@ class Keys:
     def audit(self) -> str:
         return self._p + "audit"
 
-    def login_failures(self, name: str) -> str:
-        return self._p + "login:" + digest(name)
+    def login_gate(self, name: str, address: str | None = None) -> str:
+        return self._p + "login:" + digest(name if address is None else f"{name}|{address}")
+
+    def denials(self, address: str, minute: int) -> str:
+        return f"{self._p}denials:{digest(address)}:{minute}"
 
     def rate(self, limit_key: str) -> str:
         return self._p + "rate:" + limit_key

@@ -9,6 +9,7 @@ from quart import Blueprint, Response
 from quart_rate_limiter import rate_limit
 from quart_schema import document_response
 
+from incident.api import TICKET
 from incident.incidents import select_incident
 from incident.problems import Problem
 from incident.status import Status
@@ -35,14 +36,17 @@ class TicketStatus(msgspec.Struct, kw_only=True):
 @document_response(TicketStatus)
 async def get_ticket(ticket: str) -> Response:
     """Look a ticket up: its category and status. No names, numbers, addresses or narratives."""
-    incident = await select_incident(store(), ticket) if len(ticket) <= 20 else None
+    incident = await select_incident(store(), ticket) if TICKET.match(ticket) else None
     if incident is None:
-        raise Problem(404, "Not Found", f"no ticket {ticket}", kind="unknown-ticket")
+        raise Problem(404, "Not Found", "no such ticket", kind="unknown-ticket")
     category = surge_config().category(incident.category)
+    # Ticket numbers run in sequence, so anyone can walk them: a sensitive category's name (medical
+    # needs, welfare checks) would say who needed what, and when. Those read as a plain request.
+    shown = category.name if category and not category.sensitive else "Service request"
     return json_response(
         TicketStatus(
             ticket=incident.ticket,
-            category=category.name if category else incident.category,
+            category=shown,
             status=incident.status,
             opened_at=incident.opened_at,
             updated_at=incident.updated_at,

@@ -61,6 +61,7 @@ class Incident(msgspec.Struct, kw_only=True):
     location: Point | None
     needs_location: bool
     call_ahead: bool = False  # crews may see the callback number, to call before arriving
+    assigned_crew: str | None = None  # the crew working it; crews see only their own incidents
     calls: list[str]
     opened_at: datetime
     updated_at: datetime
@@ -93,6 +94,7 @@ class StatusChanged(msgspec.Struct, kw_only=True, tag="incident.status_changed")
     to_status: Status = msgspec.field(name="to")
     reason: str | None
     version: int
+    crew_id: str | None = None  # the crew assigned after the move, if any
 
 
 Event = IncidentOpened | CallAttached | StatusChanged

@@ -28,10 +28,19 @@ class Store:
     keys: Keys
     apply: AsyncScript
     claim: AsyncScript
+    gate: AsyncScript
 
     @classmethod
     def open(cls, redis: Redis, jurisdiction: str) -> Store:
-        return cls(redis, Keys(jurisdiction), events.register(redis), idempotency.register(redis))
+        from incident.auth import throttle  # the auth package builds on this module
+
+        return cls(
+            redis,
+            Keys(jurisdiction),
+            events.register(redis),
+            idempotency.register(redis),
+            throttle.register(redis),
+        )
 
 
 def client_options() -> dict[str, object]:

@@ -9,12 +9,15 @@ import msgspec
 
 from incident.events import Conflict
 from incident.incidents import select_incident, update_status
-from incident.problems import Problem
+from incident.problems import Problem, invalid_field
 from incident.records import Incident
 from incident.status import TRANSITIONS, Status, allowed
 from incident.store import Store
 
 _RETRIES = 20
+CREW_MOVES = frozenset({Status.EN_ROUTE, Status.ON_SCENE, Status.RESOLVED, Status.OPEN})
+"""What a crew may do with its own incident: go, arrive, clear it, or hand it back (unable)."""
+_KEEPS_CREW = frozenset({Status.ASSIGNED, Status.EN_ROUTE, Status.ON_SCENE, Status.RESOLVED, Status.CLOSED})
 
 
 class TransitionIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
@@ -22,17 +25,33 @@ class TransitionIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
 
     to: Status
     reason: Annotated[str, msgspec.Meta(max_length=1000)] | None = None
+    crew_id: Annotated[str, msgspec.Meta(min_length=1, max_length=64)] | None = None  # with "to": "assigned"
     if_version: int | None = None  # refuse (412) if the incident is no longer at this version
 
 
-async def change_status(store: Store, ticket: str, request: TransitionIn, actor: str | None) -> Incident:
-    """Apply the move, or raise a Problem: 404 unknown ticket, 409 illegal move, 412 stale version."""
+def unknown(ticket: str) -> Problem:
+    return Problem(
+        404, "Not Found", f"no incident with ticket {ticket}", kind="unknown-ticket", ticket=ticket
+    )
+
+
+async def change_status(
+    store: Store, ticket: str, request: TransitionIn, actor: str | None, *, crew: str | None = None
+) -> Incident:
+    """Apply the move, or raise a Problem: 404 unknown ticket, 409 illegal move, 412 stale version.
+
+    `crew` is set when a crew asks: it may only move its own incidents, and only in CREW_MOVES.
+    """
+    if (request.to is Status.ASSIGNED) != (request.crew_id is not None):
+        raise invalid_field("crew_id", "name the crew when, and only when, moving to assigned")
+    if crew is not None and request.to not in CREW_MOVES:
+        raise Problem(
+            403, "Forbidden", f"a crew may not move an incident to {request.to}", kind="access-denied"
+        )
     for _ in range(_RETRIES):
         current = await select_incident(store, ticket)
-        if current is None:
-            raise Problem(
-                404, "Not Found", f"no incident with ticket {ticket}", kind="unknown-ticket", ticket=ticket
-            )
+        if current is None or (crew is not None and current.assigned_crew != crew):
+            raise unknown(ticket)  # another crew's incident does not exist, as far as this crew knows
         if request.if_version is not None and request.if_version != current.version:
             raise Problem(
                 412,
@@ -56,9 +75,8 @@ async def change_status(store: Store, ticket: str, request: TransitionIn, actor:
             status=request.to,
             updated_at=now,
             version=current.version + 1,
-            resolved_at=now
-            if request.to is Status.RESOLVED
-            else (None if request.to is Status.OPEN else current.resolved_at),
+            assigned_crew=request.crew_id or (current.assigned_crew if request.to in _KEEPS_CREW else None),
+            resolved_at=_resolved_at(current, request.to, now),
             closed_at=now if request.to is Status.CLOSED else current.closed_at,
         )
         try:
@@ -67,3 +85,11 @@ async def change_status(store: Store, ticket: str, request: TransitionIn, actor:
             continue  # changed under us: re-read and decide again against the new status
         return updated
     raise Problem(503, "Busy", f"incident {ticket} is changing too fast; retry", kind="contention")
+
+
+def _resolved_at(current: Incident, to: Status, now: datetime) -> datetime | None:
+    if to is Status.RESOLVED:
+        return now
+    if to is Status.OPEN:
+        return None  # reopened: no longer resolved
+    return current.resolved_at

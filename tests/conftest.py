@@ -64,30 +64,41 @@ def store(app: App) -> Store:
 
 
 async def as_role(app: App, role: Role, *, crew_id: str | None = None, name: str | None = None) -> Client:
-    """A test client that sends a fresh API token of `role` with every request."""
+    """A test client acting as `role`.
+
+    It sends a fresh API token; admins, who get no tokens, are signed in with a session instead, and
+    the page's CSRF token goes with every request, as the consoles send it.
+    """
     store = app.app.extensions["stormline.store"]
-    _, secret = await accounts.create_token(
-        store,
-        name or f"test-{role}",
-        role,
-        crew_id=crew_id or ("crew-1" if role is Role.CREW else None),
-        actor="test",
-    )
+    name = name or f"test-{role}"
+    if role is Role.ADMIN:
+        from tests.incident.auth.helpers import PASSWORD, csrf_in, sign_in
+
+        await accounts.create_user(store, name, role, PASSWORD, crew_id=None, actor="test", min_length=12)
+        client = app.test_client()
+        await sign_in(client, name)
+        csrf = csrf_in(await (await client.get("/")).get_data(as_text=True))
+        return with_headers(client, {"X-CSRF-Token": csrf})
+    crew = crew_id or ("crew-1" if role is Role.CREW else None)
+    _, secret = await accounts.create_token(store, name, role, crew_id=crew, actor="test")
     return with_token(app.test_client(), secret)
 
 
 def with_token(client: Client, secret: str) -> Client:
     """Make every request of `client` carry `Authorization: Bearer <secret>` unless it sets its own."""
+    return with_headers(client, {"Authorization": f"Bearer {secret}"})
+
+
+def with_headers(client: Client, extra: dict[str, str]) -> Client:
+    """Make every request of `client` carry `extra` headers unless it sets them itself."""
     send = client.open
 
-    async def open_with_token(
+    async def open_with_headers(
         path: str, *args: Any, headers: dict[str, str] | None = None, **kwargs: Any
     ) -> Any:
-        return await send(
-            path, *args, headers={"Authorization": f"Bearer {secret}", **(headers or {})}, **kwargs
-        )
+        return await send(path, *args, headers={**extra, **(headers or {})}, **kwargs)
 
-    client.open = open_with_token  # type: ignore[method-assign,assignment]
+    client.open = open_with_headers  # type: ignore[method-assign,assignment]
     return client
 
 

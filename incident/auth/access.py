@@ -16,7 +16,7 @@ from incident.problems import Problem, problem_response
 from incident.web import store, surge_config
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+AUDITED_DENIALS_PER_MINUTE = 20  # per address
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,16 +88,13 @@ async def _enforce() -> Response | None:
 
 
 async def _resolve() -> Principal:
-    header = request.headers.get("Authorization")
-    if header is not None:
-        scheme, _, secret = header.partition(" ")
-        if scheme.lower() != "bearer" or not secret.strip():
-            raise Denied(401, "the Authorization header must be 'Bearer <token>'")
+    scheme, _, secret = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() == "bearer":  # other schemes (a proxy's Basic auth) are not ours to judge
         token = await token_for(store(), secret.strip())
         if token is None:
             raise Denied(401, "unknown or revoked token")
         return Principal(token.name, token.role, token.crew_id, "token")
-    session_id = request.cookies.get(sessions.COOKIE)
+    session_id = sessions.read_cookie(request.cookies, sessions.SESSION, secure=request.is_secure)
     if session_id:
         security = surge_config().security
         session = await sessions.resume(
@@ -116,15 +113,14 @@ async def _check_csrf(principal: Principal) -> None:
     """State-changing requests carried by a cookie must prove they come from our own pages."""
     if request.method in SAFE_METHODS or principal.via == "token":
         return
-    is_form = request.mimetype in FORM_TYPES
     if principal.via == "session":
         binding = principal.session_id
-    elif is_form:
-        binding = request.cookies.get(sessions.PRE_COOKIE)
+    elif request.mimetype == "application/json":
+        return  # anonymous JSON: no ambient credential to abuse, and browsers preflight it cross-site
     else:
-        return  # anonymous JSON: no ambient credential to abuse
+        binding = sessions.read_cookie(request.cookies, sessions.PRE_SESSION, secure=request.is_secure)
     presented = request.headers.get("X-CSRF-Token")
-    if presented is None and is_form:
+    if presented is None and request.mimetype != "application/json":
         presented = (await request.form).get("csrf_token")
     if not sessions.csrf_valid(current_app.secret_key or "", binding, presented):  # type: ignore[arg-type]
         raise Denied(403, "missing or wrong CSRF token")
@@ -132,19 +128,32 @@ async def _check_csrf(principal: Principal) -> None:
 
 async def _deny(rule: Rule, denied: Denied) -> Response:
     principal = getattr(g, "principal", ANONYMOUS)
-    await audit.record(
-        store(),
-        audit.AccessDenied(
-            at=datetime.now(UTC),
-            principal=principal.name,
-            role=principal.role,
-            method=request.method,
-            path=request.path,
-            status=denied.status,
-            reason=denied.reason,
-            remote=request.remote_addr,
-        ),
-    )
+    now = datetime.now(UTC)
+    # Denials are audited, but a flood of them from one address must not fill Redis: past a few a
+    # minute they are counted, and the entry that reaches the limit says so.
+    address = request.remote_addr or "unknown"
+    counter = store().keys.denials(address, int(now.timestamp()) // 60)
+    pipe = store().redis.pipeline(transaction=False)
+    pipe.incr(counter)
+    pipe.expire(counter, 120)
+    seen, _ = await pipe.execute()
+    if seen <= AUDITED_DENIALS_PER_MINUTE:
+        reason = denied.reason
+        if seen == AUDITED_DENIALS_PER_MINUTE:
+            reason += "; further denials from this address this minute are not recorded"
+        await audit.record(
+            store(),
+            audit.AccessDenied(
+                at=now,
+                principal=principal.name,
+                role=principal.role,
+                method=request.method,
+                path=request.path,
+                status=denied.status,
+                reason=reason,
+                remote=request.remote_addr,
+            ),
+        )
     if rule.page:
         # A person gets a page: the sign-in form in place (401), or a plain refusal (403).
         if denied.status == 401:
@@ -165,10 +174,10 @@ def _here() -> str:
 async def _session_cookies(response: Response) -> Response:
     secure = request.is_secure
     if getattr(g, "drop_session_cookie", False):
-        sessions.clear_cookie(response, sessions.COOKIE, secure=secure)
+        sessions.clear_cookie(response, sessions.SESSION, secure=secure)
     pre = getattr(g, "new_pre_cookie", None)
     if pre:
-        sessions.set_cookie(response, sessions.PRE_COOKIE, pre, secure=secure)
+        sessions.set_cookie(response, sessions.PRE_SESSION, pre, secure=secure)
     return response
 
 
@@ -176,7 +185,9 @@ def csrf_token() -> str:
     """The CSRF token for forms on the page being rendered (sets a pre-session cookie if needed)."""
     principal = current()
     binding = (
-        principal.session_id or request.cookies.get(sessions.PRE_COOKIE) or getattr(g, "new_pre_cookie", None)
+        principal.session_id
+        or sessions.read_cookie(request.cookies, sessions.PRE_SESSION, secure=request.is_secure)
+        or getattr(g, "new_pre_cookie", None)
     )
     if not binding:
         binding = g.new_pre_cookie = secrets.token_urlsafe(32)

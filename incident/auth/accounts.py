@@ -8,7 +8,6 @@ token deletes that key, so it stops working on the next request.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import functools
 import secrets
 from datetime import UTC, datetime
@@ -200,7 +199,7 @@ async def change_user(
     return updated
 
 
-async def store_rehash(store: Store, user: User, password: str) -> None:
+async def store_rehash(store: Store, user: User, password: str) -> User:
     """Re-hash a password with today's parameters after a successful sign-in (not audited: no change)."""
     rehashed = msgspec.structs.replace(
         user, password_hash=await hash_password(password), version=user.version + 1
@@ -212,8 +211,11 @@ async def store_rehash(store: Store, user: User, password: str) -> None:
         .hset(keys.user(user.name), {"v": rehashed.version, "data": _pack(rehashed)})
     )
     event = audit.UserChanged(at=datetime.now(UTC), actor="stormline", user=user.name, change="rehash")
-    with contextlib.suppress(Conflict):  # changed meanwhile: the next sign-in re-hashes
+    try:
         await audit.record(store, event, change)
+    except Conflict:
+        return user  # changed meanwhile: the next sign-in re-hashes, and this session is refused
+    return rehashed
 
 
 def _check_password(password: str, min_length: int) -> None:
@@ -227,6 +229,8 @@ async def create_token(
     """Create an API token; returns the record and the secret, which is never stored or shown again."""
     name = check_name(name)
     check_binding(role, crew_id)
+    if role is Role.ADMIN:
+        raise AccountError("no admin tokens: administration is done signed in, or on the command line")
     secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
     token = ApiToken(name=name, role=role, crew_id=crew_id, created_at=datetime.now(UTC), created_by=actor)
     keys, token_digest = store.keys, digest(secret)

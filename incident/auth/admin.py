@@ -11,13 +11,14 @@ from incident.auth.roles import Role
 from incident.web import store
 
 blueprint = Blueprint("admin", __name__, url_prefix="/admin")
+TOKEN_ROLES = [role for role in Role if role is not Role.ADMIN]
 
 
 async def _page(status: int = 200, *, secret: str | None = None, error: str | None = None) -> Response:
     body = await render_template(
         "admin_tokens.html",
         tokens=await accounts.list_tokens(store()),
-        roles=list(Role),
+        roles=TOKEN_ROLES,
         secret=secret,
         error=error,
     )

@@ -24,7 +24,7 @@ class LoginSucceeded(_Audit, tag="auth.login"):
 
 
 class LoginFailed(_Audit, tag="auth.login_failed"):
-    name: str  # as typed; may not be an account
+    name: str | None  # the account tried, or None if no account has the name typed
     remote: str | None
     reason: str  # "credentials" (wrong name or password, or disabled) or "throttled"
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+from collections.abc import Mapping
 from typing import cast
 
 import msgspec
@@ -20,8 +21,13 @@ from incident.auth.roles import Role
 from incident.keys import digest
 from incident.store import Store
 
-COOKIE = "stormline_session"
-PRE_COOKIE = "stormline_csrf"  # binds the CSRF token of a visitor not yet signed in
+SESSION = "stormline_session"
+PRE_SESSION = "stormline_csrf"  # binds the CSRF token of a visitor not yet signed in
+
+
+def cookie_name(base: str, secure: bool) -> str:
+    """Over TLS, `__Host-` makes browsers refuse the cookie from any other host, even a sibling."""
+    return f"__Host-{base}" if secure else base
 
 
 class Session(msgspec.Struct, kw_only=True):
@@ -29,6 +35,7 @@ class Session(msgspec.Struct, kw_only=True):
     role: Role
     crew_id: str | None
     signed_in_at: float  # epoch seconds
+    account_version: int  # a session of an account changed since (role, disabled, password) is over
 
 
 _pack = msgspec.msgpack.Encoder().encode
@@ -56,7 +63,8 @@ async def resume(store: Store, session_id: str, *, idle_seconds: int, max_second
     if data is None:
         return None
     session = _unpack(data)
-    if clock.epoch() - session.signed_in_at > max_seconds:
+    version = cast(bytes | None, await store.redis.hget(store.keys.user(session.user), "v"))
+    if clock.epoch() - session.signed_in_at > max_seconds or version != str(session.account_version).encode():
         await store.redis.delete(key)
         return None
     return session
@@ -81,14 +89,18 @@ async def end_all(store: Store, user: str) -> None:
     await pipe.execute()
 
 
-def set_cookie(
-    response: Response, name: str, value: str, *, secure: bool, max_age: int | None = None
-) -> None:
-    response.set_cookie(name, value, max_age=max_age, httponly=True, secure=secure, samesite="Lax", path="/")
+def set_cookie(response: Response, base: str, value: str, *, secure: bool) -> None:
+    response.set_cookie(
+        cookie_name(base, secure), value, httponly=True, secure=secure, samesite="Lax", path="/"
+    )
 
 
-def clear_cookie(response: Response, name: str, *, secure: bool) -> None:
-    response.delete_cookie(name, httponly=True, secure=secure, samesite="Lax", path="/")
+def clear_cookie(response: Response, base: str, *, secure: bool) -> None:
+    response.delete_cookie(cookie_name(base, secure), httponly=True, secure=secure, samesite="Lax", path="/")
+
+
+def read_cookie(cookies: Mapping[str, str], base: str, *, secure: bool) -> str | None:
+    return cookies.get(cookie_name(base, secure))
 
 
 def csrf_token(secret_key: str, binding: str) -> str:

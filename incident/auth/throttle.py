@@ -12,12 +12,24 @@ import math
 from datetime import UTC, datetime
 from typing import cast
 
+from quart import request
 from quart_rate_limiter.store import RateLimiterStoreABC
+from redis.asyncio import Redis
+from redis.commands.core import AsyncScript
 
 from incident import clock
 from incident.config import Security
 from incident.store import Store
 from incident.web import store as current_store
+
+
+async def client_address() -> str:
+    """The limiter's key: the address the connection came from.
+
+    Not quart-rate-limiter's default, which believes the first X-Forwarded-For entry, a header any
+    client can write. Behind trusted proxies, STORMLINE_PROXY_HOPS makes this the real client's.
+    """
+    return request.remote_addr or "unknown"
 
 
 class RedisLimits(RateLimiterStoreABC):
@@ -38,24 +50,47 @@ class RedisLimits(RateLimiterStoreABC):
         await current_store().redis.set(current_store().keys.rate(key), repr(tat.timestamp()), ex=ttl)
 
 
-async def login_wait(store: Store, name: str) -> float:
-    """Seconds before this login name may be tried again (0: now)."""
-    until = cast(bytes | None, await store.redis.hget(store.keys.login_failures(name), "until"))
-    return max(0.0, float(until) - clock.epoch()) if until else 0.0
+# Reserves one sign-in attempt, or says how long to wait: one atomic check-and-count, so guesses
+# sent in parallel cannot all slip past the count. KEYS: per (name, address), per name. ARGV: now,
+# free attempts for each key, the longest wait. Each attempt counts as wrong until it succeeds.
+_GATE = """
+local now, wait = tonumber(ARGV[1]), 0
+for i = 1, 2 do
+  local until_ = tonumber(redis.call('HGET', KEYS[i], 'until') or '0')
+  if until_ - now > wait then wait = until_ - now end
+end
+if wait > 0 then return tostring(wait) end
+for i = 1, 2 do
+  local extra = redis.call('HINCRBY', KEYS[i], 'attempts', 1) - tonumber(ARGV[i + 1])
+  if extra > 0 then
+    redis.call('HSET', KEYS[i], 'until', tostring(now + math.min(2 ^ (extra - 1), tonumber(ARGV[4]))))
+  end
+  redis.call('EXPIRE', KEYS[i], 3600)
+end
+return '0'
+"""
 
 
-async def login_failed(store: Store, name: str, security: Security) -> float:
-    """Count a wrong password for `name`; returns the wait now imposed on it."""
-    key = store.keys.login_failures(name)
-    failures = await store.redis.hincrby(key, "failures", 1)
-    extra = failures - security.login_free_attempts
-    delay = 0.0 if extra <= 0 else float(min(2 ** (extra - 1), security.login_max_delay_seconds))
-    pipe = store.redis.pipeline(transaction=True)
-    pipe.hset(key, "until", repr(clock.epoch() + delay))
-    pipe.expire(key, 3600)  # an hour without a wrong try forgets the count
-    await pipe.execute()
-    return delay
+def register(redis: Redis) -> AsyncScript:
+    return redis.register_script(_GATE)
 
 
-async def login_succeeded(store: Store, name: str) -> None:
-    await store.redis.delete(store.keys.login_failures(name))
+async def login_attempt(store: Store, name: str, address: str, security: Security) -> float:
+    """Reserve a sign-in attempt for `name` from `address`: 0 to go ahead, else seconds to wait.
+
+    Wrong passwords from one address slow that address down after `login_free_attempts`; from
+    anywhere, the name slows down only after `login_free_attempts_any_address`, so an attacker
+    elsewhere cannot keep the real user waiting. The wait doubles, never beyond the configured cap.
+    """
+    keys = [store.keys.login_gate(name, address), store.keys.login_gate(name)]
+    args: list[str | int] = [
+        repr(clock.epoch()),
+        security.login_free_attempts,
+        security.login_free_attempts_any_address,
+        security.login_max_delay_seconds,
+    ]
+    return float(await store.gate(keys=keys, args=args))
+
+
+async def login_succeeded(store: Store, name: str, address: str) -> None:
+    await store.redis.delete(store.keys.login_gate(name, address), store.keys.login_gate(name))

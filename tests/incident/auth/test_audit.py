@@ -34,4 +34,29 @@ async def test_audit_records_who_did_what(app: App, store: Store) -> None:
     denied = next(e for e in events if e["type"] == "auth.denied")
     assert (denied["status"], denied["path"]) == (401, "/api/v1/incidents")
     failed = next(e for e in events if e["type"] == "auth.login_failed")
+    assert failed["name"] == "ana"
     assert "password" not in failed, "the guessed password is never recorded"
+
+
+async def test_mistyped_name_is_not_recorded(app: App, store: Store) -> None:
+    """A name that is no account (perhaps a password typed in the wrong field) is not written down."""
+    await sign_in(app.test_client(), "hunter2-oops", password="whatever whatever")
+    supervisor = await as_role(app, Role.SUPERVISOR, name="auditor")
+    events = [e["event"] for e in (await (await supervisor.get("/api/v1/audit")).get_json())["events"]]
+    failed = next(e for e in events if e["type"] == "auth.login_failed")
+    assert failed["name"] is None
+    assert "hunter2" not in str(events)
+
+
+async def test_denial_floods_are_counted_not_stored(app: App) -> None:
+    """Fifty denied requests from one address leave at most twenty audit entries, the last saying so."""
+    anonymous = app.test_client()
+    for _ in range(50):
+        assert (await anonymous.get("/api/v1/incidents")).status_code == 401
+    supervisor = await as_role(app, Role.SUPERVISOR, name="auditor")
+    events = [
+        e["event"] for e in (await (await supervisor.get("/api/v1/audit?limit=1000")).get_json())["events"]
+    ]
+    denials = [e for e in events if e["type"] == "auth.denied"]
+    assert len(denials) == 20
+    assert "not recorded" in denials[-1]["reason"]

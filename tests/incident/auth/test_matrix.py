@@ -32,7 +32,7 @@ SAMPLES: dict[str, Sample] = {
     "api.get_incident": lambda c, ctx: c.get(f"/api/v1/incidents/{ctx['ticket']}"),
     "api.list_incidents": lambda c, ctx: c.get("/api/v1/incidents"),
     "api.post_transition": lambda c, ctx: c.post(
-        f"/api/v1/incidents/{ctx['ticket']}/transitions", json={"to": "assigned"}
+        f"/api/v1/incidents/{ctx['ticket']}/transitions", json={"to": "en_route"}
     ),
     "api.get_history": lambda c, ctx: c.get(f"/api/v1/incidents/{ctx['ticket']}/history"),
     "api.get_me": lambda c, ctx: c.get("/api/v1/me"),
@@ -71,6 +71,11 @@ async def test_every_route_for_role(app: App, store: Store, role: Role | None) -
     await make_user(store, "matrix", Role.AGENT)
     supervisor = await as_role(app, Role.SUPERVISOR, name="matrix-setup")
     ticket = (await (await supervisor.post("/api/v1/calls", json=CALL)).get_json())["ticket"]
+    # Assigned to the crew that as_role gives crew tokens, so a crew may see and move it.
+    assigned = await supervisor.post(
+        f"/api/v1/incidents/{ticket}/transitions", json={"to": "assigned", "crew_id": "crew-1"}
+    )
+    assert assigned.status_code == 200
     failures = []
     for endpoint, sample in sorted(SAMPLES.items()):
         victim = f"victim-{endpoint.replace('.', '-').replace('_', '-')}"

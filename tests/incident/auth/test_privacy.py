@@ -19,10 +19,16 @@ SECRET_CALL = {
 PERSONAL = ["Zebulon", "Quartermaine", "555-0199", "5550199", "insulin", "Secretwood"]
 
 
-async def _open(app: App, **fields: object) -> str:
-    agent = await as_role(app, Role.AGENT, name=f"agent-{len(fields)}")
+async def _open(app: App, crew: str = "forestry-1", **fields: object) -> str:
+    """Open an incident from SECRET_CALL and assign it to `crew`."""
+    agent = await as_role(app, Role.AGENT, name=f"agent-{len(fields)}-{crew}")
     response = await agent.post("/api/v1/calls", json={**SECRET_CALL, **fields})
-    return str((await response.get_json())["ticket"])
+    ticket = str((await response.get_json())["ticket"])
+    moved = await agent.post(
+        f"/api/v1/incidents/{ticket}/transitions", json={"to": "assigned", "crew_id": crew}
+    )
+    assert moved.status_code == 200
+    return ticket
 
 
 async def test_public_routes_never_return_personal_data_or_free_text(app: App) -> None:
@@ -50,7 +56,7 @@ async def test_public_ticket_lookup_says_where_it_stands(app: App) -> None:
     """A resident's lookup gives the category's name and the status."""
     ticket = await _open(app)
     body = await (await app.test_client().get(f"/api/v1/public/tickets/{ticket}")).get_json()
-    assert body["status"] == "open"
+    assert body["status"] == "assigned"
     assert body["category"] == "Debris, trees and blocked streets"
     assert set(body) == {"ticket", "category", "status", "opened_at", "updated_at", "resolved_at"}
 
@@ -87,3 +93,18 @@ async def test_coordinator_sees_no_caller_details_yet(app: App) -> None:
     (call,) = (await (await coordinator.get(f"/api/v1/incidents/{ticket}")).get_json())["calls"]
     assert call["caller_name"] is None
     assert call["callback_number"] is None
+
+
+async def test_sensitive_category_is_not_named_publicly(app: App) -> None:
+    """A medical-referral ticket looked up publicly reads as a plain service request."""
+    ticket = await _open(app, category="medical_referral")
+    body = await (await app.test_client().get(f"/api/v1/public/tickets/{ticket}")).get_json()
+    assert body["category"] == "Service request"
+
+
+async def test_public_lookup_takes_only_ticket_numbers(app: App) -> None:
+    """Anything that is not a ticket number is a plain 404, never a 500 or another key's data."""
+    ticket = await _open(app)
+    for probe in (f"{ticket}:history", "*", "../admin", "2026-00000000000"):
+        response = await app.test_client().get(f"/api/v1/public/tickets/{probe}")
+        assert response.status_code == 404, probe

@@ -20,7 +20,7 @@ async def test_sign_in_sets_a_private_session_cookie(app: App, store: Store) -> 
     client = app.test_client()
     response = await sign_in(client, "ana")
     assert response.status_code == 303
-    cookie = next(c for c in response.headers.getlist("Set-Cookie") if c.startswith(sessions.COOKIE))
+    cookie = next(c for c in response.headers.getlist("Set-Cookie") if c.startswith(sessions.SESSION))
     assert "HttpOnly" in cookie
     assert "SameSite=Lax" in cookie
     assert "Secure" not in cookie
@@ -28,12 +28,19 @@ async def test_sign_in_sets_a_private_session_cookie(app: App, store: Store) -> 
     assert me == {"name": "ana", "role": "agent", "crew_id": None, "via": "session"}
 
 
-async def test_cookie_is_secure_over_tls(app: App, store: Store) -> None:
-    """Served over https, the session cookie is marked Secure."""
+async def test_cookie_is_secure_and_host_bound_over_tls(app: App, store: Store) -> None:
+    """Served over https, the session cookie is Secure and named __Host- (no other host may set it)."""
     await make_user(store, "ana", Role.AGENT)
-    response = await sign_in(app.test_client(), "ana", scheme="https")
-    cookie = next(c for c in response.headers.getlist("Set-Cookie") if c.startswith(sessions.COOKIE))
+    client = app.test_client()
+    response = await sign_in(client, "ana", scheme="https")
+    cookie = next(
+        c for c in response.headers.getlist("Set-Cookie") if c.startswith(f"__Host-{sessions.SESSION}=")
+    )
     assert "Secure" in cookie
+    assert "Path=/" in cookie
+    assert "Domain" not in cookie
+    me = await client.get("/api/v1/me", scheme="https")
+    assert (await me.get_json())["name"] == "ana"
 
 
 async def test_json_post_with_session_needs_csrf_header(app: App, store: Store) -> None:
@@ -127,7 +134,7 @@ async def test_session_ids_are_stored_hashed(app: App, store: Store) -> None:
     """Redis holds only a digest of the session id, never the cookie value itself."""
     await make_user(store, "ana", Role.AGENT)
     response = await sign_in(app.test_client(), "ana")
-    cookie = next(c for c in response.headers.getlist("Set-Cookie") if c.startswith(sessions.COOKIE))
+    cookie = next(c for c in response.headers.getlist("Set-Cookie") if c.startswith(sessions.SESSION))
     session_id = cookie.split("=", 1)[1].split(";", 1)[0]
     assert await store.redis.exists(store.keys.session(digest(session_id))) == 1
     assert [k async for k in store.redis.scan_iter(match=f"*{session_id}*")] == []
@@ -160,3 +167,42 @@ async def test_sign_in_returns_only_to_a_local_path(
     response = await client.post("/login", form=form)
     assert response.status_code == 303
     assert response.headers["Location"] == expected
+
+
+async def test_session_begun_for_an_older_account_version_is_refused(app: App, store: Store) -> None:
+    """A session started from an account read before a change (a race with disable) does not work."""
+    await make_user(store, "ana", Role.AGENT)
+    await accounts.change_user(store, "ana", actor="admin", disabled=True)  # version 1 → 2
+    session_id = await sessions.begin(
+        store,
+        sessions.Session(
+            user="ana", role=Role.AGENT, crew_id=None, signed_in_at=clock.epoch(), account_version=1
+        ),
+        idle_seconds=600,
+        max_seconds=3600,
+    )
+    assert await sessions.resume(store, session_id, idle_seconds=600, max_seconds=3600) is None
+
+
+async def test_other_authorization_schemes_leave_the_session_alone(app: App, store: Store) -> None:
+    """A proxy's Basic credentials do not override a signed-in session."""
+    await make_user(store, "ana", Role.AGENT)
+    client = app.test_client()
+    await sign_in(client, "ana")
+    response = await client.get("/api/v1/me", headers={"Authorization": "Basic cHJveHk6cGFzcw=="})
+    assert (await response.get_json())["name"] == "ana"
+
+
+@pytest.mark.parametrize(
+    "content_type", ["application/x-url-encoded", "text/plain", "multipart/form-data; boundary=x"]
+)
+async def test_sign_in_post_of_any_non_json_type_needs_the_csrf_token(
+    app: App, store: Store, content_type: str
+) -> None:
+    """Whatever the body's declared type, a sign-in post without its CSRF token is refused."""
+    await make_user(store, "ana", Role.AGENT)
+    client = app.test_client()
+    await client.get("/login")
+    body = b"username=ana&password=correct+horse+battery+staple"
+    response = await client.post("/login", data=body, headers={"Content-Type": content_type})
+    assert response.status_code == 403

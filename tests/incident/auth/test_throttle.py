@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import pytest
@@ -10,7 +11,7 @@ from quart.testing.app import TestApp as App
 from incident import clock
 from incident.auth.roles import Role
 from incident.store import Store
-from tests.incident.auth.helpers import make_user, sign_in
+from tests.incident.auth.helpers import csrf_in, make_user, sign_in
 
 ATTACKER: dict[str, Any] = {"scope_base": {"client": ("203.0.113.66", 40000)}}
 REAL_USER: dict[str, Any] = {"scope_base": {"client": ("198.51.100.7", 40001)}}
@@ -19,7 +20,8 @@ REAL_USER: dict[str, Any] = {"scope_base": {"client": ("198.51.100.7", 40001)}}
 async def test_hundred_wrong_passwords_slow_down_but_never_lock_out(
     app: App, store: Store, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """100 wrong passwords make tries wait longer and longer, capped; the real user gets in after the cap."""
+    """100 wrong passwords make each try wait longer, up to a cap; the real user is never locked out."""
+    app.app.config["QUART_RATE_LIMITER_ENABLED"] = False  # this test is about the per-name wait alone
     await make_user(store, "ana", Role.SUPERVISOR)
     now = clock.epoch()
     monkeypatch.setattr(clock, "epoch", lambda: now)
@@ -27,9 +29,7 @@ async def test_hundred_wrong_passwords_slow_down_but_never_lock_out(
     waits: list[int] = []
     outcomes: dict[int, int] = {}
     for attempt in range(100):
-        # Each try from a fresh address, so the per-address limit does not hide the per-name wait.
-        where: dict[str, Any] = {"scope_base": {"client": (f"203.0.113.{attempt}", 40000)}}
-        response = await sign_in(attacker, "ana", f"guess-{attempt}", **where)
+        response = await sign_in(attacker, "ana", f"guess-{attempt}", **ATTACKER)
         outcomes[response.status_code] = outcomes.get(response.status_code, 0) + 1
         if response.status_code == 429:
             waits.append(int(response.headers["Retry-After"]))
@@ -38,10 +38,25 @@ async def test_hundred_wrong_passwords_slow_down_but_never_lock_out(
     assert waits == sorted(waits), "the wait only grows"
     assert waits[0] <= 2
     assert max(waits) <= 61, "capped at login_max_delay_seconds"
-    # The attacker stops; within the cap the real user signs in with the right password.
+    # Meanwhile the real user, elsewhere, signs in at once…
+    assert (await sign_in(app.test_client(), "ana", **REAL_USER)).status_code == 303
+    # …and even from the attacker's own address, after at most the cap.
     now += 61
-    response = await sign_in(app.test_client(), "ana", **REAL_USER)
-    assert response.status_code == 303
+    assert (await sign_in(app.test_client(), "ana", **ATTACKER)).status_code == 303
+
+
+async def test_parallel_guesses_cannot_slip_past_the_count(app: App, store: Store) -> None:
+    """40 wrong passwords sent at once: only the free attempts reach the password check."""
+    app.app.config["QUART_RATE_LIMITER_ENABLED"] = False
+    await make_user(store, "ana", Role.SUPERVISOR)
+    client = app.test_client()
+    page = await (await client.get("/login", **ATTACKER)).get_data(as_text=True)
+    form = {"username": "ana", "password": "wrong", "csrf_token": csrf_in(page), "next": "/"}
+    answers = await asyncio.gather(*(client.post("/login", form=form, **ATTACKER) for _ in range(40)))
+    checked = sum(1 for answer in answers if answer.status_code == 401)
+    free = app.app.extensions["stormline.config"].security.login_free_attempts
+    assert checked <= free + 1, f"{checked} guesses were checked"
+    assert all(answer.status_code in (401, 429) for answer in answers)
 
 
 async def test_wrong_name_and_wrong_password_look_the_same(app: App, store: Store) -> None:
@@ -65,3 +80,19 @@ async def test_public_lookup_is_rate_limited_with_retry_after(app: App) -> None:
     assert limited[0].content_type == "application/problem+json"
     other = await client.get("/api/v1/public/tickets/2026-000001", **REAL_USER)
     assert other.status_code == 404, "another address is not limited"
+
+
+async def test_forwarded_for_header_does_not_dodge_the_limit(app: App) -> None:
+    """A client that invents X-Forwarded-For on each request is still limited by its real address."""
+    client = app.test_client()
+    statuses = [
+        (
+            await client.get(
+                "/api/v1/public/tickets/2026-000001",
+                headers={"X-Forwarded-For": f"10.9.{n // 250}.{n % 250}"},
+                **ATTACKER,
+            )
+        ).status_code
+        for n in range(125)
+    ]
+    assert 429 in statuses

@@ -59,6 +59,8 @@ async def test_token_names_and_bindings_are_checked(store: Store) -> None:
         await accounts.create_token(store, "Has Spaces", Role.AGENCY, crew_id=None, actor="t")
     with pytest.raises(accounts.AccountError, match="crew"):
         await accounts.create_token(store, "van-7", Role.CREW, crew_id=None, actor="t")
+    with pytest.raises(accounts.AccountError, match="no admin tokens"):
+        await accounts.create_token(store, "root", Role.ADMIN, crew_id=None, actor="t")
 
 
 async def test_admin_creates_and_revokes_tokens_in_the_ui(app: App) -> None:
