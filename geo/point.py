@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Annotated
 
 import msgspec
@@ -52,3 +53,18 @@ class BBox(msgspec.Struct, frozen=True):
     @property
     def center(self) -> Point:
         return Point((self.south + self.north) / 2, (self.west + self.east) / 2)
+
+
+EARTH_RADIUS_M = 6_371_008.8
+
+
+def distance_m(a: Point, b: Point) -> float:
+    """Great-circle distance in metres (haversine).
+
+    >>> round(distance_m(Point(42.8864, -78.8784), Point(42.8864, -78.8684)))
+    815
+    """
+    lat1, lat2 = math.radians(a.lat), math.radians(b.lat)
+    dlat, dlon = lat2 - lat1, math.radians(b.lon - a.lon)
+    h = math.sin(dlat / 2) ** 2 + math.cos(lat1) * math.cos(lat2) * math.sin(dlon / 2) ** 2
+    return 2 * EARTH_RADIUS_M * math.asin(math.sqrt(h))

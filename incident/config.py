@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import enum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import msgspec
@@ -75,11 +75,43 @@ class Security(_Section, frozen=True):
     login_max_delay_seconds: Annotated[int, msgspec.Meta(ge=1, le=3600)]
 
 
+class ConfigPlace(_Section, frozen=True):
+    name: Name
+    aliases: list[Annotated[str, msgspec.Meta(min_length=2, max_length=120)]] = []
+    kind: Code = "place"
+    lat: Annotated[float, msgspec.Meta(ge=-90, le=90)] | None = None
+    lon: Annotated[float, msgspec.Meta(ge=-180, le=180)] | None = None
+
+
+class ZoneLayer(_Section, frozen=True):
+    name: Code
+    path: str
+    property: Annotated[str, msgspec.Meta(min_length=1)]
+
+
+class Provider(_Section, frozen=True):
+    name: Literal["nominatim", "arcgis", "census"]
+    min_delay_seconds: Annotated[float, msgspec.Meta(ge=0.1, le=60)] = 1.0
+    timeout_seconds: Annotated[float, msgspec.Meta(gt=0, le=60)] = 5.0
+    user_agent: str = "stormline"
+    domain: str | None = None  # a self-hosted Nominatim, say
+
+
+class Geo(_Section, frozen=True):
+    accept_confidence: Annotated[float, msgspec.Meta(ge=0, le=1)]
+    outside_referral: Annotated[str, msgspec.Meta(min_length=1, max_length=500)]
+    places: list[ConfigPlace]
+    zone_layers: list[ZoneLayer]
+    providers: list[Provider]
+    provider_cache_hours: Annotated[int, msgspec.Meta(ge=1, le=24 * 365)]
+
+
 class SurgeConfig(_Section, frozen=True):
     jurisdiction: Jurisdiction
     tickets: Tickets
     intake: Intake
     security: Security
+    geo: Geo
     categories: Annotated[list[Category], msgspec.Meta(min_length=1)]
 
     def category(self, code: str) -> Category | None:
@@ -152,6 +184,9 @@ def _semantic_problems(config: SurgeConfig) -> list[tuple[KeyPath, str]]:
         if category.code in seen:
             problems.append((["categories", index, "code"], f"duplicate code {category.code!r}"))
         seen.add(category.code)
+    for index, place in enumerate(config.geo.places):
+        if (place.lat is None) != (place.lon is None):
+            problems.append((["geo", "places", index], "give both lat and lon, or neither (an alias)"))
     if config.intake.default_category not in seen:
         problems.append(
             (

@@ -1,0 +1,401 @@
+"""The offline gazetteer: answers from the built data alone, in microseconds, with no network.
+
+`Gazetteer.geocode` reads what an agent types — a corner in any of the ways people say one, a house
+number and street (with a unit kept apart), "the police station on Hertel", a place's name, or a
+street — and answers with every plausible place, best first. Far-apart candidates are returned as
+such (each with lowered confidence), never silently reduced to a guess.
+"""
+
+from __future__ import annotations
+
+import bisect
+import re
+from collections import defaultdict
+from dataclasses import dataclass
+from functools import lru_cache
+
+import msgspec
+import numpy as np
+import shapely
+from rapidfuzz import fuzz, process
+
+from geo.build import AddressPoint, GazetteerData, Place, Segment
+from geo.normalize import StreetName, split_unit, street_from_words, words
+from geo.point import Point, distance_m
+from geo.result import GeoResult, Method
+
+SAME_PLACE_M = 250.0  # candidates this close are one answer, not an ambiguity
+AMBIGUOUS = 0.6  # confidence factor when several far-apart places match
+
+_CORNER_WORDS = re.compile(r"\s*(?:&|/|@|\+|\band\b|\bat\b|\bx\b|\bnear\b|\bby\b)\s*", re.IGNORECASE)
+_LEAD = re.compile(
+    r"^\s*(?:(?:at|on|near)\s+)?(?:the\s+)?(?:(?:corner|intersection|junction)\s+(?:of\s+)?)", re.IGNORECASE
+)
+_ADDRESS = re.compile(r"^\s*(\d+)([A-Z])?(?:\s*-\s*\d+)?\s+(.+)$", re.IGNORECASE)
+_ZIP = re.compile(r"\b(14\d{3})(?:-\d{4})?\b")
+# A trailing ", Buffalo, NY 14215" (any part of it); "Buffalo" at the start is part of a name.
+_TAIL = re.compile(
+    r"(?:(?:,\s*|\s+)(?:buffalo|bflo)\b)?(?:(?:,\s*|\s+)n\.?\s?y\.?)?(?:(?:,\s*|\s+)\d{5}(?:-\d{4})?)?\s*$",
+    re.IGNORECASE,
+)
+_KIND_WORDS = {
+    "police": "police", "police station": "police", "precinct": "police", "station house": "police",
+    "hospital": "hospital", "er": "hospital", "emergency room": "hospital", "school": "school",
+    "high school": "school", "college": "college", "university": "college", "pharmacy": "pharmacy",
+    "drug store": "pharmacy", "town hall": "government", "warming center": "warming_site",
+    "warming station": "warming_site",
+}  # fmt: skip
+_KIND_ON = re.compile(
+    r"^\s*(?:the\s+)?("
+    + "|".join(sorted(map(re.escape, _KIND_WORDS), key=len, reverse=True))
+    + r")\s+(?:on|at|off|near)\s+(.+)$",
+    re.IGNORECASE,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class StreetInfo:
+    key: str
+    name: StreetName
+    anchor: Point  # a point on the street near the middle of what the data shows of it
+
+
+class Gazetteer:
+    """The built data, indexed for lookups. Build once per process (it takes well under a second)."""
+
+    def __init__(self, data: GazetteerData) -> None:
+        self.data = data
+        self.streets: dict[str, StreetInfo] = {}
+        self.by_core: dict[str, list[str]] = defaultdict(list)
+        for street in data.streets:
+            if not street.points:
+                continue
+            name = street_from_words(tuple(street.key.split()))
+            self.streets[street.key] = StreetInfo(street.key, name, _anchor(street.points))
+            self.by_core[name.core].append(street.key)
+        self.cores = sorted(self.by_core)
+        self.corners: dict[tuple[str, str], Point] = {(c.a, c.b): Point(c.lat, c.lon) for c in data.corners}
+        self.crossing: dict[str, set[str]] = defaultdict(set)
+        for a, b in self.corners:
+            self.crossing[a].add(b)
+            self.crossing[b].add(a)
+        self.places = data.places
+        self.place_names: list[str] = []
+        self.place_of_name: list[int] = []
+        for index, place in enumerate(self.places):
+            for label in (place.name, *place.aliases):
+                self.place_names.append(_distinctive(label))
+                self.place_of_name.append(index)
+        self.addresses: dict[tuple[str, str], AddressPoint] = {
+            (a.street, a.number): a for a in data.addresses
+        }
+        self.segments: dict[str, list[Segment]] = defaultdict(list)
+        for segment in data.segments:
+            self.segments[segment.street].append(segment)
+        self._suggestions = sorted(
+            {(label.upper(), label) for label in self._labels()},
+        )
+        self._suggest_keys = [key for key, _ in self._suggestions]
+        self._reverse_points, self._reverse_labels = self._reverse_index()
+        corners = shapely.points(self._reverse_points[:, 1], self._reverse_points[:, 0])
+        self._tree = shapely.STRtree(corners)  # type: ignore[arg-type]  # an array for an array input
+        self.geocode = lru_cache(maxsize=32768)(self._geocode)
+
+    # ---- forward -------------------------------------------------------------------------------
+
+    def _geocode(self, query: str) -> tuple[GeoResult, ...]:
+        """Every plausible answer to `query`, best first (empty if nothing matches)."""
+        text = _TAIL.sub("", query.strip()).strip(" ,.")
+        zip_hint = m.group(1) if (m := _ZIP.search(query)) else None
+        if not text:
+            return ()
+        kind_on = _KIND_ON.match(text)
+        if kind_on:
+            return self._kind_on_street(_KIND_WORDS[kind_on.group(1).lower()], kind_on.group(2))
+        address = _ADDRESS.match(text)
+        if address and not _CORNER_WORDS.search(address.group(3)):
+            return self._address(address.group(1), address.group(3), zip_hint)
+        corner_text = _LEAD.sub("", text)
+        parts = [part for part in _CORNER_WORDS.split(corner_text) if part.strip()]
+        if len(parts) == 2:
+            found = self._corner(parts[0], parts[1])
+            if found:
+                return found
+        return self._place_or_street(text)
+
+    def _corner(self, first: str, second: str) -> tuple[GeoResult, ...]:
+        found: list[GeoResult] = []
+        for a, score_a in self.streets_for(first):
+            for b, score_b in self.streets_for(second):
+                point = self.corners.get((a, b) if a < b else (b, a))
+                if point is not None:
+                    found.append(
+                        GeoResult(
+                            point=point,
+                            method=Method.INTERSECTION,
+                            confidence=round(0.95 * min(score_a, score_b), 3),
+                            label=f"{a} & {b}",
+                            street=a,
+                            cross_street=b,
+                        )
+                    )
+        return _settle(found)
+
+    def _address(self, number: str, rest: str, zip_hint: str | None) -> tuple[GeoResult, ...]:
+        tokens, unit = split_unit(words(rest))
+        found: list[GeoResult] = []
+        for key, score in self.streets_for(" ".join(tokens)):
+            point = self.addresses.get((key, number))
+            if point is not None:
+                found.append(
+                    GeoResult(
+                        point=Point(point.lat, point.lon),
+                        method=Method.ADDRESS_POINT,
+                        confidence=round(0.98 * score, 3),
+                        label=f"{number} {key}",
+                        street=key,
+                        number=number,
+                        unit=unit or None,
+                        zip=point.zip,
+                    )
+                )
+                continue
+            placed = _interpolate(self.segments.get(key, ()), int(number))
+            if placed is not None:
+                located, zip_code = placed
+                found.append(
+                    GeoResult(
+                        point=located,
+                        method=Method.INTERPOLATED,
+                        confidence=round(0.85 * score, 3),
+                        label=f"{number} {key}",
+                        street=key,
+                        number=number,
+                        unit=unit or None,
+                        zip=zip_code,
+                    )
+                )
+        if found:
+            if zip_hint:
+                found = [r for r in found if r.zip in (None, zip_hint)] or found
+            return _settle(found)
+        # No such house number known: say so honestly, with the street alone.
+        return tuple(
+            GeoResult(
+                point=self.streets[key].anchor,
+                method=Method.STREET,
+                confidence=round(0.35 * score, 3),
+                label=key,
+                street=key,
+                number=number,
+                unit=unit or None,
+            )
+            for key, score in self.streets_for(" ".join(tokens))[:5]
+        )
+
+    def _kind_on_street(self, kind: str, street_text: str) -> tuple[GeoResult, ...]:
+        keys = dict(self.streets_for(street_text))
+        found = [
+            _place_result(place, 0.92 * keys[place.street])
+            for place in self.places
+            if place.kind == kind and place.street in keys
+        ]
+        return _settle(found)
+
+    def _place_or_street(self, text: str) -> tuple[GeoResult, ...]:
+        found: list[GeoResult] = []
+        wanted = _distinctive(text)
+        if len(wanted) >= 1:
+            for _, score, index in process.extract(
+                wanted, self.place_names, scorer=_place_score, score_cutoff=78, limit=5
+            ):
+                place = self.places[self.place_of_name[index]]
+                exact = self.place_names[index] == wanted
+                found.append(_place_result(place, 0.95 if exact else 0.9 * score / 100))
+        found += [
+            GeoResult(
+                point=self.streets[key].anchor,
+                method=Method.STREET,
+                confidence=round(0.35 * score, 3),
+                label=key,
+                street=key,
+            )
+            for key, score in self.streets_for(text)[:5]
+        ]
+        unique: dict[tuple[str, str], GeoResult] = {}
+        for result in found:
+            unique.setdefault((result.method, result.label), result)
+        return _settle(list(unique.values()))
+
+    def streets_for(self, text: str) -> list[tuple[str, float]]:
+        """Street keys `text` may mean, with how well each matches (1.0 exact), best first."""
+        return list(self._streets_for(" ".join(words(text))))
+
+    @lru_cache(maxsize=16384)  # noqa: B019 - one gazetteer per process; the cache dies with it
+    def _streets_for(self, normalised: str) -> tuple[tuple[str, float], ...]:
+        if not normalised:
+            return ()
+        name = street_from_words(tuple(normalised.split()))
+        if name.key in self.streets:
+            return ((name.key, 1.0),)
+        keys = [(key, 1.0) for key in self.by_core.get(name.core, ())]
+        if not keys:
+            keys = [
+                (key, score / 100)
+                for core, score, _ in process.extract(
+                    name.core, self.cores, scorer=fuzz.ratio, score_cutoff=84, limit=4
+                )
+                for key in self.by_core[core]
+            ]
+        # Directional and suffix, where given, must agree. Where not given, the plain street is the
+        # likelier meaning ("Elmwood" is Elmwood Avenue more often than South Elmwood Avenue).
+        fitting = []
+        for key, score in keys:
+            found = self.streets[key].name
+            if name.predir and found.predir not in (name.predir, ""):
+                continue
+            if name.suffix and found.suffix not in (name.suffix, ""):
+                continue
+            unsaid = (not name.predir and found.predir) or (not name.postdir and found.postdir)
+            fitting.append((key, score * 0.9 if unsaid else score))
+        return tuple(sorted(fitting or keys, key=lambda item: -item[1]))
+
+    # ---- type-ahead and reverse ----------------------------------------------------------------
+
+    def suggest(self, prefix: str, limit: int = 10) -> list[str]:
+        """Completions for what has been typed: streets, corners ("Bailey & Ke…"), places."""
+        text = prefix.strip()
+        if not text:
+            return []
+        parts = [p for p in _CORNER_WORDS.split(text) if p.strip()]
+        if len(parts) == 2 and _CORNER_WORDS.search(text):
+            return self._suggest_corner(parts[0], parts[1], limit)
+        wanted = " ".join(words(text))
+        start = bisect.bisect_left(self._suggest_keys, wanted)
+        out = []
+        for key, label in self._suggestions[start : start + limit * 4]:
+            if not key.startswith(wanted):
+                break
+            out.append(label)
+        if len(out) < limit:
+            for label, _, _ in process.extract(
+                wanted, self._suggest_keys, scorer=fuzz.partial_ratio, limit=limit, score_cutoff=85
+            ):
+                pretty = self._suggestions[self._suggest_keys.index(label)][1]
+                if pretty not in out:
+                    out.append(pretty)
+        return out[:limit]
+
+    def _suggest_corner(self, first: str, typed: str, limit: int) -> list[str]:
+        wanted = " ".join(words(typed))
+        out = []
+        for key, _ in self.streets_for(first):
+            for other in sorted(self.crossing.get(key, ())):
+                if other.startswith(wanted) or self.streets[other].name.core.startswith(wanted):
+                    out.append(f"{_pretty(key)} & {_pretty(other)}")
+        return out[:limit]
+
+    def reverse(self, point: Point) -> tuple[str, Point, float] | None:
+        """The nearest known corner or address to a point: (label, where it is, metres away)."""
+        if not len(self._reverse_labels):
+            return None
+        index = int(self._tree.nearest(shapely.Point(point.lon, point.lat)))
+        lat, lon = self._reverse_points[index]
+        where = Point(float(lat), float(lon))
+        return self._reverse_labels[index], where, distance_m(point, where)
+
+    def _labels(self) -> list[str]:
+        labels = [_pretty(key) for key in self.streets]
+        labels += [place.name for place in self.places]
+        return labels
+
+    def _reverse_index(self) -> tuple[np.ndarray, list[str]]:
+        labels, coords = [], []
+        for (a, b), point in self.corners.items():
+            labels.append(f"{_pretty(a)} & {_pretty(b)}")
+            coords.append((point.lat, point.lon))
+        for address in self.addresses.values():
+            labels.append(f"{address.number} {_pretty(address.street)}")
+            coords.append((address.lat, address.lon))
+        return np.array(coords, dtype=float).reshape(-1, 2), labels
+
+
+# Words that name what a place is rather than which one it is; matching on them makes "Bennett
+# High School" look like "Depew High School".
+_GENERIC = frozenset(
+    {
+        "THE", "OF", "AT", "AND", "FOR", "HIGH", "SCHOOL", "ELEMENTARY", "MIDDLE", "ACADEMY", "CHARTER",
+        "PUBLIC", "PS", "NO", "COLLEGE", "UNIVERSITY", "CENTER", "CENTRE", "COUNTY", "CITY", "BUFFALO",
+        "POLICE", "DEPARTMENT", "DISTRICT", "STATION", "HALL", "PHARMACY", "OFFICE", "HOSPITAL", "MEDICAL",
+    }
+)  # fmt: skip
+
+
+def _distinctive(name: str) -> str:
+    tokens = words(name)
+    kept = [token for token in tokens if token not in _GENERIC]
+    return " ".join(kept or tokens)
+
+
+def _place_score(query: str, name: str, **_: object) -> float:
+    # Set ratio alone says "Hertel" is 100 % "… Charter School Hertel"; the sort ratio counts the
+    # words the query leaves out, so a place must be named, not merely mentioned.
+    return 0.5 * fuzz.token_set_ratio(query, name) + 0.5 * fuzz.token_sort_ratio(query, name)
+
+
+def _anchor(points: list[tuple[float, float]]) -> Point:
+    lat = sum(p[0] for p in points) / len(points)
+    lon = sum(p[1] for p in points) / len(points)
+    nearest = min(points, key=lambda p: (p[0] - lat) ** 2 + (p[1] - lon) ** 2)
+    return Point(nearest[0], nearest[1])
+
+
+def _place_result(place: Place, confidence: float) -> GeoResult:
+    return GeoResult(
+        point=Point(place.lat, place.lon),
+        method=Method.NAMED_PLACE,
+        confidence=round(confidence, 3),
+        label=place.name,
+        street=place.street,
+        number=place.number,
+        zip=place.zip,
+        town=place.town,
+    )
+
+
+def _settle(found: list[GeoResult]) -> tuple[GeoResult, ...]:
+    """Best first; near-duplicates merged; far-apart alternatives kept, each marked less sure."""
+    if not found:
+        return ()
+    ordered = sorted(found, key=lambda r: -r.confidence)
+    kept: list[GeoResult] = []
+    for result in ordered:
+        if all(distance_m(result.point, other.point) > SAME_PLACE_M for other in kept):
+            kept.append(result)
+    if len(kept) > 1 and kept[1].confidence >= kept[0].confidence * 0.85:
+        return tuple(msgspec.structs.replace(r, confidence=round(r.confidence * AMBIGUOUS, 3)) for r in kept)
+    return tuple(kept)
+
+
+def _interpolate(segments: object, number: int) -> tuple[Point, str | None] | None:
+    """Place a house number along the segment whose range (on the right side) holds it."""
+    for segment in segments:  # type: ignore[attr-defined]
+        for low, high, zip_code in (
+            (segment.left_from, segment.left_to, segment.zip_left),
+            (segment.right_from, segment.right_to, segment.zip_right),
+        ):
+            if low is None or high is None:
+                continue
+            lo, hi = sorted((low, high))
+            if lo <= number <= hi and (number % 2 == lo % 2 or lo == hi):
+                fraction = 0.5 if hi == lo else (number - low) / (high - low)
+                line = shapely.LineString([(lon, lat) for lat, lon in segment.coords])
+                located = line.interpolate(fraction, normalized=True)
+                return Point(located.y, located.x), zip_code
+    return None
+
+
+def _pretty(key: str) -> str:
+    return " ".join(
+        word if len(word) <= 2 and word in {"N", "S", "E", "W"} else word.capitalize() for word in key.split()
+    )
