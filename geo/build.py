@@ -98,9 +98,14 @@ _ADDRESS = re.compile(r"^\s*(\d+[A-Z]?)\s+(.+)$", re.IGNORECASE)
 _ZIP = re.compile(r"\b(\d{5})(?:-\d{4})?\b")
 
 
+class GeoBuildError(Exception):
+    """The data cannot be built as asked; `str()` says which entry and why."""
+
+
 def build(
     *,
     extra_places: Iterable[Place] = (),
+    aliases: dict[str, list[str]] | None = None,
     imported: Iterable[Imported] = (),
     exclude_stops: frozenset[str] = frozenset(),
     progress: Progress | None = None,
@@ -133,6 +138,13 @@ def build(
             tick("transit stops", done)
 
     places = [*_named_places(), *_schools(), *extra_places]
+    by_name = {place.name: place for place in places}
+    for name, more in (aliases or {}).items():
+        if name not in by_name:
+            raise GeoBuildError(
+                f"geo.places: no place named {name!r} to give aliases {more} (give lat and lon to add it)"
+            )
+        by_name[name].aliases = [*by_name[name].aliases, *more]
     for place in places:
         if place.street:
             street_points[place.street].append((place.lat, place.lon))

@@ -21,11 +21,12 @@ from incident.config import Priority
 from incident.idempotency import KeyReused, StillProcessing
 from incident.incidents import IncidentFilter, select_calls, select_history, select_incident, select_incidents
 from incident.intake import CallIn, CallReceipt, take_call
+from incident.location import LocationIn, place_from_request
 from incident.problems import Problem, invalid_field
 from incident.records import Call, Incident, StoredEvent
 from incident.status import Status
 from incident.transitions import TransitionIn, change_status, unknown
-from incident.web import json_response, store, surge_config
+from incident.web import geo, json_response, store, surge_config
 
 blueprint = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -41,6 +42,7 @@ class IncidentQuery(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     priority: Priority | None = None
     since: datetime | None = None  # opened at or after (ISO 8601 with offset)
     bbox: str | None = None  # west,south,east,north in degrees
+    needs_location: bool | None = None  # true: the queue of calls waiting for a point
     cursor: str | None = None  # from the previous page's next_cursor
     limit: Annotated[int, msgspec.Meta(ge=1, le=500)] = 50
 
@@ -83,7 +85,9 @@ async def post_call(data: CallIn) -> Response:
     if data.agent is None and principal.role is Role.AGENT:
         data = msgspec.structs.replace(data, agent=principal.name)
     try:
-        answer = await take_call(store(), surge_config(), data, idempotency_key=key, actor=principal.name)
+        answer = await take_call(
+            store(), surge_config(), data, idempotency_key=key, actor=principal.name, geo=geo()
+        )
     except KeyReused:
         raise Problem(
             422,
@@ -137,6 +141,7 @@ async def list_incidents(query_args: IncidentQuery) -> Response:
         priority=query_args.priority,
         since=query_args.since,
         bbox=_bbox(query_args.bbox),
+        needs_location=query_args.needs_location,
     )
     if where.since is not None and where.since.tzinfo is None:
         raise invalid_field("since", "give a time zone offset, e.g. 2026-10-13T00:00:00-04:00")
@@ -167,6 +172,20 @@ async def post_transition(ticket: str, data: TransitionIn) -> Response:
                 400, "Invalid If-Match", 'If-Match: expected "<version>"', kind="invalid-header"
             ) from None
     incident = await change_status(store(), ticket, data, access.current().name, crew=_own_crew())
+    return json_response(incident, headers={"ETag": f'"{incident.version}"'})
+
+
+@blueprint.post("/incidents/<ticket>/location")
+@validate_request(LocationIn)
+@document_response(Incident)
+async def post_location(ticket: str, data: LocationIn) -> Response:
+    """Set where the incident is: a `point` from the map, or an `address` to look up again.
+
+    The incident leaves the needs-location queue and gets its zones. An address the geocoders are not
+    sure of is a 422 listing the candidates.
+    """
+    await _incident_or_404(ticket)
+    incident = await place_from_request(store(), geo(), ticket, data, access.current().name)
     return json_response(incident, headers={"ETag": f'"{incident.version}"'})
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from collections.abc import AsyncGenerator
 from pathlib import Path
 
@@ -10,6 +12,8 @@ from quart import Quart
 from quart_rate_limiter import RateLimiter
 from quart_schema import Info, QuartSchema
 
+from geo import routes as geo_routes
+from geo.service import open_service, refresh
 from incident import __version__, api, health, pages, problems, public, security
 from incident.auth import access, admin, views
 from incident.auth.throttle import RedisLimits, client_address
@@ -20,6 +24,8 @@ from incident.store import Store, connect, disconnect
 from incident.web import StormlineRequest
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
+GAZETTEER_POLL_S = 60
+log = logging.getLogger("stormline")
 
 
 def create_app(settings: Settings | None = None, config: SurgeConfig | None = None) -> Quart:
@@ -44,6 +50,7 @@ def create_app(settings: Settings | None = None, config: SurgeConfig | None = No
     problems.register(app)
     for blueprint in (
         api.blueprint,
+        geo_routes.blueprint,
         public.blueprint,
         health.blueprint,
         pages.blueprint,
@@ -71,10 +78,26 @@ def create_app(settings: Settings | None = None, config: SurgeConfig | None = No
             embedded = EmbeddedRedis(settings.data_dir, settings.redis_server).start()
             url = embedded.url
         redis = connect(url)
-        app.extensions["stormline.store"] = Store.open(redis, config.jurisdiction.id)
+        store = app.extensions["stormline.store"] = Store.open(redis, config.jurisdiction.id)
+        config_dir = Path(settings.config).parent
+        app.extensions["stormline.geo"] = await open_service(store, config, config_dir)
+
+        async def follow_gazetteer() -> None:
+            # Pick up `stormline geo build` (or the shared data, if Redis was down at start).
+            while True:
+                await asyncio.sleep(GAZETTEER_POLL_S)
+                try:
+                    app.extensions["stormline.geo"] = await refresh(
+                        store, config, config_dir, app.extensions["stormline.geo"]
+                    )
+                except Exception:  # a failed refresh keeps the service it had
+                    log.exception("gazetteer refresh failed")
+
+        follower = asyncio.create_task(follow_gazetteer())
         try:
             yield
         finally:
+            follower.cancel()
             await disconnect(redis)
             if embedded is not None:
                 embedded.stop()

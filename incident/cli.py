@@ -9,6 +9,7 @@ import signal
 import sys
 from collections.abc import Sequence
 
+from geo import cli as geo_cli
 from incident import __version__, cli_accounts
 from incident.config import ConfigError, load_config
 from incident.embedded import EmbeddedRedis, EmbeddedRedisError
@@ -31,13 +32,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     check.add_argument("file", nargs="?", help="the file (default: STORMLINE_CONFIG, else surge_config.yaml)")
 
     cli_accounts.add_commands(commands)
+    geo_cli.add_commands(commands)
 
     args = parser.parse_args(argv)
     try:
         if args.command == "check-config":
             settings = settings_from_env(config=args.file)
             return _check_config(settings)
-        if args.command in ("users", "tokens"):
+        if args.command in ("users", "tokens", "geo"):
             return cli_accounts.run(args, settings_from_env())
         settings = settings_from_env(bind=args.bind, workers=args.workers, config=args.config)
         return _serve(settings)

@@ -14,6 +14,8 @@ import getpass
 import sys
 from collections.abc import AsyncIterator
 
+from geo.build import GeoBuildError
+from geo.importers import ImportError_
 from incident.auth import accounts
 from incident.auth.roles import PEOPLE, Role
 from incident.config import ConfigError, SurgeConfig, load_config
@@ -64,7 +66,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         return 2
     try:
         return asyncio.run(_run(args, settings, config))
-    except (accounts.AccountError, EmbeddedRedisError) as error:
+    except (accounts.AccountError, EmbeddedRedisError, ImportError_, GeoBuildError, OSError) as error:
         print(f"stormline: {error}", file=sys.stderr)
         return 1
 
@@ -73,6 +75,10 @@ async def _run(args: argparse.Namespace, settings: Settings, config: SurgeConfig
     actor = f"cli:{getpass.getuser()}"
     min_length = config.security.min_password_length
     async with _store(settings, config) as store:
+        if args.command == "geo":
+            from geo import cli as geo_cli
+
+            return await geo_cli.run(args, store, config)
         if args.command == "tokens":
             if args.action == "create":
                 _, secret = await accounts.create_token(

@@ -94,14 +94,19 @@ async def attach_call(
     return await _commit(store, change, event)
 
 
-async def update_status(
-    store: Store, current: Incident, updated: Incident, reason: str | None, actor: str | None
-) -> str:
-    """Store a status change; Conflict if the incident changed since `current` was read."""
+async def update_incident(store: Store, current: Incident, updated: Incident, event: Event) -> str:
+    """Store a change to an incident with its event; Conflict if it changed since `current` was read."""
     change = Change()
     _guard_version(change, store, current)
     _put(change, store, updated)
     _reindex(change, store, current, updated)
+    return await _commit(store, change, event)
+
+
+async def update_status(
+    store: Store, current: Incident, updated: Incident, reason: str | None, actor: str | None
+) -> str:
+    """Store a status change; Conflict if the incident changed since `current` was read."""
     event = StatusChanged(
         ticket=updated.ticket,
         at=updated.updated_at,
@@ -112,7 +117,7 @@ async def update_status(
         version=updated.version,
         crew_id=updated.assigned_crew,
     )
-    return await _commit(store, change, event)
+    return await update_incident(store, current, updated, event)
 
 
 async def select_history(
@@ -139,11 +144,13 @@ class IncidentFilter:
     since: datetime | None = None  # opened at or after
     bbox: BBox | None = None
     crew: str | None = None  # only incidents assigned to this crew
+    needs_location: bool | None = None  # only those waiting for a point (True), or only located
 
     def keeps(self, incident: Incident) -> bool:
         return (
             (not self.statuses or incident.status in self.statuses)
             and (self.crew is None or incident.assigned_crew == self.crew)
+            and (self.needs_location is None or incident.needs_location == self.needs_location)
             and (self.category is None or incident.category == self.category)
             and (self.priority is None or incident.priority == self.priority)
             and (self.since is None or incident.opened_at >= self.since)
@@ -237,6 +244,8 @@ async def _smallest_index(store: Store, where: IncidentFilter) -> str:
         options.append(keys.by_priority(where.priority))
     if where.crew is not None:
         options.append(keys.by_crew(where.crew))
+    if where.needs_location:
+        options.append(keys.needs_location)
     if not options:
         return keys.all_incidents
     pipe = store.redis.pipeline(transaction=False)
@@ -285,6 +294,10 @@ def _reindex(change: Change, store: Store, before: Incident | None, after: Incid
                 change.zadd(new, seq, ticket)
     if after.location is not None and (before is None or before.location != after.location):
         change.geoadd(keys.incident_geo, after.location, ticket)
+    if after.needs_location and (before is None or not before.needs_location):
+        change.zadd(keys.needs_location, seq, ticket)
+    elif before is not None and before.needs_location and not after.needs_location:
+        change.zrem(keys.needs_location, ticket)
 
 
 async def _commit(store: Store, change: Change, event: Event) -> str:

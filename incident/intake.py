@@ -13,6 +13,8 @@ from typing import Annotated
 import msgspec
 
 from geo.point import Point
+from geo.result import GeoResult, Method
+from geo.service import GeoService, Located
 from incident import idempotency
 from incident.config import Priority, SurgeConfig
 from incident.events import Change, Conflict
@@ -66,20 +68,35 @@ _encode = msgspec.json.Encoder().encode
 
 
 async def take_call(
-    store: Store, config: SurgeConfig, call: CallIn, *, idempotency_key: str | None, actor: str | None
+    store: Store,
+    config: SurgeConfig,
+    call: CallIn,
+    *,
+    idempotency_key: str | None,
+    actor: str | None,
+    geo: GeoService | None = None,
 ) -> Answer:
-    """Store the call; with an Idempotency-Key, a retry returns the first answer unchanged."""
+    """Store the call; with an Idempotency-Key, a retry returns the first answer unchanged.
+
+    With `geo`, an address given without a point is looked up in the gazetteer (microseconds); if it
+    is not sure, the call is still stored, flagged as needing a location, with the candidates.
+    """
     now = datetime.now(UTC)
     _check(config, call, now)
+    located = _locate(geo, call)
     if idempotency_key is None:
-        return await _take(store, config, call, now, actor, None)
+        answer = await _take(store, config, call, now, actor, None, located)
+        _resolve_later(store, geo, call, answer)
+        return answer
     print_ = idempotency.fingerprint("POST /api/v1/calls", _encode(call))
     while True:
         claimed = await idempotency.claim(store, idempotency_key, print_)
         if isinstance(claimed, idempotency.Replay):
             return Answer(claimed.status, claimed.body, replayed=True)
         try:
-            return await _take(store, config, call, now, actor, claimed)
+            answer = await _take(store, config, call, now, actor, claimed, located)
+            _resolve_later(store, geo, call, answer)
+            return answer
         except Conflict as conflict:
             if conflict.key != claimed.key:
                 raise
@@ -110,6 +127,7 @@ async def _take(
     now: datetime,
     actor: str | None,
     claimed: idempotency.Claim | None,
+    located: Located | None,
 ) -> Answer:
     if call_in.ticket is not None:
         return await _attach(store, config, call_in, now, actor, claimed)
@@ -127,8 +145,13 @@ async def _take(
         priority=call_in.priority or default.default_priority,
         status=Status.OPEN,
         address=call_in.address,
-        location=call_in.location,
-        needs_location=call_in.location is None,
+        location=located.best.point if located and located.best else call_in.location,
+        needs_location=not (located and located.best) and call_in.location is None,
+        located_by=located.best if located else None,
+        location_candidates=located.candidates if located and not located.best else [],
+        zones=located.zones if located else {},
+        outside_jurisdiction=located.outside if located else False,
+        town=located.town if located else None,
         call_ahead=call_in.call_ahead,
         calls=[call.id],
         opened_at=now,
@@ -193,6 +216,38 @@ async def _attach(
             continue  # someone else changed the incident first: read it again
         return answer
     raise Problem(503, "Busy", f"incident {ticket} is changing too fast; retry", kind="contention")
+
+
+def _locate(geo: GeoService | None, call: CallIn) -> Located | None:
+    if geo is None or call.ticket is not None:
+        return None
+    if call.location is not None:
+        given = GeoResult(
+            point=call.location,
+            method=Method.MANUAL,
+            confidence=1.0,
+            label="given with the call",
+            source="caller",
+        )
+        return geo.place(given)
+    return geo.locate(call.address) if call.address else None
+
+
+def _resolve_later(store: Store, geo: GeoService | None, call: CallIn, answer: Answer) -> None:
+    """A call the gazetteer could not place gets the online geocoders' turn, off the caller's time."""
+    if (
+        geo is None
+        or not geo.chain.providers
+        or not call.address
+        or call.location is not None
+        or answer.replayed
+    ):
+        return
+    receipt = msgspec.json.decode(answer.body, type=CallReceipt)
+    if receipt.new_incident and receipt.incident.needs_location:
+        from incident.location import resolve_online  # location builds on intake's records
+
+        geo.later(resolve_online(store, geo, receipt.ticket, call.address))
 
 
 async def _landed(store: Store, ticket: str, call_id: str) -> bool:

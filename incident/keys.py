@@ -27,6 +27,11 @@ live in one slot and a Lua script or MULTI may touch any of them together.
     sl:{j}:login:<sha256 of name[|address]>  hash: sign-in attempts and wait-until, per name (and address)
     sl:{j}:denials:<sha256 of address>:<minute>  counter: denied requests audited from one address
     sl:{j}:rate:<limit key>           string: rate limiter's theoretical arrival time (expires)
+    sl:{j}:idx:needs_location         sorted set: tickets waiting for an agent to set their point
+    sl:{j}:geo:gazetteer              string: the built gazetteer (MessagePack), shared by all workers
+    sl:{j}:geo:gazetteer:digest       string: its SHA-256, which workers poll to pick up a new build
+    sl:{j}:geo:imports                hash: import name → a city's imported address data (MessagePack)
+    sl:{j}:geo:cache:<provider>:<sha256 of query>  string: an online geocoder's answer (expires)
 """
 
 from __future__ import annotations
@@ -77,6 +82,26 @@ class Keys:
 
     def by_crew(self, crew_id: str) -> str:
         return f"{self._p}idx:crew:{crew_id}"
+
+    @property
+    def needs_location(self) -> str:
+        return self._p + "idx:needs_location"
+
+    @property
+    def gazetteer(self) -> str:
+        return self._p + "geo:gazetteer"
+
+    @property
+    def gazetteer_digest(self) -> str:
+        return self._p + "geo:gazetteer:digest"
+
+    @property
+    def geo_imports(self) -> str:
+        return self._p + "geo:imports"
+
+    @property
+    def geo_cache(self) -> str:
+        return self._p + "geo:cache:"
 
     @property
     def incident_geo(self) -> str:

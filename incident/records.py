@@ -13,6 +13,7 @@ from typing import Annotated
 import msgspec
 
 from geo.point import Point
+from geo.result import GeoResult
 from incident.config import Priority
 from incident.status import Status
 
@@ -59,7 +60,12 @@ class Incident(msgspec.Struct, kw_only=True):
     status: Status
     address: str | None
     location: Point | None
-    needs_location: bool
+    needs_location: bool  # no point yet: in the queue for an agent to place it
+    located_by: GeoResult | None = None  # how the point was found (a geocoder's answer, or by hand)
+    location_candidates: list[GeoResult] = []  # when not sure: the places an agent may choose from
+    zones: dict[str, str] = {}  # council_district, neighborhood, police_district, census_tract, …
+    outside_jurisdiction: bool = False
+    town: str | None = None  # where outside the city, when known
     call_ahead: bool = False  # crews may see the callback number, to call before arriving
     assigned_crew: str | None = None  # the crew working it; crews see only their own incidents
     calls: list[str]
@@ -97,7 +103,17 @@ class StatusChanged(msgspec.Struct, kw_only=True, tag="incident.status_changed")
     crew_id: str | None = None  # the crew assigned after the move, if any
 
 
-Event = IncidentOpened | CallAttached | StatusChanged
+class IncidentLocated(msgspec.Struct, kw_only=True, tag="incident.located"):
+    ticket: str
+    at: datetime
+    actor: str | None
+    located_by: GeoResult
+    zones: dict[str, str]
+    outside_jurisdiction: bool
+    version: int
+
+
+Event = IncidentOpened | CallAttached | StatusChanged | IncidentLocated
 
 
 class StoredEvent(msgspec.Struct):

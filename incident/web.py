@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import msgspec
 from quart import Request, Response, current_app
 
 from incident.config import SurgeConfig
+
+if TYPE_CHECKING:
+    from geo.service import GeoService
 from incident.problems import Problem
 from incident.store import Store
 
@@ -45,6 +48,11 @@ def json_response(value: Any, status: int = 200, headers: dict[str, str] | None 
 def store() -> Store:
     """The current app's Store (opened while the app serves)."""
     return current_app.extensions["stormline.store"]  # type: ignore[no-any-return]
+
+
+def geo() -> GeoService:
+    """The current app's geography service (opened while the app serves)."""
+    return current_app.extensions["stormline.geo"]  # type: ignore[no-any-return]
 
 
 def surge_config() -> SurgeConfig:

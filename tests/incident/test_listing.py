@@ -52,7 +52,7 @@ async def test_filter_by_bounding_box(client: Client) -> None:
     """bbox keeps incidents located inside the box and drops unlocated ones."""
     downtown = await new_ticket(client, location=DOWNTOWN)
     north = await new_ticket(client, location=NORTH)
-    await new_ticket(client, location=None)
+    await new_ticket(client, location=None, address=None)
     assert await _tickets(client, "bbox=-78.90,42.87,-78.86,42.90") == [downtown]
     assert await _tickets(client, "bbox=-78.95,42.80,-78.79,42.97") == [north, downtown]
     assert await _tickets(client, "bbox=-78.95,42.80,-78.79,42.97&limit=1") == [north]

@@ -35,6 +35,12 @@ SAMPLES: dict[str, Sample] = {
         f"/api/v1/incidents/{ctx['ticket']}/transitions", json={"to": "en_route"}
     ),
     "api.get_history": lambda c, ctx: c.get(f"/api/v1/incidents/{ctx['ticket']}/history"),
+    "api.post_location": lambda c, ctx: c.post(
+        f"/api/v1/incidents/{ctx['ticket']}/location", json={"point": {"lat": 42.93, "lon": -78.82}}
+    ),
+    "geo.suggest": lambda c, ctx: c.get("/api/v1/geo/suggest?q=Bai"),
+    "geo.geocode": lambda c, ctx: c.get("/api/v1/geo/geocode?q=Main%20%26%20Delavan"),
+    "geo.reverse": lambda c, ctx: c.get("/api/v1/geo/reverse?lat=42.93&lon=-78.82"),
     "api.get_me": lambda c, ctx: c.get("/api/v1/me"),
     "api.get_audit": lambda c, ctx: c.get("/api/v1/audit"),
     "public.get_ticket": lambda c, ctx: c.get(f"/api/v1/public/tickets/{ctx['ticket']}"),
