@@ -1,0 +1,23 @@
+"""A gazetteer built once for the geo tests, from the shipped data and the shipped config's places."""
+
+from __future__ import annotations
+
+import pytest
+
+from geo.build import build
+from geo.gazetteer import Gazetteer
+from geo.service import config_places
+from geo.zones import Zones
+from incident.config import load_config
+from tests.conftest import CONFIG
+
+
+@pytest.fixture(scope="session")
+def gazetteer() -> Gazetteer:
+    new, aliases = config_places(load_config(CONFIG))
+    return Gazetteer(build(extra_places=new, aliases=aliases))
+
+
+@pytest.fixture(scope="session")
+def zones() -> Zones:
+    return Zones("City of Buffalo")

@@ -1,0 +1,90 @@
+"""Geography through the real app: intake places calls, and agents place the ones it cannot."""
+
+from __future__ import annotations
+
+from quart.typing import TestClientProtocol as Client
+
+from tests.incident.helpers import CALL
+
+
+async def _call(client: Client, **fields: object) -> dict[str, object]:
+    body = {k: v for k, v in {**CALL, **fields}.items() if v is not None}
+    response = await client.post("/api/v1/calls", json=body)
+    assert response.status_code == 201, await response.get_data(as_text=True)
+    incident: dict[str, object] = (await response.get_json())["incident"]
+    return incident
+
+
+async def test_intake_places_a_call_said_as_a_corner(client: Client) -> None:
+    """An address given as a corner is placed there, with how it was found and its zones."""
+    incident = await _call(client, location=None, address="corner of Bailey and Kensington")
+    assert incident["needs_location"] is False
+    assert incident["located_by"]["method"] == "intersection"  # type: ignore[index]
+    assert incident["zones"]["neighborhood"] == "Kensington-Bailey"  # type: ignore[index]
+    assert incident["outside_jurisdiction"] is False
+
+
+async def test_a_call_that_cannot_be_placed_is_kept_and_queued(client: Client) -> None:
+    """An address the gazetteer is unsure of is still logged, flagged, with candidates, in the queue."""
+    incident = await _call(client, location=None, address="1128 Elmwood apt 2")
+    assert incident["needs_location"] is True
+    assert incident["location"] is None
+    assert incident["location_candidates"][0]["street"] == "ELMWOOD AVE"  # type: ignore[index]
+    queue = await (await client.get("/api/v1/incidents?needs_location=true")).get_json()
+    assert [item["ticket"] for item in queue["items"]] == [incident["ticket"]]
+
+
+async def test_agent_sets_the_point_by_hand(client: Client) -> None:
+    """A point set on the map places the incident, gives it zones and takes it off the queue."""
+    incident = await _call(client, location=None, address="somewhere near the old mill")
+    ticket = incident["ticket"]
+    response = await client.post(
+        f"/api/v1/incidents/{ticket}/location", json={"point": {"lat": 42.9265, "lon": -78.8774}}
+    )
+    assert response.status_code == 200
+    placed = await response.get_json()
+    assert placed["needs_location"] is False
+    assert placed["located_by"]["method"] == "manual"
+    assert placed["zones"]["council_district"]
+    queue = await (await client.get("/api/v1/incidents?needs_location=true")).get_json()
+    assert queue["items"] == []
+    history = await (await client.get(f"/api/v1/incidents/{ticket}/history")).get_json()
+    assert history["events"][-1]["event"]["type"] == "incident.located"
+
+
+async def test_uncertain_address_for_placement_is_422_with_candidates(client: Client) -> None:
+    """Placing by an address the geocoders are unsure of is refused with the candidates to choose from."""
+    incident = await _call(client, location=None, address=None, narrative="no address yet")
+    response = await client.post(
+        f"/api/v1/incidents/{incident['ticket']}/location", json={"address": "Delaware"}
+    )
+    assert response.status_code == 422
+    problem = await response.get_json()
+    assert problem["errors"][0]["field"] == "address"
+    assert len(problem["candidates"]) >= 2
+
+
+async def test_outside_the_city_is_flagged(client: Client) -> None:
+    """A call placed in Amherst is flagged outside the jurisdiction; the look-up gives the referral."""
+    incident = await _call(client, location=None, address="Main St & Transit Rd")
+    assert incident["outside_jurisdiction"] is True
+    looked_up = await (await client.get("/api/v1/geo/geocode?q=Main%20St%20%26%20Transit%20Rd")).get_json()
+    assert looked_up["outside_jurisdiction"] is True
+    assert "outside the City of Buffalo" in looked_up["outside_referral"]
+
+
+async def test_suggest_and_reverse(client: Client) -> None:
+    """Type-ahead completes a corner; a pin reverse-geocodes to the nearest corner with its zones."""
+    suggestions = await (await client.get("/api/v1/geo/suggest?q=Bailey%20%26%20Kens")).get_json()
+    assert "Bailey Ave & Kensington Ave" in suggestions["suggestions"]
+    nearest = await (await client.get("/api/v1/geo/reverse?lat=42.9382&lon=-78.8136")).get_json()
+    assert "Kensington" in nearest["label"]
+    assert nearest["zones"]["police_district"] == "District E"
+
+
+async def test_bad_geo_queries_are_422(client: Client) -> None:
+    """Out-of-range coordinates and an empty query name the parameter."""
+    assert (await (await client.get("/api/v1/geo/reverse?lat=142&lon=-78.8")).get_json())["errors"][0][
+        "field"
+    ] == "lat"
+    assert (await client.get("/api/v1/geo/suggest?q=")).status_code == 422

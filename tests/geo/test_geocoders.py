@@ -1,0 +1,124 @@
+"""The chain: the gazetteer first, online providers (through geopy) only when it is not sure, cached."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any, ClassVar
+
+import pytest
+from geopy.adapters import BaseSyncAdapter
+from geopy.exc import GeocoderServiceError
+
+from geo.gazetteer import Gazetteer
+from geo.geocoders import Chain, Offline, online
+from geo.result import Method
+from incident.store import Store, connect
+
+
+class FakeService(BaseSyncAdapter):  # type: ignore[misc]
+    """geopy's HTTP seam: answers like the real service, from canned JSON, and counts the requests."""
+
+    answers: ClassVar[dict[str, Any]] = {}
+    requests: ClassVar[list[str]] = []
+    down = False
+
+    def get_json(self, url: str, *, timeout: float, headers: dict[str, str]) -> Any:
+        type(self).requests.append(url)
+        if type(self).down:
+            raise GeocoderServiceError("503 from the fake service")
+        for fragment, answer in type(self).answers.items():
+            if fragment in url:
+                return answer
+        return []
+
+    def get_text(self, url: str, *, timeout: float, headers: dict[str, str]) -> str:
+        raise NotImplementedError
+
+
+@pytest.fixture(autouse=True)
+def _reset() -> None:
+    FakeService.answers, FakeService.requests, FakeService.down = {}, [], False
+
+
+@pytest.fixture
+async def store(flushed: str) -> AsyncIterator[Store]:
+    redis = connect(flushed)
+    yield Store.open(redis, "buffalo")
+    await redis.aclose()
+
+
+def _chain(gazetteer: Gazetteer, store: Store, *names: str) -> Chain:
+    providers = [
+        online(
+            name, user_agent="stormline-test", timeout=2, min_delay_seconds=0.1, adapter_factory=FakeService
+        )
+        for name in names
+    ]
+    return Chain(
+        Offline(gazetteer),
+        providers,
+        accept=0.8,
+        redis=store.redis,
+        cache_prefix="sl:{buffalo}:geo:cache:",
+        cache_seconds=60,
+    )
+
+
+NOMINATIM_ANSWER = [
+    {"lat": "42.9265", "lon": "-78.8774", "display_name": "1128 Elmwood Avenue, Buffalo", "importance": 0.6}
+]
+
+
+async def test_sure_gazetteer_answers_never_go_online(gazetteer: Gazetteer, store: Store) -> None:
+    """When the gazetteer is sure, no provider is asked."""
+    results = await _chain(gazetteer, store, "nominatim").geocode("Bailey & Kensington")
+    assert results[0].method is Method.INTERSECTION
+    assert FakeService.requests == []
+
+
+async def test_unsure_goes_online_and_is_cached(gazetteer: Gazetteer, store: Store) -> None:
+    """An address the gazetteer only knows as a street is asked of Nominatim once, then served from Redis."""
+    FakeService.answers = {"nominatim": NOMINATIM_ANSWER}
+    chain = _chain(gazetteer, store, "nominatim")
+    first = await chain.geocode("1128 Elmwood Ave")
+    assert first[0].method is Method.PROVIDER
+    assert first[0].source == "nominatim"
+    assert first[0].confidence >= 0.8
+    again = await chain.geocode("1128 Elmwood Ave")
+    assert again[0] == first[0]
+    assert len(FakeService.requests) == 1
+
+
+async def test_provider_down_falls_back_to_the_gazetteer(gazetteer: Gazetteer, store: Store) -> None:
+    """A provider that fails costs nothing but its attempt: the gazetteer's candidates still come back."""
+    FakeService.down = True
+    results = await _chain(gazetteer, store, "nominatim", "arcgis").geocode("1128 Elmwood Ave")
+    assert results
+    assert results[0].method is Method.STREET
+    assert len(FakeService.requests) == 2
+
+
+async def test_census_geocoder_answers_in_geopy_style(gazetteer: Gazetteer, store: Store) -> None:
+    """The US Census provider reads its JSON (addressMatches) into a result."""
+    FakeService.answers = {
+        "onelineaddress": {
+            "result": {
+                "addressMatches": [
+                    {
+                        "matchedAddress": "1128 ELMWOOD AVE, BUFFALO, NY, 14222",
+                        "coordinates": {"x": -78.877, "y": 42.9265},
+                    }
+                ]
+            }
+        }
+    }
+    results = await _chain(gazetteer, store, "census").geocode("1128 Elmwood Ave")
+    assert results[0].source == "census"
+    assert results[0].label.startswith("1128 ELMWOOD AVE")
+    assert "benchmark=Public_AR_Current" in FakeService.requests[0]
+
+
+async def test_offline_only_when_asked(gazetteer: Gazetteer, store: Store) -> None:
+    """Intake's path (online=False) never reaches a provider."""
+    await _chain(gazetteer, store, "nominatim").geocode("1128 Elmwood Ave", online=False)
+    assert FakeService.requests == []
