@@ -7,6 +7,7 @@ points the data shows on them, corners, named places, address points and centerl
 from __future__ import annotations
 
 import csv
+import math
 import re
 from collections import defaultdict
 from collections.abc import Callable, Iterable
@@ -167,8 +168,15 @@ def build(
         tick(f"import {batch.name}", len(batch.addresses) + len(batch.segments))
 
     corners = [
-        Corner(a, b, sum(p[0] for p in pts) / len(pts), sum(p[1] for p in pts) / len(pts), len(pts))
+        Corner(
+            a,
+            b,
+            sum(p[0] for p in cluster) / len(cluster),
+            sum(p[1] for p in cluster) / len(cluster),
+            len(cluster),
+        )
         for (a, b), pts in corner_points.items()
+        for cluster in _clusters(pts)
     ]
     return GazetteerData(
         built_at=datetime.now(UTC),
@@ -179,6 +187,35 @@ def build(
         addresses=list(addresses.values()),
         segments=segments,
     )
+
+
+CORNER_SPAN_M = 300.0  # stops further apart than this mark different meetings of the two streets
+
+
+def _clusters(points: list[LatLon]) -> list[list[LatLon]]:
+    """Group a corner's stops by place.
+
+    Two streets of the same names can meet in several towns (Main and Linwood, in Buffalo and again
+    in a suburb); averaging those would land between them.
+    """
+    clusters: list[list[LatLon]] = []
+    for point in points:
+        for cluster in clusters:
+            lat = sum(p[0] for p in cluster) / len(cluster)
+            lon = sum(p[1] for p in cluster) / len(cluster)
+            if _metres(point, (lat, lon)) <= CORNER_SPAN_M:
+                cluster.append(point)
+                break
+        else:
+            clusters.append([point])
+    return clusters
+
+
+def _metres(a: LatLon, b: LatLon) -> float:
+    # Equirectangular: exact enough at a few hundred metres, and cheap.
+    dlat = (a[0] - b[0]) * 111_320
+    dlon = (a[1] - b[1]) * 111_320 * math.cos(math.radians(a[0]))
+    return math.hypot(dlat, dlon)
 
 
 def _numbered_stop(name: str, on_key: str, known: set[str]) -> tuple[str, str] | None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import bisect
 import re
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -26,6 +27,7 @@ from geo.result import GeoResult, Method
 
 SAME_PLACE_M = 250.0  # candidates this close are one answer, not an ambiguity
 AMBIGUOUS = 0.6  # confidence factor when several far-apart places match
+AWAY = 0.5  # confidence factor for a candidate outside the jurisdiction when others are inside
 
 _CORNER_WORDS = re.compile(r"\s*(?:&|/|@|\+|\band\b|\bat\b|\bx\b|\bnear\b|\bby\b)\s*", re.IGNORECASE)
 _LEAD = re.compile(
@@ -58,23 +60,52 @@ class StreetInfo:
     key: str
     name: StreetName
     anchor: Point  # a point on the street near the middle of what the data shows of it
+    points: list[tuple[float, float]]  # everywhere the data shows it
 
 
 class Gazetteer:
     """The built data, indexed for lookups. Build once per process (it takes well under a second)."""
 
-    def __init__(self, data: GazetteerData) -> None:
+    def __init__(
+        self,
+        data: GazetteerData,
+        home: Callable[[Point], bool] | None = None,
+        neighborhoods: tuple[Callable[[Point], str | None], list[str]] | None = None,
+    ) -> None:
+        """Index the built data.
+
+        `home` says whether a point is in the jurisdiction: where candidates lie both in and out of
+        it, the ones at home are what a caller to this center means. `neighborhoods` (a lookup and
+        the names) lets a caller's "…, Black Rock" or "… in North Park" choose among candidates.
+        """
         self.data = data
+        self.home = home
+        self.neighborhood_of: Callable[[Point], str | None] | None = (
+            neighborhoods[0] if neighborhoods else None
+        )
+        names = neighborhoods[1] if neighborhoods else []
+        self._hint = (
+            re.compile(
+                r"(?:,\s*|\s+in\s+(?:the\s+)?|\s+near\s+)("
+                + "|".join(re.escape(name) for name in sorted(names, key=len, reverse=True))
+                + r")\s*$",
+                re.IGNORECASE,
+            )
+            if names
+            else None
+        )
         self.streets: dict[str, StreetInfo] = {}
         self.by_core: dict[str, list[str]] = defaultdict(list)
         for street in data.streets:
             if not street.points:
                 continue
             name = street_from_words(tuple(street.key.split()))
-            self.streets[street.key] = StreetInfo(street.key, name, _anchor(street.points))
+            self.streets[street.key] = StreetInfo(street.key, name, _anchor(street.points), street.points)
             self.by_core[name.core].append(street.key)
         self.cores = sorted(self.by_core)
-        self.corners: dict[tuple[str, str], Point] = {(c.a, c.b): Point(c.lat, c.lon) for c in data.corners}
+        self.corners: dict[tuple[str, str], list[Point]] = defaultdict(list)
+        for c in data.corners:
+            self.corners[(c.a, c.b)].append(Point(c.lat, c.lon))
         self.crossing: dict[str, set[str]] = defaultdict(set)
         for a, b in self.corners:
             self.crossing[a].add(b)
@@ -106,7 +137,31 @@ class Gazetteer:
     def _geocode(self, query: str) -> tuple[GeoResult, ...]:
         """Every plausible answer to `query`, best first (empty if nothing matches)."""
         text = _TAIL.sub("", query.strip()).strip(" ,.")
+        hint = self._hint.search(text) if self._hint else None
+        if hint and self.neighborhood_of is not None:
+            # "Delaware, North Park": answers in that neighbourhood come first, as the sure ones.
+            results = self._parsed(text[: hint.start()].strip(" ,."), None)
+            named = hint.group(1).lower()
+            inside = []
+            for result in results:
+                if result.method is Method.STREET and result.street in self.streets:
+                    # A street runs through many neighbourhoods: take the stretch in the one named.
+                    stretch = [p for p in self.streets[result.street].points if self._in(p, named)]
+                    if stretch:
+                        label = f"{result.label} ({hint.group(1)})"
+                        inside.append(msgspec.structs.replace(result, point=_anchor(stretch), label=label))
+                elif self._in(result.point, named):
+                    inside.append(result)
+            return self._settle(inside) if inside else results
         zip_hint = m.group(1) if (m := _ZIP.search(query)) else None
+        return self._parsed(text, zip_hint)
+
+    def _in(self, point: Point | tuple[float, float], neighborhood: str) -> bool:
+        assert self.neighborhood_of is not None, "only asked with hints"
+        where = point if isinstance(point, Point) else Point(*point)
+        return (self.neighborhood_of(where) or "").lower() == neighborhood
+
+    def _parsed(self, text: str, zip_hint: str | None) -> tuple[GeoResult, ...]:
         if not text:
             return ()
         kind_on = _KIND_ON.match(text)
@@ -127,8 +182,7 @@ class Gazetteer:
         found: list[GeoResult] = []
         for a, score_a in self.streets_for(first):
             for b, score_b in self.streets_for(second):
-                point = self.corners.get((a, b) if a < b else (b, a))
-                if point is not None:
+                for point in self.corners.get((a, b) if a < b else (b, a), ()):
                     found.append(
                         GeoResult(
                             point=point,
@@ -139,7 +193,7 @@ class Gazetteer:
                             cross_street=b,
                         )
                     )
-        return _settle(found)
+        return self._settle(found)
 
     def _address(self, number: str, rest: str, zip_hint: str | None) -> tuple[GeoResult, ...]:
         tokens, unit = split_unit(words(rest))
@@ -178,7 +232,7 @@ class Gazetteer:
         if found:
             if zip_hint:
                 found = [r for r in found if r.zip in (None, zip_hint)] or found
-            return _settle(found)
+            return self._settle(found)
         # No such house number known: say so honestly, with the street alone.
         return tuple(
             GeoResult(
@@ -200,7 +254,7 @@ class Gazetteer:
             for place in self.places
             if place.kind == kind and place.street in keys
         ]
-        return _settle(found)
+        return self._settle(found)
 
     def _place_or_street(self, text: str) -> tuple[GeoResult, ...]:
         found: list[GeoResult] = []
@@ -225,7 +279,7 @@ class Gazetteer:
         unique: dict[tuple[str, str], GeoResult] = {}
         for result in found:
             unique.setdefault((result.method, result.label), result)
-        return _settle(list(unique.values()))
+        return self._settle(list(unique.values()))
 
     def streets_for(self, text: str) -> list[tuple[str, float]]:
         """Street keys `text` may mean, with how well each matches (1.0 exact), best first."""
@@ -259,6 +313,29 @@ class Gazetteer:
             unsaid = (not name.predir and found.predir) or (not name.postdir and found.postdir)
             fitting.append((key, score * 0.9 if unsaid else score))
         return tuple(sorted(fitting or keys, key=lambda item: -item[1]))
+
+    def _settle(self, found: list[GeoResult]) -> tuple[GeoResult, ...]:
+        """Best first; near-duplicates merged; far-apart alternatives kept, each marked less sure.
+
+        Where some candidates are in the jurisdiction and some not, those at home are weighed among
+        themselves, and the others follow, marked much less sure.
+        """
+        if not found:
+            return ()
+        ordered = sorted(found, key=lambda r: -r.confidence)
+        kept: list[GeoResult] = []
+        for result in ordered:
+            if all(distance_m(result.point, other.point) > SAME_PLACE_M for other in kept):
+                kept.append(result)
+        away: list[GeoResult] = []
+        if self.home is not None and len(kept) > 1:
+            at_home = [r for r in kept if self.home(r.point)]
+            if at_home and len(at_home) < len(kept):
+                away = [_less_sure(r, AWAY) for r in kept if r not in at_home]
+                kept = at_home
+        if len(kept) > 1 and kept[1].confidence >= kept[0].confidence * 0.85:
+            kept = [_less_sure(r, AMBIGUOUS) for r in kept]
+        return (*kept, *away)
 
     # ---- type-ahead and reverse ----------------------------------------------------------------
 
@@ -311,9 +388,10 @@ class Gazetteer:
 
     def _reverse_index(self) -> tuple[np.ndarray, list[str]]:
         labels, coords = [], []
-        for (a, b), point in self.corners.items():
-            labels.append(f"{_pretty(a)} & {_pretty(b)}")
-            coords.append((point.lat, point.lon))
+        for (a, b), points in self.corners.items():
+            for point in points:
+                labels.append(f"{_pretty(a)} & {_pretty(b)}")
+                coords.append((point.lat, point.lon))
         for address in self.addresses.values():
             labels.append(f"{address.number} {_pretty(address.street)}")
             coords.append((address.lat, address.lon))
@@ -363,18 +441,8 @@ def _place_result(place: Place, confidence: float) -> GeoResult:
     )
 
 
-def _settle(found: list[GeoResult]) -> tuple[GeoResult, ...]:
-    """Best first; near-duplicates merged; far-apart alternatives kept, each marked less sure."""
-    if not found:
-        return ()
-    ordered = sorted(found, key=lambda r: -r.confidence)
-    kept: list[GeoResult] = []
-    for result in ordered:
-        if all(distance_m(result.point, other.point) > SAME_PLACE_M for other in kept):
-            kept.append(result)
-    if len(kept) > 1 and kept[1].confidence >= kept[0].confidence * 0.85:
-        return tuple(msgspec.structs.replace(r, confidence=round(r.confidence * AMBIGUOUS, 3)) for r in kept)
-    return tuple(kept)
+def _less_sure(result: GeoResult, factor: float) -> GeoResult:
+    return msgspec.structs.replace(result, confidence=round(result.confidence * factor, 3))
 
 
 def _interpolate(segments: object, number: int) -> tuple[Point, str | None] | None:

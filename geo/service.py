@@ -79,12 +79,12 @@ class GeoService:
 _INDEXED: dict[str, Gazetteer] = {}
 
 
-async def _indexed(blob: bytes) -> Gazetteer:
+async def _indexed(blob: bytes, zones: Zones) -> Gazetteer:
     """The index of a built gazetteer; kept per process by content, so a reload of the same data is free."""
     digest = hashlib.sha256(blob).hexdigest()
     if digest not in _INDEXED:
         _INDEXED.clear()  # one gazetteer per process at a time
-        _INDEXED[digest] = await asyncio.to_thread(Gazetteer, decode(blob))
+        _INDEXED[digest] = await asyncio.to_thread(Gazetteer, decode(blob), zones.inside, zones.hints())
     return _INDEXED[digest]
 
 
@@ -157,13 +157,13 @@ async def open_service(store: Store, config: SurgeConfig, config_dir: Path) -> G
         log.warning("gazetteer not loaded from Redis (%s); using the shipped data until it answers", error)
         new, aliases = config_places(config)
         blob = encode(await asyncio.to_thread(build, extra_places=new, aliases=aliases))
-    gazetteer = await _indexed(blob)
-    digest = hashlib.sha256(blob).hexdigest()
     extra = tuple(
         LayerSource(layer.name, (config_dir / layer.path).resolve(), layer.property)
         for layer in config.geo.zone_layers
     )
     zones = await asyncio.to_thread(Zones, config.jurisdiction.name, extra)
+    gazetteer = await _indexed(blob, zones)
+    digest = hashlib.sha256(blob).hexdigest()
     providers = [
         online(
             p.name,

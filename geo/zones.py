@@ -8,6 +8,7 @@ point is an STRtree query per layer; many points at once are tested polygon by p
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -102,6 +103,14 @@ class Zones:
             if zone is not None:
                 found[layer.name] = zone
         return found
+
+    def layer(self, name: str) -> Layer | None:
+        return next((layer for layer in self.layers if layer.name == name), None)
+
+    def hints(self) -> tuple[Callable[[Point], str | None], list[str]] | None:
+        """The neighbourhood lookup and names, for the gazetteer's "…, Black Rock" hints."""
+        layer = self.layer("neighborhood")
+        return (layer.zone_of, [str(name) for name in layer.names]) if layer else None
 
     def inside(self, point: Point) -> bool:
         """Whether the point is in the jurisdiction (the city boundary)."""

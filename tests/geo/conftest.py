@@ -13,11 +13,11 @@ from tests.conftest import CONFIG
 
 
 @pytest.fixture(scope="session")
-def gazetteer() -> Gazetteer:
-    new, aliases = config_places(load_config(CONFIG))
-    return Gazetteer(build(extra_places=new, aliases=aliases))
+def zones() -> Zones:
+    return Zones("City of Buffalo")
 
 
 @pytest.fixture(scope="session")
-def zones() -> Zones:
-    return Zones("City of Buffalo")
+def gazetteer(zones: Zones) -> Gazetteer:
+    new, aliases = config_places(load_config(CONFIG))
+    return Gazetteer(build(extra_places=new, aliases=aliases), zones.inside, zones.hints())

@@ -65,12 +65,21 @@ async def test_uncertain_address_for_placement_is_422_with_candidates(client: Cl
 
 
 async def test_outside_the_city_is_flagged(client: Client) -> None:
-    """A call placed in Amherst is flagged outside the jurisdiction; the look-up gives the referral."""
-    incident = await _call(client, location=None, address="Main St & Transit Rd")
+    """A call placed in Alden is flagged outside the city, with its town; the look-up gives the referral."""
+    incident = await _call(client, location=None, address="Alden Town Hall")
     assert incident["outside_jurisdiction"] is True
-    looked_up = await (await client.get("/api/v1/geo/geocode?q=Main%20St%20%26%20Transit%20Rd")).get_json()
+    assert incident["town"] == "Alden"
+    assert incident["zones"] == {}
+    looked_up = await (await client.get("/api/v1/geo/geocode?q=Alden%20Town%20Hall")).get_json()
     assert looked_up["outside_jurisdiction"] is True
     assert "outside the City of Buffalo" in looked_up["outside_referral"]
+
+
+async def test_same_corner_in_two_towns_is_not_guessed(client: Client) -> None:
+    """Main & Transit meet in two towns: the call is kept for an agent to choose, with both candidates."""
+    incident = await _call(client, location=None, address="Main St & Transit Rd")
+    assert incident["needs_location"] is True
+    assert len(incident["location_candidates"]) == 2  # type: ignore[arg-type]
 
 
 async def test_suggest_and_reverse(client: Client) -> None:

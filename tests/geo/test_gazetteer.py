@@ -10,6 +10,7 @@ from geo.build import Imported, Segment, build
 from geo.gazetteer import Gazetteer
 from geo.point import Point, distance_m
 from geo.result import Method
+from geo.zones import Zones
 
 BAILEY_KENSINGTON = Point(42.93812, -78.81348)
 
@@ -140,3 +141,28 @@ def _shared() -> Gazetteer:
     if not _CACHE:
         _CACHE.append(Gazetteer(build()))
     return _CACHE[0]
+
+
+def test_a_corner_at_home_wins_over_the_same_names_elsewhere(gazetteer: Gazetteer) -> None:
+    """Main and Michigan meet in Buffalo and again outside it: the Buffalo one leads, confidently."""
+    results = gazetteer.geocode("Main & Michigan")
+    assert len(results) >= 2
+    best = results[0]
+    assert best.confidence >= 0.8
+    assert gazetteer.home is not None
+    assert gazetteer.home(best.point)
+    assert all(other.confidence < 0.8 and not gazetteer.home(other.point) for other in results[1:])
+
+
+@pytest.mark.parametrize("said", ["Delaware Ave, North Park", "Delaware Ave in North Park"])
+def test_neighbourhood_hint_picks_the_stretch(gazetteer: Gazetteer, zones: Zones, said: str) -> None:
+    """A street named with a neighbourhood lands on its stretch in that neighbourhood."""
+    best = gazetteer.geocode(said)[0]
+    assert best.street == "DELAWARE AVE"
+    assert zones.of(best.point)["neighborhood"] == "North Park"
+
+
+def test_neighbourhood_hint_chooses_among_corners(gazetteer: Gazetteer, zones: Zones) -> None:
+    """A corner whose names meet twice is resolved by the neighbourhood the caller names."""
+    best = gazetteer.geocode("Elmwood & Ferry, Elmwood Bidwell")[0]
+    assert zones.of(best.point)["neighborhood"] == "Elmwood Bidwell"
