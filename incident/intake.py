@@ -55,6 +55,7 @@ class CallReceipt(msgspec.Struct, kw_only=True):
     call_id: str
     new_incident: bool
     incident: Incident
+    outside_referral: str | None = None  # what to tell a caller whose address is outside the city
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,9 +158,11 @@ async def _take(
         opened_at=now,
         updated_at=now,
     )
-    answer = Answer(
-        201, _encode(CallReceipt(ticket=ticket, call_id=call.id, new_incident=True, incident=incident))
+    referral = config.geo.outside_referral if incident.outside_jurisdiction else None
+    receipt = CallReceipt(
+        ticket=ticket, call_id=call.id, new_incident=True, incident=incident, outside_referral=referral
     )
+    answer = Answer(201, _encode(receipt))
     change = _settled(config, claimed, answer)
     try:
         await insert_incident(store, incident, call, actor, change)

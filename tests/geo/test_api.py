@@ -66,7 +66,12 @@ async def test_uncertain_address_for_placement_is_422_with_candidates(client: Cl
 
 async def test_outside_the_city_is_flagged(client: Client) -> None:
     """A call placed in Alden is flagged outside the city, with its town; the look-up gives the referral."""
-    incident = await _call(client, location=None, address="Alden Town Hall")
+    response = await client.post(
+        "/api/v1/calls", json={**CALL, "location": None, "address": "Alden Town Hall"}
+    )
+    receipt = await response.get_json()
+    assert "outside the City of Buffalo" in receipt["outside_referral"]
+    incident = receipt["incident"]
     assert incident["outside_jurisdiction"] is True
     assert incident["town"] == "Alden"
     assert incident["zones"] == {}
