@@ -59,11 +59,72 @@ class Intake(_Section, frozen=True):
     default_category: Code
 
 
+Phrase = Annotated[str, msgspec.Meta(min_length=1, max_length=80)]
+AnswerValue = str | int | float | bool
+
+
+class Question(_Section, frozen=True):
+    id: Code
+    ask: Annotated[str, msgspec.Meta(min_length=3, max_length=300)]
+    kind: Literal["yes_no", "number", "text"] = "yes_no"
+
+
 class Category(_Section, frozen=True):
     code: Code
     name: Name
     default_priority: Priority
     sensitive: bool
+    questions: list[Question] = []
+    vulnerability_raises: bool = False  # a vulnerable caller's call of this kind goes up a priority
+    refer: list[Code] = []  # agencies every call of this kind is referred to
+
+
+class Rule(_Section, frozen=True):
+    id: Code
+    category: Code
+    priority: Priority
+    life_safety: bool = False
+    when: list[list[Phrase]] = []  # every group must match (any phrase of it), not negated
+    answers: dict[Code, AnswerValue] = {}  # or: every answer given equals this
+    unless: list[Phrase] = []  # a match in a clause with any of these does not count
+    also: list[Code] = []  # other categories the call then also needs
+    refer: list[Code] = []
+
+
+class Factor(_Section, frozen=True):
+    id: Code
+    words: list[Phrase] = []
+    answers: dict[Code, AnswerValue] = {}
+    age_at_least: int | None = None
+
+
+class ColdLimit(_Section, frozen=True):
+    at_or_below_f: float
+    hours: float
+
+
+class Cold(_Section, frozen=True):
+    hours_question: Code
+    temperature_question: Code
+    default_outdoor_temp_f: float
+    limits: list[ColdLimit]
+
+
+class Agency(_Section, frozen=True):
+    code: Code
+    name: Name
+
+
+class Triage(_Section, frozen=True):
+    screen: list[Question]
+    negators: list[Phrase]
+    negation_window: Annotated[int, msgspec.Meta(ge=1, le=8)]
+    past_markers: list[Phrase]
+    resolved_markers: list[Phrase]
+    rules: list[Rule]
+    vulnerability: list[Factor]
+    cold: Cold
+    agencies: list[Agency]
 
 
 class Security(_Section, frozen=True):
@@ -112,6 +173,7 @@ class SurgeConfig(_Section, frozen=True):
     intake: Intake
     security: Security
     geo: Geo
+    triage: Triage
     categories: Annotated[list[Category], msgspec.Meta(min_length=1)]
 
     def category(self, code: str) -> Category | None:
@@ -184,6 +246,28 @@ def _semantic_problems(config: SurgeConfig) -> list[tuple[KeyPath, str]]:
         if category.code in seen:
             problems.append((["categories", index, "code"], f"duplicate code {category.code!r}"))
         seen.add(category.code)
+    agencies = {agency.code for agency in config.triage.agencies}
+    questions = {q.id for q in config.triage.screen} | {q.id for c in config.categories for q in c.questions}
+    for index, rule in enumerate(config.triage.rules):
+        for code in (rule.category, *rule.also):
+            if code not in seen:
+                problems.append(
+                    (["triage", "rules", index, "category"], f"{code!r} is not a category's code")
+                )
+        if not rule.when and not rule.answers:
+            problems.append(
+                (["triage", "rules", index], "a rule needs `when` phrases or `answers` (or both)")
+            )
+        for code in rule.refer:
+            if code not in agencies:
+                problems.append((["triage", "rules", index, "refer"], f"{code!r} is not in triage.agencies"))
+        for question in rule.answers:
+            if question not in questions:
+                problems.append((["triage", "rules", index, "answers", question], "no question has this id"))
+    for index, category in enumerate(config.categories):
+        for code in category.refer:
+            if code not in agencies:
+                problems.append((["categories", index, "refer"], f"{code!r} is not in triage.agencies"))
     for index, place in enumerate(config.geo.places):
         if (place.lat is None) != (place.lon is None):
             problems.append((["geo", "places", index], "give both lat and lon, or neither (an alias)"))
