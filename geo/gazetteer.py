@@ -28,6 +28,8 @@ from geo.result import GeoResult, Method
 SAME_PLACE_M = 250.0  # candidates this close are one answer, not an ambiguity
 AMBIGUOUS = 0.6  # confidence factor when several far-apart places match
 AWAY = 0.5  # confidence factor for a candidate outside the jurisdiction when others are inside
+PLACE_GUESS = 0.75  # the most a place matched on part of its name can be: never sure by itself
+CORNER_MISS = 0.6  # confidence factor for what the words fit when the corner asked for is not known
 
 _CORNER_WORDS = re.compile(r"\s*(?:&|/|@|\+|\band\b|\bat\b|\bx\b|\bnear\b|\bby\b)\s*", re.IGNORECASE)
 _LEAD = re.compile(
@@ -113,12 +115,17 @@ class Gazetteer:
         self.places = data.places
         self.place_names: list[str] = []
         self.place_of_name: list[int] = []
+        self.full_names: list[set[str]] = [
+            {" ".join(words(label)) for label in (place.name, *place.aliases)} for place in self.places
+        ]
         for index, place in enumerate(self.places):
             for label in (place.name, *place.aliases):
                 self.place_names.append(_distinctive(label))
                 self.place_of_name.append(index)
+        # House numbers are looked up by street and number alone, so only the jurisdiction's own go in:
+        # "81 Main St" must not find Main Street in Batavia.
         self.addresses: dict[tuple[str, str], AddressPoint] = {
-            (a.street, a.number): a for a in data.addresses
+            (a.street, a.number): a for a in data.addresses if home is None or home(Point(a.lat, a.lon))
         }
         self.segments: dict[str, list[Segment]] = defaultdict(list)
         for segment in data.segments:
@@ -176,6 +183,8 @@ class Gazetteer:
             found = self._corner(parts[0], parts[1])
             if found:
                 return found
+            # Two streets that do not meet in the data: whatever else the words fit is only a guess.
+            return tuple(_less_sure(r, CORNER_MISS) for r in self._place_or_street(text))
         return self._place_or_street(text)
 
     def _corner(self, first: str, second: str) -> tuple[GeoResult, ...]:
@@ -231,7 +240,7 @@ class Gazetteer:
                 )
         if found:
             if zip_hint:
-                found = [r for r in found if r.zip in (None, zip_hint)] or found
+                found = [r for r in found if r.zip in (None, zip_hint)]
             return self._settle(found)
         # No such house number known: say so honestly, with the street alone.
         return tuple(
@@ -254,18 +263,24 @@ class Gazetteer:
             for place in self.places
             if place.kind == kind and place.street in keys
         ]
+        if self.home is not None:
+            at_home = [r for r in found if self.home(r.point)]
+            found = at_home or [_less_sure(r, AWAY) for r in found]
         return self._settle(found)
 
     def _place_or_street(self, text: str) -> tuple[GeoResult, ...]:
         found: list[GeoResult] = []
         wanted = _distinctive(text)
         if len(wanted) >= 1:
+            said = " ".join(words(text))
             for _, score, index in process.extract(
                 wanted, self.place_names, scorer=_place_score, score_cutoff=78, limit=5
             ):
                 place = self.places[self.place_of_name[index]]
-                exact = self.place_names[index] == wanted
-                found.append(_place_result(place, 0.95 if exact else 0.9 * score / 100))
+                # Sure only of a place named in full ("Erie County Medical Center", or an alias such as
+                # "ECMC"): "South Park" is a street and a park before it is South Park High School.
+                exact = said in self.full_names[self.place_of_name[index]]
+                found.append(_place_result(place, 0.95 if exact else min(PLACE_GUESS, 0.9 * score / 100)))
         found += [
             GeoResult(
                 point=self.streets[key].anchor,
@@ -276,9 +291,9 @@ class Gazetteer:
             )
             for key, score in self.streets_for(text)[:5]
         ]
-        unique: dict[tuple[str, str], GeoResult] = {}
+        unique: dict[tuple[str, str, Point], GeoResult] = {}
         for result in found:
-            unique.setdefault((result.method, result.label), result)
+            unique.setdefault((result.method, result.label, result.point), result)
         return self._settle(list(unique.values()))
 
     def streets_for(self, text: str) -> list[tuple[str, float]]:
@@ -325,7 +340,12 @@ class Gazetteer:
         ordered = sorted(found, key=lambda r: -r.confidence)
         kept: list[GeoResult] = []
         for result in ordered:
-            if all(distance_m(result.point, other.point) > SAME_PLACE_M for other in kept):
+            # Two corners (or two places) a few metres apart are one answer; a street beside a school
+            # is two different answers.
+            if all(
+                other.method != result.method or distance_m(result.point, other.point) > SAME_PLACE_M
+                for other in kept
+            ):
                 kept.append(result)
         away: list[GeoResult] = []
         if self.home is not None and len(kept) > 1:

@@ -178,8 +178,10 @@ class Chain:
         redis: Redis | None = None,
         cache_prefix: str = "",
         cache_seconds: int = 0,
+        home: Callable[[Point], bool] | None = None,
     ) -> None:
         self.offline, self.providers, self.accept = offline, list(providers), accept
+        self.home = home
         self.redis, self.cache_prefix, self.cache_seconds = redis, cache_prefix, cache_seconds
 
     async def geocode(self, query: str, *, online: bool = True) -> list[GeoResult]:
@@ -193,6 +195,15 @@ class Chain:
             except GeocoderUnavailable as error:
                 log.warning("%s", error)
                 continue
+            if self.home is not None:
+                # An online geocoder knows every Elmwood Avenue in the country; one outside the
+                # jurisdiction is at most a candidate, never where a Buffalo call is placed by itself.
+                answers = [
+                    a
+                    if self.home(a.point)
+                    else msgspec.structs.replace(a, confidence=round(a.confidence * 0.5, 3))
+                    for a in answers
+                ]
             if answers and answers[0].confidence >= self.accept:
                 return answers + results
             results = results + answers

@@ -142,7 +142,10 @@ async def refresh(store: Store, config: SurgeConfig, config_dir: Path, service: 
     digest = await shared_digest(store)
     if digest is None or digest == service.digest:
         return service
-    return await open_service(store, config, config_dir)
+    fresh = await open_service(store, config, config_dir)
+    # open_service falls back to the shipped data when Redis stumbles; a refresh must not swap that in
+    # for a service that has the city's imports.
+    return fresh if fresh.digest == digest else service
 
 
 async def open_service(store: Store, config: SurgeConfig, config_dir: Path) -> GeoService:
@@ -181,5 +184,6 @@ async def open_service(store: Store, config: SurgeConfig, config_dir: Path) -> G
         redis=store.redis,
         cache_prefix=store.keys.geo_cache,
         cache_seconds=config.geo.provider_cache_hours * 3600,
+        home=zones.inside,
     )
     return GeoService(config, gazetteer, zones, chain, digest)

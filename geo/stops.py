@@ -62,10 +62,11 @@ def intersection(name: str, known: set[str]) -> tuple[StreetName, StreetName] | 
     # cross street has no suffix in the data. Complete it from streets named in full elsewhere.
     while rest and rest[-1] in _TAIL:
         rest = rest[:-1]
-    for length in range(len(rest), 0, -1):
-        completed = _complete(rest[:length], known)
-        if completed is not None and completed.key != on.key:
-            return on, completed
+    # Only the last word can have been cut; shortening further would turn "William Gaiter Pa(rkway)"
+    # into William Street, a corner that does not exist.
+    completed = _complete(rest, known)
+    if completed is not None and completed.key != on.key:
+        return on, completed
     return None
 
 

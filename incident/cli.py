@@ -33,12 +33,21 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     cli_accounts.add_commands(commands)
     geo_cli.add_commands(commands)
+    triage = commands.add_parser("triage", help="the triage rules").add_subparsers(
+        dest="action", required=True
+    )
+    evaluate = triage.add_parser(
+        "evaluate", help="precision, recall and missed emergencies on a labelled set"
+    )
+    evaluate.add_argument("file", nargs="?", help="labelled calls (YAML); default: the set under tests/")
 
     args = parser.parse_args(argv)
     try:
         if args.command == "check-config":
             settings = settings_from_env(config=args.file)
             return _check_config(settings)
+        if args.command == "triage":
+            return _evaluate(settings_from_env(), args.file)
         if args.command in ("users", "tokens", "geo"):
             return cli_accounts.run(args, settings_from_env())
         settings = settings_from_env(bind=args.bind, workers=args.workers, config=args.config)
@@ -46,6 +55,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SettingsError as error:
         print(f"stormline: {error}", file=sys.stderr)
         return EXIT_BAD_CONFIG
+
+
+def _evaluate(settings: Settings, file: str | None) -> int:
+    from pathlib import Path
+
+    from incident import triage_eval
+
+    try:
+        config = load_config(settings.config)
+    except ConfigError as error:
+        print(error, file=sys.stderr)
+        return EXIT_BAD_CONFIG
+    return triage_eval.report(config, Path(file) if file else triage_eval.DEFAULT_SET)
 
 
 def _check_config(settings: Settings) -> int:

@@ -49,13 +49,25 @@ async def place_from_request(
                 candidates=[msgspec.to_builtins(result) for result in found[:5]],
             )
         result = found[0]
-    return await set_location(store, geo, ticket, result, actor)
+    placed = await set_location(store, geo, ticket, result, actor)
+    assert placed is not None, "an agent's placement always applies"
+    return placed
 
 
 async def set_location(
-    store: Store, geo: GeoService, ticket: str, result: GeoResult, actor: str | None
-) -> Incident:
-    """Place the incident at `result`, with its zones; it leaves the needs-location queue."""
+    store: Store,
+    geo: GeoService,
+    ticket: str,
+    result: GeoResult,
+    actor: str | None,
+    *,
+    only_if_unplaced: bool = False,
+) -> Incident | None:
+    """Place the incident at `result`, with its zones; it leaves the needs-location queue.
+
+    With `only_if_unplaced` (the background geocoder), an incident placed meanwhile is left as it is
+    (None is returned): a point an agent set is never overwritten by a machine's guess.
+    """
     placed = geo.place(result)
     for _ in range(_RETRIES):
         current = await select_incident(store, ticket)
@@ -63,6 +75,8 @@ async def set_location(
             raise Problem(
                 404, "Not Found", f"no incident with ticket {ticket}", kind="unknown-ticket", ticket=ticket
             )
+        if only_if_unplaced and not current.needs_location:
+            return None
         updated = msgspec.structs.replace(
             current,
             location=result.point,
@@ -96,6 +110,4 @@ async def resolve_online(store: Store, geo: GeoService, ticket: str, address: st
     """After intake: ask the online geocoders; place the incident if one is sure (else leave it queued)."""
     found = await geo.chain.geocode(address)
     if found and found[0].confidence >= geo.config.geo.accept_confidence:
-        current = await select_incident(store, ticket)
-        if current is not None and current.needs_location:
-            await set_location(store, geo, ticket, found[0], "geocoder")
+        await set_location(store, geo, ticket, found[0], "geocoder", only_if_unplaced=True)

@@ -130,8 +130,8 @@ class Engine:
         """Triage one call. `answers` maps question ids to what the caller answered."""
         given = {key: _normal(value) for key, value in (answers or {}).items()}
         lowered = text.lower().replace("\u2019", "'")
-        words, clauses = _split(lowered)
-        hits = self._hits(words, clauses)
+        words, written, clauses = _split(lowered)
+        hits = self._hits(words, written, clauses)
         negations = [hit for hit in hits if hit.entry.kind == "negator"]
         over = self._over_clauses(hits)
         unless: dict[int, set[int]] = defaultdict(set)
@@ -155,7 +155,7 @@ class Engine:
                 factor_words[hit.entry.item].append(hit.phrase)
         return self._decide(lowered, given, matched, factor_words, _unique(ignored))
 
-    def _hits(self, words: list[str], clauses: list[int]) -> list[_Hit]:
+    def _hits(self, words: list[str], written: list[str], clauses: list[int]) -> list[_Hit]:
         hits = []
         index, prefixes = self.index, self.prefixes
         count = len(words)
@@ -171,8 +171,9 @@ class Engine:
                     break
                 entries = index.get(key)
                 if entries:
+                    said = " ".join(written[start:end])  # reasons quote the caller, not the stems
                     for entry in entries:
-                        hits.append(_Hit(start, end, clause, key, entry))
+                        hits.append(_Hit(start, end, clause, said, entry))
         return hits
 
     def _over_clauses(self, hits: list[_Hit]) -> set[int]:
@@ -338,21 +339,46 @@ class Engine:
 
 
 def _tokens(text: str) -> list[str]:
-    return _TOKEN.findall(text)
+    return [token if token in _BREAKS else stem(token) for token in _TOKEN.findall(text)]
 
 
-def _split(text: str) -> tuple[list[str], list[int]]:
-    """Words, and the clause each is in (punctuation and "but" end a clause)."""
-    words: list[str] = []
+@functools.lru_cache(maxsize=65536)
+def stem(word: str) -> str:
+    """A light stem, the same for the caller's words and the rules' phrases.
+
+    It drops apostrophes ("doesn't" and "doesnt" meet) and plural, -ing, -ed and final-e endings
+    ("sparks", "sparking" and "spark" meet; "breathe" and "breathing" too).
+    """
+    word = word.replace("'", "")
+    if len(word) > 5 and word.endswith("ing"):
+        word = word[:-3]
+    elif len(word) > 4 and word.endswith(("ied", "ies")):
+        word = word[:-3] + "y"
+    elif (len(word) > 4 and word.endswith("ed")) or (
+        len(word) > 3 and word.endswith("es") and word[-3] in "sxz"
+    ):
+        word = word[:-2]
+    elif len(word) > 3 and word.endswith("s") and not word.endswith(("ss", "us", "is")):
+        word = word[:-1]
+    if len(word) > 4 and word.endswith("e"):
+        word = word[:-1]
+    return word
+
+
+def _split(text: str) -> tuple[list[str], list[str], list[int]]:
+    """Stems, the words as written, and the clause of each (punctuation and "but" end a clause)."""
+    stems: list[str] = []
+    written: list[str] = []
     clauses: list[int] = []
     clause = 0
     for token in _TOKEN.findall(text):
         if token in _BREAKS or token == "but":  # noqa: S105 - a word, not a password
             clause += 1
             continue
-        words.append(token)
+        stems.append(stem(token))
+        written.append(token)
         clauses.append(clause)
-    return words, clauses
+    return stems, written, clauses
 
 
 def _normal(value: AnswerValue) -> str:

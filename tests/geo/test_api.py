@@ -102,3 +102,24 @@ async def test_bad_geo_queries_are_422(client: Client) -> None:
         "field"
     ] == "lat"
     assert (await client.get("/api/v1/geo/suggest?q=")).status_code == 422
+
+
+async def test_background_geocoder_never_overwrites_an_agents_point(app: object, client: Client) -> None:
+    """If an agent placed the incident first, a late online answer leaves it where the agent put it."""
+    from geo.point import Point
+    from geo.result import GeoResult, Method
+    from incident.location import set_location
+
+    incident = await _call(client, location=None, address="somewhere by the old mill")
+    ticket = str(incident["ticket"])
+    await client.post(
+        f"/api/v1/incidents/{ticket}/location", json={"point": {"lat": 42.9265, "lon": -78.8774}}
+    )
+    quart_app = app.app  # type: ignore[attr-defined]
+    store, geo = quart_app.extensions["stormline.store"], quart_app.extensions["stormline.geo"]
+    late = GeoResult(
+        point=Point(42.95, -78.85), method=Method.PROVIDER, confidence=0.9, label="late", source="nominatim"
+    )
+    assert await set_location(store, geo, ticket, late, "geocoder", only_if_unplaced=True) is None
+    detail = await (await client.get(f"/api/v1/incidents/{ticket}")).get_json()
+    assert detail["incident"]["location"] == {"lat": 42.9265, "lon": -78.8774}

@@ -166,3 +166,37 @@ def test_neighbourhood_hint_chooses_among_corners(gazetteer: Gazetteer, zones: Z
     """A corner whose names meet twice is resolved by the neighbourhood the caller names."""
     best = gazetteer.geocode("Elmwood & Ferry, Elmwood Bidwell")[0]
     assert zones.of(best.point)["neighborhood"] == "Elmwood Bidwell"
+
+
+@pytest.mark.parametrize("said", ["Kensington & William", "Clinton & Middlesex", "Main & Jersey"])
+def test_landmark_stop_names_make_no_corners(gazetteer: Gazetteer, said: str) -> None:
+    """Stops named after landmarks ("Kensington Avenue William Gaiter Pa…") invent no corner."""
+    results = gazetteer.geocode(said)
+    assert all(r.method is not Method.INTERSECTION for r in results)
+    assert all(r.confidence < 0.8 for r in results)
+
+
+def test_a_house_number_in_another_town_is_not_found_here(gazetteer: Gazetteer) -> None:
+    """ "81 Main St" is a known address in Batavia; in Buffalo it is only the street."""
+    best = gazetteer.geocode("81 Main St, Buffalo, NY 14202")[0]
+    assert best.method is Method.STREET
+    assert best.confidence < 0.8
+
+
+def test_places_of_the_same_name_are_all_kept(gazetteer: Gazetteer) -> None:
+    """Two Walgreens are two candidates, the one in the city first."""
+    results = [r for r in gazetteer.geocode("Walgreens") if r.label == "Walgreens"]
+    assert len(results) == 2
+    assert gazetteer.home is not None
+    assert gazetteer.home(results[0].point)
+
+
+@pytest.mark.parametrize("said", ["South Park", "Erie", "A", "Riverside", "Kenmore Ave", "Dodge & High"])
+def test_part_of_a_place_name_is_never_sure(gazetteer: Gazetteer, said: str) -> None:
+    """A word that is part of a place's name (and a street's, a neighbourhood's) is not a sure answer."""
+    assert all(r.confidence < 0.8 for r in gazetteer.geocode(said))
+
+
+def test_kind_on_a_street_prefers_the_city(gazetteer: Gazetteer) -> None:
+    """ "Drug store on Main" matching only a pharmacy in another town is not sure."""
+    assert all(r.confidence < 0.8 for r in gazetteer.geocode("drug store on Main"))

@@ -122,3 +122,18 @@ async def test_offline_only_when_asked(gazetteer: Gazetteer, store: Store) -> No
     """Intake's path (online=False) never reaches a provider."""
     await _chain(gazetteer, store, "nominatim").geocode("1128 Elmwood Ave", online=False)
     assert FakeService.requests == []
+
+
+async def test_online_answer_outside_the_city_is_only_a_candidate(gazetteer: Gazetteer, store: Store) -> None:
+    """An online geocoder's Elmwood Avenue in another city is never taken as sure."""
+    from geo.zones import Zones
+
+    FakeService.answers = {
+        "nominatim": [
+            {"lat": "40.0", "lon": "-75.0", "display_name": "Elmwood Ave, elsewhere", "importance": 0.9}
+        ]
+    }
+    chain = _chain(gazetteer, store, "nominatim")
+    chain.home = Zones("City of Buffalo").inside
+    results = await chain.geocode("1128 Elmwood Ave")
+    assert all(result.confidence < 0.8 for result in results)
