@@ -88,6 +88,7 @@ class Rule(_Section, frozen=True):
     answers: dict[Code, AnswerValue] = {}  # or: every answer given equals this
     unless: list[Phrase] = []  # a match in a clause with any of these does not count
     also: list[Code] = []  # other categories the call then also needs
+    primary: bool = False  # when it fires (and no life-safety rule did), its category leads
     refer: list[Code] = []
 
 

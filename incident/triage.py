@@ -229,8 +229,12 @@ class Engine:
                 Reason(rule=rule.id, category=rule.category, words=words, answer=answer, effect=effect)
             )
 
+        leading = [item for item in fired if self.rules[item[0]].primary]
         if life_safety:
             category, priority = "emergency", Priority.P1
+        elif leading:
+            # A question about something ("who pays for the tree on my fence") is not a report of it.
+            _, priority, category = leading[0]
         elif fired:
             _, priority, category = min(fired, key=lambda item: (_RANK[item[1]], item[0]))
         else:
