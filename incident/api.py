@@ -20,13 +20,15 @@ from incident.auth.roles import Role
 from incident.config import Priority
 from incident.idempotency import KeyReused, StillProcessing
 from incident.incidents import IncidentFilter, select_calls, select_history, select_incident, select_incidents
-from incident.intake import CallIn, CallReceipt, take_call
+from incident.intake import CallIn, CallReceipt, check_answers, take_call
 from incident.location import LocationIn, place_from_request
+from incident.overrides import OverrideIn, override
 from incident.problems import Problem, invalid_field
 from incident.records import Call, Incident, StoredEvent
 from incident.status import Status
 from incident.transitions import TransitionIn, change_status, unknown
-from incident.web import geo, json_response, store, surge_config
+from incident.triage import TriageResult
+from incident.web import geo, json_response, store, surge_config, triage_engine
 
 blueprint = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -86,7 +88,13 @@ async def post_call(data: CallIn) -> Response:
         data = msgspec.structs.replace(data, agent=principal.name)
     try:
         answer = await take_call(
-            store(), surge_config(), data, idempotency_key=key, actor=principal.name, geo=geo()
+            store(),
+            surge_config(),
+            data,
+            idempotency_key=key,
+            actor=principal.name,
+            geo=geo(),
+            triage=triage_engine(),
         )
     except KeyReused:
         raise Problem(
@@ -172,6 +180,37 @@ async def post_transition(ticket: str, data: TransitionIn) -> Response:
                 400, "Invalid If-Match", 'If-Match: expected "<version>"', kind="invalid-header"
             ) from None
     incident = await change_status(store(), ticket, data, access.current().name, crew=_own_crew())
+    return json_response(incident, headers={"ETag": f'"{incident.version}"'})
+
+
+class TriageIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """What the caller said so far, and the answers to the questions asked."""
+
+    text: Annotated[str, msgspec.Meta(max_length=20_000)]
+    answers: dict[Annotated[str, msgspec.Meta(max_length=40)], str | int | float | bool] = {}
+
+
+@blueprint.post("/triage")
+@validate_request(TriageIn)
+@document_response(TriageResult)
+async def post_triage(data: TriageIn) -> Response:
+    """Triage without filing anything: the console calls this as the agent types.
+
+    The result carries `category`, `categories`, `priority`, `life_safety` (transfer to 911 now),
+    the `reasons` (rule, words, answer), what was `ignored` and why, the `questions` still worth
+    asking, and the agencies to `refer` to. Intake stores the same result on the incident.
+    """
+    check_answers(surge_config(), data.answers)
+    return json_response(triage_engine().triage(data.text, data.answers))
+
+
+@blueprint.post("/incidents/<ticket>/override")
+@validate_request(OverrideIn)
+@document_response(Incident)
+async def post_override(ticket: str, data: OverrideIn) -> Response:
+    """Change triage's category or priority, with a reason; the original decision stays beside it."""
+    await _incident_or_404(ticket)
+    incident = await override(store(), surge_config(), ticket, data, access.current().name)
     return json_response(incident, headers={"ETag": f'"{incident.version}"'})
 
 

@@ -21,6 +21,7 @@ from incident.config import SurgeConfig, load_config
 from incident.embedded import EmbeddedRedis
 from incident.settings import Settings, secret_key, settings_from_env
 from incident.store import Store, connect, disconnect
+from incident.triage import Engine
 from incident.web import StormlineRequest
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
@@ -36,6 +37,7 @@ def create_app(settings: Settings | None = None, config: SurgeConfig | None = No
     app.request_class = StormlineRequest
     app.config.update(MAX_CONTENT_LENGTH=config.intake.max_body_bytes, SECRET_KEY=secret_key(settings))
     app.extensions["stormline.config"] = config
+    app.extensions["stormline.triage"] = Engine(config)
     QuartSchema(
         app,
         info=Info(title="Stormline", version=__version__),

@@ -30,6 +30,7 @@ from incident.records import (
 )
 from incident.status import Status
 from incident.store import Store
+from incident.triage import TriageResult
 
 _SCAN_BATCH = 200
 
@@ -81,7 +82,13 @@ async def insert_incident(
 
 
 async def attach_call(
-    store: Store, current: Incident, updated: Incident, call: Call, actor: str | None, change: Change
+    store: Store,
+    current: Incident,
+    updated: Incident,
+    call: Call,
+    actor: str | None,
+    change: Change,
+    triage: TriageResult | None = None,
 ) -> str:
     """Store `call` on an existing incident; Conflict if it changed since `current` was read."""
     _guard_version(change, store, current)
@@ -89,7 +96,14 @@ async def attach_call(
     change.set(store.keys.call(call.id), pack(call))
     _reindex(change, store, current, updated)
     event = CallAttached(
-        ticket=updated.ticket, at=updated.updated_at, actor=actor, call_id=call.id, calls=len(updated.calls)
+        ticket=updated.ticket,
+        at=updated.updated_at,
+        actor=actor,
+        call_id=call.id,
+        calls=len(updated.calls),
+        triage=triage,
+        priority=updated.priority,
+        life_safety=updated.life_safety,
     )
     return await _commit(store, change, event)
 

@@ -6,6 +6,7 @@ is taken the same way whichever way it arrives.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Annotated
@@ -21,9 +22,10 @@ from incident.events import Change, Conflict
 from incident.incidents import allocate_ids, attach_call, insert_incident, select_incident
 from incident.phone import to_e164
 from incident.problems import Problem, invalid_field
-from incident.records import Call, Channel, Incident, Ticket
+from incident.records import Call, Channel, Incident, Override, Ticket
 from incident.status import TAKES_NEW_CALLS, Status
 from incident.store import Store
+from incident.triage import Engine, TriageResult
 
 Short = Annotated[str, msgspec.Meta(max_length=200)]
 _CLOCK_SKEW = timedelta(minutes=5)
@@ -46,6 +48,9 @@ class CallIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     priority: Priority | None = None  # default: the category's default priority
     ticket: Ticket | None = None  # attach this call to an existing incident instead of opening one
     call_ahead: bool = False  # the crew should phone the caller before arriving
+    answers: dict[
+        Annotated[str, msgspec.Meta(max_length=40)], str | int | float | bool
+    ] = {}  # to triage questions
 
 
 class CallReceipt(msgspec.Struct, kw_only=True):
@@ -76,6 +81,7 @@ async def take_call(
     idempotency_key: str | None,
     actor: str | None,
     geo: GeoService | None = None,
+    triage: Engine | None = None,
 ) -> Answer:
     """Store the call; with an Idempotency-Key, a retry returns the first answer unchanged.
 
@@ -85,8 +91,9 @@ async def take_call(
     now = datetime.now(UTC)
     _check(config, call, now)
     located = _locate(geo, call)
+    triaged = triage.triage(call.narrative, call.answers) if triage is not None else None
     if idempotency_key is None:
-        answer = await _take(store, config, call, now, actor, None, located)
+        answer = await _take(store, config, call, now, actor, None, located, triaged)
         _resolve_later(store, geo, call, answer)
         return answer
     print_ = idempotency.fingerprint("POST /api/v1/calls", _encode(call))
@@ -95,7 +102,7 @@ async def take_call(
         if isinstance(claimed, idempotency.Replay):
             return Answer(claimed.status, claimed.body, replayed=True)
         try:
-            answer = await _take(store, config, call, now, actor, claimed, located)
+            answer = await _take(store, config, call, now, actor, claimed, located, triaged)
             _resolve_later(store, geo, call, answer)
             return answer
         except Conflict as conflict:
@@ -107,8 +114,19 @@ async def take_call(
             raise
 
 
+def check_answers(config: SurgeConfig, answers: Mapping[str, object]) -> None:
+    """Answers must be to questions the config asks; an unknown one is named (a typo loses nothing)."""
+    known = {q.id for q in config.triage.screen} | {q.id for c in config.categories for q in c.questions}
+    for key in answers:
+        if key not in known:
+            raise invalid_field(
+                f"answers.{key}", f"no question has this id; known: {', '.join(sorted(known))}"
+            )
+
+
 def _check(config: SurgeConfig, call: CallIn, now: datetime) -> None:
     """Checks that depend on the city's config or the clock, after the type checks."""
+    check_answers(config, call.answers)
     if len(call.narrative) > config.intake.max_narrative_chars:
         raise invalid_field("narrative", f"longer than {config.intake.max_narrative_chars} characters")
     if call.category is not None and config.category(call.category) is None:
@@ -129,21 +147,23 @@ async def _take(
     actor: str | None,
     claimed: idempotency.Claim | None,
     located: Located | None,
+    triaged: TriageResult | None,
 ) -> Answer:
     if call_in.ticket is not None:
-        return await _attach(store, config, call_in, now, actor, claimed)
+        return await _attach(store, config, call_in, now, actor, claimed, triaged)
     year = now.astimezone(config.zone).year
     seq, number, call_number = await allocate_ids(store, year=year, new_incident=True)
     ticket = f"{year}-{number:0{config.tickets.number_digits}d}"
     call = _call(config, call_in, ticket, call_number, now)
-    category = call_in.category or config.intake.default_category
-    default = config.category(category)
-    assert default is not None, "category was checked against the config"
+    category, priority, override = _decision(config, call_in, triaged, actor, now)
     incident = Incident(
         ticket=ticket,
         seq=seq,
         category=category,
-        priority=call_in.priority or default.default_priority,
+        priority=priority,
+        life_safety=bool(triaged and triaged.life_safety),
+        triage=triaged,
+        override=override,
         status=Status.OPEN,
         address=call_in.address,
         location=located.best.point if located and located.best else call_in.location,
@@ -179,6 +199,7 @@ async def _attach(
     now: datetime,
     actor: str | None,
     claimed: idempotency.Claim | None,
+    triaged: TriageResult | None,
 ) -> Answer:
     ticket = call_in.ticket
     assert ticket is not None, "only called to attach"
@@ -199,10 +220,15 @@ async def _attach(
                 ticket=ticket,
                 incident_status=current.status,
             )
+        # A later call can tell more ("now he's not breathing"): it may raise the incident, never lower it.
+        raised = triaged is not None and _RANK[triaged.priority] < _RANK[current.priority]
         updated = msgspec.structs.replace(
             current,
             calls=[*current.calls, call.id],
             call_ahead=current.call_ahead or call_in.call_ahead,
+            priority=triaged.priority if triaged is not None and raised else current.priority,
+            life_safety=current.life_safety or bool(triaged and triaged.life_safety),
+            category="emergency" if triaged is not None and triaged.life_safety else current.category,
             updated_at=now,
             version=current.version + 1,
         )
@@ -210,7 +236,9 @@ async def _attach(
             201, _encode(CallReceipt(ticket=ticket, call_id=call.id, new_incident=False, incident=updated))
         )
         try:
-            await attach_call(store, current, updated, call, actor, _settled(config, claimed, answer))
+            await attach_call(
+                store, current, updated, call, actor, _settled(config, claimed, answer), triaged
+            )
         except Conflict as conflict:
             if conflict.key != store.keys.incident(ticket):
                 raise
@@ -219,6 +247,36 @@ async def _attach(
             continue  # someone else changed the incident first: read it again
         return answer
     raise Problem(503, "Busy", f"incident {ticket} is changing too fast; retry", kind="contention")
+
+
+_RANK = {priority: rank for rank, priority in enumerate(Priority)}
+
+
+def _decision(
+    config: SurgeConfig, call_in: CallIn, triaged: TriageResult | None, actor: str | None, now: datetime
+) -> tuple[str, Priority, Override | None]:
+    """Category and priority: triage's, unless the agent chose; a choice that differs is an override."""
+    if triaged is None:
+        category = call_in.category or config.intake.default_category
+        default = config.category(category)
+        assert default is not None, "category was checked against the config"
+        return category, call_in.priority or default.default_priority, None
+    category = call_in.category or triaged.category
+    priority = call_in.priority or triaged.priority
+    if triaged.life_safety:
+        priority = Priority.P1  # a life at risk is P1 whatever was chosen; the 911 transfer follows
+    if (category, priority) == (triaged.category, triaged.priority):
+        return category, priority, None
+    override = Override(
+        by=actor,
+        at=now,
+        reason="chosen by the agent at intake",
+        category=category,
+        priority=priority,
+        triage_category=triaged.category,
+        triage_priority=triaged.priority,
+    )
+    return category, priority, override
 
 
 def _locate(geo: GeoService | None, call: CallIn) -> Located | None:

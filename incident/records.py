@@ -16,6 +16,7 @@ from geo.point import Point
 from geo.result import GeoResult
 from incident.config import Priority
 from incident.status import Status
+from incident.triage import TriageResult
 
 Ticket = Annotated[
     str,
@@ -66,6 +67,9 @@ class Incident(msgspec.Struct, kw_only=True):
     zones: dict[str, str] = {}  # council_district, neighborhood, police_district, census_tract, …
     outside_jurisdiction: bool = False
     town: str | None = None  # where outside the city, when known
+    life_safety: bool = False  # triage says a life is at risk: 911 owns it
+    triage: TriageResult | None = None  # the decision and its reasons, as triage made it
+    override: Override | None = None  # a person's change to triage's category or priority, with why
     call_ahead: bool = False  # crews may see the callback number, to call before arriving
     assigned_crew: str | None = None  # the crew working it; crews see only their own incidents
     calls: list[str]
@@ -74,6 +78,18 @@ class Incident(msgspec.Struct, kw_only=True):
     resolved_at: datetime | None = None
     closed_at: datetime | None = None
     version: int = 1  # bumped on every change; compare-and-set guard for writers
+
+
+class Override(msgspec.Struct, kw_only=True):
+    """A person's decision beside triage's: who, when, why, and what triage had said."""
+
+    by: str | None
+    at: datetime
+    reason: str
+    category: str
+    priority: Priority
+    triage_category: str | None
+    triage_priority: Priority | None
 
 
 class IncidentOpened(msgspec.Struct, kw_only=True, tag="incident.opened"):
@@ -90,6 +106,9 @@ class CallAttached(msgspec.Struct, kw_only=True, tag="call.attached"):
     actor: str | None
     call_id: str
     calls: int  # how many calls the incident has now
+    triage: TriageResult | None = None  # of this call's words; it may have raised the incident
+    priority: Priority | None = None  # the incident's priority after it
+    life_safety: bool = False
 
 
 class StatusChanged(msgspec.Struct, kw_only=True, tag="incident.status_changed"):
@@ -113,7 +132,15 @@ class IncidentLocated(msgspec.Struct, kw_only=True, tag="incident.located"):
     version: int
 
 
-Event = IncidentOpened | CallAttached | StatusChanged | IncidentLocated
+class TriageOverridden(msgspec.Struct, kw_only=True, tag="incident.triage_overridden"):
+    ticket: str
+    at: datetime
+    actor: str | None
+    override: Override
+    version: int
+
+
+Event = IncidentOpened | CallAttached | StatusChanged | IncidentLocated | TriageOverridden
 
 
 class StoredEvent(msgspec.Struct):

@@ -13,6 +13,7 @@ if TYPE_CHECKING:
     from geo.service import GeoService
 from incident.problems import Problem
 from incident.store import Store
+from incident.triage import Engine
 
 _encode = msgspec.json.Encoder().encode
 
@@ -53,6 +54,11 @@ def store() -> Store:
 def geo() -> GeoService:
     """The current app's geography service (opened while the app serves)."""
     return current_app.extensions["stormline.geo"]  # type: ignore[no-any-return]
+
+
+def triage_engine() -> Engine:
+    """The current app's triage rules, compiled once."""
+    return current_app.extensions["stormline.triage"]  # type: ignore[no-any-return]
 
 
 def surge_config() -> SurgeConfig:

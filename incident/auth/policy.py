@@ -41,6 +41,8 @@ ACCESS: dict[str, Rule] = {
     "api.post_transition": allow(A, CR, CO, S),
     "api.get_history": allow(A, CO, S),
     "api.post_location": allow(A, CO, S),
+    "api.post_triage": allow(A, CO, S),
+    "api.post_override": allow(A, S),
     # geography for the consoles
     "geo.suggest": allow(A, CR, CO, S),
     "geo.geocode": allow(A, CR, CO, S),

@@ -53,8 +53,8 @@ async def test_stored_call_keeps_what_the_caller_gave(client: Client) -> None:
 
 
 async def test_defaults_and_unlocated_call(client: Client) -> None:
-    """A bare call gets the default category and its priority, and is flagged as needing a location."""
-    response = await post_call(client, {"narrative": "Caller asks when the warming centers open"})
+    """A call no triage rule recognises gets the default category and priority, and needs a location."""
+    response = await post_call(client, {"narrative": "Caller wants to say the crews are doing great work"})
     incident = (await response.get_json())["incident"]
     assert incident["category"] == "general"
     assert incident["priority"] == "P4"

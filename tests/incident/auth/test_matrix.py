@@ -38,6 +38,10 @@ SAMPLES: dict[str, Sample] = {
     "api.post_location": lambda c, ctx: c.post(
         f"/api/v1/incidents/{ctx['ticket']}/location", json={"point": {"lat": 42.93, "lon": -78.82}}
     ),
+    "api.post_triage": lambda c, ctx: c.post("/api/v1/triage", json={"text": "tree down on Elmwood"}),
+    "api.post_override": lambda c, ctx: c.post(
+        f"/api/v1/incidents/{ctx['ticket']}/override", json={"priority": "P2", "reason": "caller is 90"}
+    ),
     "geo.suggest": lambda c, ctx: c.get("/api/v1/geo/suggest?q=Bai"),
     "geo.geocode": lambda c, ctx: c.get("/api/v1/geo/geocode?q=Main%20%26%20Delavan"),
     "geo.reverse": lambda c, ctx: c.get("/api/v1/geo/reverse?lat=42.93&lon=-78.82"),

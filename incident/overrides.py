@@ -1,0 +1,67 @@
+"""A person's override of triage's category or priority, kept beside the original decision."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated
+
+import msgspec
+
+from incident.config import Priority, SurgeConfig
+from incident.events import Conflict
+from incident.incidents import select_incident, update_incident
+from incident.problems import Problem, invalid_field
+from incident.records import Incident, Override, TriageOverridden
+from incident.store import Store
+
+_RETRIES = 20
+
+
+class OverrideIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """A new category and/or priority, and why (the reason is required: it is read in the review)."""
+
+    reason: Annotated[str, msgspec.Meta(min_length=3, max_length=1000)]
+    category: str | None = None
+    priority: Priority | None = None
+
+
+async def override(
+    store: Store, config: SurgeConfig, ticket: str, request: OverrideIn, actor: str | None
+) -> Incident:
+    if request.category is None and request.priority is None:
+        raise invalid_field("category", "give a category, a priority, or both")
+    if request.category is not None and config.category(request.category) is None:
+        raise invalid_field("category", f"unknown category {request.category!r}")
+    for _ in range(_RETRIES):
+        current = await select_incident(store, ticket)
+        if current is None:
+            raise Problem(
+                404, "Not Found", f"no incident with ticket {ticket}", kind="unknown-ticket", ticket=ticket
+            )
+        now = datetime.now(UTC)
+        decision = Override(
+            by=actor,
+            at=now,
+            reason=request.reason,
+            category=request.category or current.category,
+            priority=request.priority or current.priority,
+            triage_category=current.triage.category if current.triage else None,
+            triage_priority=current.triage.priority if current.triage else None,
+        )
+        updated = msgspec.structs.replace(
+            current,
+            category=decision.category,
+            priority=decision.priority,
+            override=decision,
+            updated_at=now,
+            version=current.version + 1,
+        )
+        event = TriageOverridden(
+            ticket=ticket, at=now, actor=actor, override=decision, version=updated.version
+        )
+        try:
+            await update_incident(store, current, updated, event)
+        except Conflict:
+            continue
+        return updated
+    raise Problem(503, "Busy", f"incident {ticket} is changing too fast; retry", kind="contention")
