@@ -18,13 +18,28 @@ from incident.auth.audit import StoredAudit, select_audit
 from incident.auth.privacy import visible_call
 from incident.auth.roles import Role
 from incident.config import Priority
+from incident.handoff import (
+    PsapStatusIn,
+    ReleaseIn,
+    StepIn,
+    check_agent_step,
+    check_psap_status,
+    record_step,
+)
 from incident.idempotency import KeyReused, StillProcessing
-from incident.incidents import IncidentFilter, select_calls, select_history, select_incident, select_incidents
+from incident.incidents import (
+    IncidentFilter,
+    select_alarms,
+    select_calls,
+    select_history,
+    select_incident,
+    select_incidents,
+)
 from incident.intake import CallIn, CallReceipt, check_answers, take_call
 from incident.location import LocationIn, place_from_request
 from incident.overrides import OverrideIn, override
 from incident.problems import Problem, invalid_field
-from incident.records import Call, Incident, StoredEvent
+from incident.records import Call, Incident, Step, StoredEvent
 from incident.status import Status
 from incident.transitions import TransitionIn, change_status, unknown
 from incident.triage import TriageResult
@@ -212,6 +227,71 @@ async def post_override(ticket: str, data: OverrideIn) -> Response:
     await _incident_or_404(ticket)
     incident = await override(store(), surge_config(), ticket, data, access.current().name)
     return json_response(incident, headers={"ETag": f'"{incident.version}"'})
+
+
+@blueprint.post("/incidents/<ticket>/handoff")
+@validate_request(StepIn)
+@document_response(Incident)
+async def post_handoff_step(ticket: str, data: StepIn) -> Response:
+    """Record the agent's 911 handoff step: `location_verified`, `transfer_started`, `caller_released`.
+
+    `transfer_started` sends the EIDO incident and the CAP alert to the 911 center through the outbox,
+    and starts the clock for 911's acknowledgement.
+    """
+    check_agent_step(data.step)
+    await _incident_or_404(ticket)
+    incident = await record_step(
+        store(), surge_config(), ticket, data.step, access.current().name, data.detail
+    )
+    return json_response(incident, headers={"ETag": f'"{incident.version}"'})
+
+
+@blueprint.post("/incidents/<ticket>/handoff/release")
+@validate_request(ReleaseIn)
+@document_response(Incident)
+async def post_handoff_release(ticket: str, data: ReleaseIn) -> Response:
+    """A supervisor lets 311 dispatch an incident that 911 has (with the reason)."""
+    await _incident_or_404(ticket)
+    incident = await record_step(
+        store(), surge_config(), ticket, Step.RELEASED, access.current().name, data.reason
+    )
+    return json_response(incident, headers={"ETag": f'"{incident.version}"'})
+
+
+@blueprint.post("/psap/incidents/<ticket>")
+@validate_request(PsapStatusIn)
+@document_response(Incident)
+async def post_psap_status(ticket: str, data: PsapStatusIn) -> Response:
+    """The 911 center's callback: `accepted`, `rejected` (with a reason), `dispatched`, `on_scene`, `closed`.
+
+    Authenticated with a `psap` token. A repeated status is accepted and changes nothing.
+    """
+    check_psap_status(data.status)
+    await _incident_or_404(ticket)
+    actor = access.current().name
+    incident = await record_step(
+        store(),
+        surge_config(),
+        ticket,
+        data.status,
+        actor,
+        data.reason,
+        psap_incident_id=data.psap_incident_id,
+    )
+    return json_response(incident)
+
+
+class Alarms(msgspec.Struct, kw_only=True):
+    alarms: list[StoredEvent]
+
+
+@blueprint.get("/alarms")
+@validate_querystring(HistoryQuery)
+@document_response(Alarms)
+async def get_alarms(query_args: HistoryQuery) -> Response:
+    """Alarms for supervisors (911 not acknowledging, 911 rejecting), oldest first; resume with `after`."""
+    alarms = await select_alarms(store(), after=query_args.after, limit=query_args.limit)
+    return json_response(Alarms(alarms=alarms))
 
 
 @blueprint.post("/incidents/<ticket>/location")

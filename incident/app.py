@@ -19,6 +19,8 @@ from incident.auth import access, admin, views
 from incident.auth.throttle import RedisLimits, client_address
 from incident.config import SurgeConfig, load_config
 from incident.embedded import EmbeddedRedis
+from incident.handoff import watch_deadlines
+from incident.outbox import deliver_forever
 from incident.settings import Settings, secret_key, settings_from_env
 from incident.store import Store, connect, disconnect
 from incident.triage import Engine
@@ -95,11 +97,18 @@ def create_app(settings: Settings | None = None, config: SurgeConfig | None = No
                 except Exception:  # a failed refresh keeps the service it had
                     log.exception("gazetteer refresh failed")
 
-        follower = asyncio.create_task(follow_gazetteer())
+        transport = app.extensions.get("stormline.psap_transport")
+        background = [
+            asyncio.create_task(follow_gazetteer()),
+            # Every worker delivers and watches; Redis makes each delivery and each alarm happen once.
+            asyncio.create_task(deliver_forever(store, config, settings.psap_token, transport)),
+            asyncio.create_task(watch_deadlines(store)),
+        ]
         try:
             yield
         finally:
-            follower.cancel()
+            for task in background:
+                task.cancel()
             await disconnect(redis)
             if embedded is not None:
                 embedded.stop()

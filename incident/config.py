@@ -168,6 +168,15 @@ class Geo(_Section, frozen=True):
     provider_cache_hours: Annotated[int, msgspec.Meta(ge=1, le=24 * 365)]
 
 
+class HandoffConfig(_Section, frozen=True):
+    psap_endpoint: str  # where EIDO and CAP documents are POSTed; empty: none yet (deliveries wait)
+    sender: Annotated[str, msgspec.Meta(min_length=3, max_length=200)]
+    ack_seconds: Annotated[int, msgspec.Meta(ge=5, le=3600)]
+    retry_seconds: Annotated[int, msgspec.Meta(ge=1, le=600)]
+    timeout_seconds: Annotated[float, msgspec.Meta(gt=0, le=60)]
+    steps: list[Annotated[str, msgspec.Meta(min_length=3, max_length=300)]]
+
+
 class SurgeConfig(_Section, frozen=True):
     jurisdiction: Jurisdiction
     tickets: Tickets
@@ -175,6 +184,7 @@ class SurgeConfig(_Section, frozen=True):
     security: Security
     geo: Geo
     triage: Triage
+    handoff: HandoffConfig
     categories: Annotated[list[Category], msgspec.Meta(min_length=1)]
 
     def category(self, code: str) -> Category | None:

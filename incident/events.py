@@ -117,6 +117,9 @@ def register(redis: Redis) -> AsyncScript:
 async def commit(apply: AsyncScript, change: Change, event: msgspec.Struct, stream: str, *also: str) -> str:
     """Apply `change` and append `event` (a tagged Struct) to `stream` and to each of `also`, one id.
 
+    Every stream in `also` must take its ids only from `stream` (an incident's history takes them from
+    the events stream), or a copy could be refused for an id behind the copy stream's last one.
+
     Returns the event id. Raises Conflict, having written nothing, when a guard fails.
     """
     fields: list[Any] = ["type", event.__struct_config__.tag, "data", _pack(event)]

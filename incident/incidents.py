@@ -108,9 +108,14 @@ async def attach_call(
     return await _commit(store, change, event)
 
 
-async def update_incident(store: Store, current: Incident, updated: Incident, event: Event) -> str:
-    """Store a change to an incident with its event; Conflict if it changed since `current` was read."""
-    change = Change()
+async def update_incident(
+    store: Store, current: Incident, updated: Incident, event: Event, change: Change | None = None
+) -> str:
+    """Store a change to an incident with its event; Conflict if it changed since `current` was read.
+
+    `change` may carry more writes that must land with it (an outbox delivery, a deadline).
+    """
+    change = change or Change()
     _guard_version(change, store, current)
     _put(change, store, updated)
     _reindex(change, store, current, updated)
@@ -146,6 +151,17 @@ async def select_history(
     return [
         StoredEvent(id=event_id, event=event) for event_id, event in decode_entries(entries, unpack_event)
     ]
+
+
+async def select_alarms(store: Store, *, after: str | None = None, limit: int = 100) -> list[StoredEvent]:
+    """Alarms for supervisors, oldest first, after event id `after` (exclusive)."""
+    start = f"({after}" if after else "-"
+    entries = cast(
+        list[tuple[bytes, dict[bytes, bytes]]],
+        await store.redis.xrange(store.keys.alarms, min=start, max="+", count=limit),
+    )
+    pairs = decode_entries(entries, unpack_event)
+    return [StoredEvent(id=event_id, event=event) for event_id, event in pairs]
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,10 +19,11 @@ from geo.service import GeoService, Located
 from incident import idempotency
 from incident.config import Priority, SurgeConfig
 from incident.events import Change, Conflict
+from incident.handoff import screened
 from incident.incidents import allocate_ids, attach_call, insert_incident, select_incident
 from incident.phone import to_e164
 from incident.problems import Problem, invalid_field
-from incident.records import Call, Channel, Incident, Override, Ticket
+from incident.records import Call, Channel, Handoff, Incident, Override, Ticket
 from incident.status import TAKES_NEW_CALLS, Status
 from incident.store import Store
 from incident.triage import Engine, TriageResult
@@ -61,6 +62,8 @@ class CallReceipt(msgspec.Struct, kw_only=True):
     new_incident: bool
     incident: Incident
     outside_referral: str | None = None  # what to tell a caller whose address is outside the city
+    transfer_to_911: bool = False  # a life is at risk: transfer the caller to 911 now
+    handoff_steps: list[str] = []  # what the agent does, in order, when transferring
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,6 +167,7 @@ async def _take(
         life_safety=bool(triaged and triaged.life_safety),
         triage=triaged,
         override=override,
+        handoff=_screened(triaged, actor, now),
         status=Status.OPEN,
         address=call_in.address,
         location=located.best.point if located and located.best else call_in.location,
@@ -180,7 +184,13 @@ async def _take(
     )
     referral = config.geo.outside_referral if incident.outside_jurisdiction else None
     receipt = CallReceipt(
-        ticket=ticket, call_id=call.id, new_incident=True, incident=incident, outside_referral=referral
+        ticket=ticket,
+        call_id=call.id,
+        new_incident=True,
+        incident=incident,
+        outside_referral=referral,
+        transfer_to_911=incident.life_safety,
+        handoff_steps=config.handoff.steps if incident.life_safety else [],
     )
     answer = Answer(201, _encode(receipt))
     change = _settled(config, claimed, answer)
@@ -229,6 +239,7 @@ async def _attach(
             priority=triaged.priority if triaged is not None and raised else current.priority,
             life_safety=current.life_safety or bool(triaged and triaged.life_safety),
             category="emergency" if triaged is not None and triaged.life_safety else current.category,
+            handoff=current.handoff or _screened(triaged, actor, now),
             updated_at=now,
             version=current.version + 1,
         )
@@ -277,6 +288,14 @@ def _decision(
         triage_priority=triaged.priority,
     )
     return category, priority, override
+
+
+def _screened(triaged: TriageResult | None, actor: str | None, now: datetime) -> Handoff | None:
+    """A life-safety call starts its 911 handoff, the screen as its first step."""
+    if triaged is None or not triaged.life_safety:
+        return None
+    rules = ", ".join(reason.rule for reason in triaged.reasons if reason.effect.endswith("transfer to 911"))
+    return screened(actor, now, f"life safety: {rules}")
 
 
 def _locate(geo: GeoService | None, call: CallIn) -> Located | None:

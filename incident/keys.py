@@ -32,6 +32,10 @@ live in one slot and a Lua script or MULTI may touch any of them together.
     sl:{j}:geo:gazetteer:digest       string: its SHA-256, which workers poll to pick up a new build
     sl:{j}:geo:imports                hash: import name → a city's imported address data (MessagePack)
     sl:{j}:geo:cache:<provider>:<sha256 of query>  string: an online geocoder's answer (expires)
+    sl:{j}:outbox                     stream: deliveries to partners (consumer group "deliveries")
+    sl:{j}:delivery:<id>              hash: a delivery's attempts, last error, delivered time
+    sl:{j}:handoff:deadlines          sorted set: tickets whose 911 acknowledgement is due, by deadline
+    sl:{j}:alarms                     stream: alarms for supervisors
 """
 
 from __future__ import annotations
@@ -102,6 +106,21 @@ class Keys:
     @property
     def geo_cache(self) -> str:
         return self._p + "geo:cache:"
+
+    @property
+    def outbox(self) -> str:
+        return self._p + "outbox"
+
+    def delivery(self, delivery_id: str) -> str:
+        return f"{self._p}delivery:{delivery_id}"
+
+    @property
+    def handoff_deadlines(self) -> str:
+        return self._p + "handoff:deadlines"
+
+    @property
+    def alarms(self) -> str:
+        return self._p + "alarms"
 
     @property
     def incident_geo(self) -> str:

@@ -70,6 +70,7 @@ class Incident(msgspec.Struct, kw_only=True):
     life_safety: bool = False  # triage says a life is at risk: 911 owns it
     triage: TriageResult | None = None  # the decision and its reasons, as triage made it
     override: Override | None = None  # a person's change to triage's category or priority, with why
+    handoff: Handoff | None = None  # the transfer to 911, when life safety
     call_ahead: bool = False  # crews may see the callback number, to call before arriving
     assigned_crew: str | None = None  # the crew working it; crews see only their own incidents
     calls: list[str]
@@ -78,6 +79,40 @@ class Incident(msgspec.Struct, kw_only=True):
     resolved_at: datetime | None = None
     closed_at: datetime | None = None
     version: int = 1  # bumped on every change; compare-and-set guard for writers
+
+
+class Step(enum.StrEnum):
+    """A 911 handoff's steps: the agent's, then the 911 center's answers, then a supervisor's release."""
+
+    SCREENED = "screened"  # triage said life safety
+    LOCATION_VERIFIED = "location_verified"
+    TRANSFER_STARTED = "transfer_started"  # the EIDO and CAP documents go to 911 now
+    CALLER_RELEASED = "caller_released"
+    ACCEPTED = "accepted"  # 911 acknowledged
+    REJECTED = "rejected"  # 911 refused, with a reason: 311 has the incident back
+    DISPATCHED = "dispatched"
+    ON_SCENE = "on_scene"
+    CLOSED = "closed"
+    RELEASED = "released"  # a supervisor released 311 dispatch while 911 has it
+
+
+class HandoffStep(msgspec.Struct, kw_only=True):
+    step: Step
+    at: datetime
+    by: str | None
+    detail: str | None = None
+
+
+class Handoff(msgspec.Struct, kw_only=True):
+    """The incident's transfer to 911, step by step. While `held`, 311 does not dispatch it."""
+
+    steps: list[HandoffStep]
+    held: bool = True
+    psap_incident_id: str | None = None
+    delivery: str | None = None  # the outbox delivery of the EIDO and CAP documents
+
+    def has(self, step: Step) -> bool:
+        return any(s.step == step for s in self.steps)
 
 
 class Override(msgspec.Struct, kw_only=True):
@@ -140,7 +175,31 @@ class TriageOverridden(msgspec.Struct, kw_only=True, tag="incident.triage_overri
     version: int
 
 
-Event = IncidentOpened | CallAttached | StatusChanged | IncidentLocated | TriageOverridden
+class HandoffStepped(msgspec.Struct, kw_only=True, tag="handoff.step"):
+    ticket: str
+    at: datetime
+    actor: str | None
+    step: Step
+    detail: str | None
+    version: int
+
+
+class AlarmRaised(msgspec.Struct, kw_only=True, tag="alarm.raised"):
+    ticket: str
+    at: datetime
+    kind: str  # "handoff_unacknowledged", "handoff_rejected", …
+    message: str
+
+
+Event = (
+    IncidentOpened
+    | CallAttached
+    | StatusChanged
+    | IncidentLocated
+    | TriageOverridden
+    | HandoffStepped
+    | AlarmRaised
+)
 
 
 class StoredEvent(msgspec.Struct):

@@ -40,9 +40,9 @@ class Settings(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_only=
     bind: str = "127.0.0.1:8311"
     workers: Annotated[int, msgspec.Meta(ge=1, le=64)] = 1
     log_level: str = "info"
-    proxy_hops: Annotated[int, msgspec.Meta(ge=0, le=5)] = (
-        0  # TLS proxies in front whose X-Forwarded-* to trust
-    )
+    # TLS proxies in front whose X-Forwarded-* headers to trust:
+    proxy_hops: Annotated[int, msgspec.Meta(ge=0, le=5)] = 0
+    psap_token: str = ""  # the bearer token the 911 center's endpoint expects
 
 
 class SettingsError(Exception):

@@ -15,6 +15,7 @@ from incident.status import TRANSITIONS, Status, allowed
 from incident.store import Store
 
 _RETRIES = 20
+HELD = frozenset({Status.ASSIGNED, Status.EN_ROUTE, Status.ON_SCENE})  # what a 911 hold stops
 CREW_MOVES = frozenset({Status.EN_ROUTE, Status.ON_SCENE, Status.RESOLVED, Status.OPEN})
 """What a crew may do with its own incident: go, arrive, clear it, or hand it back (unable)."""
 _KEEPS_CREW = frozenset({Status.ASSIGNED, Status.EN_ROUTE, Status.ON_SCENE, Status.RESOLVED, Status.CLOSED})
@@ -59,6 +60,13 @@ async def change_status(
                 f"incident {ticket} is at version {current.version}, not {request.if_version}",
                 kind="stale-version",
                 version=current.version,
+            )
+        if current.handoff is not None and current.handoff.held and request.to in HELD:
+            raise Problem(
+                409,
+                "Held for 911",
+                f"incident {ticket} is with 911: 311 does not dispatch it unless a supervisor releases it",
+                kind="held-for-911",
             )
         if not allowed(current.status, request.to):
             raise Problem(

@@ -43,6 +43,10 @@ ACCESS: dict[str, Rule] = {
     "api.post_location": allow(A, CO, S),
     "api.post_triage": allow(A, CO, S),
     "api.post_override": allow(A, S),
+    "api.post_handoff_step": allow(A, S),
+    "api.post_handoff_release": allow(S),
+    "api.post_psap_status": allow(Role.PSAP),
+    "api.get_alarms": allow(A, S),
     # geography for the consoles
     "geo.suggest": allow(A, CR, CO, S),
     "geo.geocode": allow(A, CR, CO, S),

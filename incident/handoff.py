@@ -1,0 +1,184 @@
+"""The 911 handoff: the agent's steps, the 911 center's answers, the dispatch hold, and the alarms.
+
+Each step is written with its event in one atomic step; "transfer started" also puts the EIDO and CAP
+documents in the outbox and starts the acknowledgement clock, in that same step.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import UTC, datetime
+from typing import Annotated, cast
+
+import msgspec
+
+from incident.config import SurgeConfig
+from incident.documents import cap, eido
+from incident.events import Change, Conflict, commit
+from incident.incidents import select_calls, select_incident, update_incident
+from incident.outbox import enqueue
+from incident.problems import Problem, invalid_field
+from incident.records import AlarmRaised, Handoff, HandoffStep, HandoffStepped, Incident, Step
+from incident.status import Status, allowed
+from incident.store import Store
+
+log = logging.getLogger("stormline.handoff")
+AGENT_STEPS = frozenset({Step.LOCATION_VERIFIED, Step.TRANSFER_STARTED, Step.CALLER_RELEASED})
+PSAP_STEPS = frozenset({Step.ACCEPTED, Step.REJECTED, Step.DISPATCHED, Step.ON_SCENE, Step.CLOSED})
+_RETRIES = 20
+_encode = msgspec.json.Encoder().encode
+
+
+class StepIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    step: Step
+    detail: Annotated[str, msgspec.Meta(max_length=1000)] | None = None
+
+
+class PsapStatusIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """The 911 center's answer about a handoff."""
+
+    status: Step
+    reason: Annotated[str, msgspec.Meta(max_length=1000)] | None = None
+    psap_incident_id: Annotated[str, msgspec.Meta(max_length=100)] | None = None
+
+
+class ReleaseIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    reason: Annotated[str, msgspec.Meta(min_length=3, max_length=1000)]
+
+
+def screened(actor: str | None, at: datetime, detail: str) -> Handoff:
+    """The handoff a life-safety call starts with."""
+    return Handoff(steps=[HandoffStep(step=Step.SCREENED, at=at, by=actor, detail=detail)])
+
+
+async def record_step(
+    store: Store, config: SurgeConfig, ticket: str, step: Step, actor: str | None, detail: str | None = None,
+    *, psap_incident_id: str | None = None,
+) -> Incident:  # fmt: skip
+    """Add a step (an agent's, the 911 center's, or a release); idempotent for a step already taken."""
+    for _ in range(_RETRIES):
+        current = await select_incident(store, ticket)
+        if current is None:
+            raise Problem(
+                404, "Not Found", f"no incident with ticket {ticket}", kind="unknown-ticket", ticket=ticket
+            )
+        handoff = current.handoff or screened(actor, datetime.now(UTC), "handoff started by hand")
+        if step != Step.RELEASED and handoff.has(step) and step not in (Step.DISPATCHED, Step.ON_SCENE):
+            return current  # the same answer twice (a retried callback) changes nothing
+        if step == Step.CALLER_RELEASED and not handoff.has(Step.TRANSFER_STARTED):
+            raise Problem(
+                409,
+                "Transfer not started",
+                "start the transfer before releasing the caller",
+                kind="handoff-order",
+            )
+        if step in PSAP_STEPS and not handoff.has(Step.TRANSFER_STARTED):
+            raise Problem(
+                409, "No transfer", f"incident {ticket} was not transferred to 911", kind="handoff-order"
+            )
+        now = datetime.now(UTC)
+        taken = HandoffStep(step=step, at=now, by=actor, detail=detail)
+        status, held = current.status, handoff.held
+        change = Change()
+        if step == Step.TRANSFER_STARTED and allowed(status, Status.WITH_911):
+            status = Status.WITH_911
+        elif step == Step.REJECTED:
+            held = False  # 911 will not take it: 311 has it back
+            status = Status.OPEN if allowed(status, Status.OPEN) else status
+        elif step == Step.CLOSED and allowed(status, Status.CLOSED):
+            status = Status.CLOSED
+        elif step == Step.RELEASED:
+            held = False
+        updated = msgspec.structs.replace(
+            current,
+            status=status,
+            handoff=msgspec.structs.replace(
+                handoff,
+                steps=[*handoff.steps, taken],
+                held=held,
+                psap_incident_id=psap_incident_id or handoff.psap_incident_id,
+            ),
+            updated_at=now,
+            version=current.version + 1,
+        )
+        keys = store.keys
+        if step == Step.TRANSFER_STARTED:
+            calls = await select_calls(store, updated.calls)
+            body = _encode(
+                {
+                    "eido": eido(config, updated, calls),
+                    "cap": cap(config, updated, sender=config.handoff.sender),
+                }
+            )
+            delivery = enqueue(change, store, "psap", body)
+            assert updated.handoff is not None, "set just above"
+            updated = msgspec.structs.replace(
+                updated, handoff=msgspec.structs.replace(updated.handoff, delivery=delivery)
+            )
+            change.zadd(keys.handoff_deadlines, int(now.timestamp()) + config.handoff.ack_seconds, ticket)
+        if step in (Step.ACCEPTED, Step.REJECTED, Step.CLOSED):
+            change.zrem(keys.handoff_deadlines, ticket)
+        event = HandoffStepped(
+            ticket=ticket, at=now, actor=actor, step=step, detail=detail, version=updated.version
+        )
+        try:
+            await update_incident(store, current, updated, event, change)
+        except Conflict:
+            continue
+        if step == Step.REJECTED:
+            await raise_alarm(
+                store,
+                ticket,
+                "handoff_rejected",
+                f"911 rejected the transfer of {ticket}: {detail or 'no reason given'}",
+            )
+        return updated
+    raise Problem(503, "Busy", f"incident {ticket} is changing too fast; retry", kind="contention")
+
+
+def check_agent_step(step: Step) -> None:
+    if step not in AGENT_STEPS:
+        raise invalid_field("step", f"an agent records one of: {', '.join(sorted(AGENT_STEPS))}")
+
+
+def check_psap_status(step: Step) -> None:
+    if step not in PSAP_STEPS:
+        raise invalid_field("status", f"one of: {', '.join(sorted(PSAP_STEPS))}")
+
+
+async def raise_alarm(store: Store, ticket: str, kind: str, message: str) -> None:
+    """An alarm for supervisors: in the alarms stream and in the incident's history."""
+    event = AlarmRaised(ticket=ticket, at=datetime.now(UTC), kind=kind, message=message)
+    # Ids come from the one events stream; the history and the alarms stream take copies with the same
+    # id (a stream's own clock could run behind the history's and refuse the copy).
+    await commit(
+        store.apply, Change(), event, store.keys.events, store.keys.history(ticket), store.keys.alarms
+    )
+
+
+async def watch_deadlines(store: Store, every: float = 2.0) -> None:
+    """Alarm supervisors about transfers 911 has not acknowledged in time.
+
+    It runs in every worker; the one whose ZREM removes a ticket raises its alarm, so it is raised once.
+    """
+    while True:
+        try:
+            now = int(datetime.now(UTC).timestamp())
+            due = cast(
+                list[bytes], await store.redis.zrangebyscore(store.keys.handoff_deadlines, "-inf", now)
+            )
+            for raw in due:
+                ticket = raw.decode()
+                if await store.redis.zrem(store.keys.handoff_deadlines, ticket):
+                    await raise_alarm(
+                        store,
+                        ticket,
+                        "handoff_unacknowledged",
+                        f"911 has not acknowledged the transfer of {ticket}",
+                    )
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # a failed round is tried again; the watcher must not die
+            log.exception("handoff deadline watch failed")
+        await asyncio.sleep(every)
