@@ -38,10 +38,10 @@ from incident.incidents import (
 from incident.intake import CallIn, CallReceipt, check_answers, take_call
 from incident.location import LocationIn, place_from_request
 from incident.overrides import OverrideIn, override
-from incident.problems import Problem, invalid_field
+from incident.problems import Problem, invalid_field, unknown_ticket
 from incident.records import Call, Incident, Step, StoredEvent
 from incident.status import Status
-from incident.transitions import TransitionIn, change_status, unknown
+from incident.transitions import TransitionIn, change_status
 from incident.triage import TriageResult
 from incident.web import geo, json_response, store, surge_config, triage_engine
 
@@ -141,7 +141,7 @@ async def get_incident(ticket: str) -> Response:
     """
     incident = await _incident_or_404(ticket)
     if _own_crew() not in (None, incident.assigned_crew):
-        raise unknown(ticket)
+        raise unknown_ticket(ticket)
     role = access.current().role
     calls = [visible_call(call, role, incident) for call in await select_calls(store(), incident.calls)]
     return json_response(
@@ -355,7 +355,7 @@ TICKET = re.compile(r"^\d{4}-\d{4,9}$")
 async def _incident_or_404(ticket: str) -> Incident:
     incident = await select_incident(store(), ticket) if TICKET.match(ticket) else None
     if incident is None:
-        raise unknown(ticket)
+        raise unknown_ticket(ticket)
     return incident
 
 

@@ -15,8 +15,8 @@ import msgspec
 
 from incident.config import SurgeConfig
 from incident.documents import cap, eido
-from incident.events import Change, Conflict, commit
-from incident.incidents import select_calls, select_incident, update_incident
+from incident.events import Change, commit
+from incident.incidents import Decision, change_incident, select_calls
 from incident.outbox import enqueue
 from incident.problems import Problem, invalid_field
 from incident.records import AlarmRaised, Handoff, HandoffStep, HandoffStepped, Incident, Step
@@ -26,7 +26,6 @@ from incident.store import Store
 log = logging.getLogger("stormline.handoff")
 AGENT_STEPS = frozenset({Step.LOCATION_VERIFIED, Step.TRANSFER_STARTED, Step.CALLER_RELEASED})
 PSAP_STEPS = frozenset({Step.ACCEPTED, Step.REJECTED, Step.DISPATCHED, Step.ON_SCENE, Step.CLOSED})
-_RETRIES = 20
 _encode = msgspec.json.Encoder().encode
 
 
@@ -53,16 +52,21 @@ def screened(actor: str | None, at: datetime, detail: str) -> Handoff:
 
 
 async def record_step(
-    store: Store, config: SurgeConfig, ticket: str, step: Step, actor: str | None, detail: str | None = None,
-    *, psap_incident_id: str | None = None,
-) -> Incident:  # fmt: skip
+    store: Store,
+    config: SurgeConfig,
+    ticket: str,
+    step: Step,
+    actor: str | None,
+    detail: str | None = None,
+    *,
+    psap_incident_id: str | None = None,
+) -> Incident:
     """Add a step (an agent's, the 911 center's, or a release); idempotent for a step already taken."""
-    for _ in range(_RETRIES):
-        current = await select_incident(store, ticket)
-        if current is None:
-            raise Problem(
-                404, "Not Found", f"no incident with ticket {ticket}", kind="unknown-ticket", ticket=ticket
-            )
+    keys = store.keys
+    changed = [False]  # whether the decision that was kept (the last one taken) changed anything
+
+    async def decide(current: Incident) -> Decision:
+        changed[0] = False
         handoff = current.handoff or screened(actor, datetime.now(UTC), "handoff started by hand")
         if step != Step.RELEASED and handoff.has(step) and step not in (Step.DISPATCHED, Step.ON_SCENE):
             return current  # the same answer twice (a retried callback) changes nothing
@@ -78,9 +82,7 @@ async def record_step(
                 409, "No transfer", f"incident {ticket} was not transferred to 911", kind="handoff-order"
             )
         now = datetime.now(UTC)
-        taken = HandoffStep(step=step, at=now, by=actor, detail=detail)
         status, held = current.status, handoff.held
-        change = Change()
         if step == Step.TRANSFER_STARTED and allowed(status, Status.WITH_911):
             status = Status.WITH_911
         elif step == Step.REJECTED:
@@ -90,20 +92,23 @@ async def record_step(
             status = Status.CLOSED
         elif step == Step.RELEASED:
             held = False
+        change = Change()
+        delivery = handoff.delivery
+        steps = [*handoff.steps, HandoffStep(step=step, at=now, by=actor, detail=detail)]
         updated = msgspec.structs.replace(
             current,
             status=status,
-            handoff=msgspec.structs.replace(
-                handoff,
-                steps=[*handoff.steps, taken],
+            handoff=Handoff(
+                steps=steps,
                 held=held,
                 psap_incident_id=psap_incident_id or handoff.psap_incident_id,
+                delivery=delivery,
             ),
             updated_at=now,
             version=current.version + 1,
         )
-        keys = store.keys
         if step == Step.TRANSFER_STARTED:
+            # The documents go in the outbox in the same step as the transfer they announce.
             calls = await select_calls(store, updated.calls)
             body = _encode(
                 {
@@ -112,9 +117,14 @@ async def record_step(
                 }
             )
             delivery = enqueue(change, store, "psap", body)
-            assert updated.handoff is not None, "set just above"
             updated = msgspec.structs.replace(
-                updated, handoff=msgspec.structs.replace(updated.handoff, delivery=delivery)
+                updated,
+                handoff=Handoff(
+                    steps=steps,
+                    held=held,
+                    psap_incident_id=updated.handoff.psap_incident_id if updated.handoff else None,
+                    delivery=delivery,
+                ),
             )
             change.zadd(keys.handoff_deadlines, int(now.timestamp()) + config.handoff.ack_seconds, ticket)
         if step in (Step.ACCEPTED, Step.REJECTED, Step.CLOSED):
@@ -122,19 +132,18 @@ async def record_step(
         event = HandoffStepped(
             ticket=ticket, at=now, actor=actor, step=step, detail=detail, version=updated.version
         )
-        try:
-            await update_incident(store, current, updated, event, change)
-        except Conflict:
-            continue
-        if step == Step.REJECTED:
-            await raise_alarm(
-                store,
-                ticket,
-                "handoff_rejected",
-                f"911 rejected the transfer of {ticket}: {detail or 'no reason given'}",
-            )
-        return updated
-    raise Problem(503, "Busy", f"incident {ticket} is changing too fast; retry", kind="contention")
+        changed[0] = True
+        return updated, event, change
+
+    updated = await change_incident(store, ticket, decide)
+    if step == Step.REJECTED and changed[0]:
+        await raise_alarm(
+            store,
+            ticket,
+            "handoff_rejected",
+            f"911 rejected the transfer of {ticket}: {detail or 'no reason given'}",
+        )
+    return updated
 
 
 def check_agent_step(step: Step) -> None:

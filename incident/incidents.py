@@ -7,21 +7,21 @@ kept in step by `_reindex`, so a record, its indexes and its event always change
 from __future__ import annotations
 
 import math
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import cast
 
 from geo.point import BBox
 from incident.config import Priority
-from incident.events import Change, commit, decode_entries
+from incident.events import Change, Conflict, commit, decode_entries
+from incident.problems import contention, unknown_ticket
 from incident.records import (
     Call,
     CallAttached,
     Event,
     Incident,
     IncidentOpened,
-    StatusChanged,
     StoredEvent,
     pack,
     unpack_call,
@@ -122,21 +122,35 @@ async def update_incident(
     return await _commit(store, change, event)
 
 
-async def update_status(
-    store: Store, current: Incident, updated: Incident, reason: str | None, actor: str | None
-) -> str:
-    """Store a status change; Conflict if the incident changed since `current` was read."""
-    event = StatusChanged(
-        ticket=updated.ticket,
-        at=updated.updated_at,
-        actor=actor,
-        from_status=current.status,
-        to_status=updated.status,
-        reason=reason,
-        version=updated.version,
-        crew_id=updated.assigned_crew,
-    )
-    return await update_incident(store, current, updated, event)
+Decision = Incident | tuple[Incident, Event, Change | None]
+"""What a decision about an incident comes to: the incident unchanged, or (updated, event, more writes)."""
+
+_RETRIES = 20
+
+
+async def change_incident(
+    store: Store, ticket: str, decide: Callable[[Incident], Awaitable[Decision]]
+) -> Incident:
+    """Read the incident, let `decide` say what changes, and write it with its event.
+
+    If someone else changed the incident meanwhile, read it again and decide again, so every decision
+    is taken on the incident as it is. `decide` raises a Problem to refuse; returning the incident
+    unchanged writes nothing.
+    """
+    for _ in range(_RETRIES):
+        current = await select_incident(store, ticket)
+        if current is None:
+            raise unknown_ticket(ticket)
+        outcome = await decide(current)
+        if isinstance(outcome, Incident):
+            return outcome
+        updated, event, change = outcome
+        try:
+            await update_incident(store, current, updated, event, change)
+        except Conflict:
+            continue
+        return updated
+    raise contention(ticket)
 
 
 async def select_history(

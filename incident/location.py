@@ -10,13 +10,10 @@ import msgspec
 from geo.point import Point
 from geo.result import GeoResult, Method
 from geo.service import GeoService
-from incident.events import Conflict
-from incident.incidents import select_incident, update_incident
+from incident.incidents import Decision, change_incident
 from incident.problems import Problem, invalid_field
 from incident.records import Incident, IncidentLocated
 from incident.store import Store
-
-_RETRIES = 20
 
 
 class LocationIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
@@ -69,14 +66,12 @@ async def set_location(
     (None is returned): a point an agent set is never overwritten by a machine's guess.
     """
     placed = geo.place(result)
-    for _ in range(_RETRIES):
-        current = await select_incident(store, ticket)
-        if current is None:
-            raise Problem(
-                404, "Not Found", f"no incident with ticket {ticket}", kind="unknown-ticket", ticket=ticket
-            )
+    kept: list[Incident] = []
+
+    async def decide(current: Incident) -> Decision:
         if only_if_unplaced and not current.needs_location:
-            return None
+            kept.append(current)
+            return current
         updated = msgspec.structs.replace(
             current,
             location=result.point,
@@ -98,12 +93,10 @@ async def set_location(
             outside_jurisdiction=placed.outside,
             version=updated.version,
         )
-        try:
-            await update_incident(store, current, updated, event)
-        except Conflict:
-            continue
-        return updated
-    raise Problem(503, "Busy", f"incident {ticket} is changing too fast; retry", kind="contention")
+        return updated, event, None
+
+    updated = await change_incident(store, ticket, decide)
+    return None if kept else updated
 
 
 async def resolve_online(store: Store, geo: GeoService, ticket: str, address: str) -> None:

@@ -8,13 +8,10 @@ from typing import Annotated
 import msgspec
 
 from incident.config import Priority, SurgeConfig
-from incident.events import Conflict
-from incident.incidents import select_incident, update_incident
-from incident.problems import Problem, invalid_field
+from incident.incidents import Decision, change_incident
+from incident.problems import invalid_field
 from incident.records import Incident, Override, TriageOverridden
 from incident.store import Store
-
-_RETRIES = 20
 
 
 class OverrideIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
@@ -32,12 +29,8 @@ async def override(
         raise invalid_field("category", "give a category, a priority, or both")
     if request.category is not None and config.category(request.category) is None:
         raise invalid_field("category", f"unknown category {request.category!r}")
-    for _ in range(_RETRIES):
-        current = await select_incident(store, ticket)
-        if current is None:
-            raise Problem(
-                404, "Not Found", f"no incident with ticket {ticket}", kind="unknown-ticket", ticket=ticket
-            )
+
+    async def decide(current: Incident) -> Decision:
         now = datetime.now(UTC)
         decision = Override(
             by=actor,
@@ -56,12 +49,10 @@ async def override(
             updated_at=now,
             version=current.version + 1,
         )
-        event = TriageOverridden(
-            ticket=ticket, at=now, actor=actor, override=decision, version=updated.version
+        return (
+            updated,
+            TriageOverridden(ticket=ticket, at=now, actor=actor, override=decision, version=updated.version),
+            None,
         )
-        try:
-            await update_incident(store, current, updated, event)
-        except Conflict:
-            continue
-        return updated
-    raise Problem(503, "Busy", f"incident {ticket} is changing too fast; retry", kind="contention")
+
+    return await change_incident(store, ticket, decide)

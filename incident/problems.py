@@ -39,6 +39,17 @@ class Problem(Exception):
         }
 
 
+def unknown_ticket(ticket: str) -> Problem:
+    """The 404 for a ticket that does not exist (or that the asker may not know of)."""
+    return Problem(
+        404, "Not Found", f"no incident with ticket {ticket}", kind="unknown-ticket", ticket=ticket
+    )
+
+
+def contention(ticket: str) -> Problem:
+    return Problem(503, "Busy", f"incident {ticket} is changing too fast; retry", kind="contention")
+
+
 def invalid_field(field: str, detail: str) -> Problem:
     """A 422 naming the request field that is wrong."""
     return Problem(

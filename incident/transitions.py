@@ -7,14 +7,12 @@ from typing import Annotated
 
 import msgspec
 
-from incident.events import Conflict
-from incident.incidents import select_incident, update_status
-from incident.problems import Problem, invalid_field
-from incident.records import Incident
+from incident.incidents import Decision, change_incident
+from incident.problems import Problem, invalid_field, unknown_ticket
+from incident.records import Incident, StatusChanged
 from incident.status import TRANSITIONS, Status, allowed
 from incident.store import Store
 
-_RETRIES = 20
 HELD = frozenset({Status.ASSIGNED, Status.EN_ROUTE, Status.ON_SCENE})  # what a 911 hold stops
 CREW_MOVES = frozenset({Status.EN_ROUTE, Status.ON_SCENE, Status.RESOLVED, Status.OPEN})
 """What a crew may do with its own incident: go, arrive, clear it, or hand it back (unable)."""
@@ -30,12 +28,6 @@ class TransitionIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     if_version: int | None = None  # refuse (412) if the incident is no longer at this version
 
 
-def unknown(ticket: str) -> Problem:
-    return Problem(
-        404, "Not Found", f"no incident with ticket {ticket}", kind="unknown-ticket", ticket=ticket
-    )
-
-
 async def change_status(
     store: Store, ticket: str, request: TransitionIn, actor: str | None, *, crew: str | None = None
 ) -> Incident:
@@ -49,10 +41,10 @@ async def change_status(
         raise Problem(
             403, "Forbidden", f"a crew may not move an incident to {request.to}", kind="access-denied"
         )
-    for _ in range(_RETRIES):
-        current = await select_incident(store, ticket)
-        if current is None or (crew is not None and current.assigned_crew != crew):
-            raise unknown(ticket)  # another crew's incident does not exist, as far as this crew knows
+
+    async def decide(current: Incident) -> Decision:
+        if crew is not None and current.assigned_crew != crew:
+            raise unknown_ticket(ticket)  # another crew's incident does not exist, as far as this crew knows
         if request.if_version is not None and request.if_version != current.version:
             raise Problem(
                 412,
@@ -87,12 +79,19 @@ async def change_status(
             resolved_at=_resolved_at(current, request.to, now),
             closed_at=now if request.to is Status.CLOSED else current.closed_at,
         )
-        try:
-            await update_status(store, current, updated, request.reason, actor)
-        except Conflict:
-            continue  # changed under us: re-read and decide again against the new status
-        return updated
-    raise Problem(503, "Busy", f"incident {ticket} is changing too fast; retry", kind="contention")
+        event = StatusChanged(
+            ticket=ticket,
+            at=now,
+            actor=actor,
+            from_status=current.status,
+            to_status=updated.status,
+            reason=request.reason,
+            version=updated.version,
+            crew_id=updated.assigned_crew,
+        )
+        return updated, event, None
+
+    return await change_incident(store, ticket, decide)
 
 
 def _resolved_at(current: Incident, to: Status, now: datetime) -> datetime | None:
