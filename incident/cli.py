@@ -82,7 +82,8 @@ def _check_config(settings: Settings) -> int:
 
 def _serve(settings: Settings) -> int:
     from hypercorn.config import Config as HypercornConfig
-    from hypercorn.run import run
+
+    from incident.supervisor import supervise
 
     logging.basicConfig(
         level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -126,7 +127,7 @@ def _serve(settings: Settings) -> int:
             "" if settings.workers == 1 else "s",
             hyper.worker_class,
         )
-        return run(hyper)
+        return supervise(hyper, settings.workers)
     finally:
         if embedded is not None:
             embedded.stop()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -106,3 +107,54 @@ def test_broken_config_exits_2_naming_the_key(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert "intake.max_body_byte: unknown key" in result.stderr
     assert not (tmp_path / "redis.pid").exists()
+
+
+def _workers(pid: int) -> list[int]:
+    """The Hypercorn worker processes of a `serve` process (its spawned Python children)."""
+    found = subprocess.run(
+        ["pgrep", "-P", str(pid)], capture_output=True, text=True, check=False
+    ).stdout.split()
+    workers = []
+    for child in map(int, found):
+        try:
+            command = Path(f"/proc/{child}/cmdline").read_bytes()
+        except OSError:
+            continue
+        if b"spawn_main" in command:
+            workers.append(child)
+    return workers
+
+
+def test_a_killed_worker_is_replaced_and_no_call_is_lost(server: Server) -> None:
+    """kill -9 of one worker: calls keep being taken, a new worker starts, every acknowledged call stays."""
+    import time
+
+    assert server.process is not None
+    token = server.token("agent")
+    before = _workers(server.process.pid)
+    assert len(before) == 2
+    with server.client(token) as client:
+        tickets = [client.post("/api/v1/calls", json=CALL).json()["ticket"] for _ in range(3)]
+        os.kill(before[0], signal.SIGKILL)
+        for number in range(10):  # a client retrying with its Idempotency-Key, as the console does
+            for _ in range(50):
+                try:
+                    answer = client.post(
+                        "/api/v1/calls", json=CALL, headers={"Idempotency-Key": f"after-kill-{number}"}
+                    )
+                    if answer.status_code == 201:
+                        tickets.append(answer.json()["ticket"])
+                        break
+                except httpx.TransportError:
+                    pass
+                time.sleep(0.1)
+            else:
+                raise AssertionError("calls stopped being taken after a worker died")
+        deadline = time.monotonic() + 30
+        while len(_workers(server.process.pid)) < 2:
+            assert time.monotonic() < deadline, "the dead worker was not replaced"
+            time.sleep(0.2)
+        assert before[0] not in _workers(server.process.pid)
+        assert len(set(tickets)) == len(tickets) == 13
+        for ticket in tickets:
+            assert client.get(f"/api/v1/incidents/{ticket}").status_code == 200
