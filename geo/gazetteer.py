@@ -25,23 +25,19 @@ from geo.normalize import StreetName, split_unit, street_from_words, words
 from geo.point import Point, distance_m
 from geo.result import GeoResult, Method
 
+MAX_QUERY = 300  # characters of a query that are read
 SAME_PLACE_M = 250.0  # candidates this close are one answer, not an ambiguity
 AMBIGUOUS = 0.6  # confidence factor when several far-apart places match
 AWAY = 0.5  # confidence factor for a candidate outside the jurisdiction when others are inside
 PLACE_GUESS = 0.75  # the most a place matched on part of its name can be: never sure by itself
 CORNER_MISS = 0.6  # confidence factor for what the words fit when the corner asked for is not known
 
-_CORNER_WORDS = re.compile(r"\s*(?:&|/|@|\+|\band\b|\bat\b|\bx\b|\bnear\b|\bby\b)\s*", re.IGNORECASE)
+_CORNER_WORDS = re.compile(r"\s*(?:&|/|@|\+|\band\b|\bat\b|\bx\b|\by\b|\bnear\b|\bby\b)\s*", re.IGNORECASE)
 _LEAD = re.compile(
     r"^\s*(?:(?:at|on|near)\s+)?(?:the\s+)?(?:(?:corner|intersection|junction)\s+(?:of\s+)?)", re.IGNORECASE
 )
 _ADDRESS = re.compile(r"^\s*(\d+)([A-Z])?(?:\s*-\s*\d+)?\s+(.+)$", re.IGNORECASE)
 _ZIP = re.compile(r"\b(14\d{3})(?:-\d{4})?\b")
-# A trailing ", Buffalo, NY 14215" (any part of it); "Buffalo" at the start is part of a name.
-_TAIL = re.compile(
-    r"(?:(?:,\s*|\s+)(?:buffalo|bflo)\b)?(?:(?:,\s*|\s+)n\.?\s?y\.?)?(?:(?:,\s*|\s+)\d{5}(?:-\d{4})?)?\s*$",
-    re.IGNORECASE,
-)
 _KIND_WORDS = {
     "police": "police", "police station": "police", "precinct": "police", "station house": "police",
     "hospital": "hospital", "er": "hospital", "emergency room": "hospital", "school": "school",
@@ -118,6 +114,17 @@ class Gazetteer:
         self.full_names: list[set[str]] = [
             {" ".join(words(label)) for label in (place.name, *place.aliases)} for place in self.places
         ]
+        counts: dict[str, int] = defaultdict(int)
+        for labels in self.full_names:
+            for label in labels:
+                counts[label] += 1
+        # Names (and aliases) that belong to one place alone answer at once, before any parsing.
+        self.exact_names = {
+            label: index
+            for index, labels in enumerate(self.full_names)
+            for label in labels
+            if counts[label] == 1
+        }
         for index, place in enumerate(self.places):
             for label in (place.name, *place.aliases):
                 self.place_names.append(_distinctive(label))
@@ -143,8 +150,13 @@ class Gazetteer:
 
     def _geocode(self, query: str) -> tuple[GeoResult, ...]:
         """Every plausible answer to `query`, best first (empty if nothing matches)."""
-        text = _TAIL.sub("", query.strip()).strip(" ,.")
-        hint = self._hint.search(text) if self._hint else None
+        # No address is longer; and the patterns below must never meet a megabyte of spaces.
+        text = _strip_tail(query[:MAX_QUERY])
+        exact = self.exact_names.get(" ".join(words(text)))
+        if exact is not None:  # a place's full name or alias, even one that looks like an address
+            return (_place_result(self.places[exact], 0.95),)
+        tail_at = max(0, len(text) - 60)  # a neighbourhood hint is at the end: look only there
+        hint = self._hint.search(text, tail_at) if self._hint else None
         if hint and self.neighborhood_of is not None:
             # "Delaware, North Park": answers in that neighbourhood come first, as the sure ones.
             results = self._parsed(text[: hint.start()].strip(" ,."), None)
@@ -159,7 +171,10 @@ class Gazetteer:
                         inside.append(msgspec.structs.replace(result, point=_anchor(stretch), label=label))
                 elif self._in(result.point, named):
                     inside.append(result)
-            return self._settle(inside) if inside else results
+            if not inside:
+                # The neighbourhood named contradicts every answer: none of them is sure.
+                return tuple(_less_sure(r, CORNER_MISS) for r in results)
+            return tuple(inside) if len(inside) == 1 else self._settle(inside)
         zip_hint = m.group(1) if (m := _ZIP.search(query)) else None
         return self._parsed(text, zip_hint)
 
@@ -361,7 +376,7 @@ class Gazetteer:
 
     def suggest(self, prefix: str, limit: int = 10) -> list[str]:
         """Completions for what has been typed: streets, corners ("Bailey & Ke…"), places."""
-        text = prefix.strip()
+        text = prefix[:MAX_QUERY].strip()
         if not text:
             return []
         parts = [p for p in _CORNER_WORDS.split(text) if p.strip()]
@@ -433,6 +448,23 @@ def _distinctive(name: str) -> str:
     tokens = words(name)
     kept = [token for token in tokens if token not in _GENERIC]
     return " ".join(kept or tokens)
+
+
+_TAIL_TOKEN = re.compile(r"[^,\s]+")
+_TAIL_WORDS = re.compile(r"^(?:buffalo|bflo|n\.?y\.?|new|york|\d{5}(?:-\d{4})?)$", re.IGNORECASE)
+
+
+def _strip_tail(query: str) -> str:
+    """Drop a trailing ", Buffalo, NY 14215" (any part of it), in one pass over the words.
+
+    "Buffalo" at the start is part of a name, so at least one word is always kept.
+    """
+    tokens = list(_TAIL_TOKEN.finditer(query))
+    cut = len(tokens)
+    while cut > 1 and _TAIL_WORDS.match(tokens[cut - 1].group()):
+        cut -= 1
+    end = tokens[cut - 1].end() if cut and cut < len(tokens) else len(query)
+    return query[:end].strip(" ,.")
 
 
 def _place_score(query: str, name: str, **_: object) -> float:

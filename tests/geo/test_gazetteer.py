@@ -200,3 +200,22 @@ def test_part_of_a_place_name_is_never_sure(gazetteer: Gazetteer, said: str) -> 
 def test_kind_on_a_street_prefers_the_city(gazetteer: Gazetteer) -> None:
     """ "Drug store on Main" matching only a pharmacy in another town is not sure."""
     assert all(r.confidence < 0.8 for r in gazetteer.geocode("drug store on Main"))
+
+
+@pytest.mark.parametrize(
+    "text", ["a" + " " * 5000 + "b", "in " * 2000, "& " * 3000, "x" * 20000, ", " * 4000]
+)
+def test_pathological_input_is_answered_fast(gazetteer: Gazetteer, text: str) -> None:
+    """Huge or repetitive input is read only as far as an address can reach (no blow-up to seconds)."""
+    import time
+
+    started = time.perf_counter()
+    gazetteer.geocode(text + str(time.monotonic_ns()))  # not cached
+    gazetteer.suggest(text)
+    assert time.perf_counter() - started < 0.5
+
+
+def test_spanish_y_joins_a_corner_and_an_alias_that_looks_like_an_address(gazetteer: Gazetteer) -> None:
+    """ "Main y Delavan" is a corner; "65 Niagara Square", City Hall's alias, is City Hall."""
+    assert gazetteer.geocode("Main y Delavan")[0].method is Method.INTERSECTION
+    assert gazetteer.geocode("65 Niagara Square")[0].label == "Buffalo City Hall"
