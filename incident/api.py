@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 import re
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated
 
 import msgspec
@@ -13,11 +13,13 @@ from quart import Blueprint, Response, request
 from quart_schema import document_response, validate_querystring, validate_request
 
 from geo.point import BBox
+from incident import center
 from incident.auth import access
 from incident.auth.audit import StoredAudit, select_audit
 from incident.auth.privacy import visible_call
 from incident.auth.roles import Role
-from incident.config import Priority
+from incident.center import CenterState, ModeIn
+from incident.config import Priority, Shift
 from incident.handoff import (
     PsapStatusIn,
     ReleaseIn,
@@ -60,6 +62,7 @@ class IncidentQuery(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     since: datetime | None = None  # opened at or after (ISO 8601 with offset)
     bbox: str | None = None  # west,south,east,north in degrees
     needs_location: bool | None = None  # true: the queue of calls waiting for a point
+    overdue: bool | None = None  # true: open incidents past their due time
     cursor: str | None = None  # from the previous page's next_cursor
     limit: Annotated[int, msgspec.Meta(ge=1, le=500)] = 50
 
@@ -165,6 +168,7 @@ async def list_incidents(query_args: IncidentQuery) -> Response:
         since=query_args.since,
         bbox=_bbox(query_args.bbox),
         needs_location=query_args.needs_location,
+        overdue_at=datetime.now(UTC) if query_args.overdue else None,
     )
     if where.since is not None and where.since.tzinfo is None:
         raise invalid_field("since", "give a time zone offset, e.g. 2026-10-13T00:00:00-04:00")
@@ -316,6 +320,51 @@ async def get_history(ticket: str, query_args: HistoryQuery) -> Response:
     await _incident_or_404(ticket)
     events = await select_history(store(), ticket, after=query_args.after, limit=query_args.limit)
     return json_response(History(ticket=ticket, events=events))
+
+
+class ModeView(msgspec.Struct, kw_only=True):
+    """The center's mode and what it means for the people working in it."""
+
+    state: CenterState
+    banner: str
+    categories: list[str]
+    scripts: dict[str, str]
+    deadline_minutes: dict[str, int]
+    review_minutes: int
+    roster: list[Shift]
+
+
+def _mode_view(state: CenterState) -> ModeView:
+    shown = center.profile(surge_config(), state.mode)
+    return ModeView(
+        state=state,
+        banner=shown.banner,
+        categories=shown.categories,
+        scripts=dict(shown.scripts),
+        deadline_minutes={str(k): v for k, v in shown.deadline_minutes.items()},
+        review_minutes=shown.review_minutes,
+        roster=shown.roster,
+    )
+
+
+@blueprint.get("/mode")
+@document_response(ModeView)
+async def get_mode() -> Response:
+    """The center's mode, its storm incident if any, and the profile in force (banner, offer, scripts)."""
+    return json_response(_mode_view(await center.current(store())))
+
+
+@blueprint.post("/mode")
+@validate_request(ModeIn)
+@document_response(ModeView)
+async def post_mode(data: ModeIn) -> Response:
+    """Switch the center: to `incident` with a `name`, or back to `standby` or `normal`.
+
+    Standing down closes the storm incident and moves its open work back to the normal queues; any
+    switch re-dates open work for the new mode's deadlines.
+    """
+    state = await center.switch(store(), surge_config(), data, access.current().name)
+    return json_response(_mode_view(state))
 
 
 class Me(msgspec.Struct, kw_only=True):

@@ -17,6 +17,7 @@ from geo.service import open_service, refresh
 from incident import __version__, api, health, pages, problems, public, security
 from incident.auth import access, admin, views
 from incident.auth.throttle import RedisLimits, client_address
+from incident.center import watch_overdue
 from incident.config import SurgeConfig, load_config
 from incident.embedded import EmbeddedRedis
 from incident.handoff import watch_deadlines
@@ -103,6 +104,7 @@ def create_app(settings: Settings | None = None, config: SurgeConfig | None = No
             # Every worker delivers and watches; Redis makes each delivery and each alarm happen once.
             asyncio.create_task(deliver_forever(store, config, settings.psap_token, transport)),
             asyncio.create_task(watch_deadlines(store)),
+            asyncio.create_task(watch_overdue(store)),
         ]
         try:
             yield

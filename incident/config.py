@@ -177,6 +177,38 @@ class HandoffConfig(_Section, frozen=True):
     steps: list[Annotated[str, msgspec.Meta(min_length=3, max_length=300)]]
 
 
+class Shift(_Section, frozen=True):
+    name: Name
+    start: Annotated[str, msgspec.Meta(pattern=r"^([01]\d|2[0-3]):[0-5]\d$")]
+    end: Annotated[str, msgspec.Meta(pattern=r"^([01]\d|2[0-3]):[0-5]\d$")]
+    agents: Annotated[int, msgspec.Meta(ge=0, le=1000)]
+    crews: Annotated[int, msgspec.Meta(ge=0, le=1000)]
+
+
+class ModeProfile(_Section, frozen=True):
+    banner: Annotated[str, msgspec.Meta(max_length=300)]
+    public_message: Annotated[str, msgspec.Meta(max_length=1000)]
+    categories: list[Code]  # offered to agents, in this order
+    scripts: dict[Code, Annotated[str, msgspec.Meta(max_length=2000)]]
+    deadline_minutes: dict[Priority, Annotated[int, msgspec.Meta(ge=1, le=100_000)]]
+    category_deadline_minutes: dict[Code, dict[Priority, Annotated[int, msgspec.Meta(ge=1, le=100_000)]]] = {}
+    review_minutes: Annotated[int, msgspec.Meta(ge=0, le=10_000)] = 0  # 0: never asked
+    roster: list[Shift] = []
+
+    def deadline(self, category: str, priority: Priority) -> int:
+        """Minutes from opening to due, for a category and priority in this mode."""
+        return (
+            self.category_deadline_minutes.get(category, {}).get(priority) or self.deadline_minutes[priority]
+        )
+
+
+class Modes(_Section, frozen=True):
+    normal: ModeProfile
+    standby: ModeProfile
+    incident: ModeProfile
+    stand_down_categories: dict[Code, Code] = {}  # incident-mode category → the normal queue it goes back to
+
+
 class SurgeConfig(_Section, frozen=True):
     jurisdiction: Jurisdiction
     tickets: Tickets
@@ -185,6 +217,7 @@ class SurgeConfig(_Section, frozen=True):
     geo: Geo
     triage: Triage
     handoff: HandoffConfig
+    modes: Modes
     categories: Annotated[list[Category], msgspec.Meta(min_length=1)]
 
     def category(self, code: str) -> Category | None:
@@ -275,6 +308,14 @@ def _semantic_problems(config: SurgeConfig) -> list[tuple[KeyPath, str]]:
         for question in rule.answers:
             if question not in questions:
                 problems.append((["triage", "rules", index, "answers", question], "no question has this id"))
+    for mode in ("normal", "standby", "incident"):
+        profile = getattr(config.modes, mode)
+        for code in [*profile.categories, *profile.scripts, *profile.category_deadline_minutes]:
+            if code not in seen:
+                problems.append((["modes", mode], f"{code!r} is not a category's code"))
+        missing = [p for p in Priority if p not in profile.deadline_minutes]
+        if missing:
+            problems.append((["modes", mode, "deadline_minutes"], f"no deadline for {', '.join(missing)}"))
     for index, category in enumerate(config.categories):
         for code in category.refer:
             if code not in agencies:

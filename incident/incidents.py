@@ -33,6 +33,7 @@ from incident.store import Store
 from incident.triage import TriageResult
 
 _SCAN_BATCH = 200
+_DONE = frozenset({Status.RESOLVED, Status.CLOSED, Status.CANCELLED})
 
 
 async def allocate_ids(store: Store, *, year: int, new_incident: bool) -> tuple[int, int, int]:
@@ -189,12 +190,21 @@ class IncidentFilter:
     bbox: BBox | None = None
     crew: str | None = None  # only incidents assigned to this crew
     needs_location: bool | None = None  # only those waiting for a point (True), or only located
+    overdue_at: datetime | None = None  # only open ones due before this time
 
     def keeps(self, incident: Incident) -> bool:
         return (
             (not self.statuses or incident.status in self.statuses)
             and (self.crew is None or incident.assigned_crew == self.crew)
             and (self.needs_location is None or incident.needs_location == self.needs_location)
+            and (
+                self.overdue_at is None
+                or (
+                    incident.due_at is not None
+                    and incident.due_at < self.overdue_at
+                    and incident.status not in _DONE
+                )
+            )
             and (self.category is None or incident.category == self.category)
             and (self.priority is None or incident.priority == self.priority)
             and (self.since is None or incident.opened_at >= self.since)
@@ -338,6 +348,16 @@ def _reindex(change: Change, store: Store, before: Incident | None, after: Incid
                 change.zadd(new, seq, ticket)
     if after.location is not None and (before is None or before.location != after.location):
         change.geoadd(keys.incident_geo, after.location, ticket)
+    # Open work with a due time is in the due index (for overdue lists and alarms); finished work is not.
+    due = after.due_at is not None and after.status not in _DONE
+    if (
+        due
+        and after.due_at is not None
+        and (before is None or before.due_at != after.due_at or before.status in _DONE)
+    ):
+        change.zadd(keys.due, int(after.due_at.timestamp()), ticket)
+    elif not due and before is not None and before.due_at is not None and before.status not in _DONE:
+        change.zrem(keys.due, ticket)
     if after.needs_location and (before is None or not before.needs_location):
         change.zadd(keys.needs_location, seq, ticket)
     elif before is not None and before.needs_location and not after.needs_location:

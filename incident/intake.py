@@ -16,7 +16,7 @@ import msgspec
 from geo.point import Point
 from geo.result import GeoResult, Method
 from geo.service import GeoService, Located
-from incident import idempotency
+from incident import center, idempotency
 from incident.config import Priority, SurgeConfig
 from incident.events import Change, Conflict
 from incident.handoff import screened
@@ -159,6 +159,7 @@ async def _take(
     ticket = f"{year}-{number:0{config.tickets.number_digits}d}"
     call = _call(config, call_in, ticket, call_number, now)
     category, priority, override = _decision(config, call_in, triaged, actor, now)
+    state = await center.current(store)
     incident = Incident(
         ticket=ticket,
         seq=seq,
@@ -168,6 +169,8 @@ async def _take(
         triage=triaged,
         override=override,
         handoff=_screened(triaged, actor, now),
+        activation=state.activation.id if state.activation else None,
+        due_at=center.due(config, state.mode, category, priority, now),
         status=Status.OPEN,
         address=call_in.address,
         location=located.best.point if located and located.best else call_in.location,

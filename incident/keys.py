@@ -36,6 +36,11 @@ live in one slot and a Lua script or MULTI may touch any of them together.
     sl:{j}:delivery:<id>              hash: a delivery's attempts, last error, delivered time
     sl:{j}:handoff:deadlines          sorted set: tickets whose 911 acknowledgement is due, by deadline
     sl:{j}:alarms                     stream: alarms for supervisors
+    sl:{j}:center                     hash: v (version), data (the center's mode, MessagePack)
+    sl:{j}:activation:<id>            string: a storm incident (activation), MessagePack
+    sl:{j}:activations                sorted set: activation ids by start time
+    sl:{j}:idx:due                    sorted set: open tickets by due time (epoch seconds)
+    sl:{j}:overdue:alerted            set: tickets whose missed deadline has raised its alarm
 """
 
 from __future__ import annotations
@@ -121,6 +126,25 @@ class Keys:
     @property
     def alarms(self) -> str:
         return self._p + "alarms"
+
+    @property
+    def center(self) -> str:
+        return self._p + "center"
+
+    def activation(self, activation_id: str) -> str:
+        return f"{self._p}activation:{activation_id}"
+
+    @property
+    def activations(self) -> str:
+        return self._p + "activations"
+
+    @property
+    def due(self) -> str:
+        return self._p + "idx:due"
+
+    @property
+    def overdue_alerted(self) -> str:
+        return self._p + "overdue:alerted"
 
     @property
     def incident_geo(self) -> str:

@@ -7,6 +7,7 @@ from typing import Annotated
 
 import msgspec
 
+from incident import center
 from incident.config import Priority, SurgeConfig
 from incident.incidents import Decision, change_incident
 from incident.problems import invalid_field
@@ -30,6 +31,8 @@ async def override(
     if request.category is not None and config.category(request.category) is None:
         raise invalid_field("category", f"unknown category {request.category!r}")
 
+    state = await center.current(store)
+
     async def decide(current: Incident) -> Decision:
         now = datetime.now(UTC)
         decision = Override(
@@ -46,6 +49,7 @@ async def override(
             category=decision.category,
             priority=decision.priority,
             override=decision,
+            due_at=center.due(config, state.mode, decision.category, decision.priority, current.opened_at),
             updated_at=now,
             version=current.version + 1,
         )

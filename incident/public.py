@@ -9,6 +9,7 @@ from quart import Blueprint, Response
 from quart_rate_limiter import rate_limit
 from quart_schema import document_response
 
+from incident import center
 from incident.api import TICKET
 from incident.incidents import select_incident
 from incident.problems import Problem
@@ -29,6 +30,34 @@ class TicketStatus(msgspec.Struct, kw_only=True):
     opened_at: datetime
     updated_at: datetime
     resolved_at: datetime | None
+
+
+class CenterStatus(msgspec.Struct, kw_only=True):
+    """What anyone may know about the center right now."""
+
+    mode: str
+    incident_name: str | None
+    banner: str
+    public_message: str
+    open_warming_stations: int | None  # None until warming stations are kept (they come with referrals)
+
+
+@blueprint.get("/status")
+@rate_limit(LOOKUPS_PER_ADDRESS, timedelta(minutes=1))
+@document_response(CenterStatus)
+async def get_status() -> Response:
+    """The center's mode and public message, for the website, apps and the phone greeting."""
+    state = await center.current(store())
+    shown = center.profile(surge_config(), state.mode)
+    return json_response(
+        CenterStatus(
+            mode=state.mode,
+            incident_name=state.activation.name if state.activation else None,
+            banner=shown.banner,
+            public_message=shown.public_message,
+            open_warming_stations=None,
+        )
+    )
 
 
 @blueprint.get("/tickets/<ticket>")

@@ -71,6 +71,8 @@ class Incident(msgspec.Struct, kw_only=True):
     triage: TriageResult | None = None  # the decision and its reasons, as triage made it
     override: Override | None = None  # a person's change to triage's category or priority, with why
     handoff: Handoff | None = None  # the transfer to 911, when life safety
+    activation: str | None = None  # the storm incident (activation) it was opened during
+    due_at: datetime | None = None  # from its category, priority and the center's mode
     call_ahead: bool = False  # crews may see the callback number, to call before arriving
     assigned_crew: str | None = None  # the crew working it; crews see only their own incidents
     calls: list[str]
@@ -184,6 +186,18 @@ class HandoffStepped(msgspec.Struct, kw_only=True, tag="handoff.step"):
     version: int
 
 
+class Requeued(msgspec.Struct, kw_only=True, tag="incident.requeued"):
+    """The incident's category or due time changed with the center's mode (stand-down, a switch)."""
+
+    ticket: str
+    at: datetime
+    actor: str | None
+    category: str
+    due_at: datetime | None
+    reason: str
+    version: int
+
+
 class AlarmRaised(msgspec.Struct, kw_only=True, tag="alarm.raised"):
     ticket: str
     at: datetime
@@ -199,6 +213,7 @@ Event = (
     | TriageOverridden
     | HandoffStepped
     | AlarmRaised
+    | Requeued
 )
 
 

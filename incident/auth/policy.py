@@ -53,6 +53,9 @@ ACCESS: dict[str, Rule] = {
     "geo.reverse": allow(A, CR, CO, S),
     # who am I, and the audit trail
     "api.get_me": SIGNED_IN,
+    "api.get_mode": SIGNED_IN,
+    "api.post_mode": allow(S),
+    "public.get_status": PUBLIC,
     "api.get_audit": allow(S, AD),
     # residents
     "public.get_ticket": PUBLIC,

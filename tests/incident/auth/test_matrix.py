@@ -56,6 +56,11 @@ SAMPLES: dict[str, Sample] = {
     "geo.geocode": lambda c, ctx: c.get("/api/v1/geo/geocode?q=Main%20%26%20Delavan"),
     "geo.reverse": lambda c, ctx: c.get("/api/v1/geo/reverse?lat=42.93&lon=-78.82"),
     "api.get_me": lambda c, ctx: c.get("/api/v1/me"),
+    "api.get_mode": lambda c, ctx: c.get("/api/v1/mode"),
+    "api.post_mode": lambda c, ctx: c.post(
+        "/api/v1/mode", json={"mode": "standby", "reason": "storm forecast tonight"}
+    ),
+    "public.get_status": lambda c, ctx: c.get("/api/v1/public/status"),
     "api.get_audit": lambda c, ctx: c.get("/api/v1/audit"),
     "public.get_ticket": lambda c, ctx: c.get(f"/api/v1/public/tickets/{ctx['ticket']}"),
     "login.login_page": lambda c, ctx: c.get("/login"),

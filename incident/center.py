@@ -1,0 +1,240 @@
+"""The center's mode: normal, standby, or incident (24-hour storm operations), and switching it.
+
+A supervisor switches; the switch, its audit entry and its event (on the stream every screen follows)
+are one atomic step. Switching to incident opens an activation (the storm incident: its name, who,
+when, why); every incident opened during it is tagged with it and due by its profile's deadlines.
+Standing down closes the activation, moves open incident-mode work back to the normal queues by the
+config's mapping, and recomputes due times; so does any switch, for the new mode's deadlines.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+import logging
+import re
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, cast
+
+import msgspec
+
+from incident.config import ModeProfile, Priority, SurgeConfig
+from incident.events import Change, Conflict, commit
+from incident.incidents import Decision, IncidentFilter, change_incident, select_incidents
+from incident.problems import Problem, invalid_field
+from incident.records import Incident, Requeued
+from incident.status import Status
+from incident.store import Store
+
+log = logging.getLogger("stormline.center")
+_OPEN = frozenset(
+    {Status.OPEN, Status.ASSIGNED, Status.EN_ROUTE, Status.ON_SCENE, Status.REFERRED, Status.WITH_911}
+)
+
+
+class Mode(enum.StrEnum):
+    NORMAL = "normal"
+    STANDBY = "standby"
+    INCIDENT = "incident"
+
+
+class Activation(msgspec.Struct, kw_only=True):
+    """A storm incident: the period the center ran in incident mode."""
+
+    id: str
+    name: str
+    activated_by: str | None
+    activated_at: datetime
+    reason: str
+    stood_down_by: str | None = None
+    stood_down_at: datetime | None = None
+    stood_down_reason: str | None = None
+
+
+class CenterState(msgspec.Struct, kw_only=True):
+    mode: Mode = Mode.NORMAL
+    activation: Activation | None = None
+    changed_by: str | None = None
+    changed_at: datetime | None = None
+    reason: str | None = None
+    version: int = 0
+
+
+class ModeChanged(msgspec.Struct, kw_only=True, tag="center.mode_changed"):
+    at: datetime
+    actor: str | None
+    mode: Mode
+    previous: Mode
+    activation: Activation | None
+    reason: str
+
+
+class ModeIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """Switch the center: to incident with a name, or back to standby or normal."""
+
+    mode: Mode
+    reason: Annotated[str, msgspec.Meta(min_length=3, max_length=1000)]
+    name: Annotated[str, msgspec.Meta(min_length=3, max_length=120)] | None = None
+
+
+_pack = msgspec.msgpack.Encoder().encode
+_unpack_state = msgspec.msgpack.Decoder(CenterState).decode
+_unpack_activation = msgspec.msgpack.Decoder(Activation).decode
+
+
+async def current(store: Store) -> CenterState:
+    data = cast(bytes | None, await store.redis.hget(store.keys.center, "data"))
+    return _unpack_state(data) if data else CenterState()
+
+
+def profile(config: SurgeConfig, mode: Mode) -> ModeProfile:
+    return cast(ModeProfile, getattr(config.modes, mode.value))
+
+
+def due(config: SurgeConfig, mode: Mode, category: str, priority: Priority, opened_at: datetime) -> datetime:
+    return opened_at + timedelta(minutes=profile(config, mode).deadline(category, priority))
+
+
+async def switch(store: Store, config: SurgeConfig, request: ModeIn, actor: str | None) -> CenterState:
+    """Switch the center's mode (a supervisor's action), then requeue and re-date the open work."""
+    keys = store.keys
+    state = await current(store)
+    if request.mode is Mode.INCIDENT and not request.name and state.mode is not Mode.INCIDENT:
+        raise invalid_field("name", "an incident needs a name, e.g. October Storm")
+    if request.mode is state.mode and request.mode is not Mode.INCIDENT:
+        return state
+    now = datetime.now(UTC)
+    activation, stood_down = state.activation, None
+    if request.mode is Mode.INCIDENT and state.mode is not Mode.INCIDENT:
+        assert request.name is not None, "checked above"
+        slug = re.sub(r"[^a-z0-9]+", "-", request.name.lower()).strip("-")[:40] or "incident"
+        activation = Activation(
+            id=f"{now:%Y%m%d-%H%M}-{slug}",
+            name=request.name,
+            activated_by=actor,
+            activated_at=now,
+            reason=request.reason,
+        )
+    elif request.mode is Mode.INCIDENT:
+        raise Problem(
+            409,
+            "Already in incident mode",
+            f"the center is running {state.activation.name if state.activation else 'an incident'}",
+            kind="already-incident",
+        )
+    elif state.mode is Mode.INCIDENT and activation is not None:
+        stood_down = msgspec.structs.replace(
+            activation, stood_down_by=actor, stood_down_at=now, stood_down_reason=request.reason
+        )
+        activation = None
+    updated = CenterState(
+        mode=request.mode,
+        activation=activation,
+        changed_by=actor,
+        changed_at=now,
+        reason=request.reason,
+        version=state.version + 1,
+    )
+    change = Change().guard(keys.center, "v", str(state.version) if state.version else "")
+    change.hset(keys.center, {"v": updated.version, "data": _pack(updated)})
+    for record in (activation, stood_down):
+        if record is not None:
+            change.set(keys.activation(record.id), _pack(record))
+            change.zadd(keys.activations, int(record.activated_at.timestamp()), record.id)
+    audit = {
+        "type": "center.mode",
+        "mode": request.mode.value,
+        "actor": actor or "",
+        "reason": request.reason,
+    }
+    change.command("XADD", keys.audit, "*", *(x for pair in audit.items() for x in pair))
+    event = ModeChanged(
+        at=now,
+        actor=actor,
+        mode=request.mode,
+        previous=state.mode,
+        activation=activation or stood_down,
+        reason=request.reason,
+    )
+    try:
+        await commit(store.apply, change, event, keys.events)
+    except Conflict:
+        raise Problem(
+            409,
+            "Mode changed meanwhile",
+            "another supervisor switched the mode; look again",
+            kind="mode-conflict",
+        ) from None
+    await requeue(store, config, request.mode, actor, stand_down=stood_down is not None)
+    return updated
+
+
+async def requeue(
+    store: Store, config: SurgeConfig, mode: Mode, actor: str | None, *, stand_down: bool
+) -> int:
+    """Give every open incident the new mode's due time (and, at stand-down, its normal queue)."""
+    moved = 0
+    cursor: int | None = None
+    reason = "stand-down" if stand_down else f"mode {mode.value}"
+    while True:
+        page, cursor = await select_incidents(store, IncidentFilter(statuses=_OPEN), before=cursor, limit=200)
+        for incident in page:
+            category = (
+                config.modes.stand_down_categories.get(incident.category, incident.category)
+                if stand_down
+                else incident.category
+            )
+            new_due = due(config, mode, category, incident.priority, incident.opened_at)
+            if category == incident.category and new_due == incident.due_at:
+                continue
+
+            async def decide(current: Incident, category: str = category) -> Decision:
+                target = due(config, mode, category, current.priority, current.opened_at)
+                if category == current.category and target == current.due_at:
+                    return current
+                updated = msgspec.structs.replace(
+                    current,
+                    category=category,
+                    due_at=target,
+                    updated_at=datetime.now(UTC),
+                    version=current.version + 1,
+                )
+                event = Requeued(
+                    ticket=current.ticket,
+                    at=updated.updated_at,
+                    actor=actor,
+                    category=category,
+                    due_at=target,
+                    reason=reason,
+                    version=updated.version,
+                )
+                return updated, event, None
+
+            await change_incident(store, incident.ticket, decide)
+            moved += 1
+        if cursor is None:
+            return moved
+
+
+async def activation(store: Store, activation_id: str) -> Activation | None:
+    data = cast(bytes | None, await store.redis.get(store.keys.activation(activation_id)))
+    return _unpack_activation(data) if data else None
+
+
+async def watch_overdue(store: Store, every: float = 5.0) -> None:
+    """Alarm supervisors once for each open incident that passes its due time (all workers run this)."""
+    from incident.handoff import raise_alarm
+
+    while True:
+        try:
+            now = int(datetime.now(UTC).timestamp())
+            due_now = cast(list[bytes], await store.redis.zrangebyscore(store.keys.due, "-inf", now))
+            for raw in due_now:
+                ticket = raw.decode()
+                if await store.redis.sadd(store.keys.overdue_alerted, ticket):
+                    await raise_alarm(store, ticket, "deadline_missed", f"{ticket} is past its due time")
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # a failed round is tried again; the watcher must not die
+            log.exception("overdue watch failed")
+        await asyncio.sleep(every)

@@ -1,0 +1,135 @@
+"""The center's mode: switching, the storm incident, due times, stand-down and the public status."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from quart.testing.app import TestApp as App
+from quart.typing import TestClientProtocol as Client
+
+from incident.auth.roles import Role
+from tests.conftest import as_role
+
+NO_HEAT = {"narrative": "no heat in the house since noon", "address": "Bailey & Kensington"}
+
+
+def _minutes(incident: dict[str, str]) -> float:
+    opened, due = (datetime.fromisoformat(incident[k]) for k in ("opened_at", "due_at"))
+    return (due - opened).total_seconds() / 60
+
+
+async def test_incident_mode_tags_calls_and_tightens_deadlines(client: Client) -> None:
+    """In incident mode a call is tagged with the storm and due by the incident profile."""
+    before = (await (await client.post("/api/v1/calls", json=NO_HEAT)).get_json())["incident"]
+    assert before["activation"] is None
+    assert _minutes(before) == 480  # normal: P2 in eight hours
+    switched = await client.post(
+        "/api/v1/mode",
+        json={"mode": "incident", "name": "October Storm", "reason": "lake-effect snow, trees down"},
+    )
+    assert switched.status_code == 200
+    view = await switched.get_json()
+    assert view["state"]["mode"] == "incident"
+    assert view["banner"].startswith("INCIDENT MODE")
+    assert view["categories"][0] == "emergency"
+    during = (await (await client.post("/api/v1/calls", json=NO_HEAT)).get_json())["incident"]
+    assert during["activation"] == view["state"]["activation"]["id"]
+    assert _minutes(during) == 90  # shelter transport P2 on a storm night
+    redated = (await (await client.get(f"/api/v1/incidents/{before['ticket']}")).get_json())["incident"]
+    assert _minutes(redated) == 90, "a switch re-dates open work"
+
+
+async def test_stand_down_closes_the_storm_and_requeues(client: Client) -> None:
+    """Standing down records who and why, moves emergency work to the normal queue, re-dates the rest."""
+    await client.post("/api/v1/mode", json={"mode": "incident", "name": "October Storm", "reason": "storm"})
+    emergency = (
+        await (await client.post("/api/v1/calls", json={"narrative": "smell gas in the basement"})).get_json()
+    )["incident"]
+    assert emergency["category"] == "emergency"
+    stood = await client.post(
+        "/api/v1/mode", json={"mode": "normal", "reason": "power restored, calls back to normal"}
+    )
+    assert (await stood.get_json())["state"]["activation"] is None
+    after = (await (await client.get(f"/api/v1/incidents/{emergency['ticket']}")).get_json())["incident"]
+    assert after["category"] == "general"
+    history = await (await client.get(f"/api/v1/incidents/{emergency['ticket']}/history")).get_json()
+    assert history["events"][-1]["event"]["type"] == "incident.requeued"
+    audit = await (await client.get("/api/v1/audit")).get_json()
+    assert audit is not None
+
+
+async def test_only_a_supervisor_switches_and_a_name_is_needed(app: App, client: Client) -> None:
+    """Agents cannot switch; incident mode needs a name; a second activation is refused."""
+    agent = await as_role(app, Role.AGENT)
+    assert (
+        await agent.post("/api/v1/mode", json={"mode": "incident", "name": "X Storm", "reason": "because"})
+    ).status_code == 403
+    unnamed = await client.post("/api/v1/mode", json={"mode": "incident", "reason": "storm"})
+    assert unnamed.status_code == 422
+    assert (await unnamed.get_json())["errors"][0]["field"] == "name"
+    await client.post("/api/v1/mode", json={"mode": "incident", "name": "October Storm", "reason": "storm"})
+    again = await client.post(
+        "/api/v1/mode", json={"mode": "incident", "name": "Another Storm", "reason": "storm"}
+    )
+    assert again.status_code == 409
+
+
+async def test_public_status_follows_the_mode(app: App, client: Client) -> None:
+    """The public status says the mode, the storm's name and the public message; no personal data."""
+    anonymous = app.test_client()
+    assert (await (await anonymous.get("/api/v1/public/status")).get_json())["mode"] == "normal"
+    await client.post("/api/v1/mode", json={"mode": "incident", "name": "October Storm", "reason": "storm"})
+    status = await (await anonymous.get("/api/v1/public/status")).get_json()
+    assert (status["mode"], status["incident_name"]) == ("incident", "October Storm")
+    assert "storm operations" in status["public_message"]
+
+
+async def test_overdue_list_and_alarm(app: App, client: Client) -> None:
+    """An open incident past its due time is listed as overdue and raises one alarm."""
+    import asyncio
+    import time
+    from datetime import UTC, timedelta
+
+    import msgspec
+
+    from incident.incidents import change_incident
+    from incident.records import Incident, Requeued
+
+    ticket = (await (await client.post("/api/v1/calls", json=NO_HEAT)).get_json())["ticket"]
+    store = app.app.extensions["stormline.store"]
+
+    async def past_due(current: Incident) -> tuple[Incident, Requeued, None]:
+        # As if the deadline had run out: the record and its due index change together.
+        late = datetime.now(UTC) - timedelta(minutes=5)
+        updated = msgspec.structs.replace(current, due_at=late, version=current.version + 1)
+        return (
+            updated,
+            Requeued(
+                ticket=ticket,
+                at=late,
+                actor="test",
+                category=current.category,
+                due_at=late,
+                reason="test",
+                version=updated.version,
+            ),
+            None,
+        )
+
+    await change_incident(store, ticket, past_due)
+    listed = await (await client.get("/api/v1/incidents?overdue=true")).get_json()
+    assert [item["ticket"] for item in listed["items"]] == [ticket]
+    deadline = time.monotonic() + 10
+    while True:
+        alarms = (await (await client.get("/api/v1/alarms")).get_json())["alarms"]
+        missed = [a for a in alarms if a["event"]["kind"] == "deadline_missed"]
+        if missed:
+            break
+        assert time.monotonic() < deadline, "no overdue alarm"
+        await asyncio.sleep(0.2)
+    await asyncio.sleep(6)  # another round of the watcher: still one alarm
+    alarms = (await (await client.get("/api/v1/alarms")).get_json())["alarms"]
+    assert len([a for a in alarms if a["event"]["kind"] == "deadline_missed"]) == 1
+    resolved = await client.post(f"/api/v1/incidents/{ticket}/transitions", json={"to": "resolved"})
+    assert resolved.status_code == 200
+    assert (await (await client.get("/api/v1/incidents?overdue=true")).get_json())["items"] == []
