@@ -41,7 +41,13 @@ def test_shipped_config_decodes() -> None:
     assert config.category("emergency").default_priority == "P1"  # type: ignore[union-attr]
 
 
-DATA_MAPPINGS = {"answers"}  # mappings whose keys are data (question ids), not settings
+DATA_MAPPINGS = {  # mappings whose keys are data (question ids, priorities, category codes), not settings
+    "answers",
+    "scripts",
+    "deadline_minutes",
+    "category_deadline_minutes",
+    "stand_down_categories",
+}
 
 
 def test_every_key_is_commented() -> None:
