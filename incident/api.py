@@ -43,6 +43,8 @@ from incident.overrides import OverrideIn, override
 from incident.problems import Problem, invalid_field, unknown_ticket
 from incident.records import Call, Incident, Step, StoredEvent
 from incident.status import Status
+from incident.surge import Reading
+from incident.surge import readings as surge_readings
 from incident.transitions import TransitionIn, change_status
 from incident.triage import TriageResult
 from incident.web import geo, json_response, store, surge_config, triage_engine
@@ -365,6 +367,20 @@ async def post_mode(data: ModeIn) -> Response:
     """
     state = await center.switch(store(), surge_config(), data, access.current().name)
     return json_response(_mode_view(state))
+
+
+class SurgeView(msgspec.Struct, kw_only=True):
+    window_minutes: int
+    readings: list[Reading]
+
+
+@blueprint.get("/surge")
+@document_response(SurgeView)
+async def get_surge() -> Response:
+    """Calls in the current window, overall and per category, against their rolling baselines."""
+    config = surge_config()
+    found = await surge_readings(store(), config)
+    return json_response(SurgeView(window_minutes=config.modes.surge.window_minutes, readings=found))
 
 
 class Me(msgspec.Struct, kw_only=True):

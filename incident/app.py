@@ -14,7 +14,7 @@ from quart_schema import Info, QuartSchema
 
 from geo import routes as geo_routes
 from geo.service import open_service, refresh
-from incident import __version__, api, health, pages, problems, public, security
+from incident import __version__, api, health, pages, problems, public, security, surge
 from incident.auth import access, admin, views
 from incident.auth.throttle import RedisLimits, client_address
 from incident.center import watch_overdue
@@ -105,6 +105,7 @@ def create_app(settings: Settings | None = None, config: SurgeConfig | None = No
             asyncio.create_task(deliver_forever(store, config, settings.psap_token, transport)),
             asyncio.create_task(watch_deadlines(store)),
             asyncio.create_task(watch_overdue(store)),
+            asyncio.create_task(surge.watch(store, config)),
         ]
         try:
             yield

@@ -202,10 +202,19 @@ class ModeProfile(_Section, frozen=True):
         )
 
 
+class Surge(_Section, frozen=True):
+    window_minutes: Annotated[int, msgspec.Meta(ge=5, le=120)]
+    baseline_hours: Annotated[int, msgspec.Meta(ge=1, le=24 * 28)]
+    factor: Annotated[float, msgspec.Meta(ge=1.0, le=100.0)]
+    min_calls: Annotated[int, msgspec.Meta(ge=1, le=100_000)]
+    auto_switch: bool
+
+
 class Modes(_Section, frozen=True):
     normal: ModeProfile
     standby: ModeProfile
     incident: ModeProfile
+    surge: Surge
     stand_down_categories: dict[Code, Code] = {}  # incident-mode category → the normal queue it goes back to
 
 

@@ -156,9 +156,12 @@ def check_psap_status(step: Step) -> None:
         raise invalid_field("status", f"one of: {', '.join(sorted(PSAP_STEPS))}")
 
 
-async def raise_alarm(store: Store, ticket: str, kind: str, message: str) -> None:
-    """An alarm for supervisors: in the alarms stream and in the incident's history."""
-    event = AlarmRaised(ticket=ticket, at=datetime.now(UTC), kind=kind, message=message)
+async def raise_alarm(store: Store, ticket: str | None, kind: str, message: str) -> None:
+    """An alarm for supervisors: in the alarms stream, and in the incident's history if it has one."""
+    event = AlarmRaised(ticket=ticket or "", at=datetime.now(UTC), kind=kind, message=message)
+    if ticket is None:
+        await commit(store.apply, Change(), event, store.keys.events, store.keys.alarms)
+        return
     # Ids come from the one events stream; the history and the alarms stream take copies with the same
     # id (a stream's own clock could run behind the history's and refuse the copy).
     await commit(

@@ -16,7 +16,7 @@ import msgspec
 from geo.point import Point
 from geo.result import GeoResult, Method
 from geo.service import GeoService, Located
-from incident import center, idempotency
+from incident import center, idempotency, surge
 from incident.config import Priority, SurgeConfig
 from incident.events import Change, Conflict
 from incident.handoff import screened
@@ -197,6 +197,7 @@ async def _take(
     )
     answer = Answer(201, _encode(receipt))
     change = _settled(config, claimed, answer)
+    surge.count(change, store, config, category, now.timestamp())
     try:
         await insert_incident(store, incident, call, actor, change)
     except Conflict as conflict:
@@ -249,10 +250,10 @@ async def _attach(
         answer = Answer(
             201, _encode(CallReceipt(ticket=ticket, call_id=call.id, new_incident=False, incident=updated))
         )
+        change = _settled(config, claimed, answer)
+        surge.count(change, store, config, updated.category, now.timestamp())  # a call, whichever ticket
         try:
-            await attach_call(
-                store, current, updated, call, actor, _settled(config, claimed, answer), triaged
-            )
+            await attach_call(store, current, updated, call, actor, change, triaged)
         except Conflict as conflict:
             if conflict.key != store.keys.incident(ticket):
                 raise

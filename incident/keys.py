@@ -41,6 +41,8 @@ live in one slot and a Lua script or MULTI may touch any of them together.
     sl:{j}:activations                sorted set: activation ids by start time
     sl:{j}:idx:due                    sorted set: open tickets by due time (epoch seconds)
     sl:{j}:overdue:alerted            set: tickets whose missed deadline has raised its alarm
+    sl:{j}:surge:<window>:<category|all>  counter: calls in one window (expires after a week)
+    sl:{j}:surge:alerted:<window>     string: the window's surge alarm was raised
 """
 
 from __future__ import annotations
@@ -145,6 +147,12 @@ class Keys:
     @property
     def overdue_alerted(self) -> str:
         return self._p + "overdue:alerted"
+
+    def surge_count(self, window: int, category: str) -> str:
+        return f"{self._p}surge:{window}:{category}"
+
+    def surge_alerted(self, window: int) -> str:
+        return f"{self._p}surge:alerted:{window}"
 
     @property
     def incident_geo(self) -> str:

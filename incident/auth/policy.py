@@ -55,6 +55,7 @@ ACCESS: dict[str, Rule] = {
     "api.get_me": SIGNED_IN,
     "api.get_mode": SIGNED_IN,
     "api.post_mode": allow(S),
+    "api.get_surge": allow(S),
     "public.get_status": PUBLIC,
     "api.get_audit": allow(S, AD),
     # residents

@@ -57,6 +57,7 @@ SAMPLES: dict[str, Sample] = {
     "geo.reverse": lambda c, ctx: c.get("/api/v1/geo/reverse?lat=42.93&lon=-78.82"),
     "api.get_me": lambda c, ctx: c.get("/api/v1/me"),
     "api.get_mode": lambda c, ctx: c.get("/api/v1/mode"),
+    "api.get_surge": lambda c, ctx: c.get("/api/v1/surge"),
     "api.post_mode": lambda c, ctx: c.post(
         "/api/v1/mode", json={"mode": "standby", "reason": "storm forecast tonight"}
     ),
