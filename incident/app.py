@@ -14,7 +14,7 @@ from quart_schema import Info, QuartSchema
 
 from geo import routes as geo_routes
 from geo.service import open_service, refresh
-from incident import __version__, api, health, pages, problems, public, security, surge
+from incident import __version__, api, health, pages, problems, public, reports, security, surge
 from incident.auth import access, admin, views
 from incident.auth.throttle import RedisLimits, client_address
 from incident.center import watch_overdue
@@ -60,6 +60,7 @@ def create_app(settings: Settings | None = None, config: SurgeConfig | None = No
         health.blueprint,
         pages.blueprint,
         views.blueprint,
+        reports.blueprint,
         admin.blueprint,
     ):
         app.register_blueprint(blueprint)

@@ -18,6 +18,7 @@ from typing import Annotated, cast
 
 import msgspec
 
+from incident.auth.audit import ModeSwitched
 from incident.config import ModeProfile, Priority, SurgeConfig
 from incident.events import Change, Conflict, commit
 from incident.incidents import Decision, IncidentFilter, change_incident, select_incidents
@@ -141,13 +142,16 @@ async def switch(store: Store, config: SurgeConfig, request: ModeIn, actor: str 
         if record is not None:
             change.set(keys.activation(record.id), _pack(record))
             change.zadd(keys.activations, int(record.activated_at.timestamp()), record.id)
-    audit = {
-        "type": "center.mode",
-        "mode": request.mode.value,
-        "actor": actor or "",
-        "reason": request.reason,
-    }
-    change.command("XADD", keys.audit, "*", *(x for pair in audit.items() for x in pair))
+    # The audit entry lands in the same atomic step as the switch (the audit stream keeps its own ids).
+    storm = activation or stood_down
+    entry = ModeSwitched(
+        at=now,
+        actor=actor,
+        mode=request.mode.value,
+        name=storm.name if storm else None,
+        reason=request.reason,
+    )
+    change.command("XADD", keys.audit, "*", "type", "center.mode", "data", _pack(entry))
     event = ModeChanged(
         at=now,
         actor=actor,
@@ -165,6 +169,11 @@ async def switch(store: Store, config: SurgeConfig, request: ModeIn, actor: str 
             "another supervisor switched the mode; look again",
             kind="mode-conflict",
         ) from None
+    if stood_down is not None:
+        from incident import report  # the report reads activations from here
+
+        # How the storm went, kept before its work is moved back to the normal queues.
+        await report.keep(store, stood_down.id)
     await requeue(store, config, request.mode, actor, stand_down=stood_down is not None)
     return updated
 

@@ -247,7 +247,7 @@ async def _page_from_index(
         )
         if not rows:
             return
-        for incident in await _fetch(store, [ticket.decode() for ticket, _ in rows]):
+        for incident in await select_many(store, [ticket.decode() for ticket, _ in rows]):
             yield incident
         upper = f"({int(rows[-1][1])}"
         if len(rows) < _SCAN_BATCH:
@@ -283,7 +283,7 @@ async def _page_from_box(store: Store, where: IncidentFilter, before: int | None
     )
     tickets = [ticket for seq, ticket in ordered if before is None or seq < before]
     for start in range(0, len(tickets), _SCAN_BATCH):
-        for incident in await _fetch(store, tickets[start : start + _SCAN_BATCH]):
+        for incident in await select_many(store, tickets[start : start + _SCAN_BATCH]):
             yield incident
 
 
@@ -309,7 +309,8 @@ async def _smallest_index(store: Store, where: IncidentFilter) -> str:
     return min(zip(sizes, options, strict=True))[1]
 
 
-async def _fetch(store: Store, tickets: Iterable[str]) -> list[Incident]:
+async def select_many(store: Store, tickets: Iterable[str]) -> list[Incident]:
+    """The incidents with these tickets (missing ones left out), in one round trip."""
     pipe = store.redis.pipeline(transaction=False)
     for ticket in tickets:
         pipe.hget(store.keys.incident(ticket), "data")
@@ -330,6 +331,8 @@ def _reindex(change: Change, store: Store, before: Incident | None, after: Incid
     keys, ticket, seq = store.keys, after.ticket, after.seq
     if before is None:
         change.zadd(keys.all_incidents, seq, ticket)
+        if after.activation:
+            change.zadd(keys.by_activation(after.activation), seq, ticket)
 
     def crew_index(incident: Incident | None) -> str | None:
         return keys.by_crew(incident.assigned_crew) if incident and incident.assigned_crew else None

@@ -43,6 +43,8 @@ live in one slot and a Lua script or MULTI may touch any of them together.
     sl:{j}:overdue:alerted            set: tickets whose missed deadline has raised its alarm
     sl:{j}:surge:<window>:<category|all>  counter: calls in one window (expires after a week)
     sl:{j}:surge:alerted:<window>     string: the window's surge alarm was raised
+    sl:{j}:idx:activation:<id>        sorted set: tickets opened during a storm incident
+    sl:{j}:report:<activation id>     string: the after-action report kept at stand-down
 """
 
 from __future__ import annotations
@@ -147,6 +149,12 @@ class Keys:
     @property
     def overdue_alerted(self) -> str:
         return self._p + "overdue:alerted"
+
+    def by_activation(self, activation_id: str) -> str:
+        return f"{self._p}idx:activation:{activation_id}"
+
+    def report(self, activation_id: str) -> str:
+        return f"{self._p}report:{activation_id}"
 
     def surge_count(self, window: int, category: str) -> str:
         return f"{self._p}surge:{window}:{category}"

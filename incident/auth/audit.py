@@ -70,6 +70,13 @@ class TokenRevoked(_Audit, tag="account.token_revoked"):
     name: str
 
 
+class ModeSwitched(_Audit, tag="center.mode"):
+    actor: str | None
+    mode: str
+    name: str | None  # the storm incident's, when one starts or stands down
+    reason: str
+
+
 AuditEvent = (
     LoginSucceeded
     | LoginFailed
@@ -79,6 +86,7 @@ AuditEvent = (
     | UserChanged
     | TokenCreated
     | TokenRevoked
+    | ModeSwitched
 )
 _decode = msgspec.msgpack.Decoder(AuditEvent).decode
 

@@ -56,6 +56,9 @@ ACCESS: dict[str, Rule] = {
     "api.get_mode": SIGNED_IN,
     "api.post_mode": allow(S),
     "api.get_surge": allow(S),
+    "reports.report_json": allow(S),
+    "reports.report_csv": allow(S),
+    "reports.report_page": allow(S, page=True),
     "public.get_status": PUBLIC,
     "api.get_audit": allow(S, AD),
     # residents

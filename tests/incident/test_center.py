@@ -133,3 +133,15 @@ async def test_overdue_list_and_alarm(app: App, client: Client) -> None:
     resolved = await client.post(f"/api/v1/incidents/{ticket}/transitions", json={"to": "resolved"})
     assert resolved.status_code == 200
     assert (await (await client.get("/api/v1/incidents?overdue=true")).get_json())["items"] == []
+
+
+async def test_mode_switch_is_in_the_audit(client: Client) -> None:
+    """Each switch is an audit entry with who, which mode, the storm's name and why."""
+    await client.post(
+        "/api/v1/mode", json={"mode": "incident", "name": "October Storm", "reason": "trees down"}
+    )
+    events = [e["event"] for e in (await (await client.get("/api/v1/audit")).get_json())["events"]]
+    switched = [e for e in events if e["type"] == "center.mode"]
+    assert switched[-1]["mode"] == "incident"
+    assert switched[-1]["name"] == "October Storm"
+    assert switched[-1]["actor"] == "test-supervisor"

@@ -58,6 +58,9 @@ SAMPLES: dict[str, Sample] = {
     "api.get_me": lambda c, ctx: c.get("/api/v1/me"),
     "api.get_mode": lambda c, ctx: c.get("/api/v1/mode"),
     "api.get_surge": lambda c, ctx: c.get("/api/v1/surge"),
+    "reports.report_json": lambda c, ctx: c.get(f"/api/v1/activations/{ctx['activation']}/report"),
+    "reports.report_csv": lambda c, ctx: c.get(f"/api/v1/activations/{ctx['activation']}/report.csv"),
+    "reports.report_page": lambda c, ctx: c.get(f"/reports/{ctx['activation']}"),
     "api.post_mode": lambda c, ctx: c.post(
         "/api/v1/mode", json={"mode": "standby", "reason": "storm forecast tonight"}
     ),
@@ -102,6 +105,10 @@ async def test_every_route_for_role(app: App, store: Store, role: Role | None) -
         f"/api/v1/incidents/{ticket}/transitions", json={"to": "assigned", "crew_id": "crew-1"}
     )
     assert assigned.status_code == 200
+    mode = await supervisor.post(
+        "/api/v1/mode", json={"mode": "incident", "name": "Matrix Storm", "reason": "test"}
+    )
+    activation = (await mode.get_json())["state"]["activation"]["id"]
     # A second incident already transferred to 911, for the 911 center's callback and the release.
     handed = (await (await supervisor.post("/api/v1/calls", json=CALL)).get_json())["ticket"]
     started = await supervisor.post(f"/api/v1/incidents/{handed}/handoff", json={"step": "transfer_started"})
@@ -111,7 +118,13 @@ async def test_every_route_for_role(app: App, store: Store, role: Role | None) -
         victim = f"victim-{endpoint.replace('.', '-').replace('_', '-')}"
         await accounts.create_token(store, victim, Role.PSAP, crew_id=None, actor="test")
         client = app.test_client() if role is None else await as_role(app, role, name=f"m-{role}-{victim}")
-        ctx = {"ticket": ticket, "handed": handed, "victim": victim, "new_token": f"new-{victim}"}
+        ctx = {
+            "ticket": ticket,
+            "handed": handed,
+            "activation": activation,
+            "victim": victim,
+            "new_token": f"new-{victim}",
+        }
         response = await sample(client, ctx)
         rule = ACCESS[endpoint]
         allowed = rule.public or (role is not None and rule.roles is not None and role in rule.roles)

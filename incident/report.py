@@ -1,0 +1,211 @@
+"""The after-action report of a storm incident: what came in, how fast it was handled, what slipped.
+
+Figures come from the incidents tagged with the activation, their calls and their histories, so the
+report counts exactly what was filed. It is computed on demand, and kept as it stood at stand-down.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+from collections import Counter
+from datetime import UTC, datetime
+from typing import cast
+
+import msgspec
+
+from incident.center import Activation, activation
+from incident.incidents import select_calls, select_history, select_many
+from incident.records import Incident, StatusChanged, Step
+from incident.status import Status
+from incident.store import Store
+
+
+class Row(msgspec.Struct, kw_only=True, array_like=False):
+    key: str
+    incidents: int
+    calls: int
+
+
+class Durations(msgspec.Struct, kw_only=True):
+    """Minutes from opening, over the incidents that got that far."""
+
+    count: int
+    median_minutes: float | None
+    p90_minutes: float | None
+
+
+class Report(msgspec.Struct, kw_only=True):
+    activation: Activation
+    generated_at: datetime
+    incidents: int
+    calls: int
+    by_category: list[Row]
+    by_priority: list[Row]
+    by_zone: list[Row]  # council district; "unplaced" and "outside the city" too
+    by_channel: list[Row]
+    calls_per_hour: list[tuple[str, int]]  # hour (ISO, UTC), calls received
+    to_handoff: Durations  # opened → 911 transfer started
+    to_dispatch: Durations  # opened → first assigned to a crew
+    to_resolution: Durations  # opened → resolved
+    deadlines_missed: int
+    warming_stations: None = None  # kept once warming stations exist (issue 8)
+    transport_runs: None = None
+
+
+_pack = msgspec.msgpack.Encoder().encode
+_unpack = msgspec.msgpack.Decoder(Report).decode
+
+
+async def build(store: Store, activation_id: str) -> Report | None:
+    record = await activation(store, activation_id)
+    if record is None:
+        return None
+    tickets = [
+        t.decode()
+        for t in cast(list[bytes], await store.redis.zrange(store.keys.by_activation(activation_id), 0, -1))
+    ]
+    incidents: list[Incident] = []
+    for start in range(0, len(tickets), 200):
+        incidents += await select_many(store, tickets[start : start + 200])
+    now = datetime.now(UTC)
+    by: dict[str, Counter[str]] = {name: Counter() for name in ("category", "priority", "zone", "channel")}
+    calls_by: dict[str, Counter[str]] = {
+        name: Counter() for name in ("category", "priority", "zone", "channel")
+    }
+    hours: Counter[str] = Counter()
+    handoff, dispatch, resolution = [], [], []
+    missed = total_calls = 0
+    for incident in incidents:
+        calls = await select_calls(store, incident.calls)
+        total_calls += len(calls)
+        zone = _zone(incident)
+        for name, key in (
+            ("category", incident.category),
+            ("priority", str(incident.priority)),
+            ("zone", zone),
+        ):
+            by[name][key] += 1
+            calls_by[name][key] += len(calls)
+        channels = {call.channel.value for call in calls}
+        for call in calls:
+            calls_by["channel"][call.channel.value] += 1
+            hours[call.received_at.astimezone(UTC).strftime("%Y-%m-%dT%H:00Z")] += 1
+        for channel in channels:
+            by["channel"][channel] += 1
+        if incident.handoff is not None:
+            started = next((s.at for s in incident.handoff.steps if s.step == Step.TRANSFER_STARTED), None)
+            if started is not None:
+                handoff.append(_minutes(incident.opened_at, started))
+        assigned = await _first_assigned(store, incident.ticket)
+        if assigned is not None:
+            dispatch.append(_minutes(incident.opened_at, assigned))
+        if incident.resolved_at is not None:
+            resolution.append(_minutes(incident.opened_at, incident.resolved_at))
+        done_at = incident.resolved_at or (
+            incident.closed_at if incident.status in (Status.CLOSED, Status.CANCELLED) else None
+        )
+        if incident.due_at is not None and (done_at or now) > incident.due_at:
+            missed += 1
+    return Report(
+        activation=record,
+        generated_at=now,
+        incidents=len(incidents),
+        calls=total_calls,
+        by_category=_rows(by["category"], calls_by["category"]),
+        by_priority=_rows(by["priority"], calls_by["priority"]),
+        by_zone=_rows(by["zone"], calls_by["zone"]),
+        by_channel=_rows(by["channel"], calls_by["channel"]),
+        calls_per_hour=sorted(hours.items()),
+        to_handoff=_durations(handoff),
+        to_dispatch=_durations(dispatch),
+        to_resolution=_durations(resolution),
+        deadlines_missed=missed,
+    )
+
+
+async def keep(store: Store, activation_id: str) -> Report | None:
+    """Build the report and keep it (at stand-down): the record of how the storm went."""
+    report = await build(store, activation_id)
+    if report is not None:
+        await store.redis.set(store.keys.report(activation_id), _pack(report))
+    return report
+
+
+async def kept(store: Store, activation_id: str) -> Report | None:
+    data = cast(bytes | None, await store.redis.get(store.keys.report(activation_id)))
+    return _unpack(data) if data else None
+
+
+def to_csv(report: Report) -> str:
+    """The report's tables, one after the other, each with a heading row."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["storm incident", report.activation.name, report.activation.id])
+    writer.writerow(
+        ["incidents", report.incidents, "calls", report.calls, "deadlines missed", report.deadlines_missed]
+    )
+    for title, rows in (
+        ("category", report.by_category), ("priority", report.by_priority),
+        ("council district", report.by_zone), ("channel", report.by_channel),
+    ):  # fmt: skip
+        writer.writerow([])
+        writer.writerow([title, "incidents", "calls"])
+        writer.writerows([row.key, row.incidents, row.calls] for row in rows)
+    writer.writerow([])
+    writer.writerow(["hour (UTC)", "calls"])
+    writer.writerows(report.calls_per_hour)
+    writer.writerow([])
+    writer.writerow(["time from opening", "count", "median minutes", "p90 minutes"])
+    for title, durations in (
+        ("to 911 transfer", report.to_handoff),
+        ("to dispatch", report.to_dispatch),
+        ("to resolution", report.to_resolution),
+    ):
+        writer.writerow([title, durations.count, durations.median_minutes, durations.p90_minutes])
+    return out.getvalue()
+
+
+def _zone(incident: Incident) -> str:
+    if incident.location is None:
+        return "unplaced"
+    if incident.outside_jurisdiction:
+        return "outside the city"
+    return incident.zones.get("council_district", "unknown")
+
+
+async def _first_assigned(store: Store, ticket: str) -> datetime | None:
+    for stored in await select_history(store, ticket, limit=1000):
+        event = stored.event
+        if isinstance(event, StatusChanged) and event.to_status is Status.ASSIGNED:
+            return event.at
+    return None
+
+
+def _minutes(start: datetime, end: datetime) -> float:
+    return max(0.0, (end - start).total_seconds() / 60)
+
+
+def _durations(values: list[float]) -> Durations:
+    if not values:
+        return Durations(count=0, median_minutes=None, p90_minutes=None)
+    ordered = sorted(values)
+    return Durations(
+        count=len(ordered),
+        median_minutes=round(_quantile(ordered, 0.5), 1),
+        p90_minutes=round(_quantile(ordered, 0.9), 1),
+    )
+
+
+def _quantile(ordered: list[float], q: float) -> float:
+    position = (len(ordered) - 1) * q
+    low, high = math.floor(position), math.ceil(position)
+    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
+
+
+def _rows(incidents: Counter[str], calls: Counter[str]) -> list[Row]:
+    return [
+        Row(key=key, incidents=incidents[key], calls=calls[key])
+        for key in sorted(incidents, key=lambda k: (-incidents[k], k))
+    ]

@@ -1,0 +1,66 @@
+"""The after-action report of a storm incident, as JSON, CSV and a page with its chart."""
+
+from __future__ import annotations
+
+from quart import Blueprint, Response, render_template, request
+from quart_schema import document_response, hide
+
+from incident.problems import Problem
+from incident.report import Report, build, kept, to_csv
+from incident.web import json_response, store
+
+blueprint = Blueprint("reports", __name__)
+
+CHART_WIDTH, CHART_HEIGHT = 720, 220
+
+
+async def _report(activation_id: str) -> Report:
+    # The report kept at stand-down is the record; ?fresh=1 (or a storm still running) builds it anew.
+    found = None if request.args.get("fresh") else await kept(store(), activation_id)
+    found = found or await build(store(), activation_id)
+    if found is None:
+        raise Problem(404, "Not Found", f"no storm incident {activation_id}", kind="unknown-activation")
+    return found
+
+
+@blueprint.get("/api/v1/activations/<activation_id>/report")
+@document_response(Report)
+async def report_json(activation_id: str) -> Response:
+    """The after-action report of a storm incident.
+
+    Calls and incidents by category, priority, zone and channel; calls per hour; time to the 911
+    transfer, to dispatch and to resolution (median, p90); deadlines missed.
+    """
+    return json_response(await _report(activation_id))
+
+
+@blueprint.get("/api/v1/activations/<activation_id>/report.csv")
+@hide
+async def report_csv(activation_id: str) -> Response:
+    """The report's tables as CSV."""
+    body = to_csv(await _report(activation_id))
+    headers = {"Content-Disposition": f'attachment; filename="after-action-{activation_id}.csv"'}
+    return Response(body, 200, headers, content_type="text/csv; charset=utf-8")
+
+
+@blueprint.get("/reports/<activation_id>")
+@hide
+async def report_page(activation_id: str) -> str:
+    """The report as a page, with the calls-per-hour chart drawn on the server (no script)."""
+    found = await _report(activation_id)
+    peak = max((count for _, count in found.calls_per_hour), default=1)
+    step = CHART_WIDTH / max(1, len(found.calls_per_hour))
+    bars = [
+        {
+            "x": round(index * step + 1, 1),
+            "width": round(max(1.0, step - 2), 1),
+            "height": round(CHART_HEIGHT * count / peak, 1),
+            "y": round(CHART_HEIGHT - CHART_HEIGHT * count / peak, 1),
+            "hour": hour,
+            "count": count,
+        }
+        for index, (hour, count) in enumerate(found.calls_per_hour)
+    ]
+    return await render_template(
+        "report.html", report=found, bars=bars, peak=peak, width=CHART_WIDTH, height=CHART_HEIGHT
+    )

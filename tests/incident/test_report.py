@@ -1,0 +1,103 @@
+"""The after-action report counts exactly what was filed during the storm."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+
+import msgspec
+from quart.testing.app import TestApp as App
+from quart.typing import TestClientProtocol as Client
+
+from incident.incidents import change_incident
+from incident.records import Incident, Requeued
+
+CALLS = [
+    ({"narrative": "tree down across Elmwood, street blocked", "channel": "phone"}, "debris"),
+    ({"narrative": "big limb down on Hertel", "channel": "web"}, "debris"),
+    ({"narrative": "no heat in the house since yesterday", "channel": "phone"}, "shelter_transport"),
+    ({"narrative": "need a ride to a warming center", "channel": "app"}, "shelter_transport"),
+    ({"narrative": "power out on Bailey, when is it back", "channel": "phone"}, "utility"),
+    ({"narrative": "mom is out of her insulin", "channel": "walk_in"}, "medical_referral"),
+    ({"narrative": "neighbor not answering her door, lives alone", "channel": "phone"}, "welfare_check"),
+    ({"narrative": "man trapped under a tree on Bailey", "channel": "phone"}, "emergency"),
+]
+
+
+async def test_scripted_storm_report_matches_what_was_filed(app: App, client: Client) -> None:
+    """Activate, file calls, work them, stand down: the report's counts equal the calls filed."""
+    before_storm = await client.post("/api/v1/calls", json={"narrative": "tree down before the storm"})
+    assert before_storm.status_code == 201
+    mode = await client.post(
+        "/api/v1/mode", json={"mode": "incident", "name": "October Storm", "reason": "storm"}
+    )
+    activation = (await mode.get_json())["state"]["activation"]["id"]
+    tickets: dict[str, str] = {}
+    for body, category in CALLS:
+        receipt = await (
+            await client.post("/api/v1/calls", json={**body, "address": "Bailey & Kensington"})
+        ).get_json()
+        assert receipt["incident"]["category"] == category, body
+        tickets[body["narrative"]] = receipt["ticket"]
+    first = tickets["tree down across Elmwood, street blocked"]
+    await client.post(
+        "/api/v1/calls", json={"narrative": "same tree, still there", "ticket": first, "channel": "open311"}
+    )
+    for move in ({"to": "assigned", "crew_id": "forestry-1"}, {"to": "resolved"}):
+        assert (await client.post(f"/api/v1/incidents/{first}/transitions", json=move)).status_code == 200
+    emergency = tickets["man trapped under a tree on Bailey"]
+    await client.post(f"/api/v1/incidents/{emergency}/handoff", json={"step": "transfer_started"})
+    store = app.app.extensions["stormline.store"]
+    late = tickets["power out on Bailey, when is it back"]
+
+    async def missed(current: Incident) -> tuple[Incident, Requeued, None]:
+        past = datetime.now(UTC) - timedelta(minutes=1)
+        updated = msgspec.structs.replace(current, due_at=past, version=current.version + 1)
+        return (
+            updated,
+            Requeued(
+                ticket=late,
+                at=past,
+                actor="t",
+                category=current.category,
+                due_at=past,
+                reason="t",
+                version=updated.version,
+            ),
+            None,
+        )
+
+    await change_incident(store, late, missed)
+    stood = await client.post("/api/v1/mode", json={"mode": "normal", "reason": "storm over"})
+    assert stood.status_code == 200
+
+    report = await (await client.get(f"/api/v1/activations/{activation}/report")).get_json()
+    assert report["incidents"] == len(CALLS)  # the call before the storm is not in it
+    assert report["calls"] == len(CALLS) + 1
+    by_category = {row["key"]: row for row in report["by_category"]}
+    expected = Counter(category for _, category in CALLS)
+    assert {key: row["incidents"] for key, row in by_category.items()} == dict(expected)
+    assert by_category["debris"]["calls"] == 3
+    channels = {row["key"]: row["calls"] for row in report["by_channel"]}
+    assert channels == {"phone": 5, "web": 1, "app": 1, "walk_in": 1, "open311": 1}
+    assert sum(count for _, count in report["calls_per_hour"]) == report["calls"]
+    assert report["to_dispatch"]["count"] == 1
+    assert report["to_resolution"]["count"] == 1
+    assert report["to_handoff"]["count"] == 1
+    assert report["deadlines_missed"] == 1
+    assert report["activation"]["stood_down_by"] == "test-supervisor"
+
+    table = await (await client.get(f"/api/v1/activations/{activation}/report.csv")).get_data(as_text=True)
+    rows = list(csv.reader(io.StringIO(table)))
+    assert rows[1][:2] == ["incidents", str(len(CALLS))]
+    page = await (await client.get(f"/reports/{activation}")).get_data(as_text=True)
+    assert "<svg" in page
+    assert "October Storm" in page
+
+
+async def test_unknown_storm_is_404(client: Client) -> None:
+    """A report for a storm incident that never was is a 404 problem."""
+    response = await client.get("/api/v1/activations/nope/report")
+    assert response.status_code == 404
