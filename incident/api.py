@@ -369,6 +369,13 @@ async def post_mode(data: ModeIn) -> Response:
     return json_response(_mode_view(state))
 
 
+@blueprint.post("/mode/review")
+@document_response(ModeView)
+async def post_review() -> Response:
+    """A supervisor confirms the storm incident is still active; the review clock starts again."""
+    return json_response(_mode_view(await center.review(store(), access.current().name)))
+
+
 class SurgeView(msgspec.Struct, kw_only=True):
     window_minutes: int
     readings: list[Reading]

@@ -58,6 +58,8 @@ class CenterState(msgspec.Struct, kw_only=True):
     changed_by: str | None = None
     changed_at: datetime | None = None
     reason: str | None = None
+    reviewed_at: datetime | None = None  # when a supervisor last confirmed the incident is still active
+    reviewed_by: str | None = None
     version: int = 0
 
 
@@ -176,6 +178,70 @@ async def switch(store: Store, config: SurgeConfig, request: ModeIn, actor: str 
         await report.keep(store, stood_down.id)
     await requeue(store, config, request.mode, actor, stand_down=stood_down is not None)
     return updated
+
+
+async def review(store: Store, actor: str | None) -> CenterState:
+    """A supervisor confirms the storm incident is still active: the review clock starts again."""
+    state = await current(store)
+    if state.mode is not Mode.INCIDENT:
+        raise Problem(409, "No incident", "the center is not in incident mode", kind="no-incident")
+    now = datetime.now(UTC)
+    updated = msgspec.structs.replace(state, reviewed_at=now, reviewed_by=actor, version=state.version + 1)
+    keys = store.keys
+    change = (
+        Change()
+        .guard(keys.center, "v", str(state.version))
+        .hset(keys.center, {"v": updated.version, "data": _pack(updated)})
+    )
+    entry = ModeSwitched(
+        at=now,
+        actor=actor,
+        mode="incident",
+        name=state.activation.name if state.activation else None,
+        reason="reviewed: still active",
+    )
+    change.command("XADD", keys.audit, "*", "type", "center.mode", "data", _pack(entry))
+    event = ModeChanged(
+        at=now,
+        actor=actor,
+        mode=state.mode,
+        previous=state.mode,
+        activation=state.activation,
+        reason="reviewed: still active",
+    )
+    try:
+        await commit(store.apply, change, event, keys.events)
+    except Conflict:
+        raise Problem(409, "Mode changed meanwhile", "look again", kind="mode-conflict") from None
+    return updated
+
+
+async def watch_review(store: Store, config: SurgeConfig, every: float = 30.0) -> None:
+    """Ask supervisors, every review interval, whether the storm incident is still active (once each)."""
+    from incident.handoff import raise_alarm
+
+    while True:
+        try:
+            state = await current(store)
+            minutes = config.modes.incident.review_minutes
+            if state.mode is Mode.INCIDENT and state.activation is not None and minutes:
+                since = state.reviewed_at or state.activation.activated_at
+                if datetime.now(UTC) - since >= timedelta(minutes=minutes):
+                    # One question per interval: the key names the moment the interval ran out.
+                    due_at = int((since + timedelta(minutes=minutes)).timestamp())
+                    key = f"{store.keys.center}:review:{due_at}"
+                    if await store.redis.set(key, "1", nx=True, ex=7 * 24 * 3600):
+                        await raise_alarm(
+                            store,
+                            None,
+                            "review_due",
+                            f"{state.activation.name}: still active? Review it or stand down",
+                        )
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # a failed round is tried again; the watcher must not die
+            log.exception("review watch failed")
+        await asyncio.sleep(every)
 
 
 async def requeue(

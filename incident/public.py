@@ -16,7 +16,7 @@ from incident.problems import Problem
 from incident.status import Status
 from incident.web import json_response, store, surge_config
 
-blueprint = Blueprint("public", __name__, url_prefix="/api/v1/public")
+blueprint = Blueprint("public", __name__, url_prefix="/api/v1")
 
 LOOKUPS_PER_ADDRESS = 120  # a minute
 
@@ -60,7 +60,7 @@ async def get_status() -> Response:
     )
 
 
-@blueprint.get("/tickets/<ticket>")
+@blueprint.get("/public/tickets/<ticket>")
 @rate_limit(LOOKUPS_PER_ADDRESS, timedelta(minutes=1))
 @document_response(TicketStatus)
 async def get_ticket(ticket: str) -> Response:

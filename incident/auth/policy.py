@@ -55,6 +55,7 @@ ACCESS: dict[str, Rule] = {
     "api.get_me": SIGNED_IN,
     "api.get_mode": SIGNED_IN,
     "api.post_mode": allow(S),
+    "api.post_review": allow(S),
     "api.get_surge": allow(S),
     "reports.report_json": allow(S),
     "reports.report_csv": allow(S),

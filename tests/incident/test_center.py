@@ -77,9 +77,9 @@ async def test_only_a_supervisor_switches_and_a_name_is_needed(app: App, client:
 async def test_public_status_follows_the_mode(app: App, client: Client) -> None:
     """The public status says the mode, the storm's name and the public message; no personal data."""
     anonymous = app.test_client()
-    assert (await (await anonymous.get("/api/v1/public/status")).get_json())["mode"] == "normal"
+    assert (await (await anonymous.get("/api/v1/status")).get_json())["mode"] == "normal"
     await client.post("/api/v1/mode", json={"mode": "incident", "name": "October Storm", "reason": "storm"})
-    status = await (await anonymous.get("/api/v1/public/status")).get_json()
+    status = await (await anonymous.get("/api/v1/status")).get_json()
     assert (status["mode"], status["incident_name"]) == ("incident", "October Storm")
     assert "storm operations" in status["public_message"]
 
@@ -145,3 +145,48 @@ async def test_mode_switch_is_in_the_audit(client: Client) -> None:
     assert switched[-1]["mode"] == "incident"
     assert switched[-1]["name"] == "October Storm"
     assert switched[-1]["actor"] == "test-supervisor"
+
+
+async def test_review_interval_asks_supervisors(app: App, client: Client) -> None:
+    """Past the review interval supervisors are asked once whether the storm goes on; a review resets it."""
+    import asyncio
+
+    import msgspec
+
+    from incident.center import watch_review
+
+    await client.post("/api/v1/mode", json={"mode": "incident", "name": "October Storm", "reason": "storm"})
+    config = app.app.extensions["stormline.config"]
+    quick = msgspec.structs.replace(
+        config,
+        modes=msgspec.structs.replace(
+            config.modes, incident=msgspec.structs.replace(config.modes.incident, review_minutes=1)
+        ),
+    )
+    store = app.app.extensions["stormline.store"]
+    state = await store.redis.hget(store.keys.center, "data")
+    assert state is not None
+    # As if the storm had started two minutes ago.
+    from datetime import timedelta
+
+    from incident import center
+
+    current = await center.current(store)
+    assert current.activation is not None
+    earlier = msgspec.structs.replace(
+        current.activation, activated_at=current.activation.activated_at - timedelta(minutes=2)
+    )
+    await store.redis.hset(
+        store.keys.center,
+        "data",
+        msgspec.msgpack.encode(msgspec.structs.replace(current, activation=earlier)),
+    )
+    watcher = asyncio.create_task(watch_review(store, quick, every=0.1))
+    try:
+        await asyncio.sleep(0.6)
+    finally:
+        watcher.cancel()
+    alarms = (await (await client.get("/api/v1/alarms")).get_json())["alarms"]
+    assert len([a for a in alarms if a["event"]["kind"] == "review_due"]) == 1
+    reviewed = await (await client.post("/api/v1/mode/review")).get_json()
+    assert reviewed["state"]["reviewed_by"] == "test-supervisor"

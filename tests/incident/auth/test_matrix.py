@@ -26,6 +26,12 @@ async def _form(client: Client, path: str, form: dict[str, str], page: str = "/l
     return await client.post(path, form={**form, "csrf_token": csrf_in(html)})
 
 
+async def _review(client: Client) -> Any:
+    # The mode sample (run before this one) may have stood the storm down: start one again, as the role.
+    await client.post("/api/v1/mode", json={"mode": "incident", "name": "Matrix Storm Two", "reason": "test"})
+    return await client.post("/api/v1/mode/review")
+
+
 # One working request per endpoint; `ctx` holds a ticket and a revocable token name made beforehand.
 SAMPLES: dict[str, Sample] = {
     "api.post_call": lambda c, ctx: c.post("/api/v1/calls", json=CALL),
@@ -64,7 +70,8 @@ SAMPLES: dict[str, Sample] = {
     "api.post_mode": lambda c, ctx: c.post(
         "/api/v1/mode", json={"mode": "standby", "reason": "storm forecast tonight"}
     ),
-    "public.get_status": lambda c, ctx: c.get("/api/v1/public/status"),
+    "public.get_status": lambda c, ctx: c.get("/api/v1/status"),
+    "api.post_review": lambda c, ctx: _review(c),
     "api.get_audit": lambda c, ctx: c.get("/api/v1/audit"),
     "public.get_ticket": lambda c, ctx: c.get(f"/api/v1/public/tickets/{ctx['ticket']}"),
     "login.login_page": lambda c, ctx: c.get("/login"),

@@ -37,7 +37,7 @@ async def test_public_routes_never_return_personal_data_or_free_text(app: App) -
     anonymous = app.test_client()
     paths = {
         "public.get_ticket": f"/api/v1/public/tickets/{ticket}",
-        "public.get_status": "/api/v1/public/status",
+        "public.get_status": "/api/v1/status",
         "pages.index": "/",
         "login.login_page": "/login",
         "health.healthz": "/healthz",
