@@ -229,7 +229,7 @@ async def watch_review(store: Store, config: SurgeConfig, every: float = 30.0) -
                 if datetime.now(UTC) - since >= timedelta(minutes=minutes):
                     # One question per interval: the key names the moment the interval ran out.
                     due_at = int((since + timedelta(minutes=minutes)).timestamp())
-                    key = f"{store.keys.center}:review:{due_at}"
+                    key = store.keys.review_alerted(due_at)
                     if await store.redis.set(key, "1", nx=True, ex=7 * 24 * 3600):
                         await raise_alarm(
                             store,

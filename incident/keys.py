@@ -38,6 +38,7 @@ live in one slot and a Lua script or MULTI may touch any of them together.
     sl:{j}:alarms                     stream: alarms for supervisors
     sl:{j}:center                     hash: v (version), data (the center's mode, MessagePack)
     sl:{j}:activation:<id>            string: a storm incident (activation), MessagePack
+    sl:{j}:center:review:<epoch>      string: the review alarm for the interval ending then was raised
     sl:{j}:activations                sorted set: activation ids by start time
     sl:{j}:idx:due                    sorted set: open tickets by due time (epoch seconds)
     sl:{j}:overdue:alerted            set: tickets whose missed deadline has raised its alarm
@@ -134,6 +135,9 @@ class Keys:
     @property
     def center(self) -> str:
         return self._p + "center"
+
+    def review_alerted(self, due_at: int) -> str:
+        return f"{self._p}center:review:{due_at}"
 
     def activation(self, activation_id: str) -> str:
         return f"{self._p}activation:{activation_id}"

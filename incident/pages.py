@@ -1,13 +1,35 @@
-"""Server-rendered pages. For now the front page, which says what this server is."""
+"""Server-rendered pages: the front page, and the mode banner every page carries."""
 
 from __future__ import annotations
 
+import logging
+from typing import Any
+
 from quart import Blueprint, render_template
 from quart_schema import hide
+from redis.exceptions import RedisError
 
-from incident import __version__
+from incident import __version__, center
+from incident.web import store, surge_config
 
 blueprint = Blueprint("pages", __name__)
+log = logging.getLogger("stormline.pages")
+
+
+@blueprint.app_context_processor
+async def mode_banner() -> dict[str, Any]:
+    """The center's mode and banner, so every screen opens with them (banner.js keeps them current)."""
+    try:
+        state = await center.current(store())
+    except RedisError:
+        # A page must still render when Redis is away; the banner script fills it in once it is back.
+        log.warning("mode banner: Redis unavailable")
+        return {"center_mode": None, "center_banner": "", "incident_name": None}
+    return {
+        "center_mode": state.mode.value,
+        "center_banner": center.profile(surge_config(), state.mode).banner,
+        "incident_name": state.activation.name if state.activation else None,
+    }
 
 
 @blueprint.get("/")
