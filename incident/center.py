@@ -303,10 +303,16 @@ async def watch_overdue(store: Store, every: float = 5.0) -> None:
     while True:
         try:
             now = int(datetime.now(UTC).timestamp())
-            due_now = cast(list[bytes], await store.redis.zrangebyscore(store.keys.due, "-inf", now))
-            for raw in due_now:
+            due_now = cast(
+                list[tuple[bytes, float]],
+                await store.redis.zrangebyscore(store.keys.due, "-inf", now, withscores=True),
+            )
+            for raw, due_at in due_now:
                 ticket = raw.decode()
-                if await store.redis.sadd(store.keys.overdue_alerted, ticket):
+                # One alarm per due time: a switch that re-dates the incident arms it again, and the
+                # marker expires, so closed work leaves nothing behind.
+                marker = store.keys.overdue_alerted(ticket, int(due_at))
+                if await store.redis.set(marker, "1", nx=True, ex=14 * 24 * 3600):
                     await raise_alarm(store, ticket, "deadline_missed", f"{ticket} is past its due time")
         except asyncio.CancelledError:
             raise

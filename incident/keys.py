@@ -41,7 +41,7 @@ live in one slot and a Lua script or MULTI may touch any of them together.
     sl:{j}:center:review:<epoch>      string: the review alarm for the interval ending then was raised
     sl:{j}:activations                sorted set: activation ids by start time
     sl:{j}:idx:due                    sorted set: open tickets by due time (epoch seconds)
-    sl:{j}:overdue:alerted            set: tickets whose missed deadline has raised its alarm
+    sl:{j}:overdue:<ticket>:<due>     string: that due time's missed-deadline alarm was raised (expires)
     sl:{j}:surge:<window>:<category|all>  counter: calls in one window (expires after a week)
     sl:{j}:surge:alerted:<window>     string: the window's surge alarm was raised
     sl:{j}:idx:activation:<id>        sorted set: tickets opened during a storm incident
@@ -150,9 +150,8 @@ class Keys:
     def due(self) -> str:
         return self._p + "idx:due"
 
-    @property
-    def overdue_alerted(self) -> str:
-        return self._p + "overdue:alerted"
+    def overdue_alerted(self, ticket: str, due_at: int) -> str:
+        return f"{self._p}overdue:{ticket}:{due_at}"
 
     def by_activation(self, activation_id: str) -> str:
         return f"{self._p}idx:activation:{activation_id}"

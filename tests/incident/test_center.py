@@ -85,7 +85,7 @@ async def test_public_status_follows_the_mode(app: App, client: Client) -> None:
 
 
 async def test_overdue_list_and_alarm(app: App, client: Client) -> None:
-    """An open incident past its due time is listed as overdue and raises one alarm."""
+    """An overdue open incident is listed and alarmed once per due time; re-dated, it alarms again."""
     import asyncio
     import time
     from datetime import UTC, timedelta
@@ -98,9 +98,11 @@ async def test_overdue_list_and_alarm(app: App, client: Client) -> None:
     ticket = (await (await client.post("/api/v1/calls", json=NO_HEAT)).get_json())["ticket"]
     store = app.app.extensions["stormline.store"]
 
+    minutes_late = 5
+
     async def past_due(current: Incident) -> tuple[Incident, Requeued, None]:
         # As if the deadline had run out: the record and its due index change together.
-        late = datetime.now(UTC) - timedelta(minutes=5)
+        late = datetime.now(UTC) - timedelta(minutes=minutes_late)
         updated = msgspec.structs.replace(current, due_at=late, version=current.version + 1)
         return (
             updated,
@@ -130,6 +132,13 @@ async def test_overdue_list_and_alarm(app: App, client: Client) -> None:
     await asyncio.sleep(6)  # another round of the watcher: still one alarm
     alarms = (await (await client.get("/api/v1/alarms")).get_json())["alarms"]
     assert len([a for a in alarms if a["event"]["kind"] == "deadline_missed"]) == 1
+    minutes_late = 2  # re-dated (as by a mode switch), and missed again
+    await change_incident(store, ticket, past_due)
+    deadline = time.monotonic() + 10
+    while len([a for a in alarms if a["event"]["kind"] == "deadline_missed"]) < 2:
+        assert time.monotonic() < deadline, "no alarm for the new due time"
+        await asyncio.sleep(0.2)
+        alarms = (await (await client.get("/api/v1/alarms")).get_json())["alarms"]
     resolved = await client.post(f"/api/v1/incidents/{ticket}/transitions", json={"to": "resolved"})
     assert resolved.status_code == 200
     assert (await (await client.get("/api/v1/incidents?overdue=true")).get_json())["items"] == []
