@@ -17,7 +17,7 @@ from geo.service import open_service, refresh
 from incident import __version__, api, health, pages, problems, public, reports, security, surge
 from incident.auth import access, admin, views
 from incident.auth.throttle import RedisLimits, client_address
-from incident.center import watch_overdue, watch_review
+from incident.center import watch_overdue, watch_pending, watch_review
 from incident.config import SurgeConfig, load_config
 from incident.embedded import EmbeddedRedis
 from incident.handoff import watch_deadlines
@@ -108,6 +108,7 @@ def create_app(settings: Settings | None = None, config: SurgeConfig | None = No
             asyncio.create_task(watch_overdue(store)),
             asyncio.create_task(surge.watch(store, config)),
             asyncio.create_task(watch_review(store, config)),
+            asyncio.create_task(watch_pending(store, config)),
         ]
         try:
             yield

@@ -5,6 +5,10 @@ are one atomic step. Switching to incident opens an activation (the storm incide
 when, why); every incident opened during it is tagged with it and due by its profile's deadlines.
 Standing down closes the activation, moves open incident-mode work back to the normal queues by the
 config's mapping, and recomputes due times; so does any switch, for the new mode's deadlines.
+
+That follow-up work runs after the switch is stored, so the switch also stores a *pending* note of
+it; whoever finishes the work removes the note, and a watcher in every worker finishes what a crashed
+request left, so a stand-down is never half done.
 """
 
 from __future__ import annotations
@@ -72,6 +76,15 @@ class ModeChanged(msgspec.Struct, kw_only=True, tag="center.mode_changed"):
     reason: str
 
 
+class Pending(msgspec.Struct, kw_only=True):
+    """A switch's follow-up work: requeue for `mode`, and at stand-down the report of `stood_down`."""
+
+    mode: Mode
+    stood_down: str | None
+    actor: str | None
+    at: datetime
+
+
 class ModeIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     """Switch the center: to incident with a name, or back to standby or normal."""
 
@@ -83,6 +96,11 @@ class ModeIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
 _pack = msgspec.msgpack.Encoder().encode
 _unpack_state = msgspec.msgpack.Decoder(CenterState).decode
 _unpack_activation = msgspec.msgpack.Decoder(Activation).decode
+_unpack_pending = msgspec.msgpack.Decoder(Pending).decode
+# Delete the pending note only if it is still ours: a newer switch may have replaced it.
+_DELETE_IF_SAME = (
+    "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0"
+)
 
 
 async def current(store: Store) -> CenterState:
@@ -154,6 +172,10 @@ async def switch(store: Store, config: SurgeConfig, request: ModeIn, actor: str 
         reason=request.reason,
     )
     change.command("XADD", keys.audit, "*", "type", "center.mode", "data", _pack(entry))
+    pending = _pack(
+        Pending(mode=request.mode, stood_down=stood_down.id if stood_down else None, actor=actor, at=now)
+    )
+    change.set(keys.center_pending, pending)
     event = ModeChanged(
         at=now,
         actor=actor,
@@ -171,13 +193,53 @@ async def switch(store: Store, config: SurgeConfig, request: ModeIn, actor: str 
             "another supervisor switched the mode; look again",
             kind="mode-conflict",
         ) from None
-    if stood_down is not None:
-        from incident import report  # the report reads activations from here
-
-        # How the storm went, kept before its work is moved back to the normal queues.
-        await report.keep(store, stood_down.id)
-    await requeue(store, config, request.mode, actor, stand_down=stood_down is not None)
+    await _follow_up(store, config, pending)
     return updated
+
+
+async def _follow_up(store: Store, config: SurgeConfig, packed: bytes) -> None:
+    from incident import report  # the report reads activations from here
+
+    pending = _unpack_pending(packed)
+    if pending.stood_down is not None and await report.kept(store, pending.stood_down) is None:
+        # How the storm went, kept before its work is moved back to the normal queues.
+        await report.keep(store, pending.stood_down)
+    await requeue(store, config, pending.mode, pending.actor, stood_down=pending.stood_down)
+    await store.redis.eval(_DELETE_IF_SAME, 1, store.keys.center_pending, packed)
+
+
+async def finish_pending(store: Store, config: SurgeConfig, settle: float = 60.0) -> bool:
+    """Finish a switch's follow-up work that its request did not (it crashed); True if there was any.
+
+    Only a note older than `settle` seconds is taken, so the request doing the work is not raced;
+    doing it twice would be harmless anyway (requeue and the report are idempotent).
+    """
+    keys = store.keys
+    packed = cast(bytes | None, await store.redis.get(keys.center_pending))
+    if packed is None:
+        return False
+    if datetime.now(UTC) - _unpack_pending(packed).at < timedelta(seconds=settle):
+        return False
+    if not await store.redis.set(keys.center_pending_lock, "1", nx=True, ex=600):
+        return False
+    try:
+        log.warning("finishing a mode switch's requeue left undone")
+        await _follow_up(store, config, packed)
+    finally:
+        await store.redis.delete(keys.center_pending_lock)
+    return True
+
+
+async def watch_pending(store: Store, config: SurgeConfig, every: float = 15.0) -> None:
+    """Finish follow-up work a crashed switch left (all workers run this; one takes it)."""
+    while True:
+        try:
+            await finish_pending(store, config)
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # a failed round is tried again; the watcher must not die
+            log.exception("finishing a pending switch failed")
+        await asyncio.sleep(every)
 
 
 async def review(store: Store, actor: str | None) -> CenterState:
@@ -245,18 +307,19 @@ async def watch_review(store: Store, config: SurgeConfig, every: float = 30.0) -
 
 
 async def requeue(
-    store: Store, config: SurgeConfig, mode: Mode, actor: str | None, *, stand_down: bool
+    store: Store, config: SurgeConfig, mode: Mode, actor: str | None, *, stood_down: str | None
 ) -> int:
     """Give every open incident the new mode's due time (and, at stand-down, its normal queue)."""
     moved = 0
     cursor: int | None = None
-    reason = "stand-down" if stand_down else f"mode {mode.value}"
+    reason = "stand-down" if stood_down else f"mode {mode.value}"
     while True:
         page, cursor = await select_incidents(store, IncidentFilter(statuses=_OPEN), before=cursor, limit=200)
         for incident in page:
+            # Only the storm's own work changes queue; what was opened before or after it stays put.
             category = (
                 config.modes.stand_down_categories.get(incident.category, incident.category)
-                if stand_down
+                if stood_down is not None and incident.activation == stood_down
                 else incident.category
             )
             new_due = due(config, mode, category, incident.priority, incident.opened_at)

@@ -38,6 +38,8 @@ live in one slot and a Lua script or MULTI may touch any of them together.
     sl:{j}:alarms                     stream: alarms for supervisors
     sl:{j}:center                     hash: v (version), data (the center's mode, MessagePack)
     sl:{j}:activation:<id>            string: a storm incident (activation), MessagePack
+    sl:{j}:center:pending             string: a switch whose requeue (and stand-down report) is not done yet
+    sl:{j}:center:pending:lock        string: the worker finishing it (expires)
     sl:{j}:center:review:<epoch>      string: the review alarm for the interval ending then was raised
     sl:{j}:activations                sorted set: activation ids by start time
     sl:{j}:idx:due                    sorted set: open tickets by due time (epoch seconds)
@@ -135,6 +137,14 @@ class Keys:
     @property
     def center(self) -> str:
         return self._p + "center"
+
+    @property
+    def center_pending(self) -> str:
+        return self._p + "center:pending"
+
+    @property
+    def center_pending_lock(self) -> str:
+        return self._p + "center:pending:lock"
 
     def review_alerted(self, due_at: int) -> str:
         return f"{self._p}center:review:{due_at}"

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from datetime import datetime
 
+import pytest
 from quart.testing.app import TestApp as App
 from quart.typing import TestClientProtocol as Client
 
+from incident import center, report
 from incident.auth.roles import Role
+from incident.config import SurgeConfig
 from tests.conftest import as_role
 
 NO_HEAT = {"narrative": "no heat in the house since noon", "address": "Bailey & Kensington"}
@@ -40,7 +43,9 @@ async def test_incident_mode_tags_calls_and_tightens_deadlines(client: Client) -
 
 
 async def test_stand_down_closes_the_storm_and_requeues(client: Client) -> None:
-    """Standing down records who and why, moves emergency work to the normal queue, re-dates the rest."""
+    """Stand-down moves the storm's emergency work to the normal queue; older work keeps its queue."""
+    gas = {"narrative": "smell gas in the basement"}
+    earlier = (await (await client.post("/api/v1/calls", json=gas)).get_json())["incident"]
     await client.post("/api/v1/mode", json={"mode": "incident", "name": "October Storm", "reason": "storm"})
     emergency = (
         await (await client.post("/api/v1/calls", json={"narrative": "smell gas in the basement"})).get_json()
@@ -52,6 +57,8 @@ async def test_stand_down_closes_the_storm_and_requeues(client: Client) -> None:
     assert (await stood.get_json())["state"]["activation"] is None
     after = (await (await client.get(f"/api/v1/incidents/{emergency['ticket']}")).get_json())["incident"]
     assert after["category"] == "general"
+    kept = (await (await client.get(f"/api/v1/incidents/{earlier['ticket']}")).get_json())["incident"]
+    assert kept["category"] == "emergency", "opened before the storm: not the storm's work"
     history = await (await client.get(f"/api/v1/incidents/{emergency['ticket']}/history")).get_json()
     assert history["events"][-1]["event"]["type"] == "incident.requeued"
     audit = await (await client.get("/api/v1/audit")).get_json()
@@ -199,3 +206,38 @@ async def test_review_interval_asks_supervisors(app: App, client: Client) -> Non
     assert len([a for a in alarms if a["event"]["kind"] == "review_due"]) == 1
     reviewed = await (await client.post("/api/v1/mode/review")).get_json()
     assert reviewed["state"]["reviewed_by"] == "test-supervisor"
+
+
+async def test_stand_down_cut_short_is_finished_by_the_watcher(
+    app: App, client: Client, config: SurgeConfig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A stand-down whose request dies after the switch is stored is finished: report kept, work moved."""
+    store = app.app.extensions["stormline.store"]
+    started = await client.post(
+        "/api/v1/mode", json={"mode": "incident", "name": "October Storm", "reason": "storm"}
+    )
+    activation_id = (await started.get_json())["state"]["activation"]["id"]
+    gas = {"narrative": "smell gas in the basement"}
+    ticket = (await (await client.post("/api/v1/calls", json=gas)).get_json())["ticket"]
+
+    real_requeue = center.requeue
+
+    async def crash(*args: object, **kwargs: object) -> int:
+        raise ConnectionError("worker killed mid stand-down")
+
+    monkeypatch.setattr(center, "requeue", crash)
+    try:
+        cut = await client.post("/api/v1/mode", json={"mode": "normal", "reason": "storm over"})
+        assert cut.status_code == 500
+    except ConnectionError:
+        pass  # the test app may hand the exception straight back
+    monkeypatch.setattr(center, "requeue", real_requeue)
+    assert (await center.current(store)).mode is center.Mode.NORMAL, "the switch itself was stored"
+    moved = (await (await client.get(f"/api/v1/incidents/{ticket}")).get_json())["incident"]
+    assert moved["category"] == "emergency", "not yet requeued"
+    assert not await center.finish_pending(store, config), "a fresh note is left to its own request"
+    assert await center.finish_pending(store, config, settle=0)
+    moved = (await (await client.get(f"/api/v1/incidents/{ticket}")).get_json())["incident"]
+    assert moved["category"] == "general"
+    assert await report.kept(store, activation_id) is not None
+    assert not await center.finish_pending(store, config, settle=0), "done once, the note is gone"
