@@ -80,6 +80,7 @@ class Pending(msgspec.Struct, kw_only=True):
     """A switch's follow-up work: requeue for `mode`, and at stand-down the report of `stood_down`."""
 
     mode: Mode
+    version: int  # the center's version after the switch: a newer switch supersedes this work
     stood_down: str | None
     actor: str | None
     at: datetime
@@ -106,6 +107,18 @@ _DELETE_IF_SAME = (
 async def current(store: Store) -> CenterState:
     data = cast(bytes | None, await store.redis.hget(store.keys.center, "data"))
     return _unpack_state(data) if data else CenterState()
+
+
+current_state = current  # for functions with a local named `current`
+
+
+def unchanged(change: Change, store: Store, state: CenterState) -> Change:
+    """Make `change` conflict if the center switched since `state` was read.
+
+    Work tagged and dated for a mode must land in that mode: a write racing a switch is refused (and
+    retried by its writer on the new state), so the switch's requeue never misses it.
+    """
+    return change.guard(store.keys.center, "v", str(state.version) if state.version else "")
 
 
 def profile(config: SurgeConfig, mode: Mode) -> ModeProfile:
@@ -173,7 +186,13 @@ async def switch(store: Store, config: SurgeConfig, request: ModeIn, actor: str 
     )
     change.command("XADD", keys.audit, "*", "type", "center.mode", "data", _pack(entry))
     pending = _pack(
-        Pending(mode=request.mode, stood_down=stood_down.id if stood_down else None, actor=actor, at=now)
+        Pending(
+            mode=request.mode,
+            version=updated.version,
+            stood_down=stood_down.id if stood_down else None,
+            actor=actor,
+            at=now,
+        )
     )
     change.set(keys.center_pending, pending)
     event = ModeChanged(
@@ -204,7 +223,9 @@ async def _follow_up(store: Store, config: SurgeConfig, packed: bytes) -> None:
     if pending.stood_down is not None and await report.kept(store, pending.stood_down) is None:
         # How the storm went, kept before its work is moved back to the normal queues.
         await report.keep(store, pending.stood_down)
-    await requeue(store, config, pending.mode, pending.actor, stood_down=pending.stood_down)
+    await requeue(
+        store, config, pending.mode, pending.actor, version=pending.version, stood_down=pending.stood_down
+    )
     await store.redis.eval(_DELETE_IF_SAME, 1, store.keys.center_pending, packed)
 
 
@@ -307,47 +328,62 @@ async def watch_review(store: Store, config: SurgeConfig, every: float = 30.0) -
 
 
 async def requeue(
-    store: Store, config: SurgeConfig, mode: Mode, actor: str | None, *, stood_down: str | None
+    store: Store,
+    config: SurgeConfig,
+    mode: Mode,
+    actor: str | None,
+    *,
+    version: int,
+    stood_down: str | None,
 ) -> int:
-    """Give every open incident the new mode's due time (and, at stand-down, its normal queue)."""
+    """Give every open incident the new mode's due time (and, at stand-down, its normal queue).
+
+    Each decision is taken on the incident as it is now (an override made meanwhile stands) and only
+    while the center is still at `version`: a newer switch's own requeue owns the work after that.
+    """
     moved = 0
     cursor: int | None = None
     reason = "stand-down" if stood_down else f"mode {mode.value}"
+
+    def target(incident: Incident) -> tuple[str, datetime]:
+        # Only the storm's own work changes queue; what was opened before or after it stays put.
+        category = (
+            config.modes.stand_down_categories.get(incident.category, incident.category)
+            if stood_down is not None and incident.activation == stood_down
+            else incident.category
+        )
+        return category, due(config, mode, category, incident.priority, incident.opened_at)
+
+    async def decide(current: Incident) -> Decision:
+        state = await current_state(store)
+        category, due_at = target(current)
+        if state.version != version or (category, due_at) == (current.category, current.due_at):
+            return current
+        updated = msgspec.structs.replace(
+            current,
+            category=category,
+            due_at=due_at,
+            updated_at=datetime.now(UTC),
+            version=current.version + 1,
+        )
+        event = Requeued(
+            ticket=current.ticket,
+            at=updated.updated_at,
+            actor=actor,
+            category=category,
+            due_at=due_at,
+            reason=reason,
+            version=updated.version,
+        )
+        return updated, event, unchanged(Change(), store, state)
+
     while True:
         page, cursor = await select_incidents(store, IncidentFilter(statuses=_OPEN), before=cursor, limit=200)
         for incident in page:
-            # Only the storm's own work changes queue; what was opened before or after it stays put.
-            category = (
-                config.modes.stand_down_categories.get(incident.category, incident.category)
-                if stood_down is not None and incident.activation == stood_down
-                else incident.category
-            )
-            new_due = due(config, mode, category, incident.priority, incident.opened_at)
-            if category == incident.category and new_due == incident.due_at:
+            if target(incident) == (incident.category, incident.due_at):
                 continue
-
-            async def decide(current: Incident, category: str = category) -> Decision:
-                target = due(config, mode, category, current.priority, current.opened_at)
-                if category == current.category and target == current.due_at:
-                    return current
-                updated = msgspec.structs.replace(
-                    current,
-                    category=category,
-                    due_at=target,
-                    updated_at=datetime.now(UTC),
-                    version=current.version + 1,
-                )
-                event = Requeued(
-                    ticket=current.ticket,
-                    at=updated.updated_at,
-                    actor=actor,
-                    category=category,
-                    due_at=target,
-                    reason=reason,
-                    version=updated.version,
-                )
-                return updated, event, None
-
+            if (await current_state(store)).version != version:
+                return moved  # superseded by a newer switch
             await change_incident(store, incident.ticket, decide)
             moved += 1
         if cursor is None:

@@ -159,51 +159,56 @@ async def _take(
     ticket = f"{year}-{number:0{config.tickets.number_digits}d}"
     call = _call(config, call_in, ticket, call_number, now)
     category, priority, override = _decision(config, call_in, triaged, actor, now)
-    state = await center.current(store)
-    incident = Incident(
-        ticket=ticket,
-        seq=seq,
-        category=category,
-        priority=priority,
-        life_safety=bool(triaged and triaged.life_safety),
-        triage=triaged,
-        override=override,
-        handoff=_screened(triaged, actor, now),
-        activation=state.activation.id if state.activation else None,
-        due_at=center.due(config, state.mode, category, priority, now),
-        status=Status.OPEN,
-        address=call_in.address,
-        location=located.best.point if located and located.best else call_in.location,
-        needs_location=not (located and located.best) and call_in.location is None,
-        located_by=located.best if located else None,
-        location_candidates=located.candidates if located and not located.best else [],
-        zones=located.zones if located else {},
-        outside_jurisdiction=located.outside if located else False,
-        town=located.town if located else None,
-        call_ahead=call_in.call_ahead,
-        calls=[call.id],
-        opened_at=now,
-        updated_at=now,
-    )
-    referral = config.geo.outside_referral if incident.outside_jurisdiction else None
-    receipt = CallReceipt(
-        ticket=ticket,
-        call_id=call.id,
-        new_incident=True,
-        incident=incident,
-        outside_referral=referral,
-        transfer_to_911=incident.life_safety,
-        handoff_steps=config.handoff.steps if incident.life_safety else [],
-    )
-    answer = Answer(201, _encode(receipt))
-    change = _settled(config, claimed, answer)
-    surge.count(change, store, config, category, now.timestamp())
-    try:
-        await insert_incident(store, incident, call, actor, change)
-    except Conflict as conflict:
-        if conflict.key != store.keys.incident(ticket) or not await _landed(store, ticket, call.id):
-            raise
-    return answer
+    for _ in range(_VERSION_RETRIES):
+        # Tagged and dated for the mode it lands in: a switch in between makes this read again.
+        state = await center.current(store)
+        incident = Incident(
+            ticket=ticket,
+            seq=seq,
+            category=category,
+            priority=priority,
+            life_safety=bool(triaged and triaged.life_safety),
+            triage=triaged,
+            override=override,
+            handoff=_screened(triaged, actor, now),
+            activation=state.activation.id if state.activation else None,
+            due_at=center.due(config, state.mode, category, priority, now),
+            status=Status.OPEN,
+            address=call_in.address,
+            location=located.best.point if located and located.best else call_in.location,
+            needs_location=not (located and located.best) and call_in.location is None,
+            located_by=located.best if located else None,
+            location_candidates=located.candidates if located and not located.best else [],
+            zones=located.zones if located else {},
+            outside_jurisdiction=located.outside if located else False,
+            town=located.town if located else None,
+            call_ahead=call_in.call_ahead,
+            calls=[call.id],
+            opened_at=now,
+            updated_at=now,
+        )
+        referral = config.geo.outside_referral if incident.outside_jurisdiction else None
+        receipt = CallReceipt(
+            ticket=ticket,
+            call_id=call.id,
+            new_incident=True,
+            incident=incident,
+            outside_referral=referral,
+            transfer_to_911=incident.life_safety,
+            handoff_steps=config.handoff.steps if incident.life_safety else [],
+        )
+        answer = Answer(201, _encode(receipt))
+        change = center.unchanged(_settled(config, claimed, answer), store, state)
+        surge.count(change, store, config, category, now.timestamp())
+        try:
+            await insert_incident(store, incident, call, actor, change)
+        except Conflict as conflict:
+            if conflict.key == store.keys.center:
+                continue
+            if conflict.key != store.keys.incident(ticket) or not await _landed(store, ticket, call.id):
+                raise
+        return answer
+    raise Problem(503, "Busy", "the center's mode is changing too fast; retry", kind="contention")
 
 
 async def _attach(
@@ -236,13 +241,21 @@ async def _attach(
             )
         # A later call can tell more ("now he's not breathing"): it may raise the incident, never lower it.
         raised = triaged is not None and _RANK[triaged.priority] < _RANK[current.priority]
+        priority = triaged.priority if triaged is not None and raised else current.priority
+        category = "emergency" if triaged is not None and triaged.life_safety else current.category
+        state = await center.current(store)
+        redated = (category, priority) != (current.category, current.priority)
         updated = msgspec.structs.replace(
             current,
             calls=[*current.calls, call.id],
             call_ahead=current.call_ahead or call_in.call_ahead,
-            priority=triaged.priority if triaged is not None and raised else current.priority,
+            priority=priority,
             life_safety=current.life_safety or bool(triaged and triaged.life_safety),
-            category="emergency" if triaged is not None and triaged.life_safety else current.category,
+            category=category,
+            # Raised, it is due by its new priority's deadline, counted from when it was opened.
+            due_at=center.due(config, state.mode, category, priority, current.opened_at)
+            if redated
+            else current.due_at,
             handoff=current.handoff or _screened(triaged, actor, now),
             updated_at=now,
             version=current.version + 1,
@@ -251,10 +264,14 @@ async def _attach(
             201, _encode(CallReceipt(ticket=ticket, call_id=call.id, new_incident=False, incident=updated))
         )
         change = _settled(config, claimed, answer)
+        if redated:
+            center.unchanged(change, store, state)
         surge.count(change, store, config, updated.category, now.timestamp())  # a call, whichever ticket
         try:
             await attach_call(store, current, updated, call, actor, change, triaged)
         except Conflict as conflict:
+            if conflict.key == store.keys.center:
+                continue  # the mode switched: date it again
             if conflict.key != store.keys.incident(ticket):
                 raise
             if await _landed(store, ticket, call.id):

@@ -9,6 +9,7 @@ import msgspec
 
 from incident import center
 from incident.config import Priority, SurgeConfig
+from incident.events import Change
 from incident.incidents import Decision, change_incident
 from incident.problems import invalid_field
 from incident.records import Incident, Override, TriageOverridden
@@ -31,9 +32,8 @@ async def override(
     if request.category is not None and config.category(request.category) is None:
         raise invalid_field("category", f"unknown category {request.category!r}")
 
-    state = await center.current(store)
-
     async def decide(current: Incident) -> Decision:
+        state = await center.current(store)
         now = datetime.now(UTC)
         decision = Override(
             by=actor,
@@ -56,7 +56,7 @@ async def override(
         return (
             updated,
             TriageOverridden(ticket=ticket, at=now, actor=actor, override=decision, version=updated.version),
-            None,
+            center.unchanged(Change(), store, state),  # dated for the mode it lands in
         )
 
     return await change_incident(store, ticket, decide)

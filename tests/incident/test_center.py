@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 
 import pytest
@@ -11,6 +12,9 @@ from quart.typing import TestClientProtocol as Client
 from incident import center, report
 from incident.auth.roles import Role
 from incident.config import SurgeConfig
+from incident.incidents import Decision, change_incident
+from incident.records import Incident
+from incident.store import Store
 from tests.conftest import as_role
 
 NO_HEAT = {"narrative": "no heat in the house since noon", "address": "Bailey & Kensington"}
@@ -99,8 +103,7 @@ async def test_overdue_list_and_alarm(app: App, client: Client) -> None:
 
     import msgspec
 
-    from incident.incidents import change_incident
-    from incident.records import Incident, Requeued
+    from incident.records import Requeued
 
     ticket = (await (await client.post("/api/v1/calls", json=NO_HEAT)).get_json())["ticket"]
     store = app.app.extensions["stormline.store"]
@@ -241,3 +244,52 @@ async def test_stand_down_cut_short_is_finished_by_the_watcher(
     assert moved["category"] == "general"
     assert await report.kept(store, activation_id) is not None
     assert not await center.finish_pending(store, config, settle=0), "done once, the note is gone"
+
+
+async def test_a_call_racing_a_stand_down_lands_in_the_new_mode(
+    client: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A call whose intake read the mode just before a stand-down is tagged and dated for normal mode."""
+    await client.post("/api/v1/mode", json={"mode": "incident", "name": "October Storm", "reason": "storm"})
+    real = center.current
+    raced = False
+
+    async def read_then_stand_down(store: Store) -> center.CenterState:
+        nonlocal raced
+        state = await real(store)
+        if not raced:  # the supervisor's stand-down lands between intake's read and its write
+            raced = True
+            stood = await client.post("/api/v1/mode", json={"mode": "normal", "reason": "stand down now"})
+            assert stood.status_code == 200
+        return state
+
+    monkeypatch.setattr(center, "current", read_then_stand_down)
+    got = (await (await client.post("/api/v1/calls", json=NO_HEAT)).get_json())["incident"]
+    monkeypatch.setattr(center, "current", real)
+    assert raced
+    assert got["activation"] is None, "not tagged with a storm already stood down"
+    assert _minutes(got) == 480, "due by the normal profile"
+
+
+async def test_a_switch_keeps_an_override_made_during_its_requeue(
+    client: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A category override that lands while a switch re-dates work is kept, and dated by the new mode."""
+    ticket = (await (await client.post("/api/v1/calls", json=NO_HEAT)).get_json())["ticket"]
+    real = change_incident
+
+    async def override_first(
+        store: Store, at: str, decide: Callable[[Incident], Awaitable[Decision]]
+    ) -> Incident:
+        done = await client.post(
+            f"/api/v1/incidents/{at}/override", json={"category": "utility", "reason": "it is the gas line"}
+        )
+        assert done.status_code == 200
+        return await real(store, at, decide)
+
+    monkeypatch.setattr(center, "change_incident", override_first)
+    await client.post("/api/v1/mode", json={"mode": "incident", "name": "October Storm", "reason": "storm"})
+    monkeypatch.setattr(center, "change_incident", real)
+    incident = (await (await client.get(f"/api/v1/incidents/{ticket}")).get_json())["incident"]
+    assert incident["category"] == "utility"
+    assert _minutes(incident) == 240, "utility P2 by the incident profile"
