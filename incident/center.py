@@ -17,6 +17,7 @@ import asyncio
 import enum
 import logging
 import re
+import secrets
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, cast
 
@@ -143,7 +144,7 @@ async def switch(store: Store, config: SurgeConfig, request: ModeIn, actor: str 
         assert request.name is not None, "checked above"
         slug = re.sub(r"[^a-z0-9]+", "-", request.name.lower()).strip("-")[:40] or "incident"
         activation = Activation(
-            id=f"{now:%Y%m%d-%H%M}-{slug}",
+            id=f"{now:%Y%m%d-%H%M%S}-{secrets.token_hex(2)}-{slug}",
             name=request.name,
             activated_by=actor,
             activated_at=now,
@@ -312,14 +313,14 @@ async def watch_review(store: Store, config: SurgeConfig, every: float = 30.0) -
                 if datetime.now(UTC) - since >= timedelta(minutes=minutes):
                     # One question per interval: the key names the moment the interval ran out.
                     due_at = int((since + timedelta(minutes=minutes)).timestamp())
-                    key = store.keys.review_alerted(due_at)
-                    if await store.redis.set(key, "1", nx=True, ex=7 * 24 * 3600):
-                        await raise_alarm(
-                            store,
-                            None,
-                            "review_due",
-                            f"{state.activation.name}: still active? Review it or stand down",
-                        )
+                    await raise_alarm(
+                        store,
+                        None,
+                        "review_due",
+                        f"{state.activation.name}: still active? Review it or stand down",
+                        once=store.keys.review_alerted(due_at),
+                        ttl=7 * 24 * 3600,
+                    )
         except asyncio.CancelledError:
             raise
         except Exception:  # a failed round is tried again; the watcher must not die
@@ -409,10 +410,16 @@ async def watch_overdue(store: Store, every: float = 5.0) -> None:
             for raw, due_at in due_now:
                 ticket = raw.decode()
                 # One alarm per due time: a switch that re-dates the incident arms it again, and the
-                # marker expires, so closed work leaves nothing behind.
-                marker = store.keys.overdue_alerted(ticket, int(due_at))
-                if await store.redis.set(marker, "1", nx=True, ex=14 * 24 * 3600):
-                    await raise_alarm(store, ticket, "deadline_missed", f"{ticket} is past its due time")
+                # marker expires, so closed work leaves nothing behind. Already alarmed, the write is
+                # refused in Redis; a marker read first would save that round trip.
+                await raise_alarm(
+                    store,
+                    ticket,
+                    "deadline_missed",
+                    f"{ticket} is past its due time",
+                    once=store.keys.overdue_alerted(ticket, int(due_at)),
+                    ttl=14 * 24 * 3600,
+                )
         except asyncio.CancelledError:
             raise
         except Exception:  # a failed round is tried again; the watcher must not die

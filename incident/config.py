@@ -204,7 +204,7 @@ class ModeProfile(_Section, frozen=True):
 
 class Surge(_Section, frozen=True):
     window_minutes: Annotated[int, msgspec.Meta(ge=5, le=120)]
-    baseline_hours: Annotated[int, msgspec.Meta(ge=1, le=24 * 28)]
+    baseline_hours: Annotated[int, msgspec.Meta(ge=1, le=24 * 7)]  # counts are kept a week
     factor: Annotated[float, msgspec.Meta(ge=1.0, le=100.0)]
     min_calls: Annotated[int, msgspec.Meta(ge=1, le=100_000)]
     auto_switch: bool
@@ -325,6 +325,12 @@ def _semantic_problems(config: SurgeConfig) -> list[tuple[KeyPath, str]]:
         missing = [p for p in Priority if p not in profile.deadline_minutes]
         if missing:
             problems.append((["modes", mode, "deadline_minutes"], f"no deadline for {', '.join(missing)}"))
+    for source_code, target in config.modes.stand_down_categories.items():
+        for code in (source_code, target):
+            if code not in seen:
+                problems.append(
+                    (["modes", "stand_down_categories", source_code], f"{code!r} is not a category's code")
+                )
     for index, category in enumerate(config.categories):
         for code in category.refer:
             if code not in agencies:

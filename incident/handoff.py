@@ -15,7 +15,7 @@ import msgspec
 
 from incident.config import SurgeConfig
 from incident.documents import cap, eido
-from incident.events import Change, commit
+from incident.events import Change, Conflict, commit
 from incident.incidents import Decision, change_incident, select_calls
 from incident.outbox import enqueue
 from incident.problems import Problem, invalid_field
@@ -156,17 +156,29 @@ def check_psap_status(step: Step) -> None:
         raise invalid_field("status", f"one of: {', '.join(sorted(PSAP_STEPS))}")
 
 
-async def raise_alarm(store: Store, ticket: str | None, kind: str, message: str) -> None:
-    """An alarm for supervisors: in the alarms stream, and in the incident's history if it has one."""
+async def raise_alarm(
+    store: Store, ticket: str | None, kind: str, message: str, *, once: str | None = None, ttl: int = 0
+) -> bool:
+    """An alarm for supervisors: in the alarms stream, and in the incident's history if it has one.
+
+    With `once` (a marker key, kept `ttl` seconds), the alarm and its marker are written in one atomic
+    step, and a second alarm with the same marker writes nothing: every worker may try, one alarms,
+    and a failed write leaves no marker behind to silence the retry. Returns whether it alarmed.
+    """
     event = AlarmRaised(ticket=ticket or "", at=datetime.now(UTC), kind=kind, message=message)
-    if ticket is None:
-        await commit(store.apply, Change(), event, store.keys.events, store.keys.alarms)
-        return
+    change = Change()
+    if once is not None:
+        change.guard(once, "v", "").hset(once, {"v": 1}).expire(once, ttl)
     # Ids come from the one events stream; the history and the alarms stream take copies with the same
     # id (a stream's own clock could run behind the history's and refuse the copy).
-    await commit(
-        store.apply, Change(), event, store.keys.events, store.keys.history(ticket), store.keys.alarms
-    )
+    streams = (store.keys.alarms,) if ticket is None else (store.keys.history(ticket), store.keys.alarms)
+    try:
+        await commit(store.apply, change, event, store.keys.events, *streams)
+    except Conflict as conflict:
+        if conflict.key != once:
+            raise
+        return False
+    return True
 
 
 async def watch_deadlines(store: Store, every: float = 2.0) -> None:

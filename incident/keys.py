@@ -40,12 +40,12 @@ live in one slot and a Lua script or MULTI may touch any of them together.
     sl:{j}:activation:<id>            string: a storm incident (activation), MessagePack
     sl:{j}:center:pending             string: a switch whose requeue (and stand-down report) is not done yet
     sl:{j}:center:pending:lock        string: the worker finishing it (expires)
-    sl:{j}:center:review:<epoch>      string: the review alarm for the interval ending then was raised
+    sl:{j}:center:review:<epoch>      hash: the review alarm for the interval ending then was raised
     sl:{j}:activations                sorted set: activation ids by start time
     sl:{j}:idx:due                    sorted set: open tickets by due time (epoch seconds)
-    sl:{j}:overdue:<ticket>:<due>     string: that due time's missed-deadline alarm was raised (expires)
+    sl:{j}:overdue:<ticket>:<due>     hash: that due time's missed-deadline alarm was raised (expires)
     sl:{j}:surge:<window>:<category|all>  counter: calls in one window (expires after a week)
-    sl:{j}:surge:alerted:<window>     string: the window's surge alarm was raised
+    sl:{j}:surge:alerted:<window>     hash: the window's surge alarm was raised (expires)
     sl:{j}:idx:activation:<id>        sorted set: tickets opened during a storm incident
     sl:{j}:report:<activation id>     string: the after-action report kept at stand-down
 """

@@ -10,7 +10,7 @@ import csv
 import io
 import math
 from collections import Counter
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import cast
 
 import msgspec
@@ -103,10 +103,11 @@ async def build(store: Store, activation_id: str) -> Report | None:
             dispatch.append(_minutes(incident.opened_at, assigned))
         if incident.resolved_at is not None:
             resolution.append(_minutes(incident.opened_at, incident.resolved_at))
-        done_at = incident.resolved_at or (
-            incident.closed_at if incident.status in (Status.CLOSED, Status.CANCELLED) else None
-        )
-        if incident.due_at is not None and (done_at or now) > incident.due_at:
+        if incident.status is Status.CANCELLED or (
+            incident.status is Status.CLOSED and not incident.resolved_at
+        ):
+            continue  # withdrawn (a duplicate, a mistake): no deadline to meet
+        if incident.due_at is not None and (incident.resolved_at or now) > incident.due_at:
             missed += 1
     return Report(
         activation=record,
@@ -117,7 +118,7 @@ async def build(store: Store, activation_id: str) -> Report | None:
         by_priority=_rows(by["priority"], calls_by["priority"]),
         by_zone=_rows(by["zone"], calls_by["zone"]),
         by_channel=_rows(by["channel"], calls_by["channel"]),
-        calls_per_hour=sorted(hours.items()),
+        calls_per_hour=_every_hour(hours),
         to_handoff=_durations(handoff),
         to_dispatch=_durations(dispatch),
         to_resolution=_durations(resolution),
@@ -142,7 +143,7 @@ def to_csv(report: Report) -> str:
     """The report's tables, one after the other, each with a heading row."""
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow(["storm incident", report.activation.name, report.activation.id])
+    writer.writerow(["storm incident", _cell(report.activation.name), report.activation.id])
     writer.writerow(
         ["incidents", report.incidents, "calls", report.calls, "deadlines missed", report.deadlines_missed]
     )
@@ -152,7 +153,7 @@ def to_csv(report: Report) -> str:
     ):  # fmt: skip
         writer.writerow([])
         writer.writerow([title, "incidents", "calls"])
-        writer.writerows([row.key, row.incidents, row.calls] for row in rows)
+        writer.writerows([_cell(row.key), row.incidents, row.calls] for row in rows)
     writer.writerow([])
     writer.writerow(["hour (UTC)", "calls"])
     writer.writerows(report.calls_per_hour)
@@ -165,6 +166,29 @@ def to_csv(report: Report) -> str:
     ):
         writer.writerow([title, durations.count, durations.median_minutes, durations.p90_minutes])
     return out.getvalue()
+
+
+def _every_hour(hours: Counter[str]) -> list[tuple[str, int]]:
+    """Calls per hour from the first to the last, quiet hours included (a gap is news too)."""
+    if not hours:
+        return []
+    first, last = (
+        datetime.strptime(h, "%Y-%m-%dT%H:00Z").replace(tzinfo=UTC) for h in (min(hours), max(hours))
+    )
+    out = []
+    while first <= last:
+        key = first.strftime("%Y-%m-%dT%H:00Z")
+        out.append((key, hours.get(key, 0)))
+        first += timedelta(hours=1)
+    return out
+
+
+_FORMULA = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _cell(value: object) -> object:
+    # A typed name starting like a formula would run in a spreadsheet: make it text.
+    return "'" + value if isinstance(value, str) and value.startswith(_FORMULA) else value
 
 
 def _zone(incident: Incident) -> str:

@@ -77,17 +77,30 @@ async def watch(store: Store, config: SurgeConfig, every: float = 15.0) -> None:
             now = time.time()
             surging = [r for r in await readings(store, config, now) if r.surging]
             window = window_of(now, config)
-            if surging and await store.redis.set(store.keys.surge_alerted(window), "1", nx=True, ex=_WEEK_S):
-                parts = ", ".join(f"{r.category} {r.calls} (baseline {r.baseline:g})" for r in surging)
-                await raise_alarm(store, None, "surge", f"surge: consider incident mode: {parts}")
-                state = await center.current(store)
-                if config.modes.surge.auto_switch and state.mode is not center.Mode.INCIDENT:
-                    request = center.ModeIn(
-                        mode=center.Mode.INCIDENT,
-                        name=f"Surge {datetime.now(UTC):%Y-%m-%d %H:%M}",
-                        reason=parts,
-                    )
-                    await center.switch(store, config, request, "surge-detector")
+            # In incident mode the surge is still news (where calls pile up), but not a call to switch.
+            state = await center.current(store) if surging else None
+            parts = ", ".join(f"{r.category} {r.calls} (baseline {r.baseline:g})" for r in surging)
+            calm = state is not None and state.mode is not center.Mode.INCIDENT
+            advice = "surge: consider incident mode" if calm else "surge"
+            if (
+                state is not None
+                and await raise_alarm(
+                    store,
+                    None,
+                    "surge",
+                    f"{advice}: {parts}",
+                    once=store.keys.surge_alerted(window),
+                    ttl=_WEEK_S,
+                )
+                and calm
+                and config.modes.surge.auto_switch
+            ):
+                request = center.ModeIn(
+                    mode=center.Mode.INCIDENT,
+                    name=f"Surge {datetime.now(UTC):%Y-%m-%d %H:%M}",
+                    reason=parts,
+                )
+                await center.switch(store, config, request, "surge-detector")
         except asyncio.CancelledError:
             raise
         except Exception:  # a failed round is tried again; the watcher must not die

@@ -143,6 +143,22 @@ def test_every_key_is_commented() -> None:
             1,
         ),
         (lambda t: t + "tickets:\n  number_digits: 5\n", "tickets", "tickets:", "twice", 2),
+        (
+            lambda t: t.replace(
+                "stand_down_categories: {emergency: general}", "stand_down_categories: {emergency: genral}"
+            ),
+            "modes.stand_down_categories.emergency",
+            "stand_down_categories:",
+            "'genral' is not a category",
+            1,
+        ),
+        (
+            lambda t: t.replace("baseline_hours: 24", "baseline_hours: 672"),
+            "modes.surge.baseline_hours",
+            "baseline_hours: 672",
+            "<= 168",
+            1,
+        ),
     ],
 )
 def test_bad_config_names_key_problem_and_line(mutate, path, needle, problem, occurrence) -> None:  # type: ignore[no-untyped-def]

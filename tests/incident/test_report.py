@@ -101,3 +101,44 @@ async def test_unknown_storm_is_404(client: Client) -> None:
     """A report for a storm incident that never was is a 404 problem."""
     response = await client.get("/api/v1/activations/nope/report")
     assert response.status_code == 404
+
+
+async def test_withdrawn_work_misses_no_deadline_and_quiet_hours_show(app: App, client: Client) -> None:
+    """A cancelled duplicate past its due time is no missed deadline; an hour with no calls is a 0 bar."""
+    mode = await client.post(
+        "/api/v1/mode", json={"mode": "incident", "name": "=HYPERLINK(1) Storm", "reason": "storm"}
+    )
+    activation = (await mode.get_json())["state"]["activation"]["id"]
+    early = datetime.now(UTC) - timedelta(hours=3)
+    for received in (early, datetime.now(UTC)):
+        body = {"narrative": "tree down on Hertel", "received_at": received.isoformat()}
+        assert (await client.post("/api/v1/calls", json=body)).status_code == 201
+    duplicate = await (
+        await client.post("/api/v1/calls", json={"narrative": "tree down on Hertel"})
+    ).get_json()
+    ticket = duplicate["ticket"]
+    store = app.app.extensions["stormline.store"]
+
+    async def overdue(current: Incident) -> tuple[Incident, Requeued, None]:
+        past = datetime.now(UTC) - timedelta(minutes=1)
+        updated = msgspec.structs.replace(current, due_at=past, version=current.version + 1)
+        event = Requeued(
+            ticket=ticket, at=past, actor="t", category=current.category, due_at=past, reason="t",
+            version=updated.version,
+        )  # fmt: skip
+        return updated, event, None
+
+    await change_incident(store, ticket, overdue)
+    cancelled = await client.post(
+        f"/api/v1/incidents/{ticket}/transitions", json={"to": "cancelled", "reason": "duplicate"}
+    )
+    assert cancelled.status_code == 200
+    report = await (await client.get(f"/api/v1/activations/{activation}/report")).get_json()
+    assert report["deadlines_missed"] == 0
+    counts = [count for _, count in report["calls_per_hour"]]
+    assert len(counts) in (4, 5), counts  # three hours apart: every hour between is there
+    assert 0 in counts[1:-1], counts
+    assert sum(counts) == 3
+    table = await (await client.get(f"/api/v1/activations/{activation}/report.csv")).get_data(as_text=True)
+    heading = next(csv.reader(io.StringIO(table)))
+    assert heading[1] == "'=HYPERLINK(1) Storm", "a name is text, not a formula"
