@@ -293,3 +293,13 @@ async def test_a_switch_keeps_an_override_made_during_its_requeue(
     incident = (await (await client.get(f"/api/v1/incidents/{ticket}")).get_json())["incident"]
     assert incident["category"] == "utility"
     assert _minutes(incident) == 240, "utility P2 by the incident profile"
+
+
+async def test_a_later_call_that_raises_the_incident_re_dates_it(client: Client) -> None:
+    """A later call that makes it an emergency brings the due time to the P1 deadline from opening."""
+    first = (await (await client.post("/api/v1/calls", json=NO_HEAT)).get_json())["incident"]
+    assert _minutes(first) == 480
+    later = {"narrative": "now he is not breathing", "ticket": first["ticket"]}
+    raised = (await (await client.post("/api/v1/calls", json=later)).get_json())["incident"]
+    assert (raised["category"], raised["priority"]) == ("emergency", "P1")
+    assert _minutes(raised) == 60, "normal profile: P1 in an hour"
