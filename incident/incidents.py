@@ -220,6 +220,13 @@ async def select_incidents(
     """Newest first, those with order below `before`; returns (page, cursor for the next page)."""
     if where.bbox is not None:
         candidates = _page_from_box(store, where, before)
+    elif where.overdue_at is not None:
+        # The overdue are few beside all the open work: start from the due index, not a scan.
+        overdue = cast(
+            list[bytes],
+            await store.redis.zrangebyscore(store.keys.due, "-inf", f"({int(where.overdue_at.timestamp())}"),
+        )
+        candidates = _page_from_members(store, overdue, before)
     else:
         candidates = _page_from_index(store, where, before)
     page: list[Incident] = []
@@ -270,6 +277,15 @@ async def _page_from_box(store: Store, where: IncidentFilter, before: int | None
             keys.incident_geo, longitude=center.lon, latitude=center.lat, width=width, height=height, unit="m"
         ),
     )
+    async for incident in _page_from_members(store, members, before):
+        yield incident
+
+
+async def _page_from_members(
+    store: Store, members: list[bytes], before: int | None
+) -> AsyncIterator[Incident]:
+    """These tickets' incidents, newest first, those with order below `before`."""
+    keys = store.keys
     if not members:
         return
     scores: list[float | None] = await store.redis.zmscore(keys.all_incidents, members)  # type: ignore[arg-type]

@@ -303,3 +303,35 @@ async def test_a_later_call_that_raises_the_incident_re_dates_it(client: Client)
     raised = (await (await client.post("/api/v1/calls", json=later)).get_json())["incident"]
     assert (raised["category"], raised["priority"]) == ("emergency", "P1")
     assert _minutes(raised) == 60, "normal profile: P1 in an hour"
+
+
+async def test_overdue_list_pages_newest_first(app: App, client: Client) -> None:
+    """Only past-due open work is listed, newest first, and `next_cursor` pages through all of it."""
+    from datetime import UTC, timedelta
+
+    import msgspec
+
+    from incident.records import Requeued
+
+    store = app.app.extensions["stormline.store"]
+    tickets = [
+        (await (await client.post("/api/v1/calls", json=NO_HEAT)).get_json())["ticket"] for _ in range(3)
+    ]
+
+    async def past_due(current: Incident) -> tuple[Incident, Requeued, None]:
+        late = datetime.now(UTC) - timedelta(minutes=5)
+        updated = msgspec.structs.replace(current, due_at=late, version=current.version + 1)
+        event = Requeued(
+            ticket=current.ticket, at=late, actor="test", category=current.category, due_at=late,
+            reason="test", version=updated.version,
+        )  # fmt: skip
+        return updated, event, None
+
+    for ticket in tickets[:2]:
+        await change_incident(store, ticket, past_due)
+    first = await (await client.get("/api/v1/incidents?overdue=true&limit=1")).get_json()
+    assert [item["ticket"] for item in first["items"]] == [tickets[1]]
+    cursor = first["next_cursor"]
+    second = await (await client.get(f"/api/v1/incidents?overdue=true&limit=1&cursor={cursor}")).get_json()
+    assert [item["ticket"] for item in second["items"]] == [tickets[0]]
+    assert second["next_cursor"] is None
