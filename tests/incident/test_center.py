@@ -16,6 +16,7 @@ from incident.incidents import Decision, change_incident
 from incident.records import Incident
 from incident.store import Store
 from tests.conftest import as_role
+from tests.incident.deadlines import make_past_due
 
 NO_HEAT = {"narrative": "no heat in the house since noon", "address": "Bailey & Kensington"}
 
@@ -99,36 +100,11 @@ async def test_overdue_list_and_alarm(app: App, client: Client) -> None:
     """An overdue open incident is listed and alarmed once per due time; re-dated, it alarms again."""
     import asyncio
     import time
-    from datetime import UTC, timedelta
-
-    import msgspec
-
-    from incident.records import Requeued
 
     ticket = (await (await client.post("/api/v1/calls", json=NO_HEAT)).get_json())["ticket"]
     store = app.app.extensions["stormline.store"]
 
-    minutes_late = 5
-
-    async def past_due(current: Incident) -> tuple[Incident, Requeued, None]:
-        # As if the deadline had run out: the record and its due index change together.
-        late = datetime.now(UTC) - timedelta(minutes=minutes_late)
-        updated = msgspec.structs.replace(current, due_at=late, version=current.version + 1)
-        return (
-            updated,
-            Requeued(
-                ticket=ticket,
-                at=late,
-                actor="test",
-                category=current.category,
-                due_at=late,
-                reason="test",
-                version=updated.version,
-            ),
-            None,
-        )
-
-    await change_incident(store, ticket, past_due)
+    await make_past_due(store, ticket, minutes=5)
     listed = await (await client.get("/api/v1/incidents?overdue=true")).get_json()
     assert [item["ticket"] for item in listed["items"]] == [ticket]
     deadline = time.monotonic() + 10
@@ -142,8 +118,7 @@ async def test_overdue_list_and_alarm(app: App, client: Client) -> None:
     await asyncio.sleep(6)  # another round of the watcher: still one alarm
     alarms = (await (await client.get("/api/v1/alarms")).get_json())["alarms"]
     assert len([a for a in alarms if a["event"]["kind"] == "deadline_missed"]) == 1
-    minutes_late = 2  # re-dated (as by a mode switch), and missed again
-    await change_incident(store, ticket, past_due)
+    await make_past_due(store, ticket, minutes=2)  # re-dated (as by a mode switch), and missed again
     deadline = time.monotonic() + 10
     while len([a for a in alarms if a["event"]["kind"] == "deadline_missed"]) < 2:
         assert time.monotonic() < deadline, "no alarm for the new due time"
@@ -307,28 +282,13 @@ async def test_a_later_call_that_raises_the_incident_re_dates_it(client: Client)
 
 async def test_overdue_list_pages_newest_first(app: App, client: Client) -> None:
     """Only past-due open work is listed, newest first, and `next_cursor` pages through all of it."""
-    from datetime import UTC, timedelta
-
-    import msgspec
-
-    from incident.records import Requeued
-
     store = app.app.extensions["stormline.store"]
     tickets = [
         (await (await client.post("/api/v1/calls", json=NO_HEAT)).get_json())["ticket"] for _ in range(3)
     ]
 
-    async def past_due(current: Incident) -> tuple[Incident, Requeued, None]:
-        late = datetime.now(UTC) - timedelta(minutes=5)
-        updated = msgspec.structs.replace(current, due_at=late, version=current.version + 1)
-        event = Requeued(
-            ticket=current.ticket, at=late, actor="test", category=current.category, due_at=late,
-            reason="test", version=updated.version,
-        )  # fmt: skip
-        return updated, event, None
-
     for ticket in tickets[:2]:
-        await change_incident(store, ticket, past_due)
+        await make_past_due(store, ticket)
     first = await (await client.get("/api/v1/incidents?overdue=true&limit=1")).get_json()
     assert [item["ticket"] for item in first["items"]] == [tickets[1]]
     cursor = first["next_cursor"]

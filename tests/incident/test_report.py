@@ -7,12 +7,10 @@ import io
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 
-import msgspec
 from quart.testing.app import TestApp as App
 from quart.typing import TestClientProtocol as Client
 
-from incident.incidents import change_incident
-from incident.records import Incident, Requeued
+from tests.incident.deadlines import make_past_due
 
 CALLS = [
     ({"narrative": "tree down across Elmwood, street blocked", "channel": "phone"}, "debris"),
@@ -52,24 +50,7 @@ async def test_scripted_storm_report_matches_what_was_filed(app: App, client: Cl
     store = app.app.extensions["stormline.store"]
     late = tickets["power out on Bailey, when is it back"]
 
-    async def missed(current: Incident) -> tuple[Incident, Requeued, None]:
-        past = datetime.now(UTC) - timedelta(minutes=1)
-        updated = msgspec.structs.replace(current, due_at=past, version=current.version + 1)
-        return (
-            updated,
-            Requeued(
-                ticket=late,
-                at=past,
-                actor="t",
-                category=current.category,
-                due_at=past,
-                reason="t",
-                version=updated.version,
-            ),
-            None,
-        )
-
-    await change_incident(store, late, missed)
+    await make_past_due(store, late, minutes=1)
     stood = await client.post("/api/v1/mode", json={"mode": "normal", "reason": "storm over"})
     assert stood.status_code == 200
 
@@ -119,16 +100,7 @@ async def test_withdrawn_work_misses_no_deadline_and_quiet_hours_show(app: App, 
     ticket = duplicate["ticket"]
     store = app.app.extensions["stormline.store"]
 
-    async def overdue(current: Incident) -> tuple[Incident, Requeued, None]:
-        past = datetime.now(UTC) - timedelta(minutes=1)
-        updated = msgspec.structs.replace(current, due_at=past, version=current.version + 1)
-        event = Requeued(
-            ticket=ticket, at=past, actor="t", category=current.category, due_at=past, reason="t",
-            version=updated.version,
-        )  # fmt: skip
-        return updated, event, None
-
-    await change_incident(store, ticket, overdue)
+    await make_past_due(store, ticket, minutes=1)
     cancelled = await client.post(
         f"/api/v1/incidents/{ticket}/transitions", json={"to": "cancelled", "reason": "duplicate"}
     )
