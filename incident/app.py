@@ -17,11 +17,12 @@ from geo.service import open_service, refresh
 from incident import __version__, api, health, pages, problems, public, reports, security, surge
 from incident.auth import access, admin, views
 from incident.auth.throttle import RedisLimits, client_address
-from incident.center import watch_overdue, watch_pending, watch_review
+from incident.center import check_overdue, check_review, finish_pending
 from incident.config import SurgeConfig, load_config
 from incident.embedded import EmbeddedRedis
-from incident.handoff import watch_deadlines
+from incident.handoff import check_deadlines
 from incident.outbox import deliver_forever
+from incident.rounds import forever
 from incident.settings import Settings, secret_key, settings_from_env
 from incident.store import Store, connect, disconnect
 from incident.triage import Engine
@@ -104,11 +105,16 @@ def create_app(settings: Settings | None = None, config: SurgeConfig | None = No
             asyncio.create_task(follow_gazetteer()),
             # Every worker delivers and watches; Redis makes each delivery and each alarm happen once.
             asyncio.create_task(deliver_forever(store, config, settings.psap_token, transport)),
-            asyncio.create_task(watch_deadlines(store)),
-            asyncio.create_task(watch_overdue(store)),
-            asyncio.create_task(surge.watch(store, config)),
-            asyncio.create_task(watch_review(store, config)),
-            asyncio.create_task(watch_pending(store, config)),
+            *(
+                asyncio.create_task(forever(name, seconds, one_round))
+                for name, seconds, one_round in (
+                    ("911 acknowledgement watch", 2, lambda: check_deadlines(store)),
+                    ("overdue watch", 5, lambda: check_overdue(store)),
+                    ("surge watch", 15, lambda: surge.check(store, config)),
+                    ("review watch", 30, lambda: check_review(store, config)),
+                    ("unfinished switch watch", 15, lambda: finish_pending(store, config)),
+                )
+            ),
         ]
         try:
             yield

@@ -13,7 +13,6 @@ request left, so a stand-down is never half done.
 
 from __future__ import annotations
 
-import asyncio
 import enum
 import logging
 import re
@@ -252,18 +251,6 @@ async def finish_pending(store: Store, config: SurgeConfig, settle: float = 60.0
     return True
 
 
-async def watch_pending(store: Store, config: SurgeConfig, every: float = 15.0) -> None:
-    """Finish follow-up work a crashed switch left (all workers run this; one takes it)."""
-    while True:
-        try:
-            await finish_pending(store, config)
-        except asyncio.CancelledError:
-            raise
-        except Exception:  # a failed round is tried again; the watcher must not die
-            log.exception("finishing a pending switch failed")
-        await asyncio.sleep(every)
-
-
 async def review(store: Store, actor: str | None) -> CenterState:
     """A supervisor confirms the storm incident is still active: the review clock starts again."""
     state = await current(store)
@@ -300,32 +287,27 @@ async def review(store: Store, actor: str | None) -> CenterState:
     return updated
 
 
-async def watch_review(store: Store, config: SurgeConfig, every: float = 30.0) -> None:
+async def check_review(store: Store, config: SurgeConfig) -> None:
     """Ask supervisors, every review interval, whether the storm incident is still active (once each)."""
     from incident.handoff import raise_alarm
 
-    while True:
-        try:
-            state = await current(store)
-            minutes = config.modes.incident.review_minutes
-            if state.mode is Mode.INCIDENT and state.activation is not None and minutes:
-                since = state.reviewed_at or state.activation.activated_at
-                if datetime.now(UTC) - since >= timedelta(minutes=minutes):
-                    # One question per interval: the key names the moment the interval ran out.
-                    due_at = int((since + timedelta(minutes=minutes)).timestamp())
-                    await raise_alarm(
-                        store,
-                        None,
-                        "review_due",
-                        f"{state.activation.name}: still active? Review it or stand down",
-                        once=store.keys.review_alerted(due_at),
-                        ttl=7 * 24 * 3600,
-                    )
-        except asyncio.CancelledError:
-            raise
-        except Exception:  # a failed round is tried again; the watcher must not die
-            log.exception("review watch failed")
-        await asyncio.sleep(every)
+    state = await current(store)
+    minutes = config.modes.incident.review_minutes
+    if state.mode is not Mode.INCIDENT or state.activation is None or not minutes:
+        return
+    since = state.reviewed_at or state.activation.activated_at
+    if datetime.now(UTC) - since < timedelta(minutes=minutes):
+        return
+    # One question per interval: the marker names the moment the interval ran out.
+    due_at = int((since + timedelta(minutes=minutes)).timestamp())
+    await raise_alarm(
+        store,
+        None,
+        "review_due",
+        f"{state.activation.name}: still active? Review it or stand down",
+        once=store.keys.review_alerted(due_at),
+        ttl=7 * 24 * 3600,
+    )
 
 
 async def requeue(
@@ -396,32 +378,24 @@ async def activation(store: Store, activation_id: str) -> Activation | None:
     return _unpack_activation(data) if data else None
 
 
-async def watch_overdue(store: Store, every: float = 5.0) -> None:
-    """Alarm supervisors once for each open incident that passes its due time (all workers run this)."""
+async def check_overdue(store: Store) -> None:
+    """Alarm supervisors once for each open incident that passes its due time."""
     from incident.handoff import raise_alarm
 
-    while True:
-        try:
-            now = int(datetime.now(UTC).timestamp())
-            due_now = cast(
-                list[tuple[bytes, float]],
-                await store.redis.zrangebyscore(store.keys.due, "-inf", now, withscores=True),
-            )
-            for raw, due_at in due_now:
-                ticket = raw.decode()
-                # One alarm per due time: a switch that re-dates the incident arms it again, and the
-                # marker expires, so closed work leaves nothing behind. Already alarmed, the write is
-                # refused in Redis; a marker read first would save that round trip.
-                await raise_alarm(
-                    store,
-                    ticket,
-                    "deadline_missed",
-                    f"{ticket} is past its due time",
-                    once=store.keys.overdue_alerted(ticket, int(due_at)),
-                    ttl=14 * 24 * 3600,
-                )
-        except asyncio.CancelledError:
-            raise
-        except Exception:  # a failed round is tried again; the watcher must not die
-            log.exception("overdue watch failed")
-        await asyncio.sleep(every)
+    now = int(datetime.now(UTC).timestamp())
+    due_now = cast(
+        list[tuple[bytes, float]],
+        await store.redis.zrangebyscore(store.keys.due, "-inf", now, withscores=True),
+    )
+    for raw, due_at in due_now:
+        ticket = raw.decode()
+        # One alarm per due time: a switch that re-dates the incident arms it again, and the marker
+        # expires, so closed work leaves nothing behind. Already alarmed, Redis refuses the write.
+        await raise_alarm(
+            store,
+            ticket,
+            "deadline_missed",
+            f"{ticket} is past its due time",
+            once=store.keys.overdue_alerted(ticket, int(due_at)),
+            ttl=14 * 24 * 3600,
+        )

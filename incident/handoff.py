@@ -6,7 +6,6 @@ documents in the outbox and starts the acknowledgement clock, in that same step.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from datetime import UTC, datetime
 from typing import Annotated, cast
@@ -181,28 +180,16 @@ async def raise_alarm(
     return True
 
 
-async def watch_deadlines(store: Store, every: float = 2.0) -> None:
+async def check_deadlines(store: Store) -> None:
     """Alarm supervisors about transfers 911 has not acknowledged in time.
 
-    It runs in every worker; the one whose ZREM removes a ticket raises its alarm, so it is raised once.
+    Every worker runs it; the one whose ZREM removes a ticket raises its alarm, so it is raised once.
     """
-    while True:
-        try:
-            now = int(datetime.now(UTC).timestamp())
-            due = cast(
-                list[bytes], await store.redis.zrangebyscore(store.keys.handoff_deadlines, "-inf", now)
+    now = int(datetime.now(UTC).timestamp())
+    due = cast(list[bytes], await store.redis.zrangebyscore(store.keys.handoff_deadlines, "-inf", now))
+    for raw in due:
+        ticket = raw.decode()
+        if await store.redis.zrem(store.keys.handoff_deadlines, ticket):
+            await raise_alarm(
+                store, ticket, "handoff_unacknowledged", f"911 has not acknowledged the transfer of {ticket}"
             )
-            for raw in due:
-                ticket = raw.decode()
-                if await store.redis.zrem(store.keys.handoff_deadlines, ticket):
-                    await raise_alarm(
-                        store,
-                        ticket,
-                        "handoff_unacknowledged",
-                        f"911 has not acknowledged the transfer of {ticket}",
-                    )
-        except asyncio.CancelledError:
-            raise
-        except Exception:  # a failed round is tried again; the watcher must not die
-            log.exception("handoff deadline watch failed")
-        await asyncio.sleep(every)

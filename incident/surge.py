@@ -7,7 +7,6 @@ raises one "surge: consider incident mode" alarm per window (and switches, where
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from datetime import UTC, datetime
@@ -67,42 +66,28 @@ async def readings(store: Store, config: SurgeConfig, now: float | None = None) 
     return out
 
 
-async def watch(store: Store, config: SurgeConfig, every: float = 15.0) -> None:
+async def check(store: Store, config: SurgeConfig) -> None:
     """Alarm supervisors once per window that surges; switch to incident mode if the config allows."""
     from incident import center
     from incident.handoff import raise_alarm
 
-    while True:
-        try:
-            now = time.time()
-            surging = [r for r in await readings(store, config, now) if r.surging]
-            window = window_of(now, config)
-            # In incident mode the surge is still news (where calls pile up), but not a call to switch.
-            state = await center.current(store) if surging else None
-            parts = ", ".join(f"{r.category} {r.calls} (baseline {r.baseline:g})" for r in surging)
-            calm = state is not None and state.mode is not center.Mode.INCIDENT
-            advice = "surge: consider incident mode" if calm else "surge"
-            if (
-                state is not None
-                and await raise_alarm(
-                    store,
-                    None,
-                    "surge",
-                    f"{advice}: {parts}",
-                    once=store.keys.surge_alerted(window),
-                    ttl=_WEEK_S,
-                )
-                and calm
-                and config.modes.surge.auto_switch
-            ):
-                request = center.ModeIn(
-                    mode=center.Mode.INCIDENT,
-                    name=f"Surge {datetime.now(UTC):%Y-%m-%d %H:%M}",
-                    reason=parts,
-                )
-                await center.switch(store, config, request, "surge-detector")
-        except asyncio.CancelledError:
-            raise
-        except Exception:  # a failed round is tried again; the watcher must not die
-            log.exception("surge watch failed")
-        await asyncio.sleep(every)
+    now = time.time()
+    surging = [r for r in await readings(store, config, now) if r.surging]
+    if not surging:
+        return
+    # In incident mode the surge is still news (where calls pile up), but not a call to switch.
+    calm = (await center.current(store)).mode is not center.Mode.INCIDENT
+    parts = ", ".join(f"{r.category} {r.calls} (baseline {r.baseline:g})" for r in surging)
+    alarmed = await raise_alarm(
+        store,
+        None,
+        "surge",
+        f"{'surge: consider incident mode' if calm else 'surge'}: {parts}",
+        once=store.keys.surge_alerted(window_of(now, config)),
+        ttl=_WEEK_S,
+    )
+    if alarmed and calm and config.modes.surge.auto_switch:
+        request = center.ModeIn(
+            mode=center.Mode.INCIDENT, name=f"Surge {datetime.now(UTC):%Y-%m-%d %H:%M}", reason=parts
+        )
+        await center.switch(store, config, request, "surge-detector")
