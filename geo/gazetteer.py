@@ -404,7 +404,7 @@ class Gazetteer:
         for key, _ in self.streets_for(first):
             for other in sorted(self.crossing.get(key, ())):
                 if other.startswith(wanted) or self.streets[other].name.core.startswith(wanted):
-                    out.append(f"{_pretty(key)} & {_pretty(other)}")
+                    out.append(f"{pretty_street(key)} & {pretty_street(other)}")
         return out[:limit]
 
     def reverse(self, point: Point) -> tuple[str, Point, float] | None:
@@ -417,7 +417,7 @@ class Gazetteer:
         return self._reverse_labels[index], where, distance_m(point, where)
 
     def _labels(self) -> list[str]:
-        labels = [_pretty(key) for key in self.streets]
+        labels = [pretty_street(key) for key in self.streets]
         labels += [place.name for place in self.places]
         return labels
 
@@ -425,10 +425,10 @@ class Gazetteer:
         labels, coords = [], []
         for (a, b), points in self.corners.items():
             for point in points:
-                labels.append(f"{_pretty(a)} & {_pretty(b)}")
+                labels.append(f"{pretty_street(a)} & {pretty_street(b)}")
                 coords.append((point.lat, point.lon))
         for address in self.addresses.values():
-            labels.append(f"{address.number} {_pretty(address.street)}")
+            labels.append(f"{address.number} {pretty_street(address.street)}")
             coords.append((address.lat, address.lon))
         return np.array(coords, dtype=float).reshape(-1, 2), labels
 
@@ -515,7 +515,8 @@ def _interpolate(segments: object, number: int) -> tuple[Point, str | None] | No
     return None
 
 
-def _pretty(key: str) -> str:
+def pretty_street(key: str) -> str:
+    """A normalised street key as people write it: "ELMWOOD AVE" → "Elmwood Ave"."""
     return " ".join(
         word if len(word) <= 2 and word in {"N", "S", "E", "W"} else word.capitalize() for word in key.split()
     )

@@ -12,6 +12,8 @@ from quart import Quart
 from quart_rate_limiter import RateLimiter
 from quart_schema import Info, QuartSchema
 
+from dispatch import api as dispatch_api
+from dispatch.feed import check_silent
 from geo import routes as geo_routes
 from geo.service import open_service, refresh
 from incident import __version__, api, health, pages, problems, public, reports, security, surge
@@ -56,6 +58,7 @@ def create_app(settings: Settings | None = None, config: SurgeConfig | None = No
     problems.register(app)
     for blueprint in (
         api.blueprint,
+        dispatch_api.blueprint,
         geo_routes.blueprint,
         public.blueprint,
         health.blueprint,
@@ -113,6 +116,7 @@ def create_app(settings: Settings | None = None, config: SurgeConfig | None = No
                     ("surge watch", 15, lambda: surge.check(store, config)),
                     ("review watch", 30, lambda: check_review(store, config)),
                     ("unfinished switch watch", 15, lambda: finish_pending(store, config)),
+                    ("silent crew watch", 30, lambda: check_silent(store, config)),
                 )
             ),
         ]

@@ -67,6 +67,25 @@ class Question(_Section, frozen=True):
     id: Code
     ask: Annotated[str, msgspec.Meta(min_length=3, max_length=300)]
     kind: Literal["yes_no", "number", "text"] = "yes_no"
+    needs: list[Code] = []  # a "yes" means the crew sent needs these capabilities
+
+
+class CrewKind(enum.StrEnum):
+    """What a crew is for; a category names the kinds that can work it."""
+
+    DEBRIS_FORESTRY = "debris_forestry"
+    STREETS = "streets"
+    TRANSPORT_VAN = "transport_van"
+    OUTREACH = "outreach"
+    UTILITY_LIAISON = "utility_liaison"
+
+
+class Duplicates(_Section, frozen=True):
+    """When a new call is probably about an incident already open."""
+
+    radius_m: Annotated[float, msgspec.Meta(ge=5, le=5000)]
+    window_hours: Annotated[float, msgspec.Meta(gt=0, le=24 * 30)]
+    raise_at: dict[Annotated[int, msgspec.Meta(ge=2, le=10_000)], Priority] = {}  # callers → priority
 
 
 class Category(_Section, frozen=True):
@@ -77,6 +96,9 @@ class Category(_Section, frozen=True):
     questions: list[Question] = []
     vulnerability_raises: bool = False  # a vulnerable caller's call of this kind goes up a priority
     refer: list[Code] = []  # agencies every call of this kind is referred to
+    crews: list[CrewKind] = []  # kinds of crew that work it, best first; none: not crew work
+    duplicates: Duplicates | None = None  # none: every call opens its own incident
+    segment_jobs: bool = False  # incidents on one block face may be grouped into one job
 
 
 class Rule(_Section, frozen=True):
@@ -218,6 +240,17 @@ class Modes(_Section, frozen=True):
     stand_down_categories: dict[Code, Code] = {}  # incident-mode category → the normal queue it goes back to
 
 
+class Dispatch(_Section, frozen=True):
+    capabilities: list[Code]  # every capability a crew may have or a question may need
+    silent_minutes: Annotated[int, msgspec.Meta(ge=1, le=24 * 60)]
+    redeliver_seconds: Annotated[int, msgspec.Meta(ge=5, le=3600)]
+    position_stale_minutes: Annotated[int, msgspec.Meta(ge=1, le=24 * 60)]
+    segment_snap_m: Annotated[float, msgspec.Meta(ge=5, le=200)]
+    speed_kmh: Annotated[float, msgspec.Meta(gt=1, le=120)]
+    load_penalty_km: Annotated[float, msgspec.Meta(ge=0, le=100)]
+    max_jobs_per_crew: Annotated[int, msgspec.Meta(ge=1, le=500)]
+
+
 class SurgeConfig(_Section, frozen=True):
     jurisdiction: Jurisdiction
     tickets: Tickets
@@ -227,6 +260,7 @@ class SurgeConfig(_Section, frozen=True):
     triage: Triage
     handoff: HandoffConfig
     modes: Modes
+    dispatch: Dispatch
     categories: Annotated[list[Category], msgspec.Meta(min_length=1)]
 
     def category(self, code: str) -> Category | None:
@@ -335,6 +369,17 @@ def _semantic_problems(config: SurgeConfig) -> list[tuple[KeyPath, str]]:
         for code in category.refer:
             if code not in agencies:
                 problems.append((["categories", index, "refer"], f"{code!r} is not in triage.agencies"))
+    capabilities = set(config.dispatch.capabilities)
+    for index, category in enumerate(config.categories):
+        for q_index, asked in enumerate(category.questions):
+            for code in asked.needs:
+                if code not in capabilities:
+                    problems.append(
+                        (
+                            ["categories", index, "questions", q_index, "needs"],
+                            f"{code!r} is not in dispatch.capabilities",
+                        )
+                    )
     for index, place in enumerate(config.geo.places):
         if (place.lat is None) != (place.lon is None):
             problems.append((["geo", "places", index], "give both lat and lon, or neither (an alias)"))

@@ -19,6 +19,7 @@ from incident.problems import contention, unknown_ticket
 from incident.records import (
     Call,
     CallAttached,
+    CrewNotice,
     Event,
     Incident,
     IncidentOpened,
@@ -34,6 +35,8 @@ from incident.triage import TriageResult
 
 _SCAN_BATCH = 200
 _DONE = frozenset({Status.RESOLVED, Status.CLOSED, Status.CANCELLED})
+CREW_ACTIVE = frozenset({Status.ASSIGNED, Status.EN_ROUTE, Status.ON_SCENE})
+"""The statuses in which an incident is on its crew's work list."""
 
 
 async def allocate_ids(store: Store, *, year: int, new_incident: bool) -> tuple[int, int, int]:
@@ -75,11 +78,12 @@ async def insert_incident(
     change.guard(keys.incident(incident.ticket), "v", "")
     _put(change, store, incident)
     change.set(keys.call(call.id), pack(call))
+    _index_caller(change, store, incident, call)
     _reindex(change, store, None, incident)
     event = IncidentOpened(
         ticket=incident.ticket, at=incident.opened_at, actor=actor, call_id=call.id, incident=incident
     )
-    return await _commit(store, change, event)
+    return await _commit(store, change, event, incident.ticket)
 
 
 async def attach_call(
@@ -95,6 +99,7 @@ async def attach_call(
     _guard_version(change, store, current)
     _put(change, store, updated)
     change.set(store.keys.call(call.id), pack(call))
+    _index_caller(change, store, updated, call)
     _reindex(change, store, current, updated)
     event = CallAttached(
         ticket=updated.ticket,
@@ -106,7 +111,7 @@ async def attach_call(
         priority=updated.priority,
         life_safety=updated.life_safety,
     )
-    return await _commit(store, change, event)
+    return await _commit(store, change, event, updated.ticket)
 
 
 async def update_incident(
@@ -120,7 +125,7 @@ async def update_incident(
     _guard_version(change, store, current)
     _put(change, store, updated)
     _reindex(change, store, current, updated)
-    return await _commit(store, change, event)
+    return await _commit(store, change, event, updated.ticket)
 
 
 Decision = Incident | tuple[Incident, Event, Change | None]
@@ -333,6 +338,23 @@ async def select_many(store: Store, tickets: Iterable[str]) -> list[Incident]:
     return [unpack_incident(blob) for blob in await pipe.execute() if blob]
 
 
+def _index_caller(change: Change, store: Store, incident: Incident, call: Call) -> None:
+    """Remember which tickets a callback number called about, to recognise a repeat caller."""
+    if call.callback_e164:
+        change.zadd(store.keys.by_caller(call.callback_e164), incident.seq, incident.ticket)
+
+
+def put_incident(change: Change, store: Store, current: Incident | None, updated: Incident) -> None:
+    """Plan the write of `updated` (guarded on `current`'s version) with its indexes, into `change`.
+
+    For writers that change several incidents under one event (a street-segment job).
+    """
+    if current is not None:
+        _guard_version(change, store, current)
+    _put(change, store, updated)
+    _reindex(change, store, current, updated)
+
+
 def _put(change: Change, store: Store, incident: Incident) -> None:
     # `v` mirrors incident.version so the Lua guard can compare it without decoding MessagePack.
     change.hset(store.keys.incident(incident.ticket), {"v": incident.version, "data": pack(incident)})
@@ -381,7 +403,75 @@ def _reindex(change: Change, store: Store, before: Incident | None, after: Incid
         change.zadd(keys.needs_location, seq, ticket)
     elif before is not None and before.needs_location and not after.needs_location:
         change.zrem(keys.needs_location, ticket)
+    _reindex_open_geo(change, store, before, after)
+    _reindex_crew(change, store, before, after)
 
 
-async def _commit(store: Store, change: Change, event: Event) -> str:
-    return await commit(store.apply, change, event, store.keys.events, store.keys.history(event.ticket))
+def _reindex_open_geo(change: Change, store: Store, before: Incident | None, after: Incident) -> None:
+    """Located work not yet done is in its category's geo set: where intake looks for duplicates."""
+    keys, ticket = store.keys, after.ticket
+
+    def place(incident: Incident | None) -> tuple[str, float, float] | None:
+        if incident is None or incident.location is None or incident.status in _DONE:
+            return None
+        return incident.category, incident.location.lat, incident.location.lon
+
+    old, new = place(before), place(after)
+    if old == new:
+        return
+    if old is not None and (new is None or old[0] != new[0]):
+        change.zrem(keys.open_geo(old[0]), ticket)
+    if new is not None and after.location is not None:
+        change.geoadd(keys.open_geo(new[0]), after.location, ticket)
+
+
+def _reindex_crew(change: Change, store: Store, before: Incident | None, after: Incident) -> None:
+    """Keep each crew's work list and load in step, and tell its devices what changed for them."""
+    keys, ticket = store.keys, after.ticket
+
+    def crew_of(incident: Incident | None) -> str | None:
+        if incident is None or incident.status not in CREW_ACTIVE:
+            return None
+        return incident.assigned_crew
+
+    old, new = crew_of(before), crew_of(after)
+    if old is not None and old != new:
+        change.zrem(keys.crew_work(old), ticket)
+        change.command("HINCRBY", keys.crew_load, old, "-1")
+        _notify(change, store, old, "withdrawn", after)
+    if new is not None and old != new:
+        change.zadd(keys.crew_work(new), after.seq, ticket)
+        change.command("HINCRBY", keys.crew_load, new, "1")
+        _notify(change, store, new, "assigned", after)
+    elif new is not None and before is not None and _crew_sees_change(before, after):
+        _notify(change, store, new, "updated", after)
+
+
+def _crew_sees_change(before: Incident, after: Incident) -> bool:
+    return (before.status, before.priority, before.location, before.address, before.job, before.category) != (
+        after.status,
+        after.priority,
+        after.location,
+        after.address,
+        after.job,
+        after.category,
+    )
+
+
+def _notify(change: Change, store: Store, crew_id: str, kind: str, incident: Incident) -> None:
+    notice = CrewNotice(
+        kind=kind,
+        at=incident.updated_at,
+        ticket=incident.ticket,
+        status=incident.status,
+        category=incident.category,
+        priority=incident.priority,
+        address=incident.address,
+        location=incident.location,
+        job=incident.job,
+    )
+    change.command("XADD", store.keys.crew_feed(crew_id), "*", "data", pack(notice))
+
+
+async def _commit(store: Store, change: Change, event: Event, ticket: str) -> str:
+    return await commit(store.apply, change, event, store.keys.events, store.keys.history(ticket))

@@ -16,7 +16,7 @@ import msgspec
 from geo.point import Point
 from geo.result import GeoResult, Method
 from geo.service import GeoService, Located
-from incident import center, idempotency, surge
+from incident import center, duplicates, idempotency, surge
 from incident.config import Priority, SurgeConfig
 from incident.events import Change, Conflict
 from incident.handoff import screened
@@ -64,6 +64,7 @@ class CallReceipt(msgspec.Struct, kw_only=True):
     outside_referral: str | None = None  # what to tell a caller whose address is outside the city
     transfer_to_911: bool = False  # a life is at risk: transfer the caller to 911 now
     handoff_steps: list[str] = []  # what the agent does, in order, when transferring
+    duplicates: duplicates.Duplicates | None = None  # open incidents this call may be about (new ones)
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,6 +160,10 @@ async def _take(
     ticket = f"{year}-{number:0{config.tickets.number_digits}d}"
     call = _call(config, call_in, ticket, call_number, now)
     category, priority, override = _decision(config, call_in, triaged, actor, now)
+    point = located.best.point if located and located.best else call_in.location
+    possible = await duplicates.find(
+        store, config, category=category, point=point, callback_e164=call.callback_e164, now=now
+    )
     for _ in range(_VERSION_RETRIES):
         # Tagged and dated for the mode it lands in: a switch in between makes this read again.
         state = await center.current(store)
@@ -175,7 +180,8 @@ async def _take(
             due_at=center.due(config, state.mode, category, priority, now),
             status=Status.OPEN,
             address=call_in.address,
-            location=located.best.point if located and located.best else call_in.location,
+            location=point,
+            needs=needs(config, call_in.answers),
             needs_location=not (located and located.best) and call_in.location is None,
             located_by=located.best if located else None,
             location_candidates=located.candidates if located and not located.best else [],
@@ -196,6 +202,7 @@ async def _take(
             outside_referral=referral,
             transfer_to_911=incident.life_safety,
             handoff_steps=config.handoff.steps if incident.life_safety else [],
+            duplicates=possible,
         )
         answer = Answer(201, _encode(receipt))
         change = center.unchanged(_settled(config, claimed, answer), store, state)
@@ -243,12 +250,18 @@ async def _attach(
         raised = triaged is not None and _RANK[triaged.priority] < _RANK[current.priority]
         priority = triaged.priority if triaged is not None and raised else current.priority
         category = "emergency" if triaged is not None and triaged.life_safety else current.category
+        # Many callers about one thing raise it too, as the category's duplicates.raise_at says.
+        callers = msgspec.structs.replace(current, calls=[*current.calls, call.id], category=category)
+        by_callers = duplicates.raised_priority(config, callers)
+        if by_callers is not None and _RANK[by_callers] < _RANK[priority]:
+            priority = by_callers
         state = await center.current(store)
         redated = (category, priority) != (current.category, current.priority)
         updated = msgspec.structs.replace(
             current,
             calls=[*current.calls, call.id],
             call_ahead=current.call_ahead or call_in.call_ahead,
+            needs=sorted({*current.needs, *needs(config, call_in.answers)}),
             priority=priority,
             life_safety=current.life_safety or bool(triaged and triaged.life_safety),
             category=category,
@@ -282,6 +295,22 @@ async def _attach(
 
 
 _RANK = {priority: rank for rank, priority in enumerate(Priority)}
+
+
+def needs(config: SurgeConfig, answers: Mapping[str, object]) -> list[str]:
+    """Capabilities a crew must bring, from the questions answered yes that say so."""
+    found = {
+        capability
+        for category in config.categories
+        for question in category.questions
+        if question.needs and _yes(answers.get(question.id))
+        for capability in question.needs
+    }
+    return sorted(found)
+
+
+def _yes(value: object) -> bool:
+    return value is True or (isinstance(value, str) and value.strip().lower() in {"yes", "y", "true"})
 
 
 def _decision(

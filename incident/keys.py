@@ -48,6 +48,20 @@ live in one slot and a Lua script or MULTI may touch any of them together.
     sl:{j}:surge:alerted:<window>     hash: the window's surge alarm was raised (expires)
     sl:{j}:idx:activation:<id>        sorted set: tickets opened during a storm incident
     sl:{j}:report:<activation id>     string: the after-action report kept at stand-down
+    sl:{j}:geo:open:<category>        geo set: located tickets of that category not yet done (duplicates)
+    sl:{j}:idx:caller:<sha256 of number>  sorted set: tickets a callback number has called about
+    sl:{j}:crews                      hash: <crew id> → crew (MessagePack), <crew id>:v → its version
+    sl:{j}:geo:crews                  geo set: each crew's last known position
+    sl:{j}:crew:positions             hash: crew id → its last position report (MessagePack)
+    sl:{j}:crew:seen                  sorted set: crew id → epoch seconds its device was last heard from
+    sl:{j}:crew:load                  hash: crew id → jobs it has that are not done
+    sl:{j}:crew:<id>:work             sorted set: that crew's tickets not done (assigned, en route, on scene)
+    sl:{j}:crew:<id>:route            hash: v (version), data (its work in driving order, MessagePack)
+    sl:{j}:crew:<id>:feed             stream: work sent to the crew's devices (consumer group "devices")
+    sl:{j}:crew:<id>:silent:<seen>    string: the silent-crew alarm for that silence was raised (expires)
+    sl:{j}:seq:job                    counter: street-segment job numbers
+    sl:{j}:job:<id>                   hash: v (version), data (a street-segment job, MessagePack)
+    sl:{j}:jobs                       sorted set: job ids by number
 """
 
 from __future__ import annotations
@@ -174,6 +188,56 @@ class Keys:
 
     def surge_alerted(self, window: int) -> str:
         return f"{self._p}surge:alerted:{window}"
+
+    def open_geo(self, category: str) -> str:
+        return f"{self._p}geo:open:{category}"
+
+    def by_caller(self, e164: str) -> str:
+        # Hashed: a phone number is personal data and has no business in a key name.
+        return self._p + "idx:caller:" + digest(e164)
+
+    @property
+    def crews(self) -> str:
+        return self._p + "crews"
+
+    @property
+    def crew_geo(self) -> str:
+        return self._p + "geo:crews"
+
+    @property
+    def crew_positions(self) -> str:
+        return self._p + "crew:positions"
+
+    @property
+    def crew_seen(self) -> str:
+        return self._p + "crew:seen"
+
+    @property
+    def crew_load(self) -> str:
+        return self._p + "crew:load"
+
+    def crew_work(self, crew_id: str) -> str:
+        return f"{self._p}crew:{crew_id}:work"
+
+    def crew_route(self, crew_id: str) -> str:
+        return f"{self._p}crew:{crew_id}:route"
+
+    def crew_feed(self, crew_id: str) -> str:
+        return f"{self._p}crew:{crew_id}:feed"
+
+    def crew_silent(self, crew_id: str, seen: int) -> str:
+        return f"{self._p}crew:{crew_id}:silent:{seen}"
+
+    @property
+    def job_seq(self) -> str:
+        return self._p + "seq:job"
+
+    def job(self, job_id: str) -> str:
+        return f"{self._p}job:{job_id}"
+
+    @property
+    def jobs(self) -> str:
+        return self._p + "jobs"
 
     @property
     def incident_geo(self) -> str:

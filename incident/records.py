@@ -75,6 +75,8 @@ class Incident(msgspec.Struct, kw_only=True):
     due_at: datetime | None = None  # from its category, priority and the center's mode
     call_ahead: bool = False  # crews may see the callback number, to call before arriving
     assigned_crew: str | None = None  # the crew working it; crews see only their own incidents
+    needs: list[str] = []  # capabilities the crew sent must have (from the answers, e.g. a wire down)
+    job: str | None = None  # the street-segment job it is part of, assigned and cleared as one unit
     calls: list[str]
     opened_at: datetime
     updated_at: datetime
@@ -198,6 +200,88 @@ class Requeued(msgspec.Struct, kw_only=True, tag="incident.requeued"):
     version: int
 
 
+class IncidentAssigned(msgspec.Struct, kw_only=True, tag="incident.assigned"):
+    """A supervisor gave incidents (one, or a street-segment job's) to a crew, maybe from another."""
+
+    tickets: list[str]
+    at: datetime
+    actor: str | None
+    crew_id: str
+    from_crew: str | None
+    job: str | None
+    reason: str | None
+
+
+class IncidentUnassigned(msgspec.Struct, kw_only=True, tag="incident.unassigned"):
+    """A supervisor took incidents back from their crew; they are open again."""
+
+    tickets: list[str]
+    at: datetime
+    actor: str | None
+    crew_id: str
+    job: str | None
+    reason: str | None
+
+
+class CrewMarked(msgspec.Struct, kw_only=True, tag="crew.marked"):
+    """A crew said where it is with its work: en route, on scene, cleared, or unable (and why)."""
+
+    tickets: list[str]
+    at: datetime
+    actor: str | None
+    crew_id: str
+    mark: str
+    job: str | None
+    to_status: Status = msgspec.field(name="to")
+    reason: str | None
+
+
+class CrewRouted(msgspec.Struct, kw_only=True, tag="crew.route"):
+    """A crew's work was put in a new driving order."""
+
+    crew_id: str
+    at: datetime
+    actor: str | None
+    route: list[str]
+    length_m: float
+
+
+class JobGrouped(msgspec.Struct, kw_only=True, tag="job.grouped"):
+    """Incidents on one block face became one street-segment job (in each incident's history)."""
+
+    job: str
+    at: datetime
+    actor: str | None
+    tickets: list[str]
+    segment: str
+
+
+class JobDissolved(msgspec.Struct, kw_only=True, tag="job.dissolved"):
+    job: str
+    at: datetime
+    actor: str | None
+    tickets: list[str]
+    reason: str | None
+
+
+class CrewSaved(msgspec.Struct, kw_only=True, tag="crew.saved"):
+    """A crew was created or changed (its record as it now is, MessagePack in the stream)."""
+
+    crew_id: str
+    at: datetime
+    actor: str | None
+    version: int
+    changed: list[str]
+
+
+class CrewPositioned(msgspec.Struct, kw_only=True, tag="crew.position"):
+    crew_id: str
+    at: datetime  # when the device took the fix
+    lat: float
+    lon: float
+    accuracy_m: float | None
+
+
 class AlarmRaised(msgspec.Struct, kw_only=True, tag="alarm.raised"):
     ticket: str
     at: datetime
@@ -214,7 +298,30 @@ Event = (
     | HandoffStepped
     | AlarmRaised
     | Requeued
+    | IncidentAssigned
+    | IncidentUnassigned
+    | CrewMarked
+    | JobGrouped
+    | JobDissolved
+    | CrewSaved
+    | CrewPositioned
+    | CrewRouted
 )
+
+
+class CrewNotice(msgspec.Struct, kw_only=True):
+    """What a crew's devices are sent when its work changes: one message in its feed, acknowledged."""
+
+    kind: str  # "assigned", "withdrawn" (no longer this crew's), "updated", "route"
+    at: datetime
+    ticket: str | None = None
+    status: Status | None = None
+    category: str | None = None
+    priority: Priority | None = None
+    address: str | None = None
+    location: Point | None = None
+    job: str | None = None
+    route: list[str] | None = None  # with "route": the crew's work in driving order
 
 
 class StoredEvent(msgspec.Struct):
@@ -228,3 +335,4 @@ pack = msgspec.msgpack.Encoder().encode
 unpack_incident = msgspec.msgpack.Decoder(Incident).decode
 unpack_call = msgspec.msgpack.Decoder(Call).decode
 unpack_event = msgspec.msgpack.Decoder(Event).decode
+unpack_notice = msgspec.msgpack.Decoder(CrewNotice).decode

@@ -43,6 +43,7 @@ def test_shipped_config_decodes() -> None:
 
 DATA_MAPPINGS = {  # mappings whose keys are data (question ids, priorities, category codes), not settings
     "answers",
+    "raise_at",
     "scripts",
     "deadline_minutes",
     "category_deadline_minutes",

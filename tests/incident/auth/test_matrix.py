@@ -84,6 +84,40 @@ SAMPLES: dict[str, Sample] = {
         "/admin/tokens", form={"name": ctx["new_token"], "role": "psap"}
     ),
     "admin.revoke_token": lambda c, ctx: c.post(f"/admin/tokens/{ctx['victim']}/revoke"),
+    "dispatch.list_crews": lambda c, ctx: c.get("/api/v1/crews"),
+    "dispatch.post_crew": lambda c, ctx: c.post(
+        "/api/v1/crews", json={"id": ctx["victim"][:32], "name": "New crew", "kind": "streets"}
+    ),
+    "dispatch.get_crew": lambda c, ctx: c.get("/api/v1/crews/crew-1"),
+    "dispatch.patch_crew": lambda c, ctx: c.patch("/api/v1/crews/crew-1", json={"size": 3}),
+    "dispatch.post_position": lambda c, ctx: c.post(
+        "/api/v1/crews/crew-1/position", json={"lat": 42.93, "lon": -78.82}
+    ),
+    "dispatch.get_route": lambda c, ctx: c.get("/api/v1/crews/crew-1/route"),
+    "dispatch.get_feed": lambda c, ctx: c.get("/api/v1/crews/crew-1/feed"),
+    "dispatch.post_feed_ack": lambda c, ctx: c.post("/api/v1/crews/crew-1/feed/ack", json={"ids": []}),
+    "dispatch.post_mark": lambda c, ctx: c.post(
+        f"/api/v1/crews/crew-1/work/{ctx['ticket']}/mark", json={"mark": "on_scene"}
+    ),
+    "dispatch.get_recommendations": lambda c, ctx: c.get(f"/api/v1/incidents/{ctx['free']}/recommendations"),
+    "dispatch.post_assignment": lambda c, ctx: c.post(
+        f"/api/v1/incidents/{ctx['free']}/assignment", json={"crew_id": "crew-1"}
+    ),
+    "dispatch.post_unassignment": lambda c, ctx: c.post(
+        f"/api/v1/incidents/{ctx['free']}/unassignment", json={}
+    ),
+    "dispatch.post_bulk_assignments": lambda c, ctx: c.post(
+        "/api/v1/assignments", json={"assignments": [{"ticket": ctx["free2"], "crew_id": "crew-1"}]}
+    ),
+    "dispatch.post_plan": lambda c, ctx: c.post("/api/v1/dispatch/plan", json={}),
+    "dispatch.list_jobs": lambda c, ctx: c.get("/api/v1/jobs"),
+    "dispatch.post_job": lambda c, ctx: c.post("/api/v1/jobs", json={"tickets": ctx["groupable"].split()}),
+    "dispatch.get_job_suggestions": lambda c, ctx: c.get("/api/v1/jobs/suggestions"),
+    "dispatch.get_job": lambda c, ctx: c.get(f"/api/v1/jobs/{ctx['job']}"),
+    "dispatch.post_job_dissolve": lambda c, ctx: c.post(f"/api/v1/jobs/{ctx['job']}/dissolve", json={}),
+    "dispatch.post_duplicates": lambda c, ctx: c.post(
+        "/api/v1/duplicates", json={"category": "debris", "location": {"lat": 42.93, "lon": -78.82}}
+    ),
     "pages.index": lambda c, ctx: c.get("/"),
     "health.healthz": lambda c, ctx: c.get("/healthz"),
     "health.readyz": lambda c, ctx: c.get("/readyz"),
@@ -120,6 +154,14 @@ async def test_every_route_for_role(app: App, store: Store, role: Role | None) -
     handed = (await (await supervisor.post("/api/v1/calls", json=CALL)).get_json())["ticket"]
     started = await supervisor.post(f"/api/v1/incidents/{handed}/handoff", json={"step": "transfer_started"})
     assert started.status_code == 200
+    crew = await supervisor.post(
+        "/api/v1/crews", json={"id": "crew-1", "name": "Forestry 1", "kind": "debris_forestry"}
+    )
+    assert crew.status_code == 201
+    free = [await _debris(supervisor, 42.9300 + i / 100, -78.8200) for i in range(2)]
+    on_elmwood = [await _debris(supervisor, lat, -78.8768) for lat in (42.9247, 42.9253, 42.9249, 42.9251)]
+    job = await supervisor.post("/api/v1/jobs", json={"tickets": on_elmwood[:2]})
+    assert job.status_code == 201, await job.get_data(as_text=True)
     failures = []
     for endpoint, sample in sorted(SAMPLES.items()):
         victim = f"victim-{endpoint.replace('.', '-').replace('_', '-')}"
@@ -131,6 +173,10 @@ async def test_every_route_for_role(app: App, store: Store, role: Role | None) -
             "activation": activation,
             "victim": victim,
             "new_token": f"new-{victim}",
+            "free": free[0],
+            "free2": free[1],
+            "groupable": " ".join(on_elmwood[2:]),
+            "job": (await job.get_json())["job"]["id"],
         }
         response = await sample(client, ctx)
         rule = ACCESS[endpoint]
@@ -144,6 +190,11 @@ async def test_every_route_for_role(app: App, store: Store, role: Role | None) -
                     f"{endpoint}: denied for {role}, expected {expected}, got {response.status_code}"
                 )
     assert not failures, "\n".join(failures)
+
+
+async def _debris(client: Client, lat: float, lon: float) -> str:
+    body = {**CALL, "address": None, "callback_number": None, "location": {"lat": lat, "lon": lon}}
+    return str((await (await client.post("/api/v1/calls", json=body)).get_json())["ticket"])
 
 
 def test_undeclared_route_stops_the_app(settings: Any, config: Any) -> None:

@@ -1,0 +1,105 @@
+"""Delivery to crews' phones: a consumer group per crew, acknowledgements, redelivery, silent crews."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import msgspec
+from quart.testing.app import TestApp as App
+from quart.typing import TestClientProtocol as Client
+
+from dispatch import feed
+from incident.auth.roles import Role
+from incident.config import SurgeConfig
+from incident.store import Store
+from tests.conftest import as_role
+from tests.dispatch.helpers import assign, crew, ticket_at
+
+
+async def test_the_device_gets_its_work_once_acknowledged(app: App, client: Client) -> None:
+    """New work arrives once; acknowledged, it is not sent again and nothing is left waiting."""
+    await crew(client, "crew-1")
+    ticket = await ticket_at(client, 42.93, -78.82)
+    await assign(client, ticket, "crew-1")
+    device = await as_role(app, Role.CREW, crew_id="crew-1")
+    page = await (await device.get("/api/v1/crews/crew-1/feed")).get_json()
+    kinds = [m["notice"]["kind"] for m in page["messages"]]
+    assert kinds == ["assigned", "route"]
+    assert page["messages"][0]["notice"]["ticket"] == ticket
+    assert page["unacknowledged"] == 2
+    ids = [m["id"] for m in page["messages"]]
+    acked = await device.post("/api/v1/crews/crew-1/feed/ack", json={"ids": ids})
+    assert (await acked.get_json())["acknowledged"] == 2
+    again = await (await device.get("/api/v1/crews/crew-1/feed")).get_json()
+    assert again == {"messages": [], "unacknowledged": 0}
+
+
+async def test_unacknowledged_work_is_delivered_again(
+    store: Store, config: SurgeConfig, client: Client
+) -> None:
+    """A message read but never acknowledged (the phone died) comes again, marked redelivered."""
+    await crew(client, "crew-1")
+    await assign(client, await ticket_at(client, 42.93, -78.82), "crew-1")
+    first = await feed.read(store, config, "crew-1", "phone-a")
+    assert first.messages
+    assert not any(m.redelivered for m in first.messages)
+    assert (await feed.read(store, config, "crew-1", "phone-a")).messages == []  # not yet due again
+    impatient = msgspec.structs.replace(
+        config, dispatch=msgspec.structs.replace(config.dispatch, redeliver_seconds=0)
+    )
+    second = await feed.read(store, impatient, "crew-1", "phone-b")  # the crew's other phone
+    assert [m.id for m in second.messages] == [m.id for m in first.messages]
+    assert all(m.redelivered for m in second.messages)
+    assert await feed.acknowledge(store, "crew-1", [m.id for m in second.messages]) == len(second.messages)
+    assert (await feed.read(store, impatient, "crew-1", "phone-b")).messages == []
+
+
+async def test_the_board_counts_work_not_yet_acknowledged(client: Client) -> None:
+    """Before any device reads, the crew board shows how many messages wait for the crew."""
+    await crew(client, "crew-1")
+    await assign(client, await ticket_at(client, 42.93, -78.82), "crew-1")
+    board = await (await client.get("/api/v1/crews")).get_json()
+    assert board["unacknowledged"] == {"crew-1": 2}
+
+
+async def test_ack_ids_are_checked(app: App, client: Client) -> None:
+    """An id that is not a stream id is a 422 naming it."""
+    await crew(client, "crew-1")
+    device = await as_role(app, Role.CREW, crew_id="crew-1")
+    response = await device.post("/api/v1/crews/crew-1/feed/ack", json={"ids": ["12-0", "drop table"]})
+    assert response.status_code == 422
+    assert "ids[1]" in await response.get_data(as_text=True)
+
+
+async def test_a_silent_crew_is_alarmed_once_per_silence(
+    store: Store, config: SurgeConfig, client: Client
+) -> None:
+    """A crew on shift unheard past silent_minutes raises one alarm, however many workers check."""
+    await crew(client, "crew-1")
+    await crew(client, "crew-2")
+    long_ago = datetime.now(UTC).timestamp() - (config.dispatch.silent_minutes + 5) * 60
+    await store.redis.zadd(
+        store.keys.crew_seen, {"crew-1": long_ago, "crew-2": datetime.now(UTC).timestamp()}
+    )
+    for _ in range(3):  # every worker runs the watcher; one alarm results
+        await feed.check_silent(store, config)
+    alarms = (await (await client.get("/api/v1/alarms")).get_json())["alarms"]
+    silent = [a["event"] for a in alarms if a["event"]["kind"] == "crew_silent"]
+    assert len(silent) == 1
+    assert "crew-1" in silent[0]["message"]
+    board = {
+        r["crew"]["id"]: r["silent"] for r in (await (await client.get("/api/v1/crews")).get_json())["items"]
+    }
+    assert board == {"crew-1": True, "crew-2": False}
+    await client.patch("/api/v1/crews/crew-1", json={"on_duty": False})  # sent home: not silent, not alarmed
+    await feed.check_silent(store, config)
+    assert (
+        len(
+            [
+                a
+                for a in (await (await client.get("/api/v1/alarms")).get_json())["alarms"]
+                if a["event"]["kind"] == "crew_silent"
+            ]
+        )
+        == 1
+    )
