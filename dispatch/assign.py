@@ -19,7 +19,14 @@ from dispatch.work import replan
 from incident.config import SurgeConfig
 from incident.handoff import raise_alarm
 from incident.incidents import CREW_ACTIVE
-from incident.problems import Problem, invalid_field, unknown_ticket
+from incident.problems import (
+    Problem,
+    held_for_911,
+    illegal_transition,
+    invalid_field,
+    stale_version,
+    unknown_ticket,
+)
 from incident.records import CrewMarked, Incident, IncidentAssigned, IncidentUnassigned
 from incident.status import TRANSITIONS, Status, allowed
 from incident.store import Store
@@ -92,13 +99,7 @@ async def assign(
     async def decide(unit: list[Incident]) -> Plan | None:
         lead = unit[0]
         if data.if_version is not None and data.if_version != lead.version:
-            raise Problem(
-                412,
-                "Incident has changed",
-                f"incident {ticket} is at version {lead.version}, not {data.if_version}",
-                kind="stale-version",
-                version=lead.version,
-            )
+            raise stale_version(f"incident {ticket}", lead.version, data.if_version)
         if not data.force:
             _check_fit(config, crew, unit)
         pairs = []
@@ -289,23 +290,9 @@ def _check_fit(config: SurgeConfig, crew: Crew, unit: list[Incident]) -> None:
 
 def _check_dispatchable(incident: Incident, target: Status) -> None:
     if incident.handoff is not None and incident.handoff.held and target in CREW_ACTIVE:
-        raise Problem(
-            409,
-            "Held for 911",
-            f"incident {incident.ticket} is with 911: 311 does not dispatch it unless a supervisor"
-            " releases it",
-            kind="held-for-911",
-        )
-    if (
-        incident.status is not target
-        and not allowed(incident.status, target)
-        and not (target is Status.ASSIGNED and incident.status in CREW_ACTIVE)
-    ):
-        raise Problem(
-            409,
-            "Transition not allowed",
-            f"incident {incident.ticket} cannot move from {incident.status} to {target}",
-            kind="illegal-transition",
-            **{"from": incident.status, "to": target},
-            allowed=sorted(TRANSITIONS[incident.status]),
+        raise held_for_911(incident.ticket)
+    reassigning = target is Status.ASSIGNED and incident.status in CREW_ACTIVE
+    if incident.status is not target and not allowed(incident.status, target) and not reassigning:
+        raise illegal_transition(
+            incident.ticket, incident.status, target, sorted(TRANSITIONS[incident.status])
         )

@@ -18,7 +18,7 @@ from geo.point import Point
 from incident.config import CrewKind, SurgeConfig
 from incident.events import Change, Conflict, commit
 from incident.incidents import select_many
-from incident.problems import Problem, invalid_field
+from incident.problems import Problem, invalid_field, stale_version
 from incident.records import CrewPositioned, CrewSaved
 from incident.status import Status
 from incident.store import Store
@@ -242,13 +242,7 @@ async def update_crew(
     for _ in range(20):
         current = await crew_or_404(store, crew_id)
         if patch.if_version is not None and patch.if_version != current.version:
-            raise Problem(
-                412,
-                "Crew has changed",
-                f"crew {crew_id} is at version {current.version}, not {patch.if_version}",
-                kind="stale-version",
-                version=current.version,
-            )
+            raise stale_version(f"crew {crew_id}", current.version, patch.if_version)
         now = datetime.now(UTC)
         updated = msgspec.structs.replace(current, **changes, updated_at=now, version=current.version + 1)
         change = Change().guard(store.keys.crews, f"{crew_id}:v", str(current.version))

@@ -438,7 +438,8 @@ def _reindex_crew(change: Change, store: Store, before: Incident | None, after: 
     if old is not None and old != new:
         change.zrem(keys.crew_work(old), ticket)
         change.command("HINCRBY", keys.crew_load, old, "-1")
-        _notify(change, store, old, "withdrawn", after)
+        # Cleared or cancelled, it is done; moved to another crew or back to the queue, withdrawn.
+        _notify(change, store, old, "done" if after.status in _DONE else "withdrawn", after)
     if new is not None and old != new:
         change.zadd(keys.crew_work(new), after.seq, ticket)
         change.command("HINCRBY", keys.crew_load, new, "1")

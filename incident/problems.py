@@ -61,6 +61,37 @@ def invalid_field(field: str, detail: str) -> Problem:
     )
 
 
+def stale_version(what: str, version: int, expected: int) -> Problem:
+    """The 412 for a write that named a version the record has moved past."""
+    return Problem(
+        412,
+        "Changed meanwhile",
+        f"{what} is at version {version}, not {expected}",
+        kind="stale-version",
+        version=version,
+    )
+
+
+def held_for_911(ticket: str) -> Problem:
+    return Problem(
+        409,
+        "Held for 911",
+        f"incident {ticket} is with 911: 311 does not dispatch it unless a supervisor releases it",
+        kind="held-for-911",
+    )
+
+
+def illegal_transition(ticket: str, current: str, target: str, allowed: list[str]) -> Problem:
+    return Problem(
+        409,
+        "Transition not allowed",
+        f"incident {ticket} cannot move from {current} to {target}",
+        kind="illegal-transition",
+        **{"from": current, "to": target},
+        allowed=allowed,
+    )
+
+
 def problem_response(problem: Problem, headers: dict[str, str] | None = None) -> Response:
     return Response(_encode(problem.body()), problem.status, headers, content_type=CONTENT_TYPE)
 

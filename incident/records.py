@@ -312,7 +312,7 @@ Event = (
 class CrewNotice(msgspec.Struct, kw_only=True):
     """What a crew's devices are sent when its work changes: one message in its feed, acknowledged."""
 
-    kind: str  # "assigned", "withdrawn" (no longer this crew's), "updated", "route"
+    kind: str  # "assigned", "updated", "done", "withdrawn" (no longer this crew's), "route"
     at: datetime
     ticket: str | None = None
     status: Status | None = None

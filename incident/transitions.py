@@ -8,7 +8,14 @@ from typing import Annotated
 import msgspec
 
 from incident.incidents import Decision, change_incident
-from incident.problems import Problem, invalid_field, unknown_ticket
+from incident.problems import (
+    Problem,
+    held_for_911,
+    illegal_transition,
+    invalid_field,
+    stale_version,
+    unknown_ticket,
+)
 from incident.records import Incident, StatusChanged
 from incident.status import TRANSITIONS, Status, allowed
 from incident.store import Store
@@ -46,29 +53,11 @@ async def change_status(
         if crew is not None and current.assigned_crew != crew:
             raise unknown_ticket(ticket)  # another crew's incident does not exist, as far as this crew knows
         if request.if_version is not None and request.if_version != current.version:
-            raise Problem(
-                412,
-                "Incident has changed",
-                f"incident {ticket} is at version {current.version}, not {request.if_version}",
-                kind="stale-version",
-                version=current.version,
-            )
+            raise stale_version(f"incident {ticket}", current.version, request.if_version)
         if current.handoff is not None and current.handoff.held and request.to in HELD:
-            raise Problem(
-                409,
-                "Held for 911",
-                f"incident {ticket} is with 911: 311 does not dispatch it unless a supervisor releases it",
-                kind="held-for-911",
-            )
+            raise held_for_911(ticket)
         if not allowed(current.status, request.to):
-            raise Problem(
-                409,
-                "Transition not allowed",
-                f"incident {ticket} cannot move from {current.status} to {request.to}",
-                kind="illegal-transition",
-                **{"from": current.status, "to": request.to},
-                allowed=sorted(TRANSITIONS[current.status]),
-            )
+            raise illegal_transition(ticket, current.status, request.to, sorted(TRANSITIONS[current.status]))
         now = datetime.now(UTC)
         updated = msgspec.structs.replace(
             current,

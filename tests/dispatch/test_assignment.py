@@ -144,3 +144,6 @@ async def test_crew_marks_move_the_work_and_unable_needs_a_reason(app: App, clie
     assert any(a["event"]["kind"] == "crew_unable" and a["event"]["ticket"] == stuck for a in alarms)
     gone = await device.post(f"/api/v1/crews/crew-1/work/{stuck}/mark", json={"mark": "en_route"})
     assert gone.status_code == 404  # no longer this crew's
+    told = [(m["notice"]["kind"], m["notice"].get("ticket")) for m in await _messages(device, "crew-1")]
+    assert ("done", done) in told
+    assert ("withdrawn", stuck) in told
