@@ -27,14 +27,15 @@ from dispatch.crews import (
     update_crew,
     views,
 )
+from dispatch.units import read_unit
 from geo.point import Point
 from incident import duplicates
 from incident.auth import access
 from incident.auth.roles import Role
 from incident.config import SurgeConfig
-from incident.incidents import CREW_ACTIVE, IncidentFilter, select_incident, select_incidents, select_many
+from incident.incidents import CREW_ACTIVE, IncidentFilter, select_incidents, select_many
 from incident.phone import to_e164
-from incident.problems import Problem, invalid_field, unknown_ticket
+from incident.problems import Problem, invalid_field
 from incident.records import Incident
 from incident.status import Status
 from incident.web import geo, json_response, store, surge_config
@@ -174,9 +175,10 @@ async def post_feed_ack(crew_id: str, data: feed.AckIn) -> Response:
     """The device has shown these messages (ids from GET …/feed)."""
     await _crew(crew_id)
     for index, message_id in enumerate(data.ids):
-        if not _STREAM_ID.match(message_id):
+        if not _STREAM_ID.match(message_id) or any(int(p) >= 2**64 for p in message_id.split("-")):
             raise invalid_field(f"ids[{index}]", "a message id from the feed, like 1700000000000-0")
-    return json_response(Acked(acknowledged=await feed.acknowledge(store(), crew_id, data.ids)))
+    device = access.current().name or crew_id
+    return json_response(Acked(acknowledged=await feed.acknowledge(store(), crew_id, device, data.ids)))
 
 
 @blueprint.post("/crews/<crew_id>/work/<ticket>/mark")
@@ -203,9 +205,10 @@ async def get_recommendations(ticket: str) -> Response:
 
     Ranked by kind, capability, shift, distance and load.
     """
-    incident = await select_incident(store(), ticket)
-    if incident is None:
-        raise unknown_ticket(ticket)
+    unit = await read_unit(store(), ticket)
+    # A job goes as one: the crew must bring what any of its incidents needs.
+    needs = sorted({need for incident in unit for need in incident.needs})
+    incident = msgspec.structs.replace(unit[0], needs=needs)
     return json_response(await recommend.recommend(store(), surge_config(), incident))
 
 
@@ -272,7 +275,10 @@ async def post_plan(data: PlanIn) -> Response:
 async def list_jobs() -> Response:
     """Street-segment jobs, newest first, each with its block as a GeoJSON LineString."""
     items = [await jobs.view(store(), job) for job in await jobs.list_jobs(store())]
-    return json_response(JobList(items=[v for v in items if not v.job.dissolved]))
+    own = _own_crew()
+    # A crew sees its own jobs only, as it sees only its own incidents.
+    kept = [v for v in items if not v.job.dissolved and (own is None or v.crew == own)]
+    return json_response(JobList(items=kept))
 
 
 @blueprint.post("/jobs")
@@ -295,7 +301,11 @@ async def get_job_suggestions() -> Response:
 @document_response(jobs.JobView)
 async def get_job(job_id: str) -> Response:
     """One job: its incidents' statuses, its crew, and its block as a GeoJSON Feature."""
-    return json_response(await jobs.view(store(), await jobs.job_or_404(store(), job_id)))
+    view = await jobs.view(store(), await jobs.job_or_404(store(), job_id))
+    own = _own_crew()
+    if own is not None and view.crew != own:
+        raise Problem(404, "Not Found", f"no job {job_id!r}", kind="unknown-job", job=job_id)
+    return json_response(view)
 
 
 @blueprint.post("/jobs/<job_id>/dissolve")

@@ -13,7 +13,7 @@ from typing import Annotated, Any
 
 import msgspec
 
-from dispatch.crews import Crew, crew_or_404
+from dispatch.crews import Crew, crew_or_404, select_crew
 from dispatch.units import Plan, change_unit
 from dispatch.work import replan
 from incident.config import SurgeConfig
@@ -136,9 +136,7 @@ async def assign(
         return pairs, event, None
 
     unit = await change_unit(store, ticket, decide)
-    await replan(store, config, crew, actor)
-    for other in previous - {crew.id}:
-        await replan(store, config, await crew_or_404(store, other), actor)
+    await _replan(store, config, {crew.id, *previous}, actor)
     return unit
 
 
@@ -182,8 +180,7 @@ async def unassign(
         return pairs, event, None
 
     unit = await change_unit(store, ticket, decide)
-    for crew_id in crews:
-        await replan(store, config, await crew_or_404(store, crew_id), actor)
+    await _replan(store, config, crews, actor)
     return unit
 
 
@@ -264,6 +261,14 @@ async def mark(
     if data.mark in (Mark.CLEARED, Mark.UNABLE):
         await replan(store, config, crew, actor)
     return unit
+
+
+async def _replan(store: Store, config: SurgeConfig, crew_ids: set[str], actor: str | None) -> None:
+    """Re-plan these crews' routes, after the change is stored: nothing here may fail the request."""
+    for crew_id in sorted(crew_ids):
+        crew = await select_crew(store, crew_id)
+        if crew is not None:  # a crew named by old data may no longer exist: its route does not matter
+            await replan(store, config, crew, actor)
 
 
 def _check_fit(config: SurgeConfig, crew: Crew, unit: list[Incident]) -> None:

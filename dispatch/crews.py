@@ -8,13 +8,14 @@ a stored status would go stale the moment an agent cancelled one of its incident
 from __future__ import annotations
 
 import enum
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, time
-from typing import Annotated, cast
+from datetime import UTC, datetime, time, timedelta
+from typing import Annotated, Any, TypeVar, cast
 
 import msgspec
 
-from geo.point import Point
+from geo.point import Latitude, Longitude, Point
 from incident.config import CrewKind, SurgeConfig
 from incident.events import Change, Conflict, commit
 from incident.incidents import select_many
@@ -26,6 +27,7 @@ from incident.store import Store
 CrewId = Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$", examples=["forestry-3"])]
 HHMM = Annotated[str, msgspec.Meta(pattern=r"^([01]\d|2[0-3]):[0-5]\d$", examples=["07:00"])]
 _pack = msgspec.msgpack.Encoder().encode
+T = TypeVar("T")
 
 
 class CrewStatus(enum.StrEnum):
@@ -51,6 +53,14 @@ class Crew(msgspec.Struct, kw_only=True):
     created_at: datetime
     updated_at: datetime
     version: int = 1
+
+    def shift_began(self, local: datetime) -> datetime | None:
+        """When the shift under way at `local` began (None round the clock, or off shift)."""
+        start, end = time.fromisoformat(self.shift_start), time.fromisoformat(self.shift_end)
+        if start == end or not self.on_shift(local.time()):
+            return None
+        began = local.replace(hour=start.hour, minute=start.minute, second=0, microsecond=0)
+        return began if began <= local else began - timedelta(days=1)
 
     def on_shift(self, local: time) -> bool:
         if not self.on_duty:
@@ -102,8 +112,8 @@ class Position(msgspec.Struct, kw_only=True):
 class PositionIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     """A fix from the crew's device."""
 
-    lat: Annotated[float, msgspec.Meta(ge=-90, le=90)]
-    lon: Annotated[float, msgspec.Meta(ge=-180, le=180)]
+    lat: Latitude
+    lon: Longitude
     at: datetime | None = None  # when the fix was taken (default: now); a late fix never replaces a newer one
     accuracy_m: Annotated[float, msgspec.Meta(ge=0, le=100_000)] | None = None
 
@@ -144,8 +154,17 @@ class Roster:
     def view(self, crew: Crew, config: SurgeConfig, now: datetime, statuses: list[Status]) -> CrewView:
         position = self.positions.get(crew.id)
         heard = self.heard.get(crew.id)
-        on_shift = crew.on_shift(now.astimezone(config.zone).time())
-        contact = heard if heard is not None else crew.created_at.timestamp()
+        local = now.astimezone(config.zone)
+        on_shift = crew.on_shift(local.time())
+        # Silence counts from the last word from its devices, but never from before this shift began
+        # or before the crew was last changed (put back on duty): a crew is not silent at 07:00 for
+        # not having spoken overnight.
+        began = crew.shift_began(local)
+        contact = max(
+            heard if heard is not None else 0.0,
+            crew.updated_at.timestamp(),
+            began.timestamp() if began else 0.0,
+        )
         return CrewView(
             crew=crew,
             status=_status(on_shift, statuses),
@@ -167,16 +186,36 @@ async def roster(store: Store, *, with_heard: bool = True) -> Roster:
         pipe.zrange(keys.crew_seen, 0, -1, withscores=True)
     raw, load, positions, *heard = await pipe.execute()
     crews = {
-        name.decode(): unpack_crew(blob)
-        for name, blob in cast(dict[bytes, bytes], raw).items()
-        if not name.endswith(b":v")
+        name.decode(): _decoded(blob, unpack_crew) for name, blob in cast(dict[bytes, bytes], raw).items()
     }
     return Roster(
         crews=crews,
+        # Never below 0, even from data older than the index (see `stormline dispatch reindex`).
         load={k.decode(): int(v) for k, v in cast(dict[bytes, bytes], load).items() if int(v) > 0},
-        positions={k.decode(): unpack_position(v) for k, v in cast(dict[bytes, bytes], positions).items()},
+        positions={
+            k.decode(): _decoded(v, unpack_position) for k, v in cast(dict[bytes, bytes], positions).items()
+        },
         heard={k.decode(): float(v) for k, v in (heard[0] if heard else [])},
     )
+
+
+_DECODED: dict[bytes, Any] = {}
+_DECODED_MAX = 20_000
+
+
+def _decoded(blob: bytes, decode: Callable[[bytes], T]) -> T:
+    """Decode a stored record once per version, not once per read.
+
+    Every recommendation reads every crew; most have not changed since the last read, so their
+    decoded record is kept, keyed by the exact bytes (a changed crew is new bytes, decoded afresh).
+    Records are never mutated in place (changes go through msgspec.structs.replace), so sharing is safe.
+    """
+    found = _DECODED.get(blob)
+    if found is None:
+        if len(_DECODED) >= _DECODED_MAX:
+            _DECODED.clear()
+        found = _DECODED[blob] = decode(blob)
+    return cast(T, found)
 
 
 async def select_crew(store: Store, crew_id: str) -> Crew | None:
@@ -204,9 +243,11 @@ async def work_statuses(store: Store, crew_ids: list[str]) -> dict[str, list[Sta
     return statuses
 
 
-async def views(store: Store, config: SurgeConfig, crew_ids: list[str] | None = None) -> list[CrewView]:
-    """The crew board: every crew (or those named), by id."""
-    now = datetime.now(UTC)
+async def views(
+    store: Store, config: SurgeConfig, crew_ids: list[str] | None = None, *, now: datetime | None = None
+) -> list[CrewView]:
+    """The crew board: every crew (or those named), by id, as it stands `now` (default: now)."""
+    now = now or datetime.now(UTC)
     everyone = await roster(store)
     chosen = sorted(everyone.crews) if crew_ids is None else [c for c in crew_ids if c in everyone.crews]
     statuses = await work_statuses(store, chosen)
@@ -217,7 +258,7 @@ async def create_crew(store: Store, config: SurgeConfig, data: CrewIn, actor: st
     _check_capabilities(config, data.capabilities)
     now = datetime.now(UTC)
     crew = Crew(**msgspec.structs.asdict(data), created_at=now, updated_at=now)
-    change = Change().guard(store.keys.crews, f"{crew.id}:v", "")
+    change = Change().guard(store.keys.crew_versions, crew.id, "")
     _put(change, store, crew)
     event = CrewSaved(crew_id=crew.id, at=now, actor=actor, version=1, changed=["created"])
     try:
@@ -245,7 +286,7 @@ async def update_crew(
             raise stale_version(f"crew {crew_id}", current.version, patch.if_version)
         now = datetime.now(UTC)
         updated = msgspec.structs.replace(current, **changes, updated_at=now, version=current.version + 1)
-        change = Change().guard(store.keys.crews, f"{crew_id}:v", str(current.version))
+        change = Change().guard(store.keys.crew_versions, crew_id, str(current.version))
         _put(change, store, updated)
         event = CrewSaved(
             crew_id=crew_id, at=now, actor=actor, version=updated.version, changed=sorted(changes)
@@ -269,20 +310,25 @@ async def record_position(store: Store, crew_id: str, fix: PositionIn) -> bool:
     if at.tzinfo is None:
         raise invalid_field("at", "give a time zone offset, e.g. 2026-10-13T02:15:00-04:00")
     at = min(at, now)  # a phone clock ahead of ours must not pin its position in the future
-    blob = cast(bytes | None, await store.redis.hget(keys.crew_positions, crew_id))
-    if blob is not None and unpack_position(blob).at >= at:
-        # Not kept, but the device spoke: it is not silent.
-        await store.redis.zadd(keys.crew_seen, {crew_id: now.timestamp()}, gt=True)
-        return False
     point = Point(fix.lat, fix.lon)
-    change = Change().geoadd(keys.crew_geo, point, crew_id)
-    change.hset(
-        keys.crew_positions, {crew_id: _pack(Position(point=point, at=at, accuracy_m=fix.accuracy_m))}
-    )
-    heard(store, change, crew_id, now)
-    event = CrewPositioned(crew_id=crew_id, at=at, lat=fix.lat, lon=fix.lon, accuracy_m=fix.accuracy_m)
-    await commit(store.apply, change, event, store.keys.events)
-    return True
+    kept = _pack(Position(point=point, at=at, accuracy_m=fix.accuracy_m))
+    for _ in range(10):
+        held = cast(bytes | None, await store.redis.hget(keys.crew_fixed, crew_id))
+        if held is not None and datetime.fromisoformat(held.decode()) >= at:
+            # Not kept, but the device spoke: it is not silent.
+            await store.redis.zadd(keys.crew_seen, {crew_id: now.timestamp()}, gt=True)
+            return False
+        change = Change().guard(keys.crew_fixed, crew_id, held.decode() if held else "")
+        change.geoadd(keys.crew_geo, point, crew_id)
+        change.hset(keys.crew_positions, {crew_id: kept}).hset(keys.crew_fixed, {crew_id: at.isoformat()})
+        heard(store, change, crew_id, now)
+        event = CrewPositioned(crew_id=crew_id, at=at, lat=fix.lat, lon=fix.lon, accuracy_m=fix.accuracy_m)
+        try:
+            await commit(store.apply, change, event, store.keys.events)
+        except Conflict:
+            continue  # another fix was kept meanwhile: compare with it
+        return True
+    return False
 
 
 def heard(store: Store, change: Change, crew_id: str, now: datetime) -> Change:
@@ -291,7 +337,9 @@ def heard(store: Store, change: Change, crew_id: str, now: datetime) -> Change:
 
 
 def _put(change: Change, store: Store, crew: Crew) -> None:
-    change.hset(store.keys.crews, {crew.id: _pack(crew), f"{crew.id}:v": crew.version})
+    change.hset(store.keys.crews, {crew.id: _pack(crew)}).hset(
+        store.keys.crew_versions, {crew.id: crew.version}
+    )
 
 
 def _check_capabilities(config: SurgeConfig, capabilities: list[str]) -> None:

@@ -2,9 +2,10 @@
 
 Every change to a crew's work is a message in the crew's Redis stream, written in the same atomic
 step as the change itself (see `incident.incidents._reindex_crew`), so no assignment can happen
-without its message. A device reads through the stream's consumer group and acknowledges what it
-has shown; a message not acknowledged within `dispatch.redeliver_seconds` is delivered again (to the
-same device or another of the crew's), and a crew whose devices go quiet is flagged as silent.
+without its message. Each of the crew's devices reads through its own consumer group (so every phone
+of the crew gets every message) and acknowledges what it has shown; a message a device has not
+acknowledged within `dispatch.redeliver_seconds` is delivered to it again, and a crew whose devices
+go quiet is flagged as silent.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from incident.handoff import raise_alarm
 from incident.records import CrewNotice, pack, unpack_notice
 from incident.store import Store
 
-GROUP = "devices"
+CONSUMER = "device"
 BATCH = 100
 SILENT_ALARM_TTL = 2 * 24 * 3600
 
@@ -45,34 +46,34 @@ async def read(store: Store, config: SurgeConfig, crew_id: str, device: str) -> 
     """What the device should show now: messages overdue for acknowledgement again, then new ones."""
     keys = store.keys
     feed = keys.crew_feed(crew_id)
-    await _ensure_group(store, feed)
+    group = await _ensure_group(store, feed, device)
     now = datetime.now(UTC)
     await store.redis.zadd(keys.crew_seen, {crew_id: now.timestamp()}, gt=True)
-    # XAUTOCLAIM (Redis 6.2): take over messages delivered but unacknowledged for too long.
+    # XAUTOCLAIM (Redis 6.2): take back messages delivered but unacknowledged for too long.
     reply = await store.redis.xautoclaim(
         feed,
-        GROUP,
-        device,
+        group,
+        CONSUMER,
         min_idle_time=config.dispatch.redeliver_seconds * 1000,
         start_id="0-0",
         count=BATCH,
     )
     claimed = cast(list[tuple[bytes, dict[bytes, bytes]]], reply[1])
-    fresh = await store.redis.xreadgroup(GROUP, device, {feed: ">"}, count=BATCH)
+    fresh = await store.redis.xreadgroup(group, CONSUMER, {feed: ">"}, count=BATCH)
     messages = [_delivered(entry, True) for entry in claimed if entry and entry[1]]
     for _, entries in cast(list[tuple[bytes, list[tuple[bytes, dict[bytes, bytes]]]]], fresh or []):
         messages += [_delivered(entry, False) for entry in entries]
-    pending = await store.redis.xpending(feed, GROUP)
+    pending = await store.redis.xpending(feed, group)
     return FeedPage(messages=messages, unacknowledged=int(pending["pending"]))
 
 
-async def acknowledge(store: Store, crew_id: str, ids: list[str]) -> int:
+async def acknowledge(store: Store, crew_id: str, device: str, ids: list[str]) -> int:
     """The device has shown these messages; returns how many were waiting for it."""
     keys = store.keys
     feed = keys.crew_feed(crew_id)
-    await _ensure_group(store, feed)
+    group = await _ensure_group(store, feed, device)
     await store.redis.zadd(keys.crew_seen, {crew_id: datetime.now(UTC).timestamp()}, gt=True)
-    return int(await store.redis.xack(feed, GROUP, *ids)) if ids else 0
+    return int(await store.redis.xack(feed, group, *ids)) if ids else 0
 
 
 async def unacknowledged(store: Store, crew_ids: list[str]) -> dict[str, int]:
@@ -81,11 +82,13 @@ async def unacknowledged(store: Store, crew_ids: list[str]) -> dict[str, int]:
     for crew_id in crew_ids:
         pipe.xinfo_groups(store.keys.crew_feed(crew_id))
     replies = await pipe.execute(raise_on_error=False)
-    # Redis 6.2 has no "lag": count what lies past the group's last delivered id.
+    # The crew's most up-to-date device: what it has not acknowledged, and (Redis 6.2 has no "lag")
+    # what lies past the last message it was given.
     pipe = store.redis.pipeline(transaction=False)
     pending: dict[str, int] = {}
     for crew_id, groups in zip(crew_ids, replies, strict=True):
-        group = next((g for g in groups if _name(g) == GROUP), None) if isinstance(groups, list) else None
+        ours = [g for g in groups if _name(g).startswith(_PREFIX)] if isinstance(groups, list) else []
+        group = max(ours, key=lambda g: _stream_id(g["last-delivered-id"]), default=None)
         pending[crew_id] = int(group["pending"]) if group else 0
         last = group["last-delivered-id"] if group else b"0-0"
         last = last.decode() if isinstance(last, bytes) else str(last)
@@ -95,6 +98,12 @@ async def unacknowledged(store: Store, crew_ids: list[str]) -> dict[str, int]:
         crew_id: pending[crew_id] + (len(rows) if isinstance(rows, list) else 0)
         for crew_id, rows in zip(crew_ids, unread, strict=True)
     }
+
+
+def _stream_id(value: object) -> tuple[int, int]:
+    text = value.decode() if isinstance(value, bytes) else str(value)
+    millis, _, sequence = text.partition("-")
+    return int(millis), int(sequence or 0)
 
 
 def _name(group: dict[str, object]) -> str:
@@ -108,15 +117,16 @@ def route_notice(change: Change, store: Store, crew_id: str, route: list[str], n
     return change.command("XADD", store.keys.crew_feed(crew_id), "*", "data", pack(notice))
 
 
-async def check_silent(store: Store, config: SurgeConfig) -> None:
+async def check_silent(store: Store, config: SurgeConfig, *, now: datetime | None = None) -> None:
     """Alarm supervisors, once per silence, about crews on shift not heard from in time."""
     from dispatch.crews import views  # the board reads feeds' counts; the watcher reads the board
 
-    for view in await views(store, config):
+    now = now or datetime.now(UTC)
+    for view in await views(store, config, now=now):
         if not view.silent:
             continue
-        since = view.last_heard_at or view.crew.created_at
-        minutes = int((datetime.now(UTC) - since).total_seconds() // 60)
+        since = view.last_heard_at or view.crew.updated_at
+        minutes = int((now - since).total_seconds() // 60)
         await raise_alarm(
             store,
             None,
@@ -127,13 +137,21 @@ async def check_silent(store: Store, config: SurgeConfig) -> None:
         )
 
 
-async def _ensure_group(store: Store, feed: str) -> None:
-    # From the start of the stream: a crew's first device gets everything sent before it signed in.
+_PREFIX = "device:"
+
+
+async def _ensure_group(store: Store, feed: str, device: str) -> str:
+    """The device's consumer group, made at its first read from the start of the stream.
+
+    So a new phone gets everything sent to the crew before it signed in.
+    """
+    group = _PREFIX + device
     try:
-        await store.redis.xgroup_create(feed, GROUP, id="0", mkstream=True)
+        await store.redis.xgroup_create(feed, group, id="0", mkstream=True)
     except ResponseError as error:
         if "BUSYGROUP" not in str(error):
             raise
+    return group
 
 
 def _delivered(entry: tuple[bytes, dict[bytes, bytes]], redelivered: bool) -> Delivered:

@@ -20,7 +20,7 @@ from scipy.optimize import linear_sum_assignment
 
 from dispatch.crews import Crew, Roster, roster
 from dispatch.routes import Stop, length_m, order
-from dispatch.work import fresh_point, stops_of
+from dispatch.work import stops_of
 from geo.point import Point
 from incident.config import Category, Priority, SurgeConfig
 from incident.records import Incident
@@ -71,20 +71,32 @@ class _Fit:
 def eligible(
     config: SurgeConfig, everyone: Roster, category: Category, needs: list[str], now: datetime
 ) -> tuple[list[_Fit], dict[str, int]]:
+    """The crews that can go (kind, capabilities, shift, room), and how many cannot, by why.
+
+    Run for every recommendation over every crew, so the cheap, most selective test comes first.
+    """
     local = now.astimezone(config.zone).time()
-    fits, excluded = [], {"wrong kind": 0, "missing capability": 0, "off shift": 0, "full": 0}
+    rank_of = {str(kind): rank for rank, kind in enumerate(category.crews)}
+    need = frozenset(needs)
+    room = config.dispatch.max_jobs_per_crew
+    fresh_after = now.timestamp() - config.dispatch.position_stale_minutes * 60
+    fits = []
+    wrong_kind = missing = off_shift = full = 0
     for crew in everyone.crews.values():
-        if crew.kind not in category.crews:
-            excluded["wrong kind"] += 1
-        elif not set(needs) <= set(crew.capabilities):
-            excluded["missing capability"] += 1
+        rank = rank_of.get(crew.kind)
+        if rank is None:
+            wrong_kind += 1
+        elif need and not need.issubset(crew.capabilities):
+            missing += 1
         elif not crew.on_shift(local):
-            excluded["off shift"] += 1
-        elif everyone.load.get(crew.id, 0) >= config.dispatch.max_jobs_per_crew:
-            excluded["full"] += 1
+            off_shift += 1
+        elif everyone.load.get(crew.id, 0) >= room:
+            full += 1
         else:
-            point = fresh_point(everyone.positions.get(crew.id), config, crew)
-            fits.append(_Fit(crew, point, category.crews.index(crew.kind)))
+            position = everyone.positions.get(crew.id)
+            fresh = position is not None and position.at.timestamp() >= fresh_after
+            fits.append(_Fit(crew, position.point if fresh and position else crew.base, rank))
+    excluded = {"wrong kind": wrong_kind, "missing capability": missing, "off shift": off_shift, "full": full}
     return fits, {k: v for k, v in excluded.items() if v}
 
 
@@ -165,24 +177,38 @@ def plan_for(config: SurgeConfig, everyone: Roster, incidents: list[Incident], n
     if not rows or not crew_ids:
         return Plan(assignments=[], unassigned=unassigned, cost_km=0.0)
     dispatch = config.dispatch
-    free = {c: dispatch.max_jobs_per_crew - everyone.load.get(c, 0) for c in crew_ids}
-    slots_each = min(max(free.values()), math.ceil(len(rows) / len(crew_ids)) + 1)
-    columns = [(c, k) for c in crew_ids for k in range(min(free[c], slots_each))]
-    column_of = {c: [j for j, (cid, _) in enumerate(columns) if cid == c] for c in crew_ids}
     index_of = {c: i for i, c in enumerate(crew_ids)}
-    crew_points = [crews[c].point for c in crew_ids]
-    stop_points = [stop.point for stop, _, _ in rows]
-    km = _distance_matrix(stop_points, crew_points)
-    cost = np.full((len(rows), len(columns)), _INFEASIBLE)
-    for r, (_, members, fits) in enumerate(rows):
-        bonus = _PRIORITY_BONUS_KM[min((i.priority for i in members), key=list(Priority).index)]
+    # Which crews can take each row, and at what premium for a less preferred kind.
+    rank = np.full((len(rows), len(crew_ids)), -1.0)
+    for r, (_, _, fits) in enumerate(rows):
         for fit in fits:
-            c = index_of[fit.crew.id]
-            base = everyone.load.get(fit.crew.id, 0)
-            drive = km[r, c] * (1 + KIND_PREMIUM * fit.rank)
-            for j in column_of[fit.crew.id]:
-                k = columns[j][1]
-                cost[r, j] = drive + (base + k) * dispatch.load_penalty_km - bonus
+            rank[r, index_of[fit.crew.id]] = fit.rank
+    eligible_rows = (rank >= 0).sum(axis=0)
+    load = np.array([everyone.load.get(c, 0) for c in crew_ids])
+    # Each crew gets a column per job it could still take (never more than rows it can do).
+    slots = np.minimum(np.maximum(dispatch.max_jobs_per_crew - load, 0), eligible_rows)
+    column_crew = np.repeat(np.arange(len(crew_ids)), slots)
+    column_k = np.concatenate([np.arange(n) for n in slots]) if slots.sum() else np.zeros(0, dtype=int)
+    columns = [(crew_ids[c], int(k)) for c, k in zip(column_crew, column_k, strict=True)]
+    km = _distance_matrix([stop.point for stop, _, _ in rows], [crews[c].point for c in crew_ids])
+    bonus = np.array(
+        [
+            _PRIORITY_BONUS_KM[min((i.priority for i in members), key=list(Priority).index)]
+            for _, members, _ in rows
+        ]
+    )
+    drive = km * (1 + KIND_PREMIUM * np.maximum(rank, 0))
+    cost = (
+        drive[:, column_crew]
+        + ((load[column_crew] + column_k) * dispatch.load_penalty_km)[None, :]
+        - bonus[:, None]
+    )
+    cost[rank[:, column_crew] < 0] = _INFEASIBLE
+    if cost.shape[1] == 0:
+        for _, members, _ in rows:
+            for i in members:
+                unassigned[i.ticket] = "every crew that could take it is full"
+        return Plan(assignments=[], unassigned=unassigned, cost_km=0.0)
     chosen_rows, chosen_cols = linear_sum_assignment(cost)
     per_crew: dict[str, list[int]] = {}
     total = 0.0

@@ -16,12 +16,14 @@ from incident.events import Change, Conflict, commit
 from incident.incidents import put_incident, select_incident, select_many
 from incident.problems import contention, unknown_ticket
 from incident.records import Event, Incident
+from incident.status import Status
 from incident.store import Store
 
 Plan = tuple[list[tuple[Incident, Incident]], Event, Change | None]
 """What a decision about a unit comes to: (current, updated) pairs, the event, and more writes."""
 
 _RETRIES = 20
+_LEFT = frozenset({Status.CANCELLED, Status.CLOSED, Status.WITH_911, Status.REFERRED})
 
 
 class Job(msgspec.Struct, kw_only=True):
@@ -57,7 +59,12 @@ async def read_unit(store: Store, ticket: str) -> list[Incident]:
     job = await select_job(store, incident.job)
     if job is None or job.dissolved:
         return [incident]
-    others = [i for i in await select_many(store, job.tickets) if i.job == job.id and i.ticket != ticket]
+    # A member cancelled or closed by itself has left the work; the rest go on as the job.
+    others = [
+        i
+        for i in await select_many(store, job.tickets)
+        if i.job == job.id and i.ticket != ticket and i.status not in _LEFT
+    ]
     return [incident, *others]
 
 

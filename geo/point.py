@@ -7,7 +7,10 @@ from typing import Annotated
 
 import msgspec
 
-Latitude = Annotated[float, msgspec.Meta(ge=-90, le=90, description="WGS 84 latitude, degrees")]
+# Redis's geo index (and web maps) stop at ±85.05112878°: nothing Stormline serves lies beyond.
+Latitude = Annotated[
+    float, msgspec.Meta(ge=-85.05112878, le=85.05112878, description="WGS 84 latitude, degrees")
+]
 Longitude = Annotated[float, msgspec.Meta(ge=-180, le=180, description="WGS 84 longitude, degrees")]
 
 

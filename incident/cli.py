@@ -40,6 +40,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         "evaluate", help="precision, recall and missed emergencies on a labelled set"
     )
     evaluate.add_argument("file", nargs="?", help="labelled calls (YAML); default: the set under tests/")
+    dispatch = commands.add_parser("dispatch", help="crews and their work").add_subparsers(
+        dest="action", required=True
+    )
+    dispatch.add_parser("reindex", help="rebuild crews' work lists, open-work and caller indexes (upgrades)")
 
     args = parser.parse_args(argv)
     try:
@@ -48,7 +52,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _check_config(settings)
         if args.command == "triage":
             return _evaluate(settings_from_env(), args.file)
-        if args.command in ("users", "tokens", "geo"):
+        if args.command in ("users", "tokens", "geo", "dispatch"):
             return cli_accounts.run(args, settings_from_env())
         settings = settings_from_env(bind=args.bind, workers=args.workers, config=args.config)
         return _serve(settings)

@@ -79,6 +79,20 @@ async def _run(args: argparse.Namespace, settings: Settings, config: SurgeConfig
             from geo import cli as geo_cli
 
             return await geo_cli.run(args, store, config)
+        if args.command == "dispatch":
+            from tqdm import tqdm
+
+            from dispatch.reindex import rebuild
+
+            total = int(await store.redis.zcard(store.keys.all_incidents))
+            with tqdm(total=total, desc="incidents", unit="incident") as bar:
+
+                def tick(done: int) -> None:
+                    bar.update(done)
+
+                counts = await rebuild(store, tick)
+            print(", ".join(f"{name}: {count}" for name, count in counts.items()))
+            return 0
         if args.command == "tokens":
             if args.action == "create":
                 _, secret = await accounts.create_token(

@@ -16,7 +16,7 @@ import msgspec
 from geo.point import Point
 from incident.config import Priority, SurgeConfig
 from incident.incidents import select_many
-from incident.records import Incident
+from incident.records import Call, Incident
 from incident.status import FINAL, Status
 from incident.store import Store
 
@@ -93,13 +93,18 @@ async def find(
     return Duplicates(nearby=nearby[:NEARBY_LIMIT], same_caller=same_caller[:REPEAT_LIMIT])
 
 
-def raised_priority(config: SurgeConfig, incident: Incident) -> Priority | None:
-    """The priority the number of callers calls for under the category's `raise_at`, if any."""
-    category = config.category(incident.category)
+def callers(calls: list[Call]) -> int:
+    """How many people called: calls from one callback number are one caller; each unnumbered call one."""
+    numbers = {call.callback_e164 or call.callback_number for call in calls} - {None}
+    return len(numbers) + sum(1 for call in calls if not (call.callback_e164 or call.callback_number))
+
+
+def raised_priority(config: SurgeConfig, category_code: str, caller_count: int) -> Priority | None:
+    """The priority that many callers call for under the category's `raise_at`, if any."""
+    category = config.category(category_code)
     if category is None or category.duplicates is None:
         return None
-    callers = len(incident.calls)
-    reached = [priority for at, priority in category.duplicates.raise_at.items() if callers >= at]
+    reached = [priority for at, priority in category.duplicates.raise_at.items() if caller_count >= at]
     return min(reached, key=list(Priority).index) if reached else None
 
 

@@ -35,6 +35,7 @@ from incident.triage import TriageResult
 
 _SCAN_BATCH = 200
 _DONE = frozenset({Status.RESOLVED, Status.CLOSED, Status.CANCELLED})
+CALLER_MEMORY_S = 30 * 24 * 3600  # how long a number's tickets are remembered after its last call
 CREW_ACTIVE = frozenset({Status.ASSIGNED, Status.EN_ROUTE, Status.ON_SCENE})
 """The statuses in which an incident is on its crew's work list."""
 
@@ -341,7 +342,8 @@ async def select_many(store: Store, tickets: Iterable[str]) -> list[Incident]:
 def _index_caller(change: Change, store: Store, incident: Incident, call: Call) -> None:
     """Remember which tickets a callback number called about, to recognise a repeat caller."""
     if call.callback_e164:
-        change.zadd(store.keys.by_caller(call.callback_e164), incident.seq, incident.ticket)
+        key = store.keys.by_caller(call.callback_e164)
+        change.zadd(key, incident.seq, incident.ticket).expire(key, CALLER_MEMORY_S)
 
 
 def put_incident(change: Change, store: Store, current: Incident | None, updated: Incident) -> None:

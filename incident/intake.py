@@ -20,7 +20,7 @@ from incident import center, duplicates, idempotency, surge
 from incident.config import Priority, SurgeConfig
 from incident.events import Change, Conflict
 from incident.handoff import screened
-from incident.incidents import allocate_ids, attach_call, insert_incident, select_incident
+from incident.incidents import allocate_ids, attach_call, insert_incident, select_calls, select_incident
 from incident.phone import to_e164
 from incident.problems import Problem, invalid_field
 from incident.records import Call, Channel, Handoff, Incident, Override, Ticket
@@ -251,8 +251,8 @@ async def _attach(
         priority = triaged.priority if triaged is not None and raised else current.priority
         category = "emergency" if triaged is not None and triaged.life_safety else current.category
         # Many callers about one thing raise it too, as the category's duplicates.raise_at says.
-        callers = msgspec.structs.replace(current, calls=[*current.calls, call.id], category=category)
-        by_callers = duplicates.raised_priority(config, callers)
+        earlier = await select_calls(store, current.calls)
+        by_callers = duplicates.raised_priority(config, category, duplicates.callers([*earlier, call]))
         if by_callers is not None and _RANK[by_callers] < _RANK[priority]:
             priority = by_callers
         state = await center.current(store)

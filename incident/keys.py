@@ -49,10 +49,12 @@ live in one slot and a Lua script or MULTI may touch any of them together.
     sl:{j}:idx:activation:<id>        sorted set: tickets opened during a storm incident
     sl:{j}:report:<activation id>     string: the after-action report kept at stand-down
     sl:{j}:geo:open:<category>        geo set: located tickets of that category not yet done (duplicates)
-    sl:{j}:idx:caller:<sha256 of number>  sorted set: tickets a callback number has called about
-    sl:{j}:crews                      hash: <crew id> → crew (MessagePack), <crew id>:v → its version
+    sl:{j}:idx:caller:<sha256 of number>  sorted set: tickets a callback number called about (30 days)
+    sl:{j}:crews                      hash: crew id → crew (MessagePack)
+    sl:{j}:crews:v                    hash: crew id → its version (what writes are guarded on)
     sl:{j}:geo:crews                  geo set: each crew's last known position
-    sl:{j}:crew:positions             hash: crew id → its last position report (MessagePack)
+    sl:{j}:crew:positions             hash: crew id → its last fix (MessagePack)
+    sl:{j}:crew:fixed                 hash: crew id → when its last fix was taken (what fixes are guarded on)
     sl:{j}:crew:seen                  sorted set: crew id → epoch seconds its device was last heard from
     sl:{j}:crew:load                  hash: crew id → jobs it has that are not done
     sl:{j}:crew:<id>:work             sorted set: that crew's tickets not done (assigned, en route, on scene)
@@ -201,12 +203,20 @@ class Keys:
         return self._p + "crews"
 
     @property
+    def crew_versions(self) -> str:
+        return self._p + "crews:v"
+
+    @property
     def crew_geo(self) -> str:
         return self._p + "geo:crews"
 
     @property
     def crew_positions(self) -> str:
         return self._p + "crew:positions"
+
+    @property
+    def crew_fixed(self) -> str:
+        return self._p + "crew:fixed"
 
     @property
     def crew_seen(self) -> str:

@@ -23,6 +23,8 @@ from incident.store import Store
 HELD = frozenset({Status.ASSIGNED, Status.EN_ROUTE, Status.ON_SCENE})  # what a 911 hold stops
 CREW_MOVES = frozenset({Status.EN_ROUTE, Status.ON_SCENE, Status.RESOLVED, Status.OPEN})
 """What a crew may do with its own incident: go, arrive, clear it, or hand it back (unable)."""
+_JOB_MOVES = frozenset({Status.OPEN, Status.ASSIGNED, Status.EN_ROUTE, Status.ON_SCENE, Status.RESOLVED})
+"""Moves a job's incident makes only with the rest of its job (cancelling one, or 911, is its own)."""
 _KEEPS_CREW = frozenset({Status.ASSIGNED, Status.EN_ROUTE, Status.ON_SCENE, Status.RESOLVED, Status.CLOSED})
 
 
@@ -48,10 +50,21 @@ async def change_status(
         raise Problem(
             403, "Forbidden", f"a crew may not move an incident to {request.to}", kind="access-denied"
         )
+    if request.crew_id is not None and not await store.redis.hexists(store.keys.crews, request.crew_id):
+        raise invalid_field("crew_id", f"no crew {request.crew_id!r}")
 
     async def decide(current: Incident) -> Decision:
         if crew is not None and current.assigned_crew != crew:
             raise unknown_ticket(ticket)  # another crew's incident does not exist, as far as this crew knows
+        if current.job is not None and request.to in _JOB_MOVES:
+            raise Problem(
+                409,
+                "Part of a job",
+                f"incident {ticket} is part of street-segment job {current.job}, which is assigned and"
+                " marked as one: use its assignment or mark routes, or dissolve the job",
+                kind="part-of-job",
+                job=current.job,
+            )
         if request.if_version is not None and request.if_version != current.version:
             raise stale_version(f"incident {ticket}", current.version, request.if_version)
         if current.handoff is not None and current.handoff.held and request.to in HELD:

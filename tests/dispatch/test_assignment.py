@@ -147,3 +147,14 @@ async def test_crew_marks_move_the_work_and_unable_needs_a_reason(app: App, clie
     told = [(m["notice"]["kind"], m["notice"].get("ticket")) for m in await _messages(device, "crew-1")]
     assert ("done", done) in told
     assert ("withdrawn", stuck) in told
+
+
+async def test_a_plain_transition_to_an_unknown_crew_is_refused(client: Client) -> None:
+    """The older transitions route may not give work to a crew that does not exist."""
+    ticket = await ticket_at(client, 42.93, -78.82)
+    response = await client.post(
+        f"/api/v1/incidents/{ticket}/transitions", json={"to": "assigned", "crew_id": "ghost"}
+    )
+    assert response.status_code == 422
+    assert "crew_id" in await response.get_data(as_text=True)
+    assert await (await client.get("/api/v1/crews")).get_json() == {"items": [], "unacknowledged": {}}

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 
 from quart.testing.app import TestApp as App
 from quart.typing import TestClientProtocol as Client
 
+from dispatch.crews import PositionIn, record_position, views
 from incident.auth.roles import Role
-from tests.conftest import as_role
+from incident.config import load_config
+from incident.store import Store
+from tests.conftest import CONFIG, as_role
 from tests.dispatch.helpers import assign, crew, ticket_at
 
 
@@ -90,3 +94,32 @@ async def test_a_crew_sees_and_reports_only_for_itself(app: App, client: Client)
     assert spoof.status_code == 404
     board = await (await device.get("/api/v1/crews")).get_json()
     assert [row["crew"]["id"] for row in board["items"]] == ["crew-1"]
+
+
+async def test_out_of_range_input_is_a_422_not_a_500(app: App, client: Client) -> None:
+    """A latitude beyond what a map (and Redis's geo index) holds, or a huge ack id, is named, not a crash."""
+    await crew(client, "crew-1")
+    device = await as_role(app, Role.CREW, crew_id="crew-1")
+    polar = await device.post("/api/v1/crews/crew-1/position", json={"lat": 86.0, "lon": -78.8})
+    assert polar.status_code == 422
+    assert "lat" in await polar.get_data(as_text=True)
+    dup = await client.post(
+        "/api/v1/duplicates", json={"category": "debris", "location": {"lat": 86, "lon": 0}}
+    )
+    assert dup.status_code == 422
+    huge = await device.post("/api/v1/crews/crew-1/feed/ack", json={"ids": ["99999999999999999999-0"]})
+    assert huge.status_code == 422
+    assert "ids[0]" in await huge.get_data(as_text=True)
+
+
+async def test_fixes_sent_at_once_out_of_order_keep_the_newest(store: Store, client: Client) -> None:
+    """Twenty queued fixes flushed concurrently, oldest last: the newest is the one kept."""
+    await crew(client, "crew-1")
+    base = datetime.now(UTC) - timedelta(minutes=30)
+    fixes = [
+        PositionIn(lat=42.90 + i / 1000, lon=-78.85, at=base + timedelta(seconds=10 * i)) for i in range(20)
+    ]
+    await asyncio.gather(*(record_position(store, "crew-1", fix) for fix in reversed(fixes)))
+    (view,) = await views(store, load_config(CONFIG), ["crew-1"])
+    assert view.position is not None
+    assert view.position.lat == fixes[-1].lat

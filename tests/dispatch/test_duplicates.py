@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 from quart.typing import TestClientProtocol as Client
 
+from geo.point import Point
+from incident.config import SurgeConfig
+from incident.duplicates import find
+from incident.store import Store
 from tests.dispatch.helpers import call_at, ticket_at
 from tests.incident.helpers import move
 
@@ -61,3 +67,28 @@ async def test_duplicates_endpoint_looks_up_an_address_while_the_call_is_taken(c
     bad = await client.post("/api/v1/duplicates", json={"category": "trees"})
     assert bad.status_code == 422
     assert "category" in (await bad.get_data(as_text=True))
+
+
+async def test_one_person_calling_again_and_again_is_one_caller(client: Client) -> None:
+    """Five calls from one number (written differently) are one caller: debris stays P3."""
+    ticket = await ticket_at(client, 42.93, -78.82, callback_number="716-555-0100")
+    for number in ("(716) 555-0100", "7165550100", "+1 716 555 0100", "716.555.0100"):
+        receipt = await call_at(client, 42.93, -78.82, ticket=ticket, callback_number=number)
+    assert len(receipt["incident"]["calls"]) == 5
+    assert receipt["incident"]["priority"] == "P3"
+
+
+async def test_incidents_older_than_the_window_are_not_duplicates(
+    store: Store, config: SurgeConfig, client: Client
+) -> None:
+    """Past the category's window_hours an open incident nearby is no longer offered."""
+    ticket = await ticket_at(client, 42.93, -78.82)
+    window = config.category("debris").duplicates.window_hours  # type: ignore[union-attr]
+    point = Point(42.93, -78.82)
+    soon = await find(
+        store, config, category="debris", point=point, callback_e164=None, now=datetime.now(UTC)
+    )
+    later = datetime.now(UTC) + timedelta(hours=window + 1)
+    past = await find(store, config, category="debris", point=point, callback_e164=None, now=later)
+    assert [n.ticket for n in soon.nearby] == [ticket]
+    assert past.nearby == []

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import msgspec
 from quart.testing.app import TestApp as App
 from quart.typing import TestClientProtocol as Client
 
 from dispatch import feed
+from dispatch.crews import views
 from incident.auth.roles import Role
 from incident.config import SurgeConfig
 from incident.store import Store
@@ -37,7 +39,7 @@ async def test_the_device_gets_its_work_once_acknowledged(app: App, client: Clie
 async def test_unacknowledged_work_is_delivered_again(
     store: Store, config: SurgeConfig, client: Client
 ) -> None:
-    """A message read but never acknowledged (the phone died) comes again, marked redelivered."""
+    """A message read but never acknowledged (the phone died) comes again to that phone, marked so."""
     await crew(client, "crew-1")
     await assign(client, await ticket_at(client, 42.93, -78.82), "crew-1")
     first = await feed.read(store, config, "crew-1", "phone-a")
@@ -47,11 +49,25 @@ async def test_unacknowledged_work_is_delivered_again(
     impatient = msgspec.structs.replace(
         config, dispatch=msgspec.structs.replace(config.dispatch, redeliver_seconds=0)
     )
-    second = await feed.read(store, impatient, "crew-1", "phone-b")  # the crew's other phone
+    again = await feed.read(store, impatient, "crew-1", "phone-a")
+    assert [m.id for m in again.messages] == [m.id for m in first.messages]
+    assert all(m.redelivered for m in again.messages)
+    ids = [m.id for m in again.messages]
+    assert await feed.acknowledge(store, "crew-1", "phone-a", ids) == len(ids)
+    assert (await feed.read(store, impatient, "crew-1", "phone-a")).messages == []
+
+
+async def test_every_phone_of_the_crew_gets_every_message(
+    store: Store, config: SurgeConfig, client: Client
+) -> None:
+    """A second phone, signed in later, gets all the crew's work, whatever the first acknowledged."""
+    await crew(client, "crew-1")
+    await assign(client, await ticket_at(client, 42.93, -78.82), "crew-1")
+    first = await feed.read(store, config, "crew-1", "phone-a")
+    await feed.acknowledge(store, "crew-1", "phone-a", [m.id for m in first.messages])
+    second = await feed.read(store, config, "crew-1", "phone-b")
     assert [m.id for m in second.messages] == [m.id for m in first.messages]
-    assert all(m.redelivered for m in second.messages)
-    assert await feed.acknowledge(store, "crew-1", [m.id for m in second.messages]) == len(second.messages)
-    assert (await feed.read(store, impatient, "crew-1", "phone-b")).messages == []
+    assert not any(m.redelivered for m in second.messages)
 
 
 async def test_the_board_counts_work_not_yet_acknowledged(client: Client) -> None:
@@ -71,35 +87,46 @@ async def test_ack_ids_are_checked(app: App, client: Client) -> None:
     assert "ids[1]" in await response.get_data(as_text=True)
 
 
+async def _silent_alarms(client: Client) -> list[dict[str, Any]]:
+    alarms = (await (await client.get("/api/v1/alarms")).get_json())["alarms"]
+    return [a["event"] for a in alarms if a["event"]["kind"] == "crew_silent"]
+
+
 async def test_a_silent_crew_is_alarmed_once_per_silence(
     store: Store, config: SurgeConfig, client: Client
 ) -> None:
     """A crew on shift unheard past silent_minutes raises one alarm, however many workers check."""
     await crew(client, "crew-1")
     await crew(client, "crew-2")
-    long_ago = datetime.now(UTC).timestamp() - (config.dispatch.silent_minutes + 5) * 60
-    await store.redis.zadd(
-        store.keys.crew_seen, {"crew-1": long_ago, "crew-2": datetime.now(UTC).timestamp()}
-    )
+    later = datetime.now(UTC) + timedelta(minutes=config.dispatch.silent_minutes + 5)
+    await store.redis.zadd(store.keys.crew_seen, {"crew-2": later.timestamp() - 60})
     for _ in range(3):  # every worker runs the watcher; one alarm results
-        await feed.check_silent(store, config)
-    alarms = (await (await client.get("/api/v1/alarms")).get_json())["alarms"]
-    silent = [a["event"] for a in alarms if a["event"]["kind"] == "crew_silent"]
+        await feed.check_silent(store, config, now=later)
+    silent = await _silent_alarms(client)
     assert len(silent) == 1
     assert "crew-1" in silent[0]["message"]
-    board = {
-        r["crew"]["id"]: r["silent"] for r in (await (await client.get("/api/v1/crews")).get_json())["items"]
-    }
+    board = {v.crew.id: v.silent for v in await views(store, config, now=later)}
     assert board == {"crew-1": True, "crew-2": False}
-    await client.patch("/api/v1/crews/crew-1", json={"on_duty": False})  # sent home: not silent, not alarmed
-    await feed.check_silent(store, config)
-    assert (
-        len(
-            [
-                a
-                for a in (await (await client.get("/api/v1/alarms")).get_json())["alarms"]
-                if a["event"]["kind"] == "crew_silent"
-            ]
-        )
-        == 1
+
+
+async def test_a_crew_off_duty_or_just_on_shift_is_not_silent(
+    store: Store, config: SurgeConfig, client: Client
+) -> None:
+    """Off duty it is never alarmed; at the start of its shift, silence counts from the shift's start."""
+    await crew(client, "home-1")
+    await client.patch("/api/v1/crews/home-1", json={"on_duty": False})
+    much_later = datetime.now(UTC) + timedelta(days=1)
+    await store.redis.zadd(store.keys.crew_seen, {"home-1": much_later.timestamp() - 7200})  # a new silence
+    await feed.check_silent(store, config, now=much_later)
+    assert await _silent_alarms(client) == []
+    await crew(client, "day-1", shift_start="07:00", shift_end="19:00")
+    tomorrow = (datetime.now(config.zone) + timedelta(days=1)).replace(
+        hour=7, minute=0, second=0, microsecond=0
     )
+    last_night = tomorrow - timedelta(hours=12)  # heard at 19:00, the end of yesterday's shift
+    await store.redis.zadd(store.keys.crew_seen, {"day-1": last_night.timestamp()})
+    minutes = config.dispatch.silent_minutes
+    (early,) = await views(store, config, ["day-1"], now=tomorrow + timedelta(minutes=minutes - 5))
+    (late,) = await views(store, config, ["day-1"], now=tomorrow + timedelta(minutes=minutes + 5))
+    assert early.silent is False
+    assert late.silent is True

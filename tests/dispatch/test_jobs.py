@@ -88,3 +88,48 @@ async def test_dissolving_a_job_leaves_its_incidents_alone(client: Client) -> No
     assert alone["job"] is None
     assert (await (await client.get("/api/v1/jobs")).get_json())["items"] == []
     assert (await client.get("/api/v1/jobs/J999")).status_code == 404
+
+
+async def test_a_cancelled_member_leaves_the_job_and_the_rest_go_on(client: Client) -> None:
+    """One member cancelled by itself: the job is still assigned and cleared as the other two."""
+    tickets = await _east_side(client)
+    await client.post("/api/v1/jobs", json={"tickets": tickets})
+    cancelled = await client.post(f"/api/v1/incidents/{tickets[0]}/transitions", json={"to": "cancelled"})
+    assert cancelled.status_code == 200
+    await crew(client, "crew-1")
+    response = await assign(client, tickets[1], "crew-1")
+    assert response.status_code == 200, await response.get_data(as_text=True)
+    assert {i["ticket"] for i in (await response.get_json())["incidents"]} == set(tickets[1:])
+
+
+async def test_a_jobs_incident_cannot_be_worked_alone_through_plain_transitions(
+    app: App, client: Client
+) -> None:
+    """Plain transitions that would split a job (assign one, a crew clearing one) are refused."""
+    tickets = await _east_side(client)
+    await client.post("/api/v1/jobs", json={"tickets": tickets})
+    await crew(client, "crew-1")
+    await crew(client, "crew-2")
+    split = await client.post(
+        f"/api/v1/incidents/{tickets[0]}/transitions", json={"to": "assigned", "crew_id": "crew-2"}
+    )
+    assert split.status_code == 409
+    assert (await split.get_json())["type"].endswith("part-of-job")
+    await assign(client, tickets[0], "crew-1")
+    device = await as_role(app, Role.CREW, crew_id="crew-1")
+    alone = await device.post(f"/api/v1/incidents/{tickets[1]}/transitions", json={"to": "en_route"})
+    assert alone.status_code == 409
+
+
+async def test_a_crew_sees_only_its_own_jobs(app: App, client: Client) -> None:
+    """Another crew's job is absent from a crew's list and 404 to it."""
+    tickets = await _east_side(client)
+    job = (await (await client.post("/api/v1/jobs", json={"tickets": tickets})).get_json())["job"]["id"]
+    await crew(client, "crew-1")
+    await crew(client, "crew-2")
+    await assign(client, tickets[0], "crew-1")
+    mine = await as_role(app, Role.CREW, crew_id="crew-1", name="phone-1")
+    other = await as_role(app, Role.CREW, crew_id="crew-2", name="phone-2")
+    assert [v["job"]["id"] for v in (await (await mine.get("/api/v1/jobs")).get_json())["items"]] == [job]
+    assert (await (await other.get("/api/v1/jobs")).get_json())["items"] == []
+    assert (await other.get(f"/api/v1/jobs/{job}")).status_code == 404

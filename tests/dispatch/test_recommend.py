@@ -78,3 +78,19 @@ async def test_when_crews_are_full_the_most_urgent_work_is_planned(client: Clien
     plan = await (await client.post("/api/v1/dispatch/plan", json={})).get_json()
     assert [a["tickets"] for a in plan["assignments"]] == [[urgent]]
     assert set(plan["unassigned"]) == set(low)
+
+
+async def test_a_plan_fills_the_crews_that_can_take_the_work(client: Client) -> None:
+    """One forestry crew among vans: all ten debris incidents go to it, none is left as "full"."""
+    await _at(client, "saw", 42.93, -78.82)
+    await _at(client, "van-1", 42.93, -78.82, kind="transport_van")
+    await _at(client, "van-2", 42.93, -78.82, kind="transport_van")
+    debris = [await ticket_at(client, 42.93 + i / 2000, -78.82) for i in range(10)]
+    ride = await ticket_at(
+        client, 42.94, -78.82, category="shelter_transport", narrative="no heat, need a ride"
+    )
+    plan = await (await client.post("/api/v1/dispatch/plan", json={})).get_json()
+    by_crew = {a["crew_id"]: sorted(a["tickets"]) for a in plan["assignments"]}
+    assert by_crew["saw"] == sorted(debris)
+    assert plan["unassigned"] == {}
+    assert [c for c, ts in by_crew.items() if ride in ts] in (["van-1"], ["van-2"])

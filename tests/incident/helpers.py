@@ -28,8 +28,16 @@ async def new_ticket(client: Client, **fields: Any) -> str:
     return str((await response.get_json())["ticket"])
 
 
+async def ensure_crew(client: Client, crew_id: str) -> None:
+    """Make sure a (debris) crew with this id exists; `client` must be a supervisor's."""
+    body = {"id": crew_id, "name": crew_id, "kind": "debris_forestry"}
+    response = await client.post("/api/v1/crews", json=body)
+    assert response.status_code in (201, 409), await response.get_data(as_text=True)
+
+
 async def move(client: Client, ticket: str, to: str, **fields: Any) -> Any:
     """POST a transition and return the response; a move to assigned names crew-1 unless told otherwise."""
     if to == "assigned":
         fields.setdefault("crew_id", "crew-1")
+        await ensure_crew(client, fields["crew_id"])
     return await client.post(f"/api/v1/incidents/{ticket}/transitions", json={"to": to, **fields})

@@ -25,6 +25,7 @@ from incident.auth.roles import Role
 from incident.config import SurgeConfig
 from incident.settings import Settings
 from tests.conftest import ROOT, as_role
+from tests.incident.helpers import ensure_crew
 
 SCHEMAS = ROOT / "tests" / "schemas"
 EMERGENCY = {"narrative": "man trapped under a tree on Bailey, not moving", "address": "Bailey & Kensington"}
@@ -157,6 +158,7 @@ async def test_911_answers_and_a_rejection_alarms(app: App, client: Client) -> N
 async def test_dispatch_is_held_until_a_supervisor_releases(client: Client) -> None:
     """While 911 has it, 311 cannot assign a crew; a supervisor's release (with a reason) allows it."""
     ticket = (await _emergency(client))["ticket"]
+    await ensure_crew(client, "forestry-2")
     held = await client.post(
         f"/api/v1/incidents/{ticket}/transitions", json={"to": "assigned", "crew_id": "forestry-2"}
     )

@@ -11,6 +11,7 @@ from quart.testing.app import TestApp as App
 from quart.typing import TestClientProtocol as Client
 
 from tests.incident.deadlines import make_past_due
+from tests.incident.helpers import ensure_crew
 
 CALLS = [
     ({"narrative": "tree down across Elmwood, street blocked", "channel": "phone"}, "debris"),
@@ -43,6 +44,7 @@ async def test_scripted_storm_report_matches_what_was_filed(app: App, client: Cl
     await client.post(
         "/api/v1/calls", json={"narrative": "same tree, still there", "ticket": first, "channel": "open311"}
     )
+    await ensure_crew(client, "forestry-1")
     for move in ({"to": "assigned", "crew_id": "forestry-1"}, {"to": "resolved"}):
         assert (await client.post(f"/api/v1/incidents/{first}/transitions", json=move)).status_code == 200
     emergency = tickets["man trapped under a tree on Bailey"]

@@ -7,10 +7,11 @@ from quart.typing import TestClientProtocol as Client
 
 from incident.auth.roles import Role
 from tests.conftest import as_role
-from tests.incident.helpers import CALL
+from tests.incident.helpers import CALL, ensure_crew
 
 
 async def _assigned(supervisor: Client, crew: str) -> str:
+    await ensure_crew(supervisor, crew)
     ticket = (await (await supervisor.post("/api/v1/calls", json=CALL)).get_json())["ticket"]
     response = await supervisor.post(
         f"/api/v1/incidents/{ticket}/transitions", json={"to": "assigned", "crew_id": crew}

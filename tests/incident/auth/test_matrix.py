@@ -140,6 +140,10 @@ async def test_every_route_for_role(app: App, store: Store, role: Role | None) -
     """Routes the table allows this role work (2xx/3xx); every other route answers 401 or 403."""
     await make_user(store, "matrix", Role.AGENT)
     supervisor = await as_role(app, Role.SUPERVISOR, name="matrix-setup")
+    crew = await supervisor.post(
+        "/api/v1/crews", json={"id": "crew-1", "name": "Forestry 1", "kind": "debris_forestry"}
+    )
+    assert crew.status_code == 201
     ticket = (await (await supervisor.post("/api/v1/calls", json=CALL)).get_json())["ticket"]
     # Assigned to the crew that as_role gives crew tokens, so a crew may see and move it.
     assigned = await supervisor.post(
@@ -154,14 +158,13 @@ async def test_every_route_for_role(app: App, store: Store, role: Role | None) -
     handed = (await (await supervisor.post("/api/v1/calls", json=CALL)).get_json())["ticket"]
     started = await supervisor.post(f"/api/v1/incidents/{handed}/handoff", json={"step": "transfer_started"})
     assert started.status_code == 200
-    crew = await supervisor.post(
-        "/api/v1/crews", json={"id": "crew-1", "name": "Forestry 1", "kind": "debris_forestry"}
-    )
-    assert crew.status_code == 201
     free = [await _debris(supervisor, 42.9300 + i / 100, -78.8200) for i in range(2)]
     on_elmwood = [await _debris(supervisor, lat, -78.8768) for lat in (42.9247, 42.9253, 42.9249, 42.9251)]
     job = await supervisor.post("/api/v1/jobs", json={"tickets": on_elmwood[:2]})
     assert job.status_code == 201, await job.get_data(as_text=True)
+    # The crew that crew tokens belong to works it, so a crew may see it.
+    given = await supervisor.post(f"/api/v1/incidents/{on_elmwood[0]}/assignment", json={"crew_id": "crew-1"})
+    assert given.status_code == 200
     failures = []
     for endpoint, sample in sorted(SAMPLES.items()):
         victim = f"victim-{endpoint.replace('.', '-').replace('_', '-')}"

@@ -7,7 +7,7 @@ from quart.testing.app import TestApp as App
 from incident.auth.policy import ACCESS
 from incident.auth.roles import Role
 from tests.conftest import as_role
-from tests.incident.helpers import CALL
+from tests.incident.helpers import CALL, ensure_crew
 
 SECRET_CALL = {
     **CALL,
@@ -22,6 +22,7 @@ PERSONAL = ["Zebulon", "Quartermaine", "555-0199", "5550199", "insulin", "Secret
 async def _open(app: App, crew: str = "forestry-1", **fields: object) -> str:
     """Open an incident from SECRET_CALL and assign it to `crew`."""
     agent = await as_role(app, Role.AGENT, name=f"agent-{len(fields)}-{crew}")
+    await ensure_crew(await as_role(app, Role.SUPERVISOR, name=f"sup-{len(fields)}-{crew}"), crew)
     response = await agent.post("/api/v1/calls", json={**SECRET_CALL, **fields})
     ticket = str((await response.get_json())["ticket"])
     moved = await agent.post(

@@ -1,0 +1,67 @@
+"""`stormline dispatch reindex`: rebuild the indexes dispatch and duplicate detection read.
+
+The incident writer keeps them in step with every change, but incidents stored before they existed
+(an upgrade) are in none of them: crews' work lists and loads, the open-work geo sets per category,
+and the callers' index. This rebuilds them from the incidents themselves. Run it once after
+upgrading, before the center takes calls; it is safe to run again.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable
+from typing import cast
+
+from incident.incidents import CREW_ACTIVE, select_calls, select_many
+from incident.status import Status
+from incident.store import Store
+
+_BATCH = 500
+_DONE = frozenset({Status.RESOLVED, Status.CLOSED, Status.CANCELLED})
+
+
+async def rebuild(store: Store, tick: Callable[[int], None] | None = None) -> dict[str, int]:
+    """Rebuild the indexes; returns how many entries each kind got."""
+    keys = store.keys
+    work: dict[str, list[tuple[int, str]]] = defaultdict(list)
+    open_geo: dict[str, list[tuple[float, float, str]]] = defaultdict(list)
+    callers = 0
+    start = 0
+    while True:
+        tickets = cast(list[bytes], await store.redis.zrange(keys.all_incidents, start, start + _BATCH - 1))
+        if not tickets:
+            break
+        start += len(tickets)
+        incidents = await select_many(store, [t.decode() for t in tickets])
+        pipe = store.redis.pipeline(transaction=False)
+        for incident in incidents:
+            if incident.status in CREW_ACTIVE and incident.assigned_crew:
+                work[incident.assigned_crew].append((incident.seq, incident.ticket))
+            if incident.location is not None and incident.status not in _DONE:
+                point = incident.location
+                open_geo[incident.category].append((point.lon, point.lat, incident.ticket))
+            for call in await select_calls(store, incident.calls):
+                if call.callback_e164:
+                    pipe.zadd(keys.by_caller(call.callback_e164), {incident.ticket: incident.seq})
+                    callers += 1
+        await pipe.execute()
+        if tick:
+            tick(len(tickets))
+    stale = [key async for key in store.redis.scan_iter(match=keys.crew_work("*"), count=1000)]
+    stale += [key async for key in store.redis.scan_iter(match=keys.open_geo("*"), count=1000)]
+    pipe = store.redis.pipeline(transaction=True)  # one MULTI: readers see the old or the new
+    for key in stale:
+        pipe.delete(key)
+    pipe.delete(keys.crew_load)
+    for crew_id, members in work.items():
+        pipe.zadd(keys.crew_work(crew_id), {ticket: seq for seq, ticket in members})
+        pipe.hset(keys.crew_load, crew_id, len(members))
+    for category, points in open_geo.items():
+        flat: list[float | str] = [value for point in points for value in point]
+        pipe.geoadd(keys.open_geo(category), flat)
+    await pipe.execute()
+    return {
+        "crew_work": sum(len(m) for m in work.values()),
+        "open_geo": sum(len(p) for p in open_geo.values()),
+        "callers": callers,
+    }
