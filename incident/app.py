@@ -11,7 +11,9 @@ from hypercorn.middleware import ProxyFixMiddleware
 from quart import Quart
 from quart_rate_limiter import RateLimiter
 from quart_schema import Info, QuartSchema
+from redis.exceptions import RedisError
 
+from dispatch import agencies, referral_api, shelter_api
 from dispatch import api as dispatch_api
 from dispatch.feed import check_silent
 from geo import routes as geo_routes
@@ -59,6 +61,8 @@ def create_app(settings: Settings | None = None, config: SurgeConfig | None = No
     for blueprint in (
         api.blueprint,
         dispatch_api.blueprint,
+        shelter_api.blueprint,
+        referral_api.blueprint,
         geo_routes.blueprint,
         public.blueprint,
         health.blueprint,
@@ -91,6 +95,29 @@ def create_app(settings: Settings | None = None, config: SurgeConfig | None = No
         store = app.extensions["stormline.store"] = Store.open(redis, config.jurisdiction.id)
         config_dir = Path(settings.config).parent
         app.extensions["stormline.geo"] = await open_service(store, config, config_dir)
+        app.extensions["stormline.public_url"] = settings.public_url
+
+        async def seed_agencies() -> bool:
+            # A first start gets the shipped directory of agencies (coordinators edit it from then on);
+            # with Redis down at start, it is tried again in the background rather than holding the
+            # worker up. Returns whether it is done.
+            try:
+                await asyncio.wait_for(store.redis.ping(), 0.5)  # down: do not hold the worker's start up
+                await asyncio.wait_for(agencies.seed(store, config_dir / config.referrals.directory), 10)
+            except agencies.ImportError_ as error:
+                log.error("agency directory not loaded: %s", error)
+            except (RedisError, OSError, TimeoutError) as error:
+                log.warning("agency directory not loaded yet (%s); trying again", error)
+                return False
+            return True
+
+        async def seed_later() -> None:
+            while True:
+                await asyncio.sleep(5)
+                if await seed_agencies():
+                    return
+
+        seeded = await seed_agencies()
 
         async def follow_gazetteer() -> None:
             # Pick up `stormline geo build` (or the shared data, if Redis was down at start).
@@ -106,8 +133,18 @@ def create_app(settings: Settings | None = None, config: SurgeConfig | None = No
         transport = app.extensions.get("stormline.psap_transport")
         background = [
             asyncio.create_task(follow_gazetteer()),
+            *([] if seeded else [asyncio.create_task(seed_later())]),
             # Every worker delivers and watches; Redis makes each delivery and each alarm happen once.
-            asyncio.create_task(deliver_forever(store, config, settings.psap_token, transport)),
+            asyncio.create_task(
+                deliver_forever(
+                    store,
+                    config,
+                    settings.psap_token,
+                    transport,
+                    smtp_url=settings.smtp_url,
+                    smtp_from=settings.smtp_from,
+                )
+            ),
             *(
                 asyncio.create_task(forever(name, seconds, one_round))
                 for name, seconds, one_round in (

@@ -222,7 +222,7 @@ async def _follow_up(store: Store, config: SurgeConfig, packed: bytes) -> None:
     pending = _unpack_pending(packed)
     if pending.stood_down is not None and await report.kept(store, pending.stood_down) is None:
         # How the storm went, kept before its work is moved back to the normal queues.
-        await report.keep(store, pending.stood_down)
+        await report.keep(store, pending.stood_down, config)
     await requeue(
         store, config, pending.mode, pending.actor, version=pending.version, stood_down=pending.stood_down
     )

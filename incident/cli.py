@@ -44,6 +44,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         dest="action", required=True
     )
     dispatch.add_parser("reindex", help="rebuild crews' work lists, open-work and caller indexes (upgrades)")
+    directory = commands.add_parser("agencies", help="the directory of outside agencies").add_subparsers(
+        dest="action", required=True
+    )
+    load = directory.add_parser("import", help="load an Open Referral HSDS package (CSV folder or JSON file)")
+    load.add_argument("path", help="a folder of HSDS CSV files, or a JSON file of services")
 
     args = parser.parse_args(argv)
     try:
@@ -52,7 +57,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _check_config(settings)
         if args.command == "triage":
             return _evaluate(settings_from_env(), args.file)
-        if args.command in ("users", "tokens", "geo", "dispatch"):
+        if args.command in ("users", "tokens", "geo", "dispatch", "agencies"):
             return cli_accounts.run(args, settings_from_env())
         settings = settings_from_env(bind=args.bind, workers=args.workers, config=args.config)
         return _serve(settings)

@@ -14,6 +14,7 @@ import getpass
 import sys
 from collections.abc import AsyncIterator
 
+from dispatch.agencies import ImportError_ as AgencyImportError
 from geo.build import GeoBuildError
 from geo.importers import ImportError_
 from incident.auth import accounts
@@ -66,7 +67,14 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         return 2
     try:
         return asyncio.run(_run(args, settings, config))
-    except (accounts.AccountError, EmbeddedRedisError, ImportError_, GeoBuildError, OSError) as error:
+    except (
+        accounts.AccountError,
+        EmbeddedRedisError,
+        ImportError_,
+        AgencyImportError,
+        GeoBuildError,
+        OSError,
+    ) as error:
         print(f"stormline: {error}", file=sys.stderr)
         return 1
 
@@ -79,6 +87,14 @@ async def _run(args: argparse.Namespace, settings: Settings, config: SurgeConfig
             from geo import cli as geo_cli
 
             return await geo_cli.run(args, store, config)
+        if args.command == "agencies":
+            from pathlib import Path
+
+            from dispatch import agencies
+
+            services = agencies.read_package(Path(args.path))
+            print(f"{await agencies.load(store, services, actor)} services loaded into the directory")
+            return 0
         if args.command == "dispatch":
             from tqdm import tqdm
 

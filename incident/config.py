@@ -251,6 +251,35 @@ class Dispatch(_Section, frozen=True):
     max_jobs_per_crew: Annotated[int, msgspec.Meta(ge=1, le=500)]
 
 
+class Site(_Section, frozen=True):
+    id: Code
+    name: Name
+    lat: Annotated[float, msgspec.Meta(ge=-85, le=85)]
+    lon: Annotated[float, msgspec.Meta(ge=-180, le=180)]
+    source: Annotated[str, msgspec.Meta(max_length=300)]
+    address: Annotated[str, msgspec.Meta(max_length=200)] | None = None
+
+
+class Warming(_Section, frozen=True):
+    stale_minutes: Annotated[int, msgspec.Meta(ge=5, le=24 * 60)]
+    overnight_from: Annotated[str, msgspec.Meta(pattern=r"^([01]\d|2[0-3]):[0-5]\d$")]
+    overnight_until: Annotated[str, msgspec.Meta(pattern=r"^([01]\d|2[0-3]):[0-5]\d$")]
+    sites: Annotated[list[Site], msgspec.Meta(min_length=1)]
+
+
+class Transport(_Section, frozen=True):
+    group_radius_km: Annotated[float, msgspec.Meta(gt=0, le=50)]
+    stop_minutes: Annotated[float, msgspec.Meta(ge=0, le=120)]
+    window_minutes: Annotated[int, msgspec.Meta(ge=5, le=240)]
+
+
+class Referrals(_Section, frozen=True):
+    follow_up_hours: Annotated[float, msgspec.Meta(gt=0, le=24 * 14)]
+    link_days: Annotated[int, msgspec.Meta(ge=1, le=90)]
+    directory: str  # an HSDS package (folder of CSVs, or a JSON file), relative to this file
+    timeout_seconds: Annotated[float, msgspec.Meta(gt=0, le=60)]
+
+
 class SurgeConfig(_Section, frozen=True):
     jurisdiction: Jurisdiction
     tickets: Tickets
@@ -261,6 +290,9 @@ class SurgeConfig(_Section, frozen=True):
     handoff: HandoffConfig
     modes: Modes
     dispatch: Dispatch
+    warming: Warming
+    transport: Transport
+    referrals: Referrals
     categories: Annotated[list[Category], msgspec.Meta(min_length=1)]
 
     def category(self, code: str) -> Category | None:
@@ -380,6 +412,10 @@ def _semantic_problems(config: SurgeConfig) -> list[tuple[KeyPath, str]]:
                             f"{code!r} is not in dispatch.capabilities",
                         )
                     )
+    site_ids = [site.id for site in config.warming.sites]
+    for index, site in enumerate(config.warming.sites):
+        if site_ids.count(site.id) > 1:
+            problems.append((["warming", "sites", index, "id"], f"duplicate id {site.id!r}"))
     for index, place in enumerate(config.geo.places):
         if (place.lat is None) != (place.lon is None):
             problems.append((["geo", "places", index], "give both lat and lon, or neither (an alias)"))

@@ -64,6 +64,19 @@ live in one slot and a Lua script or MULTI may touch any of them together.
     sl:{j}:seq:job                    counter: street-segment job numbers
     sl:{j}:job:<id>                   hash: v (version), data (a street-segment job, MessagePack)
     sl:{j}:jobs                       sorted set: job ids by number
+    sl:{j}:station:<site id>          hash: v (version), data (a warming station, MessagePack)
+    sl:{j}:seq:transport              counter: transport request numbers
+    sl:{j}:transport:<id>             hash: v, data (a ride to a warming station)
+    sl:{j}:transports                 sorted set: transport request ids by creation time (epoch seconds)
+    sl:{j}:seq:run                    counter: van run numbers
+    sl:{j}:run:<id>                   hash: v, data (a van run: its pickups in order)
+    sl:{j}:runs                       sorted set: run ids by creation time
+    sl:{j}:agency:<service id>        hash: v, data (an agency's service, HSDS-shaped)
+    sl:{j}:agencies                   set: every service id in the directory
+    sl:{j}:seq:referral               counter: referral numbers
+    sl:{j}:referral:<id>              hash: v, data (a referral to an agency)
+    sl:{j}:referrals                  sorted set: referral ids by creation time
+    sl:{j}:referrals:unanswered       sorted set: referrals sent and not answered, by when sent
 """
 
 from __future__ import annotations
@@ -248,6 +261,44 @@ class Keys:
     @property
     def jobs(self) -> str:
         return self._p + "jobs"
+
+    def station(self, site_id: str) -> str:
+        return f"{self._p}station:{site_id}"
+
+    def seq(self, name: str) -> str:
+        return f"{self._p}seq:{name}"
+
+    def transport(self, request_id: str) -> str:
+        return f"{self._p}transport:{request_id}"
+
+    @property
+    def transports(self) -> str:
+        return self._p + "transports"
+
+    def run(self, run_id: str) -> str:
+        return f"{self._p}run:{run_id}"
+
+    @property
+    def runs(self) -> str:
+        return self._p + "runs"
+
+    def agency(self, service_id: str) -> str:
+        return f"{self._p}agency:{service_id}"
+
+    @property
+    def agencies(self) -> str:
+        return self._p + "agencies"
+
+    def referral(self, referral_id: str) -> str:
+        return f"{self._p}referral:{referral_id}"
+
+    @property
+    def referrals(self) -> str:
+        return self._p + "referrals"
+
+    @property
+    def unanswered_referrals(self) -> str:
+        return self._p + "referrals:unanswered"
 
     @property
     def incident_geo(self) -> str:

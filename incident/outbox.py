@@ -1,4 +1,7 @@
-"""The outbox: deliveries to partner systems (the 911 center first), never lost, retried until taken.
+"""The outbox: deliveries to partner systems, never lost, retried until taken.
+
+Targets: `psap` (the 911 center's endpoint, with its token), `webhook` (an agency's URL, POSTed
+JSON) and `email` (an agency's address, through the SMTP server in STORMLINE_SMTP_URL).
 
 A delivery is appended to a Redis stream in the same atomic step as the change that causes it (see
 `enqueue`), so a change is never without its delivery. Every worker runs `deliver_forever`: it reads
@@ -11,11 +14,16 @@ that was down). A partner being down delays its deliveries; it never blocks a ca
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import os
 import secrets
+import smtplib
 import time
+from dataclasses import dataclass
+from email.message import EmailMessage
 from typing import Any, cast
+from urllib.parse import unquote, urlsplit
 
 import httpx
 from redis.exceptions import RedisError, ResponseError
@@ -28,11 +36,26 @@ log = logging.getLogger("stormline.outbox")
 GROUP = "deliveries"
 
 
-def enqueue(change: Change, store: Store, target: str, body: bytes) -> str:
-    """Add a delivery to `change`; returns its id (also the Idempotency-Key the partner sees)."""
+def enqueue(change: Change, store: Store, target: str, body: bytes, *, address: str = "") -> str:
+    """Add a delivery to `change`; returns its id (also the Idempotency-Key the partner sees).
+
+    `address` is where a webhook or email delivery goes (the 911 center's is in the config).
+    """
     delivery_id = f"d-{int(time.time() * 1000)}-{secrets.token_hex(4)}"
-    change.command("XADD", store.keys.outbox, "*", "id", delivery_id, "target", target, "body", body)
+    change.command(
+        "XADD", store.keys.outbox, "*", "id", delivery_id, "target", target, "address", address, "body", body
+    )
     return delivery_id
+
+
+@dataclass(frozen=True)
+class Senders:
+    """How deliveries leave: the 911 center's client (with its token), agencies' client, SMTP."""
+
+    psap: httpx.AsyncClient
+    agencies: httpx.AsyncClient
+    smtp_url: str = ""
+    smtp_from: str = "stormline@localhost"
 
 
 async def deliver_forever(
@@ -40,6 +63,9 @@ async def deliver_forever(
     config: SurgeConfig,
     psap_token: str,
     transport: httpx.AsyncBaseTransport | None = None,
+    *,
+    smtp_url: str = "",
+    smtp_from: str = "stormline@localhost",
 ) -> None:
     """Deliver until cancelled. Safe to run in every worker at once."""
     consumer = f"{os.getpid()}-{secrets.token_hex(3)}"
@@ -48,14 +74,21 @@ async def deliver_forever(
     if psap_token:
         headers["Authorization"] = f"Bearer {psap_token}"
     retry_ms = config.handoff.retry_seconds * 1000
-    async with httpx.AsyncClient(
-        transport=transport, timeout=config.handoff.timeout_seconds, headers=headers
-    ) as client:
+    async with (
+        httpx.AsyncClient(
+            transport=transport, timeout=config.handoff.timeout_seconds, headers=headers
+        ) as psap,
+        # Agencies get no 911 token: their own client, their own timeout.
+        httpx.AsyncClient(
+            timeout=config.referrals.timeout_seconds, headers={"Content-Type": "application/json"}
+        ) as agencies,
+    ):
+        senders = Senders(psap, agencies, smtp_url, smtp_from)
         while True:
             try:
                 entries = await _next(store, consumer, retry_ms)
                 for entry_id, fields in entries:
-                    await _deliver(store, config, client, entry_id, fields)
+                    await _deliver(store, config, senders, entry_id, fields)
             except asyncio.CancelledError:
                 raise
             except (RedisError, OSError) as error:
@@ -87,26 +120,74 @@ async def _next(store: Store, consumer: str, retry_ms: int) -> list[tuple[bytes,
 
 
 async def _deliver(
-    store: Store, config: SurgeConfig, client: httpx.AsyncClient, entry_id: bytes, fields: dict[bytes, bytes]
+    store: Store, config: SurgeConfig, senders: Senders, entry_id: bytes, fields: dict[bytes, bytes]
 ) -> None:
     delivery_id = fields[b"id"].decode()
     status_key = store.keys.delivery(delivery_id)
     await store.redis.hincrby(status_key, "attempts", 1)
-    endpoint = config.handoff.psap_endpoint
-    if not endpoint:
-        await store.redis.hset(status_key, "error", "no psap_endpoint configured")
-        return  # stays pending; the acknowledgement alarm tells supervisors
-    try:
-        response = await client.post(
-            endpoint, content=fields[b"body"], headers={"Idempotency-Key": delivery_id}
+    target = fields.get(b"target", b"psap").decode()
+    address = fields.get(b"address", b"").decode()
+    if target == "email":
+        error = await _email(senders, address, delivery_id, fields[b"body"])
+    else:
+        client = senders.psap if target == "psap" else senders.agencies
+        endpoint = config.handoff.psap_endpoint if target == "psap" else address
+        error = (
+            await _post(client, endpoint, delivery_id, fields[b"body"])
+            if endpoint
+            else f"no {target} address"
         )
-    except httpx.HTTPError as error:
-        await store.redis.hset(status_key, "error", f"{type(error).__name__}: {error}"[:300])
-        return
-    if not 200 <= response.status_code < 300:
-        await store.redis.hset(status_key, "error", f"HTTP {response.status_code}")
+    if error:
+        # Stays pending and comes back after retry_seconds; for the 911 center, the acknowledgement
+        # alarm tells supervisors meanwhile.
+        await store.redis.hset(status_key, "error", error[:300])
         return
     pipe = store.redis.pipeline(transaction=True)
     pipe.xack(store.keys.outbox, GROUP, entry_id)
     pipe.hset(status_key, mapping={"delivered_at": repr(time.time()), "error": ""})
     await pipe.execute()
+
+
+async def _post(client: httpx.AsyncClient, url: str, delivery_id: str, body: bytes) -> str | None:
+    """POST the body; None when the receiver took it (2xx), else what went wrong."""
+    try:
+        response = await client.post(url, content=body, headers={"Idempotency-Key": delivery_id})
+    except httpx.HTTPError as error:
+        return f"{type(error).__name__}: {error}"
+    return None if 200 <= response.status_code < 300 else f"HTTP {response.status_code}"
+
+
+async def _email(senders: Senders, to: str, delivery_id: str, body: bytes) -> str | None:
+    """Send the delivery as an email; its Message-ID is the delivery id, so a resend is recognisable."""
+    if not senders.smtp_url:
+        return "no SMTP server configured (STORMLINE_SMTP_URL)"
+    if not to:
+        return "no email address"
+    message = EmailMessage()
+    message["From"], message["To"] = senders.smtp_from, to
+    message["Subject"] = "Referral from the 311 center"
+    message["Message-ID"] = f"<{delivery_id}@stormline>"
+    message.set_content(_readable(body))
+    message.add_attachment(body, maintype="application", subtype="json", filename="referral.json")
+    try:
+        await asyncio.to_thread(_smtp_send, senders.smtp_url, message)
+    except (OSError, smtplib.SMTPException) as error:
+        return f"{type(error).__name__}: {error}"
+    return None
+
+
+def _smtp_send(url: str, message: EmailMessage) -> None:
+    parts = urlsplit(url)
+    secure = parts.scheme == "smtps"
+    connect = smtplib.SMTP_SSL if secure else smtplib.SMTP
+    with connect(parts.hostname or "localhost", parts.port or (465 if secure else 25), timeout=10) as smtp:
+        if parts.username:
+            smtp.login(unquote(parts.username), unquote(parts.password or ""))
+        smtp.send_message(message)
+
+
+def _readable(body: bytes) -> str:
+    """The email's text: the referral's fields one per line, and the link to answer it."""
+    data = json.loads(body)
+    lines = [f"{key.replace('_', ' ')}: {value}" for key, value in data.get("referral", {}).items() if value]
+    return "\n".join([*lines, "", f"See and answer it here: {data.get('link', '')}"])

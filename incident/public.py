@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import msgspec
 from quart import Blueprint, Response
 from quart_rate_limiter import rate_limit
 from quart_schema import document_response
 
+from dispatch import stations
+from geo.point import Point
 from incident import center
 from incident.api import TICKET
 from incident.incidents import select_incident
@@ -39,7 +41,7 @@ class CenterStatus(msgspec.Struct, kw_only=True):
     incident_name: str | None
     banner: str
     public_message: str
-    open_warming_stations: int | None  # None until warming stations are kept (they come with referrals)
+    open_warming_stations: int
 
 
 @blueprint.get("/status")
@@ -55,9 +57,56 @@ async def get_status() -> Response:
             incident_name=state.activation.name if state.activation else None,
             banner=shown.banner,
             public_message=shown.public_message,
-            open_warming_stations=None,
+            open_warming_stations=sum(
+                1 for s in await stations.all_stations(store(), surge_config()) if s.status == "open"
+            ),
         )
     )
+
+
+class PublicStation(msgspec.Struct, kw_only=True):
+    """An open warming station as anyone may see it (no contact person)."""
+
+    id: str
+    name: str
+    address: str | None
+    point: Point
+    hours: str
+    amenities: stations.Amenities
+    space: int
+    full: bool
+    freshness: str
+
+
+class PublicStations(msgspec.Struct, kw_only=True):
+    items: list[PublicStation]
+
+
+@blueprint.get("/public/stations")
+@rate_limit(LOOKUPS_PER_ADDRESS, timedelta(minutes=1))
+@document_response(PublicStations)
+async def get_stations() -> Response:
+    """Open warming stations: where, hours, amenities, and how many places are left (and how fresh)."""
+    now = datetime.now(UTC)
+    items = []
+    for found in await stations.all_stations(store(), surge_config()):
+        if found.status != "open":
+            continue
+        shown = stations.view(surge_config(), found, now)
+        items.append(
+            PublicStation(
+                id=found.id,
+                name=found.name,
+                address=found.address,
+                point=found.point,
+                hours=found.hours,
+                amenities=found.amenities,
+                space=shown.space,
+                full=shown.full,
+                freshness=shown.freshness,
+            )
+        )
+    return json_response(PublicStations(items=items))
 
 
 @blueprint.get("/public/tickets/<ticket>")

@@ -282,6 +282,63 @@ class CrewPositioned(msgspec.Struct, kw_only=True, tag="crew.position"):
     accuracy_m: float | None
 
 
+class StationChanged(msgspec.Struct, kw_only=True, tag="station.changed"):
+    """A warming station opened, changed, counted, checked people in or out, held places, or closed."""
+
+    station_id: str
+    at: datetime
+    actor: str | None
+    action: str  # opened, updated, counted, checked_in, checked_out, reserved, released, closed
+    occupancy: int
+    reserved: int
+    people: int = 0  # how many this change was about
+    detail: str | None = None
+    moved_to: str | None = None  # closing: where the people in it went
+
+
+class TransportChanged(msgspec.Struct, kw_only=True, tag="transport.changed"):
+    """A ride to a warming station moved: requested, scheduled, picked up, dropped off, no-show…"""
+
+    request_id: str
+    ticket: str
+    at: datetime
+    actor: str | None
+    status: str
+    station: str
+    run: str | None = None
+    detail: str | None = None
+
+
+class RunPlanned(msgspec.Struct, kw_only=True, tag="transport.run"):
+    """A van run: which van, which pickups in which order, to which station."""
+
+    run_id: str
+    at: datetime
+    actor: str | None
+    crew_id: str
+    requests: list[str]
+    station: str
+
+
+class AgencySaved(msgspec.Struct, kw_only=True, tag="agency.saved"):
+    service_id: str
+    at: datetime
+    actor: str | None
+    changed: list[str]
+
+
+class ReferralChanged(msgspec.Struct, kw_only=True, tag="referral.changed"):
+    """A referral to an outside agency: sent, accepted, declined (why), completed."""
+
+    referral_id: str
+    ticket: str
+    at: datetime
+    actor: str | None
+    status: str
+    service_id: str
+    reason: str | None = None
+
+
 class AlarmRaised(msgspec.Struct, kw_only=True, tag="alarm.raised"):
     ticket: str
     at: datetime
@@ -306,6 +363,11 @@ Event = (
     | CrewSaved
     | CrewPositioned
     | CrewRouted
+    | StationChanged
+    | TransportChanged
+    | RunPlanned
+    | AgencySaved
+    | ReferralChanged
 )
 
 

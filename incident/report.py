@@ -15,9 +15,11 @@ from typing import cast
 
 import msgspec
 
+from dispatch import stations, transport
 from incident.center import Activation, activation
+from incident.config import SurgeConfig
 from incident.incidents import select_calls, select_history, select_many
-from incident.records import Incident, StatusChanged, Step
+from incident.records import Incident, IncidentAssigned, RunPlanned, StatusChanged, Step
 from incident.status import Status
 from incident.store import Store
 
@@ -36,6 +38,26 @@ class Durations(msgspec.Struct, kw_only=True):
     p90_minutes: float | None
 
 
+class StationUse(msgspec.Struct, kw_only=True):
+    """A warming station open during the storm: how many came, and the most at once."""
+
+    id: str
+    name: str
+    opened_at: datetime | None
+    closed_at: datetime | None
+    checked_in: int  # everyone who checked in since it last opened
+    peak: int
+
+
+class Rides(msgspec.Struct, kw_only=True):
+    """Rides to warming stations requested during the storm, by how they ended; van runs."""
+
+    requests: int
+    by_status: dict[str, int]
+    people_dropped_off: int
+    runs: int
+
+
 class Report(msgspec.Struct, kw_only=True):
     activation: Activation
     generated_at: datetime
@@ -50,15 +72,15 @@ class Report(msgspec.Struct, kw_only=True):
     to_dispatch: Durations  # opened → first assigned to a crew
     to_resolution: Durations  # opened → resolved
     deadlines_missed: int
-    warming_stations: None = None  # kept once warming stations exist (issue 8)
-    transport_runs: None = None
+    warming_stations: list[StationUse] = []
+    transport: Rides | None = None
 
 
 _pack = msgspec.msgpack.Encoder().encode
 _unpack = msgspec.msgpack.Decoder(Report).decode
 
 
-async def build(store: Store, activation_id: str) -> Report | None:
+async def build(store: Store, activation_id: str, config: SurgeConfig) -> Report | None:
     record = await activation(store, activation_id)
     if record is None:
         return None
@@ -123,12 +145,55 @@ async def build(store: Store, activation_id: str) -> Report | None:
         to_dispatch=_durations(dispatch),
         to_resolution=_durations(resolution),
         deadlines_missed=missed,
+        warming_stations=await _stations(store, config, record, now),
+        transport=await _rides(store, record, now),
     )
 
 
-async def keep(store: Store, activation_id: str) -> Report | None:
+async def _stations(store: Store, config: SurgeConfig, record: Activation, now: datetime) -> list[StationUse]:
+    end = record.stood_down_at or now
+    used = []
+    for found in await stations.all_stations(store, config):
+        if found.opened_at is None or found.opened_at > end:
+            continue
+        if found.status == "closed" and found.closed_at is not None and found.closed_at < record.activated_at:
+            continue
+        used.append(
+            StationUse(
+                id=found.id,
+                name=found.name,
+                opened_at=found.opened_at,
+                closed_at=found.closed_at if found.status == "closed" else None,
+                checked_in=found.checked_in_total,
+                peak=found.peak,
+            )
+        )
+    return used
+
+
+async def _rides(store: Store, record: Activation, now: datetime) -> Rides:
+    end = record.stood_down_at or now
+    requests = [
+        r
+        for r in await transport.list_requests(store, since=record.activated_at, limit=100_000)
+        if record.activated_at <= r.created_at <= end
+    ]
+    runs = [
+        r
+        for r in await transport.list_runs(store, limit=100_000)
+        if record.activated_at <= r.created_at <= end
+    ]
+    return Rides(
+        requests=len(requests),
+        by_status=dict(Counter(r.status for r in requests)),
+        people_dropped_off=sum(r.party for r in requests if r.status == "dropped_off"),
+        runs=len(runs),
+    )
+
+
+async def keep(store: Store, activation_id: str, config: SurgeConfig) -> Report | None:
     """Build the report and keep it (at stand-down): the record of how the storm went."""
-    report = await build(store, activation_id)
+    report = await build(store, activation_id, config)
     if report is not None:
         await store.redis.set(store.keys.report(activation_id), _pack(report))
     return report
@@ -165,6 +230,18 @@ def to_csv(report: Report) -> str:
         ("to resolution", report.to_resolution),
     ):
         writer.writerow([title, durations.count, durations.median_minutes, durations.p90_minutes])
+    writer.writerow([])
+    writer.writerow(["warming station", "opened", "closed", "checked in", "most at once"])
+    for s in report.warming_stations:
+        opened, closed = (t.isoformat() if t else "" for t in (s.opened_at, s.closed_at))
+        writer.writerow([_cell(s.name), opened, closed, s.checked_in, s.peak])
+    if report.transport is not None:
+        writer.writerow([])
+        writer.writerow(["rides", "requested", "people dropped off", "van runs"])
+        writer.writerow(
+            ["all", report.transport.requests, report.transport.people_dropped_off, report.transport.runs]
+        )
+        writer.writerows([status, count] for status, count in sorted(report.transport.by_status.items()))
     return out.getvalue()
 
 
@@ -203,6 +280,8 @@ async def _first_assigned(store: Store, ticket: str) -> datetime | None:
     for stored in await select_history(store, ticket, limit=1000):
         event = stored.event
         if isinstance(event, StatusChanged) and event.to_status is Status.ASSIGNED:
+            return event.at
+        if isinstance(event, IncidentAssigned | RunPlanned):  # by dispatch: a crew, or a van's run
             return event.at
     return None
 

@@ -7,7 +7,7 @@ from quart_schema import document_response, hide
 
 from incident.problems import Problem
 from incident.report import Report, build, kept, to_csv
-from incident.web import json_response, store
+from incident.web import json_response, store, surge_config
 
 blueprint = Blueprint("reports", __name__)
 
@@ -17,7 +17,7 @@ CHART_WIDTH, CHART_HEIGHT = 720, 220
 async def _report(activation_id: str) -> Report:
     # The report kept at stand-down is the record; ?fresh=1 (or a storm still running) builds it anew.
     found = None if request.args.get("fresh") else await kept(store(), activation_id)
-    found = found or await build(store(), activation_id)
+    found = found or await build(store(), activation_id, surge_config())
     if found is None:
         raise Problem(404, "Not Found", f"no storm incident {activation_id}", kind="unknown-activation")
     return found
@@ -29,7 +29,8 @@ async def report_json(activation_id: str) -> Response:
     """The after-action report of a storm incident.
 
     Calls and incidents by category, priority, zone and channel; calls per hour; time to the 911
-    transfer, to dispatch and to resolution (median, p90); deadlines missed.
+    transfer, to dispatch and to resolution (median, p90); deadlines missed; warming stations used
+    (checked in, most at once) and rides (by how they ended, people dropped off, van runs).
     """
     return json_response(await _report(activation_id))
 

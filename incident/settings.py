@@ -43,6 +43,12 @@ class Settings(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_only=
     # TLS proxies in front whose X-Forwarded-* headers to trust:
     proxy_hops: Annotated[int, msgspec.Meta(ge=0, le=5)] = 0
     psap_token: str = ""  # the bearer token the 911 center's endpoint expects
+    # Referrals by email go through this server: smtp://[user:password@]host[:port] (smtps:// for TLS);
+    # empty: email referrals wait in the outbox (and show as not delivered) until one is set.
+    smtp_url: str = ""
+    smtp_from: str = "stormline@localhost"
+    # Where agencies reach Stormline (links in referrals); empty: the address each request came to.
+    public_url: str = ""
 
 
 class SettingsError(Exception):

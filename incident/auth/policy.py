@@ -17,6 +17,7 @@ from incident.auth.roles import Role
 class Rule:
     roles: frozenset[Role] | None  # None: anyone, signed in or not
     page: bool = False
+    link: bool = False  # no sign-in, but the path carries a signed, expiring token for one record
 
     @property
     def public(self) -> bool:
@@ -29,6 +30,8 @@ def allow(*roles: Role, page: bool = False) -> Rule:
 
 PUBLIC = Rule(None)
 PUBLIC_PAGE = Rule(None, page=True)
+LINK = Rule(None, link=True)  # an agency's link to one referral: the token in the path is the key
+LINK_PAGE = Rule(None, page=True, link=True)
 SIGNED_IN = Rule(frozenset(Role))
 
 A, CR, CO, S, AD = Role.AGENT, Role.CREW, Role.COORDINATOR, Role.SUPERVISOR, Role.ADMIN
@@ -68,6 +71,35 @@ ACCESS: dict[str, Rule] = {
     "dispatch.get_job": allow(A, CR, CO, S),
     "dispatch.post_job_dissolve": allow(S),
     "dispatch.post_duplicates": allow(A, S),
+    # warming stations and rides
+    "shelter.list_stations": allow(A, CR, CO, S),
+    "shelter.get_nearest_station": allow(A, CR, CO, S),
+    "shelter.post_station_open": allow(CO, S),
+    "shelter.patch_station": allow(CO, S),
+    "shelter.post_station_count": allow(CO, S),
+    "shelter.post_station_check_in": allow(CO, S),
+    "shelter.post_station_check_out": allow(CO, S),
+    "shelter.post_station_close": allow(CO, S),
+    "shelter.post_transport_request": allow(A, CO, S),
+    "shelter.list_transport_requests": allow(A, CR, CO, S),
+    "shelter.get_transport_request": allow(A, CR, CO, S),
+    "shelter.post_transport_move": allow(CR, CO, S),
+    "shelter.post_run": allow(CO, S),
+    "shelter.post_runs_auto": allow(CO, S),
+    "shelter.list_runs": allow(CR, CO, S),
+    "shelter.get_run": allow(CR, CO, S),
+    # agencies and referrals
+    "referral.list_agencies": allow(A, CO, S),
+    "referral.get_agency": allow(A, CO, S),
+    "referral.patch_agency": allow(CO, S),
+    "referral.post_agencies_import": allow(CO, S, AD),
+    "referral.post_referral": allow(A, CO, S),
+    "referral.list_referrals": allow(CO, S),
+    "referral.get_referral": allow(A, CO, S),
+    "referral.post_referral_status": allow(CO, S),
+    "referral.get_link_json": LINK,
+    "referral.post_link_json": LINK,
+    "referral.referral_page": LINK_PAGE,
     # geography for the consoles
     "geo.suggest": allow(A, CR, CO, S),
     "geo.geocode": allow(A, CR, CO, S),
@@ -85,6 +117,7 @@ ACCESS: dict[str, Rule] = {
     "api.get_audit": allow(S, AD),
     # residents
     "public.get_ticket": PUBLIC,
+    "public.get_stations": PUBLIC,
     # sign-in
     "login.login_page": PUBLIC_PAGE,
     "login.login": PUBLIC_PAGE,

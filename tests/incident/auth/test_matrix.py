@@ -101,13 +101,14 @@ SAMPLES: dict[str, Sample] = {
     ),
     "dispatch.get_recommendations": lambda c, ctx: c.get(f"/api/v1/incidents/{ctx['free']}/recommendations"),
     "dispatch.post_assignment": lambda c, ctx: c.post(
-        f"/api/v1/incidents/{ctx['free']}/assignment", json={"crew_id": "crew-1"}
+        f"/api/v1/incidents/{ctx['free']}/assignment", json={"crew_id": "crew-1", "force": True}
     ),
     "dispatch.post_unassignment": lambda c, ctx: c.post(
         f"/api/v1/incidents/{ctx['free']}/unassignment", json={}
     ),
     "dispatch.post_bulk_assignments": lambda c, ctx: c.post(
-        "/api/v1/assignments", json={"assignments": [{"ticket": ctx["free2"], "crew_id": "crew-1"}]}
+        "/api/v1/assignments",
+        json={"assignments": [{"ticket": ctx["free2"], "crew_id": "crew-1"}], "force": True},
     ),
     "dispatch.post_plan": lambda c, ctx: c.post("/api/v1/dispatch/plan", json={}),
     "dispatch.list_jobs": lambda c, ctx: c.get("/api/v1/jobs"),
@@ -118,6 +119,69 @@ SAMPLES: dict[str, Sample] = {
     "dispatch.post_duplicates": lambda c, ctx: c.post(
         "/api/v1/duplicates", json={"category": "debris", "location": {"lat": 42.93, "lon": -78.82}}
     ),
+    "public.get_stations": lambda c, ctx: c.get("/api/v1/public/stations"),
+    "shelter.list_stations": lambda c, ctx: c.get("/api/v1/stations"),
+    "shelter.get_nearest_station": lambda c, ctx: c.get(
+        "/api/v1/stations/nearest?lat=42.93&lon=-78.83&party=2"
+    ),
+    "shelter.post_station_open": lambda c, ctx: c.post(
+        "/api/v1/stations/south_park/open", json={"capacity_day": 50, "capacity_overnight": 30}
+    ),
+    "shelter.patch_station": lambda c, ctx: c.patch("/api/v1/stations/burgard", json={"hours": "24 hours"}),
+    "shelter.post_station_count": lambda c, ctx: c.post(
+        "/api/v1/stations/burgard/count", json={"occupancy": 3}
+    ),
+    "shelter.post_station_check_in": lambda c, ctx: c.post(
+        "/api/v1/stations/burgard/check-in", json={"people": 2}
+    ),
+    "shelter.post_station_check_out": lambda c, ctx: c.post(
+        "/api/v1/stations/burgard/check-out", json={"people": 1}
+    ),
+    "shelter.post_station_close": lambda c, ctx: c.post("/api/v1/stations/riverside/close", json={}),
+    "shelter.post_transport_request": lambda c, ctx: c.post(
+        "/api/v1/transport/requests", json={"ticket": ctx["ride"], "party": 2}
+    ),
+    "shelter.list_transport_requests": lambda c, ctx: c.get("/api/v1/transport/requests"),
+    "shelter.get_transport_request": lambda c, ctx: c.get(f"/api/v1/transport/requests/{ctx['scheduled']}"),
+    "shelter.post_transport_move": lambda c, ctx: c.post(
+        f"/api/v1/transport/requests/{ctx['scheduled']}/picked_up", json={}
+    ),
+    "shelter.post_run": lambda c, ctx: c.post(
+        "/api/v1/transport/runs", json={"crew_id": "crew-1", "requests": [ctx["waiting"]]}
+    ),
+    "shelter.post_runs_auto": lambda c, ctx: c.post("/api/v1/transport/runs/auto"),
+    "shelter.list_runs": lambda c, ctx: c.get("/api/v1/transport/runs"),
+    "shelter.get_run": lambda c, ctx: c.get(f"/api/v1/transport/runs/{ctx['run']}"),
+    "referral.list_agencies": lambda c, ctx: c.get("/api/v1/agencies"),
+    "referral.get_agency": lambda c, ctx: c.get("/api/v1/agencies/svc-211"),
+    "referral.patch_agency": lambda c, ctx: c.patch("/api/v1/agencies/svc-211", json={"capacity": 5}),
+    "referral.post_agencies_import": lambda c, ctx: c.post(
+        "/api/v1/agencies/import",
+        json={
+            "services": [
+                {
+                    "id": "svc-x",
+                    "name": "X",
+                    "organization": {"id": "o", "name": "O"},
+                    "phones": [{"number": "716-555-0100"}],
+                }
+            ]
+        },
+    ),
+    "referral.post_referral": lambda c, ctx: c.post(
+        f"/api/v1/incidents/{ctx['ticket']}/referrals",
+        json={"service_id": "svc-211", "need": "needs food", "consent": {"given": True}},
+    ),
+    "referral.list_referrals": lambda c, ctx: c.get("/api/v1/referrals"),
+    "referral.get_referral": lambda c, ctx: c.get(f"/api/v1/referrals/{ctx['referral']}"),
+    "referral.post_referral_status": lambda c, ctx: c.post(
+        f"/api/v1/referrals/{ctx['referral']}/status", json={"status": "accepted"}
+    ),
+    "referral.get_link_json": lambda c, ctx: c.get(f"/api/v1/referral-links/{ctx['link']}"),
+    "referral.post_link_json": lambda c, ctx: c.post(
+        f"/api/v1/referral-links/{ctx['link']}", json={"status": "accepted"}
+    ),
+    "referral.referral_page": lambda c, ctx: c.get(f"/referral/{ctx['link']}"),
     "pages.index": lambda c, ctx: c.get("/"),
     "health.healthz": lambda c, ctx: c.get("/healthz"),
     "health.readyz": lambda c, ctx: c.get("/readyz"),
@@ -140,8 +204,10 @@ async def test_every_route_for_role(app: App, store: Store, role: Role | None) -
     """Routes the table allows this role work (2xx/3xx); every other route answers 401 or 403."""
     await make_user(store, "matrix", Role.AGENT)
     supervisor = await as_role(app, Role.SUPERVISOR, name="matrix-setup")
+    # crew-1 (the crew of crew tokens) is a van, so that it may work rides; debris goes to it by force.
     crew = await supervisor.post(
-        "/api/v1/crews", json={"id": "crew-1", "name": "Forestry 1", "kind": "debris_forestry"}
+        "/api/v1/crews",
+        json={"id": "crew-1", "name": "Van 1", "kind": "transport_van", "seats": 6, "wheelchair_spaces": 1},
     )
     assert crew.status_code == 201
     ticket = (await (await supervisor.post("/api/v1/calls", json=CALL)).get_json())["ticket"]
@@ -163,8 +229,11 @@ async def test_every_route_for_role(app: App, store: Store, role: Role | None) -
     job = await supervisor.post("/api/v1/jobs", json={"tickets": on_elmwood[:2]})
     assert job.status_code == 201, await job.get_data(as_text=True)
     # The crew that crew tokens belong to works it, so a crew may see it.
-    given = await supervisor.post(f"/api/v1/incidents/{on_elmwood[0]}/assignment", json={"crew_id": "crew-1"})
+    given = await supervisor.post(
+        f"/api/v1/incidents/{on_elmwood[0]}/assignment", json={"crew_id": "crew-1", "force": True}
+    )
     assert given.status_code == 200
+    shelter = await _shelter(supervisor, ticket)
     failures = []
     for endpoint, sample in sorted(SAMPLES.items()):
         victim = f"victim-{endpoint.replace('.', '-').replace('_', '-')}"
@@ -180,6 +249,7 @@ async def test_every_route_for_role(app: App, store: Store, role: Role | None) -
             "free2": free[1],
             "groupable": " ".join(on_elmwood[2:]),
             "job": (await job.get_json())["job"]["id"],
+            **shelter,
         }
         response = await sample(client, ctx)
         rule = ACCESS[endpoint]
@@ -193,6 +263,46 @@ async def test_every_route_for_role(app: App, store: Store, role: Role | None) -
                     f"{endpoint}: denied for {role}, expected {expected}, got {response.status_code}"
                 )
     assert not failures, "\n".join(failures)
+
+
+async def _shelter(supervisor: Client, ticket: str) -> dict[str, str]:
+    """Open stations, rides (one waiting, one on a run of crew-1) and a referral with its link."""
+    for site in ("burgard", "riverside"):
+        opened = await supervisor.post(
+            f"/api/v1/stations/{site}/open",
+            json={"capacity_day": 40, "capacity_overnight": 40, "amenities": {"accessible": True}},
+        )
+        assert opened.status_code == 200, await opened.get_data(as_text=True)
+    rides = []
+    for _ in range(3):
+        body = {
+            "narrative": "no heat, need a ride to a warming station",
+            "location": {"lat": 42.93, "lon": -78.83},
+        }
+        rides.append((await (await supervisor.post("/api/v1/calls", json=body)).get_json())["ticket"])
+    requests = []
+    for ride in rides[1:]:
+        made = await supervisor.post("/api/v1/transport/requests", json={"ticket": ride, "party": 1})
+        assert made.status_code == 201, await made.get_data(as_text=True)
+        requests.append((await made.get_json())["request"]["id"])
+    run = await supervisor.post(
+        "/api/v1/transport/runs", json={"crew_id": "crew-1", "requests": requests[:1]}
+    )
+    assert run.status_code == 201, await run.get_data(as_text=True)
+    referral = await supervisor.post(
+        f"/api/v1/incidents/{ticket}/referrals",
+        json={"service_id": "svc-211", "need": "food and a warm place", "consent": {"given": True}},
+    )
+    assert referral.status_code == 201, await referral.get_data(as_text=True)
+    made_referral = await referral.get_json()
+    return {
+        "ride": rides[0],
+        "scheduled": requests[0],
+        "waiting": requests[1],
+        "run": (await run.get_json())["run"]["id"],
+        "referral": made_referral["referral"]["id"],
+        "link": made_referral["link"].rsplit("/", 1)[1],
+    }
 
 
 async def _debris(client: Client, lat: float, lon: float) -> str:

@@ -1,0 +1,277 @@
+"""The directory of outside agencies, in the shape of Open Referral HSDS.
+
+One record per service an agency offers (HSDS `service`), with its organization's name, phones,
+hours (`schedules`), area served (`service_areas`), what it accepts (`eligibility`), and Stormline's
+extension (an HSDS `x-` file or object): how a referral is sent (phone, email or webhook), the triage
+agency codes it answers for, and its capacity with the time that was last said.
+
+An HSDS package is a folder of CSV files (organizations.csv, services.csv, phones.csv,
+schedules.csv, service_areas.csv, eligibility.csv, x-stormline.csv), or a JSON file holding a list of
+services each with its `organization`, `phones`, `schedules`, `service_areas`, `eligibility` and
+`x_stormline`. A package that cannot be read is refused whole, naming the file, row and column.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections import defaultdict
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, Any, Literal, cast
+
+import msgspec
+
+from dispatch.versioned import Kept, Plan
+from incident.events import Change, Conflict, commit
+from incident.problems import Problem, invalid_field
+from incident.records import AgencySaved
+from incident.store import Store
+
+Method = Literal["phone", "email", "webhook"]
+Short = Annotated[str, msgspec.Meta(max_length=300)]
+
+
+class Service(msgspec.Struct, kw_only=True):
+    id: str  # the HSDS service id
+    organization_id: str
+    organization: str  # the organization's name
+    name: str
+    description: str = ""
+    phone: str | None = None
+    email: str | None = None
+    url: str | None = None
+    hours: str = ""  # from the HSDS schedules, as people read them
+    area_served: list[str] = []
+    accepts: str = ""  # HSDS eligibility: who or what it takes
+    method: Method = "phone"  # how a referral is sent
+    email_to: str | None = None  # with method email
+    webhook_url: str | None = None  # with method webhook
+    codes: list[str] = []  # triage agency codes (surge_config.yaml triage.agencies) it answers for
+    capacity: int | None = None  # places or slots it says it has
+    capacity_at: datetime | None = None  # when it said so
+    updated_at: datetime | None = None
+    version: int = 1
+
+
+class ServicePatch(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """A coordinator's edit; fields left out stay."""
+
+    name: Short | None = None
+    description: Annotated[str, msgspec.Meta(max_length=4000)] | None = None
+    phone: Short | None = None
+    email: Short | None = None
+    url: Short | None = None
+    hours: Short | None = None
+    area_served: list[Short] | None = None
+    accepts: Annotated[str, msgspec.Meta(max_length=2000)] | None = None
+    method: Method | None = None
+    email_to: Short | None = None
+    webhook_url: Annotated[str, msgspec.Meta(pattern=r"^https?://", max_length=500)] | None = None
+    codes: list[Annotated[str, msgspec.Meta(max_length=40)]] | None = None
+    capacity: Annotated[int, msgspec.Meta(ge=0, le=1_000_000)] | None = None
+
+
+class ImportError_(Exception):
+    """A package that cannot be imported; `str()` names the file, row and problem."""
+
+
+def _kept(store: Store) -> Kept[Service]:
+    return Kept("agency", Service, store.keys.agency)
+
+
+async def get(store: Store, service_id: str) -> Service:
+    return await _kept(store).get_or_404(store, service_id)
+
+
+async def directory(store: Store) -> list[Service]:
+    ids = sorted(i.decode() for i in cast(set[bytes], await store.redis.smembers(store.keys.agencies)))
+    return await _kept(store).many(store, ids)
+
+
+async def update(store: Store, service_id: str, data: ServicePatch, actor: str | None) -> Service:
+    changes = {k: v for k, v in msgspec.structs.asdict(data).items() if v is not None}
+    now = datetime.now(UTC)
+    if "capacity" in changes:
+        changes["capacity_at"] = now
+
+    async def decide(current: Service) -> Plan[Service] | None:
+        updated = msgspec.structs.replace(current, **changes, updated_at=now)
+        _check(updated)
+        event = AgencySaved(service_id=service_id, at=now, actor=actor, changed=sorted(changes))
+        return Plan(updated, event)
+
+    return await _kept(store).change(store, service_id, decide)
+
+
+async def load(store: Store, services: list[Service], actor: str | None) -> int:
+    """Put these services in the directory (replacing those with the same id), each with its event."""
+    kept = _kept(store)
+    now = datetime.now(UTC)
+    for service in services:
+        current = await kept.get(store, service.id)
+        version = current.version + 1 if current else 1
+        record = msgspec.structs.replace(service, updated_at=now, version=version)
+        change = Change().command("SADD", store.keys.agencies, service.id)
+        kept.put(change, service.id, record, version, new=current is None)
+        event = AgencySaved(service_id=service.id, at=now, actor=actor, changed=["imported"])
+        try:
+            await commit(store.apply, change, event, store.keys.events)
+        except Conflict:
+            if current is None and actor == "seed":
+                continue  # another worker seeded it at the same moment
+            raise Problem(
+                409, "Changed meanwhile", f"service {service.id} changed during the import; retry"
+            ) from None
+    return len(services)
+
+
+async def seed(store: Store, package: Path) -> int:
+    """Load the shipped package when the directory is empty (a first start); returns services loaded."""
+    if await store.redis.scard(store.keys.agencies):
+        return 0
+    return await load(store, read_package(package), "seed")
+
+
+def read_package(path: Path) -> list[Service]:
+    """Read an HSDS package: a folder of CSV files, or a JSON file."""
+    if path.is_dir():
+        return _from_csv(path)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as error:
+        raise ImportError_(f"{path}: {error}") from None
+    if not isinstance(data, list):
+        raise ImportError_(f"{path}: expected a JSON list of HSDS services")
+    return from_json(data, str(path))
+
+
+def from_json(items: list[Any], source: str = "") -> list[Service]:
+    """Services from HSDS JSON objects; `source` prefixes every error (a file's name)."""
+    return [_from_json(f"{source}: " if source else "", index, item) for index, item in enumerate(items)]
+
+
+def _from_json(prefix: str, index: int, item: Any) -> Service:
+    where = f"{prefix}service {index}"
+    if not isinstance(item, dict):
+        raise ImportError_(f"{where}: not an object")
+    organization = item.get("organization") or {}
+    extension = item.get("x_stormline") or {}
+    phones = item.get("phones") or organization.get("phones") or []
+    rows = {
+        "service": item,
+        "organization": organization,
+        "phone": phones[0] if phones else {},
+        "schedules": item.get("schedules") or [],
+        "areas": item.get("service_areas") or [],
+        "eligibility": item.get("eligibility") or [],
+        "extension": extension,
+    }
+    return _service(where, rows)
+
+
+def _from_csv(folder: Path) -> list[Service]:
+    def table(name: str, required: bool = False) -> list[dict[str, str]]:
+        path = folder / name
+        if not path.exists():
+            if required:
+                raise ImportError_(f"{folder}: {name} is missing")
+            return []
+        with path.open(newline="", encoding="utf-8-sig") as handle:
+            return [
+                {k.strip().lower(): (v or "").strip() for k, v in row.items() if k}
+                for row in csv.DictReader(handle)
+            ]
+
+    organizations = {row.get("id", ""): row for row in table("organizations.csv", required=True)}
+    by_service: dict[str, dict[str, list[dict[str, str]]]] = defaultdict(lambda: defaultdict(list))
+    for name, key in (
+        ("phones.csv", "phones"),
+        ("schedules.csv", "schedules"),
+        ("service_areas.csv", "areas"),
+        ("eligibility.csv", "eligibility"),
+        ("x-stormline.csv", "extension"),
+    ):
+        for row in table(name):
+            by_service[row.get("service_id", "")][key].append(row)
+    services = []
+    for number, row in enumerate(table("services.csv", required=True), start=2):
+        where = f"{folder / 'services.csv'}: row {number}"
+        organization = organizations.get(row.get("organization_id", ""))
+        if organization is None:
+            raise ImportError_(
+                f"{where}: organization_id {row.get('organization_id')!r} is not in organizations.csv"
+            )
+        extra = by_service[row.get("id", "")]
+        extension: dict[str, Any] = dict(extra["extension"][0]) if extra["extension"] else {}
+        if "codes" in extension:
+            extension["codes"] = [c for c in extension["codes"].replace(";", " ").split() if c]
+        rows = {
+            "service": row,
+            "organization": organization,
+            "phone": extra["phones"][0] if extra["phones"] else {},
+            "schedules": extra["schedules"],
+            "areas": extra["areas"],
+            "eligibility": extra["eligibility"],
+            "extension": extension,
+        }
+        services.append(_service(where, rows))
+    return services
+
+
+def _service(where: str, rows: dict[str, Any]) -> Service:
+    service, organization, extension = rows["service"], rows["organization"], rows["extension"]
+    if not service.get("id") or not service.get("name"):
+        raise ImportError_(f"{where}: a service needs an id and a name")
+    if not organization.get("name"):
+        raise ImportError_(f"{where}: its organization has no name")
+    capacity = extension.get("capacity")
+    try:
+        built = Service(
+            id=str(service["id"]),
+            organization_id=str(organization.get("id") or service.get("organization_id") or ""),
+            organization=str(organization["name"]),
+            name=str(service["name"]),
+            description=str(service.get("description") or ""),
+            phone=(rows["phone"].get("number") or None),
+            email=service.get("email") or organization.get("email") or None,
+            url=service.get("url") or organization.get("url") or organization.get("website") or None,
+            hours="; ".join(_schedule(s) for s in rows["schedules"] if _schedule(s)),
+            area_served=[str(a.get("description") or a.get("service_area") or "") for a in rows["areas"]],
+            accepts="; ".join(
+                str(e.get("eligibility") or e.get("description") or "") for e in rows["eligibility"]
+            ),
+            method=extension.get("method") or ("webhook" if extension.get("webhook_url") else "phone"),
+            email_to=extension.get("email_to") or None,
+            webhook_url=extension.get("webhook_url") or None,
+            codes=list(extension.get("codes") or []),
+            capacity=int(capacity) if capacity not in (None, "") else None,
+            capacity_at=datetime.fromisoformat(extension["capacity_at"])
+            if extension.get("capacity_at")
+            else None,
+        )
+        _check(built)
+    except (ValueError, TypeError, msgspec.ValidationError) as error:
+        raise ImportError_(f"{where}: {error}") from None
+    except Problem as problem:
+        raise ImportError_(f"{where}: {problem.detail}") from None
+    return built
+
+
+def _schedule(row: dict[str, Any]) -> str:
+    if row.get("description"):
+        return str(row["description"])
+    days = row.get("byday") or row.get("weekday") or ""
+    opens, closes = row.get("opens_at") or "", row.get("closes_at") or ""
+    return " ".join(part for part in (str(days), f"{opens}–{closes}" if opens or closes else "") if part)
+
+
+def _check(service: Service) -> None:
+    if service.method not in ("phone", "email", "webhook"):
+        raise invalid_field("method", "phone, email or webhook")
+    if service.method == "webhook" and not (service.webhook_url or "").startswith(("http://", "https://")):
+        raise invalid_field("webhook_url", "a webhook service needs an http(s) URL")
+    if service.method == "email" and not (service.email_to or service.email):
+        raise invalid_field("email_to", "an email service needs an address")
+    if service.method == "phone" and not service.phone:
+        raise invalid_field("phone", "a phone service needs a number")
