@@ -15,11 +15,13 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 from collections import defaultdict
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any, Literal, cast
 
+import httpx
 import msgspec
 
 from dispatch.versioned import Kept, Plan
@@ -29,6 +31,7 @@ from incident.records import AgencySaved
 from incident.store import Store
 
 Method = Literal["phone", "email", "webhook"]
+_ADDRESS = re.compile(r"[^\s@<>,;\"]+@[^\s@<>,;\"]+\.[^\s@<>,;\"]+")
 Short = Annotated[str, msgspec.Meta(max_length=300)]
 
 
@@ -105,25 +108,33 @@ async def update(store: Store, service_id: str, data: ServicePatch, actor: str |
 
 
 async def load(store: Store, services: list[Service], actor: str | None) -> int:
-    """Put these services in the directory (replacing those with the same id), each with its event."""
+    """Put these services in the directory (replacing those with the same id): all in one step, or none."""
+    if not services:
+        return 0
     kept = _kept(store)
     now = datetime.now(UTC)
-    for service in services:
-        current = await kept.get(store, service.id)
-        version = current.version + 1 if current else 1
-        record = msgspec.structs.replace(service, updated_at=now, version=version)
-        change = Change().command("SADD", store.keys.agencies, service.id)
-        kept.put(change, service.id, record, version, new=current is None)
-        event = AgencySaved(service_id=service.id, at=now, actor=actor, changed=["imported"])
+    for _ in range(20):
+        change = Change()
+        for service in services:
+            current = await kept.get(store, service.id)
+            version = current.version + 1 if current else 1
+            kept.put(
+                change,
+                service.id,
+                msgspec.structs.replace(service, updated_at=now, version=version),
+                version,
+                new=current is None,
+            )
+            change.command("SADD", store.keys.agencies, service.id)
+        event = AgencySaved(service_id=services[0].id, at=now, actor=actor, changed=[s.id for s in services])
         try:
             await commit(store.apply, change, event, store.keys.events)
         except Conflict:
-            if current is None and actor == "seed":
-                continue  # another worker seeded it at the same moment
-            raise Problem(
-                409, "Changed meanwhile", f"service {service.id} changed during the import; retry"
-            ) from None
-    return len(services)
+            if actor == "seed":
+                return 0  # another worker seeded the directory at the same moment
+            continue  # a service changed meanwhile: read them again
+        return len(services)
+    raise Problem(503, "Busy", "the directory is changing too fast; retry", kind="contention")
 
 
 async def seed(store: Store, package: Path) -> int:
@@ -155,19 +166,52 @@ def _from_json(prefix: str, index: int, item: Any) -> Service:
     where = f"{prefix}service {index}"
     if not isinstance(item, dict):
         raise ImportError_(f"{where}: not an object")
-    organization = item.get("organization") or {}
-    extension = item.get("x_stormline") or {}
-    phones = item.get("phones") or organization.get("phones") or []
+    organization = _object(item.get("organization"), where, "organization")
+    phones = _objects(item.get("phones") or organization.get("phones"), where, "phones")
     rows = {
         "service": item,
         "organization": organization,
         "phone": phones[0] if phones else {},
-        "schedules": item.get("schedules") or [],
-        "areas": item.get("service_areas") or [],
-        "eligibility": item.get("eligibility") or [],
-        "extension": extension,
+        "schedules": _objects(item.get("schedules"), where, "schedules"),
+        "areas": _objects(item.get("service_areas"), where, "service_areas"),
+        "eligibility": _objects(item.get("eligibility"), where, "eligibility"),
+        "extension": _object(item.get("x_stormline"), where, "x_stormline"),
     }
     return _service(where, rows)
+
+
+def _object(value: Any, where: str, name: str) -> dict[str, Any]:
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise ImportError_(f"{where}: {name} must be an object")
+    return value
+
+
+def _objects(value: Any, where: str, name: str) -> list[dict[str, Any]]:
+    if value is None:
+        return []
+    if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
+        raise ImportError_(f"{where}: {name} must be a list of objects")
+    return value
+
+
+def _codes(value: Any) -> list[str]:
+    """Agency codes as a list, or as one string separated by spaces or semicolons."""
+    if isinstance(value, str):
+        return [c for c in value.replace(";", " ").replace(",", " ").split() if c]
+    if isinstance(value, list):
+        return [str(c) for c in value]
+    return []
+
+
+def _when(value: Any) -> datetime | None:
+    if not value:
+        return None
+    when = datetime.fromisoformat(str(value))
+    if when.tzinfo is None:
+        raise ValueError("capacity_at needs a time zone offset")
+    return when
 
 
 def _from_csv(folder: Path) -> list[Service]:
@@ -204,8 +248,6 @@ def _from_csv(folder: Path) -> list[Service]:
             )
         extra = by_service[row.get("id", "")]
         extension: dict[str, Any] = dict(extra["extension"][0]) if extra["extension"] else {}
-        if "codes" in extension:
-            extension["codes"] = [c for c in extension["codes"].replace(";", " ").split() if c]
         rows = {
             "service": row,
             "organization": organization,
@@ -244,14 +286,12 @@ def _service(where: str, rows: dict[str, Any]) -> Service:
             method=extension.get("method") or ("webhook" if extension.get("webhook_url") else "phone"),
             email_to=extension.get("email_to") or None,
             webhook_url=extension.get("webhook_url") or None,
-            codes=list(extension.get("codes") or []),
+            codes=_codes(extension.get("codes")),
             capacity=int(capacity) if capacity not in (None, "") else None,
-            capacity_at=datetime.fromisoformat(extension["capacity_at"])
-            if extension.get("capacity_at")
-            else None,
+            capacity_at=_when(extension.get("capacity_at")),
         )
         _check(built)
-    except (ValueError, TypeError, msgspec.ValidationError) as error:
+    except (ValueError, TypeError, KeyError, AttributeError, msgspec.ValidationError) as error:
         raise ImportError_(f"{where}: {error}") from None
     except Problem as problem:
         raise ImportError_(f"{where}: {problem.detail}") from None
@@ -269,9 +309,20 @@ def _schedule(row: dict[str, Any]) -> str:
 def _check(service: Service) -> None:
     if service.method not in ("phone", "email", "webhook"):
         raise invalid_field("method", "phone, email or webhook")
-    if service.method == "webhook" and not (service.webhook_url or "").startswith(("http://", "https://")):
-        raise invalid_field("webhook_url", "a webhook service needs an http(s) URL")
+    if service.webhook_url is not None or service.method == "webhook":
+        try:
+            url = httpx.URL(service.webhook_url or "")
+        except httpx.InvalidURL:
+            raise invalid_field("webhook_url", "not a URL") from None
+        if url.scheme not in ("http", "https") or not url.host:
+            raise invalid_field("webhook_url", "a webhook service needs an http(s) URL")
+    for name in ("email_to", "email"):
+        value = getattr(service, name)
+        if value is not None and not _ADDRESS.fullmatch(value):
+            raise invalid_field(name, "one email address, like intake@agency.org")
     if service.method == "email" and not (service.email_to or service.email):
         raise invalid_field("email_to", "an email service needs an address")
+    if service.capacity is not None and service.capacity < 0:
+        raise invalid_field("capacity", "cannot be negative")
     if service.method == "phone" and not service.phone:
         raise invalid_field("phone", "a phone service needs a number")

@@ -14,7 +14,8 @@ from quart_schema import document_response, validate_querystring, validate_reque
 
 from dispatch import agencies, referrals
 from incident.auth import access
-from incident.problems import Problem, invalid_field
+from incident.incidents import select_incident
+from incident.problems import Problem, invalid_field, unknown_ticket
 from incident.web import json_response, store, surge_config
 
 blueprint = Blueprint("referral", __name__)
@@ -93,6 +94,24 @@ async def post_agencies_import(data: ImportIn) -> Response:
     return json_response(Imported(imported=await agencies.load(store(), services, access.current().name)))
 
 
+@blueprint.get("/api/v1/incidents/<ticket>/agencies")
+@document_response(AgencyList)
+async def get_suggested_agencies(ticket: str) -> Response:
+    """The services to refer this incident to.
+
+    Those answering for the agencies triage named for it (its rules' and its category's `refer` codes), first;
+    then the rest of the directory.
+    """
+    incident = await select_incident(store(), ticket)
+    if incident is None:
+        raise unknown_ticket(ticket)
+    category = surge_config().category(incident.category)
+    codes = {*(incident.triage.refer if incident.triage else []), *(category.refer if category else [])}
+    services = await agencies.directory(store())
+    named = [s for s in services if codes & set(s.codes)]
+    return json_response(AgencyList(items=named + [s for s in services if s not in named]))
+
+
 # ---- referrals -----------------------------------------------------------------------------------
 
 
@@ -162,7 +181,8 @@ async def post_referral_status(referral_id: str, data: referrals.StatusIn) -> Re
 async def get_link_json(token: str) -> Response:
     """For the agency, no account: the one referral its link names."""
     referral_id, expires = referrals.read_token(_secret(), surge_config(), token)
-    return json_response(referrals.agency_view(await referrals.get(store(), referral_id), expires))
+    view = referrals.agency_view(await referrals.get(store(), referral_id), expires)
+    return json_response(view, headers=_LINK_HEADERS)
 
 
 @blueprint.post("/api/v1/referral-links/<token>")
@@ -174,7 +194,7 @@ async def post_link_json(token: str, data: referrals.StatusIn) -> Response:
     if data.status == "cancelled":
         raise invalid_field("status", "an agency accepts, declines or completes a referral")
     answered = await referrals.answer(store(), referral_id, data, f"agency:{referral_id}")
-    return json_response(referrals.agency_view(answered, expires))
+    return json_response(referrals.agency_view(answered, expires), headers=_LINK_HEADERS)
 
 
 @blueprint.route("/referral/<token>", methods=["GET", "POST"])
@@ -199,8 +219,15 @@ async def referral_page(token: str) -> Response | str:
             message = f"Thank you: the referral is now {status}."
         except Problem as problem:
             message = problem.detail
+        except msgspec.ValidationError as error:
+            message = f"Not recorded: {error}"
     view = referrals.agency_view(await referrals.get(store(), referral_id), expires)
-    return await render_template("referral.html", referral=view, message=message, token=token)
+    page = await render_template("referral.html", referral=view, message=message, token=token)
+    return Response(page, 200, _LINK_HEADERS, content_type="text/html; charset=utf-8")
+
+
+# The token is in the path: no page it links to may learn it.
+_LINK_HEADERS = {"Referrer-Policy": "no-referrer"}
 
 
 def _secret() -> str:

@@ -54,6 +54,7 @@ class Consent(msgspec.Struct, kw_only=True):
     note: str | None
     recorded_by: str | None
     at: datetime
+    call_id: str | None = None  # whose consent: the call of the person who gave it
 
 
 class ReferralIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
@@ -61,6 +62,9 @@ class ReferralIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     need: Annotated[str, msgspec.Meta(min_length=1, max_length=2000)]  # what the agency is asked to do
     consent: ConsentIn
     share_contact: bool = False  # the caller's name and number (needs consent)
+    # Whose details and consent: that call's caller (default: the incident's latest call). An incident
+    # gathers calls from different people; only the one who agreed is shared.
+    call_id: Annotated[str, msgspec.Meta(max_length=40)] | None = None
     share_address: bool = True  # the address and point (needs consent)
 
 
@@ -182,8 +186,11 @@ async def create(
         if incident is None:
             raise unknown_ticket(ticket)
         now = datetime.now(UTC)
-        calls = await select_calls(store, incident.calls) if data.share_contact else []
-        caller = next((c for c in calls if c.callback_number or c.caller_name), None)
+        if data.call_id is not None and data.call_id not in incident.calls:
+            raise invalid_field("call_id", f"no call {data.call_id!r} on incident {ticket}")
+        chosen = data.call_id or incident.calls[-1]
+        found = await select_calls(store, [chosen]) if data.share_contact else []
+        caller = found[0] if found else None
         referral = Referral(
             id=referral_id,
             ticket=ticket,
@@ -199,6 +206,7 @@ async def create(
                 note=data.consent.note,
                 recorded_by=actor,
                 at=now,
+                call_id=chosen,
             ),
             caller_name=caller.caller_name if caller else None,
             callback_number=(caller.callback_e164 or caller.callback_number) if caller else None,
@@ -337,6 +345,9 @@ async def listing(
 
 def agency_view(referral: Referral, expires: datetime) -> AgencyView:
     payload = _agency_payload(referral)
+    if referral.status in ("declined", "cancelled"):
+        # No longer the agency's: its link shows where it stands, and no one's details any more.
+        payload.update(caller_name=None, callback_number=None, address=None, location=None)
     return AgencyView(
         **payload, link_expires_at=expires, may_become=sorted(NEXT[referral.status] - {"cancelled"})
     )

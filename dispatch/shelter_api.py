@@ -265,8 +265,9 @@ async def _run_view(run: transport.Run) -> RunView:
 async def _where(query: NearestQuery) -> Point:
     if query.ticket is not None:
         incident = await select_incident(store(), query.ticket)
-        if incident is None:
-            raise unknown_ticket(query.ticket)
+        own = _own_crew()
+        if incident is None or (own is not None and incident.assigned_crew != own):
+            raise unknown_ticket(query.ticket)  # a crew knows of its own incidents only
         if incident.location is None:
             raise invalid_field("ticket", f"incident {query.ticket} has no location yet")
         return incident.location

@@ -194,6 +194,8 @@ async def open_station(
             contact=data.contact,
             occupancy=0,
             reserved=0,
+            checked_in_total=0,  # counted afresh each time it opens (the report's figures)
+            peak=0,
             counted_at=now,
             opened_at=now,
             closed_at=None,
@@ -300,7 +302,10 @@ async def close(store: Store, config: SurgeConfig, site_id: str, data: CloseIn, 
                         if o.station.id != site_id
                     ],
                 )
-            target = await station(store, config, data.move_to)
+            try:
+                target = await station(store, config, data.move_to)
+            except Problem:
+                raise invalid_field("move_to", f"no warming site {data.move_to!r}") from None
             if target.id == site_id or target.status != "open":
                 raise invalid_field("move_to", f"{data.move_to!r} is not another open station")
             room = view(config, target, now).space

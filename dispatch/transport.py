@@ -68,8 +68,8 @@ class RequestIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     pets: bool = False
     station: Id | None = None  # default: the nearest open station that suits the party and has room
     pickup: Point | None = None  # default: the incident's location
-    ready_from: datetime | None = None  # default: now
-    ready_until: datetime | None = None
+    ready_from: Annotated[datetime, msgspec.Meta(tz=True)] | None = None  # default: now
+    ready_until: Annotated[datetime, msgspec.Meta(tz=True)] | None = None
 
 
 class RequestView(msgspec.Struct, kw_only=True):
@@ -102,8 +102,9 @@ _FROM: dict[str, frozenset[str]] = {
     "picked_up": frozenset({"scheduled"}),
     "dropped_off": frozenset({"picked_up"}),
     "no_show": frozenset({"scheduled"}),
-    "cancelled": frozenset({"requested", "scheduled"}),
+    "cancelled": frozenset({"requested", "scheduled", "picked_up"}),  # picked up: the van broke down
 }
+_RIDEABLE = frozenset({Status.OPEN, Status.ASSIGNED})
 _INCIDENT_AFTER: dict[str, Status] = {
     "picked_up": Status.ON_SCENE,
     "dropped_off": Status.RESOLVED,
@@ -132,7 +133,7 @@ def request_view(config: SurgeConfig, request: TransportRequest) -> RequestView:
     window = None
     if request.eta is not None and request.status == "scheduled":
         spread = timedelta(minutes=config.transport.window_minutes)
-        window = (request.eta - spread, request.eta + spread)
+        window = (max(request.eta - spread, request.ready_from), request.eta + spread)  # not before ready
     return RequestView(request=request, pickup_window=window)
 
 
@@ -170,6 +171,16 @@ async def create_request(
         )
     if data.wheelchairs > data.party:
         raise invalid_field("wheelchairs", "more wheelchairs than people in the party")
+    if data.ready_until is not None and data.ready_until < (data.ready_from or datetime.now(UTC)):
+        raise invalid_field("ready_until", "is before the resident is ready (ready_from, or now)")
+    if incident.status not in _RIDEABLE or (incident.handoff is not None and incident.handoff.held):
+        raise Problem(
+            409,
+            "Not for a ride",
+            f"incident {data.ticket} is {incident.status}"
+            + (" and held for 911" if incident.handoff is not None and incident.handoff.held else ""),
+            kind="not-rideable",
+        )
     pickup = data.pickup or incident.location
     if pickup is None:
         raise invalid_field("pickup", f"incident {data.ticket} has no location yet: give the pickup point")
@@ -181,7 +192,10 @@ async def create_request(
     for _ in range(20):
         now = datetime.now(UTC)
         if data.station is not None:
-            destination = await stations.station(store, config, data.station)
+            try:
+                destination = await stations.station(store, config, data.station)
+            except Problem:
+                raise invalid_field("station", f"no warming site {data.station!r}") from None
             if not stations.suits(destination, party):
                 raise invalid_field("station", f"{destination.name} does not suit this party")
         else:
@@ -214,6 +228,10 @@ async def create_request(
         )
         _requests(store).put(change, request_id, request, 1, new=True)
         change.zadd(store.keys.transports, int(now.timestamp()), request_id)
+        # One ride at a time per incident: a double click must not hold the places twice.
+        change.guard(store.keys.ride_of(data.ticket), "id", "").hset(
+            store.keys.ride_of(data.ticket), {"id": request_id}
+        )
         event = TransportChanged(
             request_id=request_id,
             ticket=data.ticket,
@@ -224,7 +242,15 @@ async def create_request(
         )
         try:
             await commit(store.apply, change, event, store.keys.events, store.keys.history(data.ticket))
-        except Conflict:
+        except Conflict as conflict:
+            if conflict.key == store.keys.ride_of(data.ticket):
+                raise Problem(
+                    409,
+                    "Ride exists",
+                    f"incident {data.ticket} already has ride {conflict.actual.decode()}",
+                    kind="ride-exists",
+                    id=conflict.actual.decode(),
+                ) from None
             continue  # the station changed meanwhile: look again
         return request
     raise Problem(503, "Busy", "the stations are changing too fast; retry", kind="contention")
@@ -255,10 +281,20 @@ async def schedule(store: Store, config: SurgeConfig, data: RunIn, actor: str | 
                     kind="transport-not-requested",
                 )
         chosen = [requests[i] for i in ids]
+        incidents = {i.ticket: i for i in await select_many(store, [r.ticket for r in chosen])}
+        for request in chosen:
+            incident = incidents.get(request.ticket)
+            if incident is None or incident.status not in _RIDEABLE:
+                raise Problem(
+                    409,
+                    "Not for a ride",
+                    f"request {request.id}'s incident {request.ticket} is"
+                    f" {incident.status if incident else 'gone'}: cancel the ride",
+                    kind="not-rideable",
+                )
         if len({r.station for r in chosen}) != 1:
             raise invalid_field("requests", "a run goes to one station: these go to several")
         _check_room(crew, chosen)
-        incidents = {i.ticket: i for i in await select_many(store, [r.ticket for r in chosen])}
         start = fresh_point((await roster(store, with_heard=False)).positions.get(crew.id), config, crew)
         ordered = [s.key for s in order(start, [Stop(r.id, r.pickup) for r in chosen])]
         etas = _etas(config, start, [requests[i] for i in ordered], datetime.now(UTC))
@@ -273,6 +309,10 @@ async def schedule(store: Store, config: SurgeConfig, data: RunIn, actor: str | 
             created_by=actor,
         )
         _runs(store).put(change, run_id, run, 1, new=True)
+        # One run at a time per van: its room and its pickup times are for this run alone.
+        change.guard(store.keys.van_run(crew.id), "run", "").hset(
+            store.keys.van_run(crew.id), {"run": run_id}
+        )
         change.zadd(store.keys.runs, int(now.timestamp()), run_id)
         for request_id in ordered:
             request = requests[request_id]
@@ -295,7 +335,14 @@ async def schedule(store: Store, config: SurgeConfig, data: RunIn, actor: str | 
             await commit(
                 store.apply, change, event, store.keys.events, *(store.keys.history(t) for t in tickets)
             )
-        except Conflict:
+        except Conflict as conflict:
+            if conflict.key == store.keys.van_run(crew.id):
+                raise Problem(
+                    409,
+                    "Van busy",
+                    f"van {crew.id} is on run {conflict.actual.decode()}: plan this one when it is done",
+                    kind="van-busy",
+                ) from None
             continue
         await replan(store, config, crew, actor)
         return run
@@ -362,6 +409,7 @@ async def move(
         moved = msgspec.structs.replace(request, status=to, updated_at=now, version=request.version + 1)
         kept.put(change, request_id, moved, moved.version)
         if to in FINAL:
+            change.command("HDEL", store.keys.ride_of(request.ticket), "id")
             destination = await stations.station(store, config, request.station)
             if destination.status == "open":
                 stations.release(
@@ -406,6 +454,7 @@ async def _finish_run(change: Change, store: Store, request: TransportRequest, n
     if all(r.status in FINAL for r in others):
         done = msgspec.structs.replace(run, status="done", version=run.version + 1)
         _runs(store).put(change, run.id, done, done.version)
+        change.command("HDEL", store.keys.van_run(run.crew_id), "run")
 
 
 def _move_incident(
@@ -414,8 +463,8 @@ def _move_incident(
     """Move the ride's incident along with it, where its status table allows."""
     if incident is None or incident.status is to or not allowed(incident.status, to):
         return
-    if incident.handoff is not None and incident.handoff.held and to is Status.ASSIGNED:
-        return  # 911 has it: the ride is planned, but 311 does not dispatch it
+    if incident.status is Status.WITH_911 or (incident.handoff is not None and incident.handoff.held):
+        return  # 911 has it: the ride goes on, but 311 does not move what 911 owns
     updated = msgspec.structs.replace(
         incident,
         status=to,

@@ -104,11 +104,11 @@ def create_app(settings: Settings | None = None, config: SurgeConfig | None = No
             try:
                 await asyncio.wait_for(store.redis.ping(), 0.5)  # down: do not hold the worker's start up
                 await asyncio.wait_for(agencies.seed(store, config_dir / config.referrals.directory), 10)
-            except agencies.ImportError_ as error:
-                log.error("agency directory not loaded: %s", error)
             except (RedisError, OSError, TimeoutError) as error:
                 log.warning("agency directory not loaded yet (%s); trying again", error)
                 return False
+            except Exception:  # a broken shipped package must not stop the center from starting
+                log.exception("agency directory not loaded")
             return True
 
         async def seed_later() -> None:

@@ -68,6 +68,8 @@ live in one slot and a Lua script or MULTI may touch any of them together.
     sl:{j}:seq:transport              counter: transport request numbers
     sl:{j}:transport:<id>             hash: v, data (a ride to a warming station)
     sl:{j}:transports                 sorted set: transport request ids by creation time (epoch seconds)
+    sl:{j}:ride:<ticket>              hash: id → the incident's ride not yet ended (one at a time)
+    sl:{j}:van:<crew id>              hash: run → the van's run under way (one at a time)
     sl:{j}:seq:run                    counter: van run numbers
     sl:{j}:run:<id>                   hash: v, data (a van run: its pickups in order)
     sl:{j}:runs                       sorted set: run ids by creation time
@@ -270,6 +272,12 @@ class Keys:
 
     def transport(self, request_id: str) -> str:
         return f"{self._p}transport:{request_id}"
+
+    def ride_of(self, ticket: str) -> str:
+        return f"{self._p}ride:{ticket}"
+
+    def van_run(self, crew_id: str) -> str:
+        return f"{self._p}van:{crew_id}"
 
     @property
     def transports(self) -> str:

@@ -94,6 +94,9 @@ async def deliver_forever(
             except (RedisError, OSError) as error:
                 log.warning("outbox: %s; trying again", error)
                 await asyncio.sleep(1)
+            except Exception:  # the deliverer must outlive anything one entry does to it
+                log.exception("outbox: unexpected error; going on")
+                await asyncio.sleep(1)
 
 
 async def _ensure_group(store: Store) -> None:
@@ -127,16 +130,21 @@ async def _deliver(
     await store.redis.hincrby(status_key, "attempts", 1)
     target = fields.get(b"target", b"psap").decode()
     address = fields.get(b"address", b"").decode()
-    if target == "email":
-        error = await _email(senders, address, delivery_id, fields[b"body"])
-    else:
-        client = senders.psap if target == "psap" else senders.agencies
-        endpoint = config.handoff.psap_endpoint if target == "psap" else address
-        error = (
-            await _post(client, endpoint, delivery_id, fields[b"body"])
-            if endpoint
-            else f"no {target} address"
-        )
+    try:
+        if target == "email":
+            timeout = config.referrals.timeout_seconds
+            error = await _email(senders, address, delivery_id, fields[b"body"], timeout)
+        else:
+            client = senders.psap if target == "psap" else senders.agencies
+            endpoint = config.handoff.psap_endpoint if target == "psap" else address
+            error = (
+                await _post(client, endpoint, delivery_id, fields[b"body"])
+                if endpoint
+                else f"no {target} address"
+            )
+    except Exception as unexpected:
+        log.exception("outbox: delivery %s to %s failed", delivery_id, target)
+        error = f"{type(unexpected).__name__}: {unexpected}"
     if error:
         # Stays pending and comes back after retry_seconds; for the 911 center, the acknowledgement
         # alarm tells supervisors meanwhile.
@@ -157,7 +165,7 @@ async def _post(client: httpx.AsyncClient, url: str, delivery_id: str, body: byt
     return None if 200 <= response.status_code < 300 else f"HTTP {response.status_code}"
 
 
-async def _email(senders: Senders, to: str, delivery_id: str, body: bytes) -> str | None:
+async def _email(senders: Senders, to: str, delivery_id: str, body: bytes, wait_s: float) -> str | None:
     """Send the delivery as an email; its Message-ID is the delivery id, so a resend is recognisable."""
     if not senders.smtp_url:
         return "no SMTP server configured (STORMLINE_SMTP_URL)"
@@ -170,17 +178,21 @@ async def _email(senders: Senders, to: str, delivery_id: str, body: bytes) -> st
     message.set_content(_readable(body))
     message.add_attachment(body, maintype="application", subtype="json", filename="referral.json")
     try:
-        await asyncio.to_thread(_smtp_send, senders.smtp_url, message)
+        await asyncio.to_thread(_smtp_send, senders.smtp_url, message, wait_s)
     except (OSError, smtplib.SMTPException) as error:
         return f"{type(error).__name__}: {error}"
     return None
 
 
-def _smtp_send(url: str, message: EmailMessage) -> None:
+def _smtp_send(url: str, message: EmailMessage, timeout: float) -> None:
     parts = urlsplit(url)
     secure = parts.scheme == "smtps"
     connect = smtplib.SMTP_SSL if secure else smtplib.SMTP
-    with connect(parts.hostname or "localhost", parts.port or (465 if secure else 25), timeout=10) as smtp:
+    with connect(
+        parts.hostname or "localhost", parts.port or (465 if secure else 25), timeout=timeout
+    ) as smtp:
+        if not secure and smtp.has_extn("starttls"):
+            smtp.starttls()  # a password, or a caller's details, never go in the clear when avoidable
         if parts.username:
             smtp.login(unquote(parts.username), unquote(parts.password or ""))
         smtp.send_message(message)

@@ -32,7 +32,7 @@ async def _headers(response: Response) -> Response:
     )
     headers["X-Content-Type-Options"] = "nosniff"
     headers["X-Frame-Options"] = "DENY"
-    headers["Referrer-Policy"] = "same-origin"
+    headers.setdefault("Referrer-Policy", "same-origin")  # a route may ask for less (a token in its path)
     headers["Cross-Origin-Opener-Policy"] = "same-origin"
     headers["Permissions-Policy"] = "geolocation=(self), camera=(), microphone=()"
     if request.path != "/static" and not request.path.startswith("/static/"):

@@ -94,6 +94,7 @@ ACCESS: dict[str, Rule] = {
     "referral.patch_agency": allow(CO, S),
     "referral.post_agencies_import": allow(CO, S, AD),
     "referral.post_referral": allow(A, CO, S),
+    "referral.get_suggested_agencies": allow(A, CO, S),
     "referral.list_referrals": allow(CO, S),
     "referral.get_referral": allow(A, CO, S),
     "referral.post_referral_status": allow(CO, S),

@@ -208,3 +208,56 @@ async def test_the_agency_answers_on_its_page(app: App, client: Client) -> None:
     view = await (await client.get(f"/api/v1/referrals/{made['referral']['id']}")).get_json()
     assert view["referral"]["status"] == "declined"
     assert view["referral"]["reason"] == "no drivers tonight"
+
+
+async def test_the_agencies_triage_named_come_first(client: Client) -> None:
+    """A wire down (triage refers to National Grid) lists National Grid's service first."""
+    body = {"narrative": "power line down across the street", "location": {"lat": 42.93, "lon": -78.83}}
+    ticket = (await (await client.post("/api/v1/calls", json=body)).get_json())["ticket"]
+    items = (await (await client.get(f"/api/v1/incidents/{ticket}/agencies")).get_json())["items"]
+    assert items[0]["id"] == "svc-national-grid-outage"
+    assert len(items) == 8
+
+
+async def test_only_the_consenting_callers_details_go(client: Client) -> None:
+    """A neighbour reported first; the resident calls later and consents: the resident's details go."""
+    neighbour = {**CALL, "caller_name": "Bob Neighbour", "callback_number": "716-555-0111"}
+    ticket = (await (await client.post("/api/v1/calls", json=neighbour)).get_json())["ticket"]
+    resident = await (await client.post("/api/v1/calls", json={**CALL, "ticket": ticket})).get_json()
+    made = await (await _refer(client, ticket, share_contact=True)).get_json()
+    assert made["referral"]["caller_name"] == "Pat Doe"
+    assert made["referral"]["consent"]["call_id"] == resident["call_id"]
+    wrong = await _refer(client, ticket, share_contact=True, call_id="C999999")
+    assert wrong.status_code == 422
+
+
+async def test_the_link_shows_no_details_without_consent_or_once_declined(app: App, client: Client) -> None:
+    """Without consent the link shows no one's details; a declined referral's link shows them no more."""
+    ticket = await _ticket(client)
+    bare = await (await _refer(client, ticket, consent={"given": False}, share_address=False)).get_json()
+    anonymous = app.test_client()
+    token = bare["link"].rsplit("/", 1)[1]
+    text = await (await anonymous.get(f"/api/v1/referral-links/{token}")).get_data(as_text=True)
+    page = await (await anonymous.get(f"/referral/{token}")).get_data(as_text=True)
+    for secret in ("Pat Doe", "555-0142", "5550142", "Kensington"):
+        assert secret not in text
+        assert secret not in page
+    shared = await (await _refer(client, ticket, service="svc-211", share_contact=True)).get_json()
+    token = shared["link"].rsplit("/", 1)[1]
+    await anonymous.post(f"/api/v1/referral-links/{token}", json={"status": "declined", "reason": "full"})
+    after = await anonymous.get(f"/api/v1/referral-links/{token}")
+    assert "Pat Doe" not in await after.get_data(as_text=True)
+    assert after.headers["Referrer-Policy"] == "no-referrer"
+
+
+async def test_a_long_note_on_the_page_is_refused_in_words(app: App, client: Client) -> None:
+    """A note longer than allowed is not recorded, and the page says why instead of failing."""
+    ticket = await _ticket(client)
+    made = await (await _refer(client, ticket)).get_json()
+    token = made["link"].rsplit("/", 1)[1]
+    agency = app.test_client()
+    page = await (await agency.get(f"/referral/{token}")).get_data(as_text=True)
+    form = {"csrf_token": csrf_in(page), "status": "declined", "reason": "x" * 1500}
+    answered = await agency.post(f"/referral/{token}", form=form)
+    assert answered.status_code == 200
+    assert "Not recorded" in await answered.get_data(as_text=True)

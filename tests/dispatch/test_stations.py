@@ -149,3 +149,40 @@ async def _ride(client: Client) -> str:
         "location": {"lat": 42.93, "lon": -78.83},
     }
     return str((await (await client.post("/api/v1/calls", json=body)).get_json())["ticket"])
+
+
+async def test_reopening_counts_afresh_and_unknown_move_to_is_named(client: Client) -> None:
+    """A station opened again counts from zero; closing toward a site that does not exist is a 422."""
+    await open_station(client, "burgard")
+    await client.post("/api/v1/stations/burgard/check-in", json={"people": 5})
+    unknown = await client.post("/api/v1/stations/burgard/close", json={"move_to": "nowhere"})
+    assert unknown.status_code == 422
+    assert "move_to" in await unknown.get_data(as_text=True)
+    await client.post("/api/v1/stations/burgard/check-out", json={"people": 5})
+    await client.post("/api/v1/stations/burgard/close", json={})
+    reopened = await open_station(client, "burgard")
+    assert reopened["station"]["checked_in_total"] == 0
+    assert reopened["station"]["peak"] == 0
+
+
+async def test_concurrent_rides_never_overfill_a_station(client: Client) -> None:
+    """Twelve rides asked for at once for a five-place station: five hold a place, the rest are refused."""
+    import asyncio
+
+    await open_station(client, "burgard", 5, **EVERYTHING)
+    body = {"narrative": "no heat, need a ride", "location": {"lat": 42.93, "lon": -78.83}}
+    tickets = [
+        (await (await client.post("/api/v1/calls", json=body)).get_json())["ticket"] for _ in range(12)
+    ]
+    answers = await asyncio.gather(
+        *(
+            client.post("/api/v1/transport/requests", json={"ticket": t, "station": "burgard"})
+            for t in tickets
+        )
+    )
+    assert sorted(a.status_code for a in answers) == [201] * 5 + [409] * 7
+    board = {
+        r["station"]["id"]: r for r in (await (await client.get("/api/v1/stations")).get_json())["items"]
+    }
+    assert board["burgard"]["station"]["reserved"] == 5
+    assert board["burgard"]["full"] is True

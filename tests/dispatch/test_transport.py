@@ -79,7 +79,7 @@ async def test_a_run_groups_pickups_within_the_vans_room_in_driving_order(client
     view = await (await client.get(f"/api/v1/transport/runs/{runs[0]['id']}")).get_json()
     windows = [r["pickup_window"] for r in view["requests"]]
     assert all(w is not None for w in windows)
-    assert windows[0][0] < windows[1][0]
+    assert windows[0][1] < windows[1][1]  # the later pickup ends later (starts are never before ready)
     waiting = await (await client.get(f"/api/v1/transport/requests/{near['id']}")).get_json()
     assert waiting["request"]["status"] == "requested"
     assert waiting["pickup_window"] is None
@@ -191,3 +191,71 @@ async def test_the_after_action_report_counts_stations_and_rides(app: App, clien
         as_text=True
     )
     assert "Burgard High School" in csv_text
+
+
+async def test_one_ride_per_incident_and_one_run_per_van(client: Client) -> None:
+    """A second ride for the same incident (a double click) and a second run for a busy van are 409s."""
+    await open_station(client, "burgard", 40, **EVERYTHING)
+    await crew(client, "van-1", kind="transport_van", seats=4)
+    first = await _ride(client, party=4)
+    again = await client.post("/api/v1/transport/requests", json={"ticket": first["ticket"], "party": 4})
+    assert again.status_code == 409
+    assert (await again.get_json())["id"] == first["id"]
+    assert (await _station(client, "burgard"))["station"]["reserved"] == 4
+    second = await _ride(client, party=4)
+    assert (
+        await client.post("/api/v1/transport/runs", json={"crew_id": "van-1", "requests": [first["id"]]})
+    ).status_code == 201
+    busy = await client.post("/api/v1/transport/runs", json={"crew_id": "van-1", "requests": [second["id"]]})
+    assert busy.status_code == 409
+    assert (await busy.get_json())["type"].endswith("van-busy")
+
+
+async def test_times_need_a_zone_and_an_order(client: Client) -> None:
+    """A ready_from without a time zone, or a ready_until before it, is a 422 naming the field."""
+    await open_station(client, "burgard", 40, **EVERYTHING)
+    body = {"narrative": "no heat, need a ride", "location": {"lat": 42.93, "lon": -78.83}}
+    ticket = (await (await client.post("/api/v1/calls", json=body)).get_json())["ticket"]
+    naive = await client.post(
+        "/api/v1/transport/requests", json={"ticket": ticket, "ready_from": "2026-11-22T20:00:00"}
+    )
+    assert naive.status_code == 422
+    assert "ready_from" in await naive.get_data(as_text=True)
+    backwards = {
+        "ticket": ticket,
+        "ready_from": "2026-11-22T20:00:00-05:00",
+        "ready_until": "2026-11-22T19:00:00-05:00",
+    }
+    reversed_ = await client.post("/api/v1/transport/requests", json=backwards)
+    assert reversed_.status_code == 422
+    assert "ready_until" in await reversed_.get_data(as_text=True)
+
+
+async def test_no_ride_for_an_incident_911_has(client: Client) -> None:
+    """An incident held for 911 gets no ride from 311 (409)."""
+    await open_station(client, "burgard", 40, **EVERYTHING)
+    body = {
+        "narrative": "no heat and she is not breathing",
+        "category": "shelter_transport",
+        "location": {"lat": 42.93, "lon": -78.83},
+    }
+    ticket = (await (await client.post("/api/v1/calls", json=body)).get_json())["ticket"]
+    refused = await client.post("/api/v1/transport/requests", json={"ticket": ticket})
+    assert refused.status_code == 409
+    assert (await refused.get_json())["type"].endswith("not-rideable")
+
+
+async def test_a_ride_picked_up_can_still_be_cancelled(client: Client) -> None:
+    """The van broke down after the pickup: a coordinator cancels the ride and the places are freed."""
+    await open_station(client, "burgard", 40, **EVERYTHING)
+    await crew(client, "van-1", kind="transport_van", seats=6)
+    request = await _ride(client, party=2)
+    await client.post("/api/v1/transport/runs", json={"crew_id": "van-1", "requests": [request["id"]]})
+    await client.post(f"/api/v1/transport/requests/{request['id']}/picked_up", json={})
+    cancelled = await client.post(
+        f"/api/v1/transport/requests/{request['id']}/cancelled", json={"reason": "van broke down"}
+    )
+    assert cancelled.status_code == 200
+    assert (await _station(client, "burgard"))["station"]["reserved"] == 0
+    closed = await client.post("/api/v1/stations/burgard/close", json={})
+    assert closed.status_code == 200

@@ -147,7 +147,7 @@ SAMPLES: dict[str, Sample] = {
         f"/api/v1/transport/requests/{ctx['scheduled']}/picked_up", json={}
     ),
     "shelter.post_run": lambda c, ctx: c.post(
-        "/api/v1/transport/runs", json={"crew_id": "crew-1", "requests": [ctx["waiting"]]}
+        "/api/v1/transport/runs", json={"crew_id": "van-2", "requests": [ctx["waiting"]]}
     ),
     "shelter.post_runs_auto": lambda c, ctx: c.post("/api/v1/transport/runs/auto"),
     "shelter.list_runs": lambda c, ctx: c.get("/api/v1/transport/runs"),
@@ -173,6 +173,7 @@ SAMPLES: dict[str, Sample] = {
         json={"service_id": "svc-211", "need": "needs food", "consent": {"given": True}},
     ),
     "referral.list_referrals": lambda c, ctx: c.get("/api/v1/referrals"),
+    "referral.get_suggested_agencies": lambda c, ctx: c.get(f"/api/v1/incidents/{ctx['ticket']}/agencies"),
     "referral.get_referral": lambda c, ctx: c.get(f"/api/v1/referrals/{ctx['referral']}"),
     "referral.post_referral_status": lambda c, ctx: c.post(
         f"/api/v1/referrals/{ctx['referral']}/status", json={"status": "accepted"}
@@ -266,7 +267,9 @@ async def test_every_route_for_role(app: App, store: Store, role: Role | None) -
 
 
 async def _shelter(supervisor: Client, ticket: str) -> dict[str, str]:
-    """Open stations, rides (one waiting, one on a run of crew-1) and a referral with its link."""
+    """Open stations, rides (one waiting, one on a run of crew-1), a free van and a referral with its link."""
+    van = {"id": "van-2", "name": "Van 2", "kind": "transport_van", "seats": 6}
+    assert (await supervisor.post("/api/v1/crews", json=van)).status_code == 201
     for site in ("burgard", "riverside"):
         opened = await supervisor.post(
             f"/api/v1/stations/{site}/open",
