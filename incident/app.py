@@ -18,7 +18,21 @@ from dispatch import api as dispatch_api
 from dispatch.feed import check_silent
 from geo import routes as geo_routes
 from geo.service import open_service, refresh
-from incident import __version__, api, health, pages, problems, public, reports, security, surge
+from incident import (
+    __version__,
+    api,
+    consoles,
+    health,
+    live,
+    maps,
+    pages,
+    problems,
+    public,
+    public_pages,
+    reports,
+    security,
+    surge,
+)
 from incident.auth import access, admin, views
 from incident.auth.throttle import RedisLimits, client_address
 from incident.center import check_overdue, check_review, finish_pending
@@ -63,6 +77,10 @@ def create_app(settings: Settings | None = None, config: SurgeConfig | None = No
         dispatch_api.blueprint,
         shelter_api.blueprint,
         referral_api.blueprint,
+        maps.blueprint,
+        public_pages.blueprint,
+        consoles.blueprint,
+        live.blueprint,
         geo_routes.blueprint,
         public.blueprint,
         health.blueprint,
@@ -96,6 +114,8 @@ def create_app(settings: Settings | None = None, config: SurgeConfig | None = No
         config_dir = Path(settings.config).parent
         app.extensions["stormline.geo"] = await open_service(store, config, config_dir)
         app.extensions["stormline.public_url"] = settings.public_url
+        app.extensions["stormline.tiles"] = settings.tiles
+        hub = app.extensions["stormline.hub"] = live.Hub(store)
 
         async def seed_agencies() -> bool:
             # A first start gets the shipped directory of agencies (coordinators edit it from then on);
@@ -133,6 +153,7 @@ def create_app(settings: Settings | None = None, config: SurgeConfig | None = No
         transport = app.extensions.get("stormline.psap_transport")
         background = [
             asyncio.create_task(follow_gazetteer()),
+            asyncio.create_task(hub.run()),
             *([] if seeded else [asyncio.create_task(seed_later())]),
             # Every worker delivers and watches; Redis makes each delivery and each alarm happen once.
             asyncio.create_task(

@@ -87,6 +87,41 @@ class PublicStations(msgspec.Struct, kw_only=True):
 @document_response(PublicStations)
 async def get_stations() -> Response:
     """Open warming stations: where, hours, amenities, and how many places are left (and how fresh)."""
+    return json_response(PublicStations(items=await open_stations()))
+
+
+@blueprint.get("/public/tickets/<ticket>")
+@rate_limit(LOOKUPS_PER_ADDRESS, timedelta(minutes=1))
+@document_response(TicketStatus)
+async def get_ticket(ticket: str) -> Response:
+    """Look a ticket up: its category and status. No names, numbers, addresses or narratives."""
+    found = await ticket_status(ticket)
+    if found is None:
+        raise Problem(404, "Not Found", "no such ticket", kind="unknown-ticket")
+    return json_response(found)
+
+
+async def ticket_status(ticket: str) -> TicketStatus | None:
+    """What a resident may know of a ticket (None if there is no such ticket)."""
+    incident = await select_incident(store(), ticket) if TICKET.match(ticket) else None
+    if incident is None:
+        return None
+    category = surge_config().category(incident.category)
+    # Ticket numbers run in sequence, so anyone can walk them: a sensitive category's name (medical
+    # needs, welfare checks) would say who needed what, and when. Those read as a plain request.
+    shown = category.name if category and not category.sensitive else "Service request"
+    return TicketStatus(
+        ticket=incident.ticket,
+        category=shown,
+        status=incident.status,
+        opened_at=incident.opened_at,
+        updated_at=incident.updated_at,
+        resolved_at=incident.resolved_at,
+    )
+
+
+async def open_stations() -> list[PublicStation]:
+    """Open warming stations as anyone may see them."""
     now = datetime.now(UTC)
     items = []
     for found in await stations.all_stations(store(), surge_config()):
@@ -106,28 +141,4 @@ async def get_stations() -> Response:
                 freshness=shown.freshness,
             )
         )
-    return json_response(PublicStations(items=items))
-
-
-@blueprint.get("/public/tickets/<ticket>")
-@rate_limit(LOOKUPS_PER_ADDRESS, timedelta(minutes=1))
-@document_response(TicketStatus)
-async def get_ticket(ticket: str) -> Response:
-    """Look a ticket up: its category and status. No names, numbers, addresses or narratives."""
-    incident = await select_incident(store(), ticket) if TICKET.match(ticket) else None
-    if incident is None:
-        raise Problem(404, "Not Found", "no such ticket", kind="unknown-ticket")
-    category = surge_config().category(incident.category)
-    # Ticket numbers run in sequence, so anyone can walk them: a sensitive category's name (medical
-    # needs, welfare checks) would say who needed what, and when. Those read as a plain request.
-    shown = category.name if category and not category.sensitive else "Service request"
-    return json_response(
-        TicketStatus(
-            ticket=incident.ticket,
-            category=shown,
-            status=incident.status,
-            opened_at=incident.opened_at,
-            updated_at=incident.updated_at,
-            resolved_at=incident.resolved_at,
-        )
-    )
+    return items

@@ -47,6 +47,9 @@ class Settings(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_only=
     # empty: email referrals wait in the outbox (and show as not delivered) until one is set.
     smtp_url: str = ""
     smtp_from: str = "stormline@localhost"
+    # The map's tile source, a Leaflet URL template ("https://tile.example/{z}/{x}/{y}.png", or a tile
+    # server on the center's network); empty: the offline base layer only (no request leaves the building).
+    tiles: str = ""
     # Where agencies reach Stormline (links in referrals); empty: the address each request came to.
     public_url: str = ""
 

@@ -110,7 +110,32 @@ def with_headers(client: Client, extra: dict[str, str]) -> Client:
         return await send(path, *args, headers={**extra, **(headers or {})}, **kwargs)
 
     client.open = open_with_headers  # type: ignore[method-assign,assignment]
+    client.extra_headers = {**getattr(client, "extra_headers", {}), **extra}  # type: ignore[attr-defined]
     return client
+
+
+class Streamed:
+    """The start of a streamed response: its status, headers and first chunks."""
+
+    def __init__(self, status_code: int, headers: Any, body: bytes) -> None:
+        self.status_code, self.headers, self.body = status_code, headers, body
+
+
+async def open_stream(client: Client, path: str, chunks: int = 1, **headers: str) -> Streamed:
+    """Open a streamed response (Server-Sent Events), read its first chunks, then hang up."""
+    import asyncio
+
+    sent = {**getattr(client, "extra_headers", {}), **headers}
+    async with client.request(path, headers=sent) as connection:
+        await connection.send_complete()
+        body = b""
+        try:
+            for _ in range(chunks):
+                body += await asyncio.wait_for(connection.receive(), 10)
+        finally:
+            await connection.disconnect()
+    opened = cast(Any, connection)  # a TestHTTPConnection: the protocol type omits what it received
+    return Streamed(opened.status_code or 0, opened.headers, body)
 
 
 @pytest.fixture

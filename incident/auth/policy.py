@@ -101,6 +101,15 @@ ACCESS: dict[str, Rule] = {
     "referral.get_link_json": LINK,
     "referral.post_link_json": LINK,
     "referral.referral_page": LINK_PAGE,
+    # the live map and its feed
+    "maps.map_page": allow(A, CO, S, page=True),
+    "consoles.agent": allow(A, S, page=True),
+    "maps.map_incidents": allow(A, CO, S),
+    "maps.map_base": PUBLIC,  # public geodata only: the city, its districts, street blocks
+    "public_pages.track": PUBLIC_PAGE,
+    "public_pages.stations_page": PUBLIC_PAGE,
+    "maps.vendor": PUBLIC,
+    "live.stream": allow(A, CO, S),
     # geography for the consoles
     "geo.suggest": allow(A, CR, CO, S),
     "geo.geocode": allow(A, CR, CO, S),

@@ -13,7 +13,7 @@ from incident.auth import accounts
 from incident.auth.policy import ACCESS
 from incident.auth.roles import Role
 from incident.store import Store
-from tests.conftest import as_role
+from tests.conftest import as_role, open_stream
 from tests.incident.auth.helpers import csrf_in, make_user
 from tests.incident.helpers import CALL
 
@@ -183,6 +183,14 @@ SAMPLES: dict[str, Sample] = {
         f"/api/v1/referral-links/{ctx['link']}", json={"status": "accepted"}
     ),
     "referral.referral_page": lambda c, ctx: c.get(f"/referral/{ctx['link']}"),
+    "maps.map_page": lambda c, ctx: c.get("/map"),
+    "maps.map_incidents": lambda c, ctx: c.get("/api/v1/map/incidents"),
+    "consoles.agent": lambda c, ctx: c.get("/agent"),
+    "maps.map_base": lambda c, ctx: c.get("/api/v1/map/base"),
+    "maps.vendor": lambda c, ctx: c.get("/vendor/leaflet/dist/leaflet.css"),
+    "public_pages.track": lambda c, ctx: c.get(f"/track?ticket={ctx['ticket']}"),
+    "public_pages.stations_page": lambda c, ctx: c.get("/stations"),
+    "live.stream": lambda c, ctx: open_stream(c, "/api/v1/events/stream"),
     "pages.index": lambda c, ctx: c.get("/"),
     "health.healthz": lambda c, ctx: c.get("/healthz"),
     "health.readyz": lambda c, ctx: c.get("/readyz"),

@@ -46,6 +46,10 @@ async def test_public_routes_never_return_personal_data_or_free_text(app: App) -
         "health.readyz": "/readyz",
         "openapi": "/openapi.json",
         "static": "/static/stormline.css",
+        "maps.vendor": "/vendor/leaflet/dist/leaflet.css",
+        "maps.map_base": "/api/v1/map/base",
+        "public_pages.track": f"/track?ticket={ticket}",
+        "public_pages.stations_page": "/stations",
     }
     public_gets = {
         endpoint

@@ -1,0 +1,35 @@
+"""The staff consoles, server-rendered: the agent's call-taking screen.
+
+Each console is one page whose small script calls the same JSON API everyone else uses, so a console
+can do nothing the API does not allow that person to do.
+"""
+
+from __future__ import annotations
+
+from quart import Blueprint, render_template
+from quart_schema import hide
+
+from incident import center
+from incident.maps import CENTER, StormlineMap, map_parts
+from incident.web import store, surge_config
+
+blueprint = Blueprint("consoles", __name__)
+
+
+@blueprint.get("/agent")
+@hide
+async def agent() -> str:
+    """The agent console: a phone call from "hello" to the ticket number, without the mouse."""
+    config = surge_config()
+    state = await center.current(store())
+    profile = center.profile(config, state.mode)
+    offered = [config.category(code) for code in profile.categories]
+    figure = StormlineMap(location=CENTER, zoom_start=12, tiles=None, zoom_control=False)
+    return await render_template(
+        "agent.html",
+        categories=[c for c in offered if c is not None],
+        scripts=profile.scripts,
+        screen=config.triage.screen,
+        handoff_steps=config.handoff.steps,
+        **map_parts(figure),
+    )

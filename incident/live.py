@@ -1,0 +1,150 @@
+"""The live feed: the events stream, as Server-Sent Events, for the map and the consoles.
+
+Each worker reads the jurisdiction's events stream once (one blocking XREAD) and hands every event,
+already encoded as JSON, to each open connection, so a hundred open maps cost one Redis reader, not a
+hundred. A connection that comes back with `Last-Event-ID` (browsers send it by themselves when they
+reconnect) is first sent what it missed, read from the stream by id, then joins the live feed: a
+dropped connection loses nothing and needs no reload.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from typing import cast
+
+import msgspec
+from quart import Blueprint, Response, current_app, request
+from quart_schema import hide
+from redis.exceptions import RedisError
+
+from incident.problems import invalid_field
+from incident.records import unpack_event
+from incident.store import Store
+from incident.web import store
+
+blueprint = Blueprint("live", __name__)
+log = logging.getLogger("stormline.live")
+KEEPALIVE_S = 15.0
+BACKLOG = 5000  # events one slow connection may fall behind before it is dropped (it reconnects)
+CATCH_UP = 10_000  # events sent at most on a reconnect; further back, the page reloads its data
+_encode = msgspec.json.Encoder().encode
+Entry = tuple[str, bytes]  # (event id, the SSE message)
+
+
+class Hub:
+    """One reader of the events stream per worker, fanning each event out to every open stream."""
+
+    def __init__(self, store_: Store) -> None:
+        self.store = store_
+        self.subscribers: set[asyncio.Queue[Entry | None]] = set()
+
+    def subscribe(self) -> asyncio.Queue[Entry | None]:
+        queue: asyncio.Queue[Entry | None] = asyncio.Queue(maxsize=BACKLOG)
+        self.subscribers.add(queue)
+        return queue
+
+    def unsubscribe(self, queue: asyncio.Queue[Entry | None]) -> None:
+        self.subscribers.discard(queue)
+
+    async def run(self) -> None:
+        last = "$"
+        while True:
+            try:
+                reply = await self.store.redis.xread({self.store.keys.events: last}, count=500, block=5000)
+            except asyncio.CancelledError:
+                raise
+            except (RedisError, OSError) as error:
+                log.warning("live feed: %s; reading again", error)
+                await asyncio.sleep(1)
+                continue
+            for _, entries in cast(list[tuple[bytes, list[tuple[bytes, dict[bytes, bytes]]]]], reply or []):
+                for entry_id, fields in entries:
+                    last = entry_id.decode()
+                    self._publish((last, message(last, fields)))
+
+    def _publish(self, entry: Entry) -> None:
+        for queue in list(self.subscribers):
+            try:
+                queue.put_nowait(entry)
+            except asyncio.QueueFull:
+                # Too slow to keep up: end its stream; the browser reconnects and catches up by id.
+                self.subscribers.discard(queue)
+                with contextlib.suppress(asyncio.QueueFull):
+                    queue.get_nowait()
+                    queue.put_nowait(None)
+
+
+def message(entry_id: str, fields: dict[bytes, bytes]) -> bytes:
+    """One event as an SSE message: its id, its type as the event name, the event as JSON."""
+    kind = fields.get(b"type", b"message").decode()
+    data = _encode(unpack_event(fields[b"data"]))
+    return b"id: %s\nevent: %s\ndata: %s\n\n" % (entry_id.encode(), kind.encode(), data)
+
+
+def hub() -> Hub:
+    return current_app.extensions["stormline.hub"]  # type: ignore[no-any-return]
+
+
+def _newer(a: str, b: str) -> bool:
+    ma, _, sa = a.partition("-")
+    mb, _, sb = b.partition("-")
+    return (int(ma), int(sa or 0)) > (int(mb), int(sb or 0))
+
+
+@blueprint.get("/api/v1/events/stream")
+@hide
+async def stream() -> Response:
+    """Every event as it happens (text/event-stream), resumable with `Last-Event-ID` (or `?after=`)."""
+    after = request.headers.get("Last-Event-ID") or request.args.get("after")
+    if after is not None and not _is_id(after):
+        raise invalid_field("Last-Event-ID", "an event id like 1700000000000-0")
+    live = hub()
+    kept = store()  # the generator runs after the request's context is gone
+    queue = live.subscribe()  # before catching up, so nothing falls between the two
+
+    async def events() -> AsyncIterator[bytes]:
+        sent = after
+        try:
+            yield b": connected\n\n"
+            if after is not None:
+                backlog = cast(
+                    list[tuple[bytes, dict[bytes, bytes]]],
+                    await kept.redis.xrange(kept.keys.events, min=f"({after}", max="+", count=CATCH_UP),
+                )
+                for raw_id, fields in backlog:
+                    sent = raw_id.decode()
+                    yield message(sent, fields)
+            while True:
+                try:
+                    entry = await asyncio.wait_for(queue.get(), KEEPALIVE_S)
+                except TimeoutError:
+                    yield b": keepalive\n\n"  # keeps proxies from closing a quiet stream
+                    continue
+                if entry is None:
+                    return  # fell too far behind: the browser reconnects with its last id
+                entry_id, body = entry
+                if sent is None or _newer(entry_id, sent):
+                    sent = entry_id
+                    yield body
+        finally:
+            live.unsubscribe(queue)
+
+    response = Response(
+        events(),
+        content_type="text/event-stream",
+        headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
+    )
+    response.timeout = None  # a stream stays open as long as the page does
+    return response
+
+
+def _is_id(text: str) -> bool:
+    millis, _, sequence = text.partition("-")
+    return (
+        millis.isdigit()
+        and len(millis) <= 20
+        and (sequence == "" or (sequence.isdigit() and len(sequence) <= 20))
+    )

@@ -1,0 +1,64 @@
+"""The residents' pages: a ticket's status, and the open warming stations on a map. No sign-in."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import folium
+from quart import Blueprint, render_template, request
+from quart_rate_limiter import rate_limit
+from quart_schema import hide
+
+from incident.maps import CENTER, StormlineMap, map_parts
+from incident.public import LOOKUPS_PER_ADDRESS, open_stations, ticket_status
+from incident.status import Status
+
+blueprint = Blueprint("public_pages", __name__)
+
+# What each status means to the person who called, in their words.
+MEANING = {
+    Status.OPEN: "We have your request and it is waiting for a crew or an agency.",
+    Status.ASSIGNED: "A crew has your request on its list.",
+    Status.EN_ROUTE: "A crew is on its way.",
+    Status.ON_SCENE: "A crew is there now.",
+    Status.REFERRED: "We have passed your request to the agency that handles it; they will contact you.",
+    Status.WITH_911: "Your call was passed to 911.",
+    Status.RESOLVED: "The work is done. Call 311 if it is not.",
+    Status.CLOSED: "This request is closed.",
+    Status.CANCELLED: "This request was withdrawn (a duplicate of another report, or made in error).",
+}
+
+
+@blueprint.get("/track")
+@rate_limit(LOOKUPS_PER_ADDRESS, timedelta(minutes=1))
+@hide
+async def track() -> tuple[str, int]:
+    """Look a ticket up by its number: where it stands, in plain words. Nothing personal is shown."""
+    ticket = (request.args.get("ticket") or "").strip()
+    found = await ticket_status(ticket) if ticket else None
+    page = await render_template(
+        "track.html", ticket=ticket, found=found, meaning=MEANING.get(found.status) if found else None
+    )
+    return page, 404 if ticket and found is None else 200
+
+
+@blueprint.get("/stations")
+@rate_limit(LOOKUPS_PER_ADDRESS, timedelta(minutes=1))
+@hide
+async def stations_page() -> str:
+    """Open warming stations on a map and as a list: where, hours, what they have, places left."""
+    items = await open_stations()
+    figure = StormlineMap(location=CENTER, zoom_start=12, tiles=None, control_scale=True)
+    for item in items:
+        text = f"{item.name}: {'full' if item.full else f'{item.space} places left'} ({item.freshness})"
+        folium.CircleMarker(
+            [item.point.lat, item.point.lon],
+            radius=11,
+            color="#0a7d3b",
+            fill=True,
+            fill_color="#999" if item.full else "#30c060",
+            fill_opacity=0.9,
+            popup=text,
+            tooltip=item.name,
+        ).add_to(figure)
+    return await render_template("stations.html", items=items, **map_parts(figure))

@@ -1,0 +1,195 @@
+// The agent console: triage as the agent types, the address found and pinned, the reports it may
+// repeat, the nearest warming station, and the ticket to read back. Every key action has a key.
+(() => {
+  const form = document.getElementById("call");
+  if (!form) return;
+  const $ = (id) => document.getElementById(id);
+  const csrf = document.querySelector("meta[name=csrf-token]").content;
+  const frame = $("map-frame");
+  const map = window[frame.dataset.map];
+  map.setMaxZoom(19);
+  let pin = null;
+  let point = null;
+  let triaged = null;
+  let key = crypto.randomUUID();
+  let nearby = [];
+
+  const send = async (method, url, body) => {
+    const answer = await fetch(url, {
+      method, credentials: "same-origin",
+      headers: body ? { "Content-Type": "application/json", "X-CSRF-Token": csrf } : {},
+      body: body ? JSON.stringify(body) : undefined,
+    });
+    const data = await answer.json().catch(() => ({}));
+    if (!answer.ok) throw new Error(data.detail || `${answer.status}`);
+    return data;
+  };
+  const debounce = (fn, ms) => { let t; return (...a) => { clearTimeout(t); t = setTimeout(() => fn(...a), ms); }; };
+
+  fetch("/api/v1/map/base", { credentials: "same-origin" }).then((a) => a.json()).then((base) => {
+    const layer = L.geoJSON(base, { style: (f) => f.properties.layer === "street"
+      ? { color: "#8a8a8a", weight: 1 } : { color: "#5a4fcf", weight: 1, fillOpacity: 0.02 } }).addTo(map);
+    const city = layer.getLayers().filter((l) => l.feature.properties.layer === "city");
+    if (city.length) map.fitBounds(L.featureGroup(city).getBounds());
+    frame.dataset.ready = "true";
+  });
+
+  function answers() {
+    const out = {};
+    form.querySelectorAll("[name=answer]").forEach((input) => {
+      if (input.closest("fieldset[hidden]") || input.value === "") return;
+      out[input.dataset.question] = input.dataset.kind === "number" ? Number(input.value) : input.value;
+    });
+    return out;
+  }
+
+  function category() { return $("category").value || (triaged && triaged.category) || ""; }
+
+  function showQuestions() {
+    const chosen = category();
+    form.querySelectorAll("fieldset.questions").forEach((f) => { f.hidden = f.dataset.category !== chosen; });
+  }
+
+  const triage = debounce(async () => {
+    const text = $("narrative").value.trim();
+    if (!text) return;
+    triaged = await send("POST", "/api/v1/triage", { text, answers: answers() });
+    $("transfer").hidden = !triaged.life_safety;
+    $("triage-decision").textContent = `${triaged.category} · ${triaged.priority}` +
+      (triaged.life_safety ? " · LIFE SAFETY" : "");
+    $("triage-reasons").replaceChildren(...triaged.reasons.map((r) => {
+      const li = document.createElement("li");
+      li.textContent = `${r.rule}: ${r.effect}${r.words ? ` ("${r.words}")` : ""}`;
+      return li;
+    }));
+    $("triage-ask").textContent = triaged.questions.length
+      ? `Ask: ${triaged.questions.map((q) => q.ask).join(" · ")}` : "";
+    showQuestions();
+    lookAround();
+  }, 250);
+
+  const suggest = debounce(async () => {
+    const q = $("address").value.trim();
+    if (q.length < 3) return;
+    const found = await send("GET", `/api/v1/geo/suggest?q=${encodeURIComponent(q)}&limit=8`);
+    $("address-suggestions").replaceChildren(...found.suggestions.map((s) => {
+      const option = document.createElement("option"); option.value = s; return option;
+    }));
+  }, 150);
+
+  async function locate() {
+    const q = $("address").value.trim();
+    if (!q) return;
+    const found = await send("GET", `/api/v1/geo/geocode?q=${encodeURIComponent(q)}`);
+    if (!found.results.length) { $("located").textContent = "Not found: the call will be logged to be placed."; return; }
+    const best = found.results[0];
+    setPoint(best.point.lat, best.point.lon);
+    $("located").textContent = `${best.label}${found.sure ? "" : " (not sure: check with the caller, drag the pin)"}`;
+  }
+
+  function setPoint(lat, lon) {
+    point = { lat, lon };
+    if (!pin) {
+      pin = L.marker([lat, lon], { draggable: true, keyboard: true, title: "The caller's location" }).addTo(map);
+      pin.on("dragend", () => { const p = pin.getLatLng(); point = { lat: p.lat, lon: p.lng }; lookAround(); });
+    } else pin.setLatLng([lat, lon]);
+    map.setView([lat, lon], 16);
+    lookAround();
+  }
+
+  const lookAround = debounce(async () => {
+    const code = category();
+    if (!point || !code) return;
+    const callback = $("callback_number").value.trim();
+    const found = await send("POST", "/api/v1/duplicates",
+      { category: code, location: point, ...(callback ? { callback_number: callback } : {}) });
+    nearby = [...found.nearby, ...found.same_caller.filter((s) => !found.nearby.some((n) => n.ticket === s.ticket))];
+    $("nearby-none").hidden = nearby.length > 0;
+    $("nearby-list").replaceChildren(...nearby.slice(0, 9).map((n, i) => {
+      const li = document.createElement("li");
+      const button = document.createElement("button");
+      button.type = "button";
+      button.dataset.ticket = n.ticket;
+      button.textContent = `Attach to ${n.ticket} (Alt+${i + 1})`;
+      button.addEventListener("click", () => attach(n.ticket));
+      li.append(button, ` ${n.category} · ${n.status} · ${n.calls} call(s)` +
+        (n.distance_m !== null ? ` · ${Math.round(n.distance_m)} m` : " · same caller"));
+      return li;
+    }));
+    $("station").hidden = code !== "shelter_transport";
+    if (code === "shelter_transport") {
+      const a = answers();
+      const q = new URLSearchParams({ lat: point.lat, lon: point.lon, party: a.party_size || 1,
+        wheelchair: a.wheelchair === "yes", pets: a.pets === "yes" });
+      const stations = await send("GET", `/api/v1/stations/nearest?${q}`);
+      const s = stations.items[0];
+      $("station-text").textContent = s
+        ? `${s.station.name}: ${s.space} places, ${(s.distance_m / 1000).toFixed(1)} km (${s.freshness})`
+        : "No open station suits this party: tell the coordinator.";
+    }
+  }, 200);
+
+  function attach(ticket) {
+    $("ticket").value = ticket;
+    document.querySelectorAll("#nearby-list button").forEach((b) => b.classList.toggle("chosen", b.dataset.ticket === ticket));
+    $("log-call").textContent = `Log the call on ${ticket}`;
+    $("log-call").focus();
+  }
+
+  async function submit(event) {
+    event.preventDefault();
+    const body = { narrative: $("narrative").value.trim(), answers: answers(), call_ahead: $("call_ahead").checked };
+    for (const name of ["address", "caller_name", "callback_number", "ticket"]) {
+      const value = $(name).value.trim(); if (value) body[name] = value;
+    }
+    if ($("category").value) body.category = $("category").value;
+    if (point && !body.ticket) body.location = point;
+    if (body.ticket) { delete body.address; delete body.location; }
+    try {
+      const answer = await fetch("/api/v1/calls", { method: "POST", credentials: "same-origin",
+        headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf, "Idempotency-Key": key },
+        body: JSON.stringify(body) });
+      const receipt = await answer.json();
+      if (!answer.ok) throw new Error(receipt.detail || answer.status);
+      $("receipt").hidden = false;
+      $("receipt").innerHTML = "";
+      const h = document.createElement("p");
+      h.className = "ticket-number"; h.id = "ticket-number"; h.textContent = receipt.ticket;
+      const note = document.createElement("p");
+      note.textContent = receipt.new_incident ? "Read this ticket number back to the caller." : "Added to this report.";
+      $("receipt").append(h, note);
+      if (receipt.outside_referral) { const o = document.createElement("p"); o.textContent = receipt.outside_referral; $("receipt").append(o); }
+      $("transfer").hidden = !receipt.transfer_to_911;
+      key = crypto.randomUUID();
+    } catch (error) {
+      $("receipt").hidden = false;
+      $("receipt").textContent = `Not logged: ${error.message}. Try again (the same call will not be logged twice).`;
+    }
+  }
+
+  function startOver() {
+    form.reset(); $("ticket").value = ""; point = null; triaged = null; nearby = [];
+    if (pin) { map.removeLayer(pin); pin = null; }
+    ["transfer", "receipt", "station"].forEach((id) => { $(id).hidden = true; });
+    $("nearby-list").replaceChildren(); $("nearby-none").hidden = false;
+    $("log-call").textContent = "Log the call";
+    key = crypto.randomUUID();
+    showQuestions();
+    $("narrative").focus();
+  }
+
+  $("narrative").addEventListener("input", triage);
+  form.addEventListener("change", (e) => { if (e.target.name === "answer" || e.target.id === "category") { triage(); showQuestions(); } });
+  $("address").addEventListener("input", suggest);
+  $("address").addEventListener("change", locate);
+  $("address").addEventListener("keydown", (e) => { if (e.key === "Enter") { e.preventDefault(); locate(); } });
+  $("callback_number").addEventListener("change", lookAround);
+  form.addEventListener("submit", submit);
+  document.addEventListener("keydown", (e) => {
+    if (e.key === "Enter" && e.ctrlKey) { e.preventDefault(); form.requestSubmit(); }
+    else if (e.key === "Escape") { e.preventDefault(); startOver(); }
+    else if (e.altKey && /^[1-9]$/.test(e.key) && nearby[Number(e.key) - 1]) {
+      e.preventDefault(); attach(nearby[Number(e.key) - 1].ticket);
+    }
+  });
+})();

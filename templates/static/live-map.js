@@ -1,0 +1,166 @@
+// The live map: draws what is open when it loads, then follows the event stream (Server-Sent Events).
+// EventSource reconnects by itself and sends Last-Event-ID, so after a dropped connection the server
+// sends what was missed; the page never reloads.
+(() => {
+  const frame = document.getElementById("map-frame");
+  if (!frame) return;
+  const map = window[frame.dataset.map];
+  map.setMaxZoom(19); // tiles usually say how far one may zoom; the offline base layer does not
+  const colours = { P1: "#c0001a", P2: "#e66a00", P3: "#c9a400", P4: "#2a6fdb" };
+  const done = new Set(["resolved", "closed", "cancelled"]);
+  const clusters = L.markerClusterGroup({ chunkedLoading: true, disableClusteringAtZoom: 17 });
+  const markers = new Map(); // ticket → { marker, data }
+  const crews = new Map();
+  const stations = new Map();
+  const jobs = L.layerGroup();
+  const status = document.getElementById("live-status");
+  const count = document.getElementById("incident-count");
+  const filters = document.getElementById("map-filters");
+  // Kept for whoever looks (the benchmark, the tests): when each new incident reached this page.
+  const arrivals = [];
+  window.stormlineMap = { markers, crews, stations, events: 0, lastEventId: null, arrivals };
+
+  function shown(data) {
+    const chosen = (name) => [...filters.querySelectorAll(`input[name=${name}]:checked`)].map((i) => i.value);
+    return chosen("category").includes(data.category) && chosen("priority").includes(data.priority);
+  }
+
+  function style(data) {
+    return { radius: data.priority === "P1" ? 9 : 7, color: "#222", weight: data.crew ? 3 : 1,
+             fillColor: colours[data.priority] || "#777", fillOpacity: 0.85 };
+  }
+
+  function label(data) {
+    return `<strong>${data.ticket}</strong><br>${data.category} · ${data.priority} · ${data.status}` +
+      (data.crew ? `<br>crew ${data.crew}` : "") + (data.job ? `<br>job ${data.job}` : "");
+  }
+
+  function put(data) {
+    const known = markers.get(data.ticket);
+    if (done.has(data.status)) {
+      if (known) { clusters.removeLayer(known.marker); markers.delete(data.ticket); }
+    } else if (known) {
+      Object.assign(known.data, data);
+      known.marker.setLatLng([known.data.lat, known.data.lon]).setStyle(style(known.data));
+      known.marker.setPopupContent(label(known.data));
+      if (shown(known.data) !== clusters.hasLayer(known.marker)) {
+        shown(known.data) ? clusters.addLayer(known.marker) : clusters.removeLayer(known.marker);
+      }
+    } else if (data.lat !== undefined) {
+      const marker = L.circleMarker([data.lat, data.lon], style(data)).bindPopup(label(data));
+      markers.set(data.ticket, { marker, data: { ...data } });
+      if (shown(data)) clusters.addLayer(marker);
+    }
+    count.textContent = markers.size;
+  }
+
+  function update(ticket, change) {
+    const known = markers.get(ticket);
+    if (known) put({ ...known.data, ...change });
+  }
+
+  async function json(url) {
+    const answer = await fetch(url, { credentials: "same-origin", cache: "no-store" });
+    if (!answer.ok) throw new Error(`${url}: ${answer.status}`);
+    return answer.json();
+  }
+
+  function crewAt(view) {
+    if (!view.position) return;
+    const age = Math.round(view.position.age_seconds / 60);
+    const text = `${view.crew.name} · ${view.status}<br>position ${age} min old${view.position.stale ? " (stale)" : ""}`;
+    const known = crews.get(view.crew.id);
+    if (known) { known.setLatLng([view.position.lat, view.position.lon]).setPopupContent(text); return; }
+    crews.set(view.crew.id, L.marker([view.position.lat, view.position.lon], { title: view.crew.name })
+      .bindPopup(text).addTo(map));
+  }
+
+  function stationAt(view) {
+    const s = view.station;
+    const text = `${s.name}<br>${s.status === "open" ? `${view.space} places left${view.full ? " (FULL)" : ""}, ${view.freshness}` : "closed"}`;
+    const known = stations.get(s.id);
+    if (s.status !== "open") { if (known) { map.removeLayer(known); stations.delete(s.id); } return; }
+    if (known) { known.setPopupContent(text); return; }
+    stations.set(s.id, L.circleMarker([s.point.lat, s.point.lon], { radius: 11, color: "#0a7d3b", weight: 3,
+      fillColor: view.full ? "#999" : "#30c060", fillOpacity: 0.9 }).bindPopup(text).addTo(map));
+  }
+
+  function follow() {
+    const source = new EventSource("/api/v1/events/stream");
+    const seen = (event) => {
+      window.stormlineMap.events += 1;
+      window.stormlineMap.lastEventId = event.lastEventId;
+      status.dataset.state = "live";
+      status.textContent = `Live · last event ${new Date().toLocaleTimeString()}`;
+      return JSON.parse(event.data);
+    };
+    source.onopen = () => { status.dataset.state = "live"; status.textContent = "Live"; };
+    source.onerror = () => { status.dataset.state = "reconnecting"; status.textContent = "Reconnecting…"; };
+    source.addEventListener("incident.opened", (e) => {
+      const i = seen(e).incident;
+      arrivals.push([i.ticket, Date.now()]);
+      if (arrivals.length > 20000) arrivals.splice(0, 10000);
+      if (i.location) put({ ticket: i.ticket, lat: i.location.lat, lon: i.location.lon, category: i.category,
+        priority: i.priority, status: i.status, crew: i.assigned_crew, job: i.job });
+    });
+    source.addEventListener("incident.status_changed", (e) => {
+      const ev = seen(e); update(ev.ticket, { status: ev.to, crew: ev.crew_id });
+    });
+    source.addEventListener("call.attached", (e) => {
+      const ev = seen(e); if (ev.priority) update(ev.ticket, { priority: ev.priority });
+    });
+    source.addEventListener("incident.located", (e) => {
+      const ev = seen(e); update(ev.ticket, { lat: ev.located_by.point.lat, lon: ev.located_by.point.lon });
+    });
+    source.addEventListener("incident.assigned", (e) => {
+      const ev = seen(e); ev.tickets.forEach((t) => update(t, { status: "assigned", crew: ev.crew_id }));
+    });
+    source.addEventListener("incident.unassigned", (e) => {
+      const ev = seen(e); ev.tickets.forEach((t) => update(t, { status: "open", crew: null }));
+    });
+    source.addEventListener("crew.marked", (e) => {
+      const ev = seen(e); ev.tickets.forEach((t) => update(t, { status: ev.to }));
+    });
+    source.addEventListener("crew.position", (e) => {
+      const ev = seen(e); const known = crews.get(ev.crew_id);
+      if (known) known.setLatLng([ev.lat, ev.lon]);
+    });
+    source.addEventListener("station.changed", async (e) => { seen(e); (await json("/api/v1/stations")).items.forEach(stationAt); });
+    for (const kind of ["handoff.step", "incident.requeued", "incident.triage_overridden", "alarm.raised",
+                        "transport.changed", "referral.changed", "job.grouped", "job.dissolved", "crew.route"]) {
+      source.addEventListener(kind, seen);
+    }
+  }
+
+  async function start() {
+    const base = await json("/api/v1/map/base");
+    const base_layer = L.geoJSON(base, {
+      style: (f) => f.properties.layer === "street" ? { color: "#8a8a8a", weight: 2 }
+        : f.properties.layer === "district" ? { color: "#5a4fcf", weight: 1, fillOpacity: 0.03 }
+        : { color: "#000", weight: 2, fillOpacity: 0 },
+    }).addTo(map);
+    const city = base_layer.getLayers().filter((layer) => layer.feature.properties.layer === "city");
+    map.fitBounds(L.featureGroup(city.length ? city : [base_layer]).getBounds());
+    window.stormlineMap.baseFeatures = base_layer.getLayers().length;
+    clusters.addTo(map);
+    jobs.addTo(map);
+    follow(); // before the snapshot, so nothing falls between the two (put() is idempotent)
+    (await json("/api/v1/map/incidents")).forEach(([ticket, lat, lon, category, priority, status, crew, job]) =>
+      put({ ticket, lat, lon, category, priority, status, crew, job }));
+    (await json("/api/v1/stations")).items.forEach(stationAt);
+    (await json("/api/v1/crews")).items.forEach(crewAt);
+    (await json("/api/v1/jobs")).items.forEach((view) =>
+      L.geoJSON(view.feature, { style: { color: "#7a3e00", weight: 6, opacity: 0.7 } })
+        .bindPopup(`${view.job.label}<br>${view.job.tickets.length} incidents`).addTo(jobs));
+    L.control.layers(null, { "Incidents": clusters, "Street-segment jobs": jobs, "Streets and zones": base_layer })
+      .addTo(map);
+    filters.addEventListener("change", () => markers.forEach((known) => put(known.data)));
+    frame.dataset.ready = "true";
+  }
+
+  start().catch((error) => {
+    console.error(error);
+    status.dataset.state = "error";
+    status.textContent = `Map failed: ${error && error.message ? error.message : error}`;
+  });
+})();

@@ -1,0 +1,79 @@
+"""The agent console in Chromium, by keyboard alone: a 911 transfer, and a caller attached to a report."""
+
+from __future__ import annotations
+
+import re
+
+from playwright.sync_api import Page, expect
+
+from tests.pages.conftest import csp_violations
+from tests.pages.test_live_map import ARTIFACTS
+from tests.server import Server
+
+
+def _sign_in_agent(page: Page, live: Server) -> None:
+    made = live.cli(
+        "users", "add", "ada", "--role", "agent", "--password-stdin", stdin="a long enough passphrase\n"
+    )
+    assert made.returncode == 0, made.stderr
+    page.goto("/login")
+    page.get_by_label("Name").fill("ada")
+    page.get_by_label("Password").fill("a long enough passphrase")
+    page.keyboard.press("Enter")
+    expect(page.get_by_text("ada (agent)")).to_be_visible()
+    page.goto("/agent")
+    expect(page.locator("#map-frame")).to_have_attribute("data-ready", "true", timeout=10_000)
+
+
+def test_a_life_safety_call_shows_the_transfer_panel_and_gets_a_ticket(page: Page, live: Server) -> None:
+    """Typed without the mouse: the red 911 panel appears as triage sees it; Ctrl+Enter gives the ticket."""
+    _sign_in_agent(page, live)
+    expect(page.locator("#narrative")).to_be_focused()
+    page.keyboard.type("a tree fell on the car and the driver is trapped and not moving")
+    expect(page.locator("#transfer")).to_be_visible(timeout=5_000)
+    expect(page.locator("#triage-decision")).to_contain_text("LIFE SAFETY")
+    page.keyboard.press("Tab")
+    page.keyboard.type("Bailey & Kensington")
+    page.keyboard.press("Enter")
+    expect(page.locator("#located")).to_contain_text("BAILEY AVE & KENSINGTON AVE", timeout=5_000)
+    page.keyboard.press("Control+Enter")
+    ticket = page.locator("#ticket-number")
+    expect(ticket).to_have_text(re.compile(r"^\d{4}-\d{6}$"), timeout=5_000)
+    with live.client(live.token("supervisor")) as api:
+        incident = api.get(f"/api/v1/incidents/{ticket.inner_text()}").json()["incident"]
+    assert incident["category"] == "emergency"
+    assert incident["life_safety"] is True
+    assert incident["location"] is not None
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "agent-911.png"))
+    assert csp_violations(page) == []
+
+
+def test_a_second_caller_is_attached_to_the_open_report_by_keyboard(page: Page, live: Server) -> None:
+    """The open report at the same corner is offered; Alt+1 attaches the call to it, Ctrl+Enter logs it."""
+    first = {
+        "narrative": "tree down blocking Elmwood",
+        "category": "debris",
+        "address": "Elmwood & Bird",
+        "location": {"lat": 42.926058, "lon": -78.876906},
+    }
+    with live.client(live.token("supervisor")) as api:
+        existing = api.post("/api/v1/calls", json=first).json()["ticket"]
+        _sign_in_agent(page, live)
+        page.keyboard.type("big tree down across the road, street blocked")
+        page.keyboard.press("Tab")
+        page.keyboard.type("Elmwood and Bird")
+        page.keyboard.press("Enter")
+        offered = page.locator(f"#nearby-list button[data-ticket='{existing}']")
+        expect(offered).to_be_visible(timeout=5_000)
+        page.keyboard.press("Alt+1")
+        expect(page.locator("#log-call")).to_have_text(f"Log the call on {existing}")
+        page.keyboard.press("Control+Enter")
+        expect(page.locator("#ticket-number")).to_have_text(existing, timeout=5_000)
+        expect(page.locator("#receipt")).to_contain_text("Added to this report")
+        calls = api.get(f"/api/v1/incidents/{existing}").json()["incident"]["calls"]
+    assert len(calls) == 2
+    page.keyboard.press("Escape")
+    expect(page.locator("#narrative")).to_be_focused()
+    expect(page.locator("#receipt")).to_be_hidden()
+    assert csp_violations(page) == []

@@ -1,0 +1,81 @@
+"""The live map in Chromium: it draws from Stormline's own Leaflet, and follows events without reload."""
+
+from __future__ import annotations
+
+from playwright.sync_api import Page, expect
+
+from tests.conftest import ROOT
+from tests.pages.conftest import csp_violations
+from tests.server import Server
+
+ARTIFACTS = ROOT / "test-artifacts"
+CALL = {
+    "narrative": "tree down blocking Elmwood",
+    "category": "debris",
+    "location": {"lat": 42.9242, "lon": -78.8770},
+}
+
+
+def _sign_in_supervisor(page: Page, live: Server) -> None:
+    made = live.cli(
+        "users", "add", "sam", "--role", "supervisor", "--password-stdin", stdin="a long enough passphrase\n"
+    )
+    assert made.returncode == 0, made.stderr
+    page.goto("/login")
+    page.get_by_label("Name").fill("sam")
+    page.get_by_label("Password").fill("a long enough passphrase")
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_text("sam (supervisor)")).to_be_visible()
+
+
+def _has(page: Page, ticket: str) -> bool:
+    return bool(page.evaluate("(t) => window.stormlineMap.markers.has(t)", ticket))
+
+
+def test_the_map_follows_a_call_from_filing_to_clearing_without_reload(page: Page, live: Server) -> None:
+    """A filed call shows on the open map, turns assigned, leaves when cleared: no reload, no CSP error."""
+    token = live.token("supervisor")
+    with live.client(token) as api:
+        before = api.post("/api/v1/calls", json=CALL).json()["ticket"]
+        _sign_in_supervisor(page, live)
+        page.goto("/map")
+        expect(page.locator("#map-frame")).to_have_attribute("data-ready", "true", timeout=15_000)
+        assert _has(page, before)  # drawn from the snapshot
+        expect(page.locator("#live-status")).to_have_attribute("data-state", "live", timeout=10_000)
+        page.evaluate("window.__loaded = performance.timeOrigin")
+        ticket = api.post("/api/v1/calls", json=CALL).json()["ticket"]
+        page.wait_for_function("(t) => window.stormlineMap.markers.has(t)", arg=ticket, timeout=5_000)
+        assert (
+            api.post(
+                "/api/v1/crews", json={"id": "saw-1", "name": "Saw 1", "kind": "debris_forestry"}
+            ).status_code
+            == 201
+        )
+        assert (
+            api.post(f"/api/v1/incidents/{ticket}/assignment", json={"crew_id": "saw-1"}).status_code == 200
+        )
+        page.wait_for_function(
+            "(t) => window.stormlineMap.markers.get(t)?.data.status === 'assigned'", arg=ticket, timeout=5_000
+        )
+        assert api.post(f"/api/v1/incidents/{ticket}/transitions", json={"to": "resolved"}).status_code == 200
+        page.wait_for_function("(t) => !window.stormlineMap.markers.has(t)", arg=ticket, timeout=5_000)
+    assert page.evaluate("window.__loaded === performance.timeOrigin")  # the same page throughout
+    assert page.locator("#incident-count").inner_text() == "1"
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "live-map.png"))
+    assert csp_violations(page) == []
+
+
+def test_the_map_loads_with_no_internet(page: Page, live: Server) -> None:
+    """Every request the map makes goes to Stormline itself: Leaflet, its plugins and the base layer."""
+    outside: list[str] = []
+    page.on(
+        "request", lambda request: None if request.url.startswith(live.url) else outside.append(request.url)
+    )
+    _sign_in_supervisor(page, live)
+    page.goto("/map")
+    expect(page.locator("#map-frame")).to_have_attribute("data-ready", "true", timeout=15_000)
+    assert page.evaluate("typeof L.markerClusterGroup") == "function"
+    assert page.evaluate("window.stormlineMap.baseFeatures") > 1000  # streets and districts, drawn offline
+    assert page.locator(".leaflet-overlay-pane canvas").count() == 1
+    assert outside == []
