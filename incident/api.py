@@ -6,7 +6,7 @@ import base64
 import binascii
 import re
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import Annotated, cast
 
 import msgspec
 from quart import Blueprint, Response, request
@@ -36,6 +36,7 @@ from incident.incidents import (
     select_history,
     select_incident,
     select_incidents,
+    select_many,
 )
 from incident.intake import CallIn, CallReceipt, check_answers, take_call
 from incident.location import LocationIn, place_from_request
@@ -44,6 +45,7 @@ from incident.problems import Problem, invalid_field, unknown_ticket
 from incident.records import Call, Incident, Step, StoredEvent
 from incident.status import Status
 from incident.surge import Reading
+from incident.surge import history as surge_history
 from incident.surge import readings as surge_readings
 from incident.transitions import TransitionIn, change_status
 from incident.triage import TriageResult
@@ -379,6 +381,7 @@ async def post_review() -> Response:
 class SurgeView(msgspec.Struct, kw_only=True):
     window_minutes: int
     readings: list[Reading]
+    history: list[tuple[datetime, int]]  # all calls per window, the last 24 hours of windows, oldest first
 
 
 @blueprint.get("/surge")
@@ -387,7 +390,43 @@ async def get_surge() -> Response:
     """Calls in the current window, overall and per category, against their rolling baselines."""
     config = surge_config()
     found = await surge_readings(store(), config)
-    return json_response(SurgeView(window_minutes=config.modes.surge.window_minutes, readings=found))
+    minutes = config.modes.surge.window_minutes
+    past = await surge_history(store(), config, 24 * 60 // minutes)
+    return json_response(SurgeView(window_minutes=minutes, readings=found, history=past))
+
+
+class QueueRow(msgspec.Struct, kw_only=True, array_like=True):
+    category: str
+    priority: Priority
+    status: Status
+    count: int
+
+
+class Queues(msgspec.Struct, kw_only=True):
+    rows: list[QueueRow]  # work not done, by category, priority and status
+
+
+@blueprint.get("/queues")
+@document_response(Queues)
+async def get_queues() -> Response:
+    """Work not done, counted by category, priority and status: the supervisor's queues."""
+    counts: dict[tuple[str, Priority, Status], int] = {}
+    for status in (
+        Status.OPEN,
+        Status.ASSIGNED,
+        Status.EN_ROUTE,
+        Status.ON_SCENE,
+        Status.REFERRED,
+        Status.WITH_911,
+    ):
+        members = cast(list[bytes], await store().redis.zrange(store().keys.by_status(status), 0, -1))
+        tickets = [m.decode() for m in members]
+        for start in range(0, len(tickets), 1000):
+            for incident in await select_many(store(), tickets[start : start + 1000]):
+                key = (incident.category, incident.priority, incident.status)
+                counts[key] = counts.get(key, 0) + 1
+    rows = [QueueRow(category=c, priority=p, status=s, count=n) for (c, p, s), n in sorted(counts.items())]
+    return json_response(Queues(rows=rows))
 
 
 class Me(msgspec.Struct, kw_only=True):

@@ -1,4 +1,4 @@
-"""The staff consoles, server-rendered: the agent's call-taking screen.
+"""The staff consoles, server-rendered: agent, crew, coordinator and supervisor.
 
 Each console is one page whose small script calls the same JSON API everyone else uses, so a console
 can do nothing the API does not allow that person to do.
@@ -10,10 +10,34 @@ from quart import Blueprint, render_template
 from quart_schema import hide
 
 from incident import center
+from incident.auth import access
 from incident.maps import CENTER, StormlineMap, map_parts
 from incident.web import store, surge_config
 
 blueprint = Blueprint("consoles", __name__)
+
+
+@blueprint.get("/crew")
+@hide
+async def crew() -> str:
+    """The crew's phone: its jobs in driving order, on a map, with one tap each to say where it is."""
+    principal = access.current()
+    figure = StormlineMap(location=CENTER, zoom_start=13, tiles=None, zoom_control=True)
+    return await render_template("crew.html", crew_id=principal.crew_id or "", **map_parts(figure))
+
+
+@blueprint.get("/supervisor")
+@hide
+async def supervisor() -> str:
+    """The supervisor's wall screen: mode, surge, queues, overdue work, crews and alerts, kept live."""
+    return await render_template("supervisor.html", modes=[m.value for m in center.Mode])
+
+
+@blueprint.get("/coordinator")
+@hide
+async def coordinator() -> str:
+    """The coordinator's board: warming stations, rides and van runs, referrals, overdue items."""
+    return await render_template("coordinator.html", sites=surge_config().warming.sites)
 
 
 @blueprint.get("/agent")

@@ -21,7 +21,6 @@ from quart_schema import hide
 from redis.exceptions import RedisError
 
 from incident.problems import invalid_field
-from incident.records import unpack_event
 from incident.store import Store
 from incident.web import store
 
@@ -63,7 +62,10 @@ class Hub:
             for _, entries in cast(list[tuple[bytes, list[tuple[bytes, dict[bytes, bytes]]]]], reply or []):
                 for entry_id, fields in entries:
                     last = entry_id.decode()
-                    self._publish((last, message(last, fields)))
+                    try:
+                        self._publish((last, message(last, fields)))
+                    except Exception:  # one unreadable entry must not stop every open map
+                        log.exception("live feed: event %s skipped", last)
 
     def _publish(self, entry: Entry) -> None:
         for queue in list(self.subscribers):
@@ -80,7 +82,9 @@ class Hub:
 def message(entry_id: str, fields: dict[bytes, bytes]) -> bytes:
     """One event as an SSE message: its id, its type as the event name, the event as JSON."""
     kind = fields.get(b"type", b"message").decode()
-    data = _encode(unpack_event(fields[b"data"]))
+    # Decoded without a type: the stream also carries events other modules define (the center's mode
+    # changes), and a feed must pass on every one of them, not stop at one it does not know.
+    data = _encode(msgspec.msgpack.decode(fields[b"data"]))
     return b"id: %s\nevent: %s\ndata: %s\n\n" % (entry_id.encode(), kind.encode(), data)
 
 

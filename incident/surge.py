@@ -66,6 +66,17 @@ async def readings(store: Store, config: SurgeConfig, now: float | None = None) 
     return out
 
 
+async def history(
+    store: Store, config: SurgeConfig, windows: int, now: float | None = None
+) -> list[tuple[datetime, int]]:
+    """All calls per window for the last `windows` windows (the current one last), for the chart."""
+    current = window_of(time.time() if now is None else now, config)
+    span = range(current - windows + 1, current + 1)
+    raw = cast(list[bytes | None], await store.redis.mget([store.keys.surge_count(w, ALL) for w in span]))
+    seconds = config.modes.surge.window_minutes * 60
+    return [(datetime.fromtimestamp(w * seconds, UTC), int(v or 0)) for w, v in zip(span, raw, strict=True)]
+
+
 async def check(store: Store, config: SurgeConfig) -> None:
     """Alarm supervisors once per window that surges; switch to incident mode if the config allows."""
     from incident import center

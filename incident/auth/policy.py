@@ -104,6 +104,9 @@ ACCESS: dict[str, Rule] = {
     # the live map and its feed
     "maps.map_page": allow(A, CO, S, page=True),
     "consoles.agent": allow(A, S, page=True),
+    "consoles.crew": allow(CR, page=True),
+    "consoles.supervisor": allow(S, page=True),
+    "consoles.coordinator": allow(CO, S, page=True),
     "maps.map_incidents": allow(A, CO, S),
     "maps.map_base": PUBLIC,  # public geodata only: the city, its districts, street blocks
     "public_pages.track": PUBLIC_PAGE,
@@ -120,6 +123,7 @@ ACCESS: dict[str, Rule] = {
     "api.post_mode": allow(S),
     "api.post_review": allow(S),
     "api.get_surge": allow(S),
+    "api.get_queues": allow(CO, S),
     "reports.report_json": allow(S),
     "reports.report_csv": allow(S),
     "reports.report_page": allow(S, page=True),

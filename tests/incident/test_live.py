@@ -56,6 +56,12 @@ def test_events_stream_live_and_resume_from_the_last_id(server: Server) -> None:
         assert kind == "incident.opened"
         assert second in data
         assert second_id > first_id
+        with client.stream("GET", "/api/v1/events/stream", timeout=20) as stream:
+            switched = client.post("/api/v1/mode", json={"mode": "standby", "reason": "storm forecast"})
+            assert switched.status_code == 200
+            ((_, kind, data),) = _events(stream, 1)
+        assert kind == "center.mode_changed"  # events other modules define pass through too
+        assert '"standby"' in data
 
 
 def test_the_stream_is_for_staff_and_checks_its_id(server: Server) -> None:

@@ -1,0 +1,124 @@
+// The supervisor's wall screen, kept live from the event stream.
+(() => {
+  const { send, cells, item, follow } = window.board;
+  const $ = (id) => document.getElementById(id);
+  const PRIORITIES = ["P1", "P2", "P3", "P4"];
+
+  async function mode() {
+    const view = await send("GET", "/api/v1/mode");
+    $("mode-now").textContent = view.state.mode + (view.state.activation ? ` · ${view.state.activation.name}` : "");
+    $("mode-now").dataset.mode = view.state.mode;
+  }
+
+  async function surge() {
+    const view = await send("GET", "/api/v1/surge");
+    $("window-minutes").textContent = view.window_minutes;
+    const all = view.readings[0];
+    $("surge-now").textContent = `Now: ${all.calls} calls this window, baseline ${all.baseline}` + (all.surging ? " · SURGE" : "");
+    const svg = $("surge-chart");
+    const top = Math.max(1, all.baseline * 1.2, ...view.history.map(([, n]) => n));
+    const width = 720 / view.history.length;
+    const bars = view.history.map(([, n], i) => {
+      const h = (n / top) * 190;
+      return `<rect x="${i * width}" y="${200 - h}" width="${Math.max(1, width - 1)}" height="${h}" class="bar"><title>${n}</title></rect>`;
+    }).join("");
+    const y = 200 - (all.baseline / top) * 190;
+    svg.innerHTML = `${bars}<line x1="0" x2="720" y1="${y}" y2="${y}" class="baseline"></line>`;
+    svg.dataset.windows = view.history.length;
+  }
+
+  async function queues() {
+    const view = await send("GET", "/api/v1/queues");
+    const table = {};
+    view.rows.forEach(([category, priority, , count]) => {
+      table[category] = table[category] || { P1: 0, P2: 0, P3: 0, P4: 0 };
+      table[category][priority] += count;
+    });
+    $("queues").tBodies[0].replaceChildren(...Object.entries(table).map(([category, counts]) => {
+      const row = cells(category, ...PRIORITIES.map((p) => counts[p]), PRIORITIES.reduce((s, p) => s + counts[p], 0));
+      row.dataset.category = category;
+      return row;
+    }));
+  }
+
+  async function overdue() {
+    const page = await send("GET", "/api/v1/incidents?overdue=true&limit=20");
+    $("overdue").replaceChildren(...page.items.map((i) => item(`${i.ticket} · ${i.category} · ${i.priority} · due ${new Date(i.due_at).toLocaleTimeString()}`, "late")));
+  }
+
+  async function crews() {
+    const board = await send("GET", "/api/v1/crews");
+    $("crews").tBodies[0].replaceChildren(...board.items.map((v) => {
+      const row = cells(v.crew.name, v.crew.kind, v.status, v.load,
+        v.position ? `${Math.round(v.position.age_seconds / 60)} min old${v.position.stale ? " (stale)" : ""}` : "unknown",
+        v.silent ? "SILENT" : v.last_heard_at ? new Date(v.last_heard_at).toLocaleTimeString() : "never");
+      if (v.silent) row.className = "late";
+      return row;
+    }));
+  }
+
+  function button(label, onClick) {
+    const b = document.createElement("button"); b.type = "button"; b.textContent = label;
+    b.addEventListener("click", onClick); return b;
+  }
+
+  async function waiting() {
+    const page = await send("GET", "/api/v1/incidents?status=open&limit=25");
+    $("waiting").tBodies[0].replaceChildren(...page.items.map((i) => {
+      const held = i.handoff && i.handoff.held;
+      const actions = document.createElement("div");
+      if (held) {
+        actions.append(button("Release from 911 hold", async () => {
+          const reason = prompt("Why may 311 dispatch it while 911 has it?", "911 asked us to clear the tree");
+          if (!reason) return;
+          try { await send("POST", `/api/v1/incidents/${i.ticket}/handoff/release`, { reason }); }
+          catch (error) { $("assign-result").textContent = error.message; }
+          waiting();
+        }));
+      } else {
+        actions.append(button("Recommend crews", async () => {
+          const found = await send("GET", `/api/v1/incidents/${i.ticket}/recommendations`);
+          actions.replaceChildren(...(found.candidates.length ? found.candidates.slice(0, 3).map((c) => {
+            const line = document.createElement("div");
+            line.append(button(`Assign ${c.name}`, async () => {
+              try {
+                await send("POST", `/api/v1/incidents/${i.ticket}/assignment`, { crew_id: c.crew_id, reason: c.reason });
+                $("assign-result").textContent = `${i.ticket} assigned to ${c.name}.`;
+              } catch (error) { $("assign-result").textContent = error.message; }
+              waiting();
+            }), ` ${c.reason}`);
+            return line;
+          }) : [document.createTextNode(`No crew can go: ${Object.entries(found.excluded).map(([k, n]) => `${n} ${k}`).join(", ") || "none on the board"}`)]));
+        }));
+      }
+      const row = cells(i.ticket, `${i.category} · ${i.priority}${held ? " · HELD FOR 911" : ""}`, i.address || "", actions);
+      row.dataset.ticket = i.ticket;
+      return row;
+    }));
+  }
+
+  async function alerts() {
+    const view = await send("GET", "/api/v1/alarms?limit=1000");
+    $("alerts").replaceChildren(...view.alarms.slice(-15).reverse().map((a) =>
+      item(`${new Date(a.event.at).toLocaleTimeString()} · ${a.event.kind} · ${a.event.message}`, "alert")));
+  }
+
+  $("mode-form").addEventListener("submit", async (e) => {
+    e.preventDefault();
+    const body = { mode: $("mode").value, reason: $("mode-reason").value };
+    if ($("mode-name").value.trim()) body.name = $("mode-name").value.trim();
+    try { await send("POST", "/api/v1/mode", body); $("mode-result").textContent = "Switched."; }
+    catch (error) { $("mode-result").textContent = `Not switched: ${error.message}`; }
+    mode();
+  });
+
+  const all = () => Promise.all([mode(), surge(), queues(), overdue(), crews(), alerts(), waiting()])
+    .then(() => { document.getElementById("supervisor").dataset.ready = "true"; });
+  follow(["incident.opened", "call.attached", "incident.status_changed", "incident.assigned",
+          "incident.unassigned", "crew.marked", "incident.requeued", "handoff.step"],
+         () => { queues(); surge(); overdue(); crews(); waiting(); });
+  follow(["alarm.raised"], alerts);
+  follow(["center.mode_changed"], mode);
+  all();
+  setInterval(() => { crews(); surge(); }, 30000); // ages and the chart's window move with the clock
+})();

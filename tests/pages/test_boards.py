@@ -1,0 +1,80 @@
+"""The supervisor's and the coordinator's boards in Chromium: they act, and they follow events live."""
+
+from __future__ import annotations
+
+from playwright.sync_api import Page, expect
+
+from tests.pages.conftest import csp_violations
+from tests.pages.test_live_map import ARTIFACTS
+from tests.server import Server
+
+RIDE = {"narrative": "no heat, need a ride to a warming station", "location": {"lat": 42.93, "lon": -78.83}}
+
+
+def _sign_in(page: Page, live: Server, name: str, role: str) -> None:
+    made = live.cli(
+        "users", "add", name, "--role", role, "--password-stdin", stdin="a long enough passphrase\n"
+    )
+    assert made.returncode == 0, made.stderr
+    page.goto("/login")
+    page.get_by_label("Name").fill(name)
+    page.get_by_label("Password").fill("a long enough passphrase")
+    page.keyboard.press("Enter")
+    expect(page.get_by_text(f"{name} ({role})")).to_be_visible()
+
+
+def test_the_supervisor_switches_mode_and_watches_queues_and_alerts_live(page: Page, live: Server) -> None:
+    """The mode switch works from the board; a new call and an alarm show on it without a reload."""
+    _sign_in(page, live, "sam", "supervisor")
+    page.goto("/supervisor")
+    expect(page.locator("#supervisor")).to_have_attribute("data-ready", "true", timeout=10_000)
+    assert page.locator("#surge-chart").get_attribute("data-windows") == "96"
+    page.locator("#mode").select_option("incident")
+    page.locator("#mode-name").fill("November Storm")
+    page.locator("#mode-reason").fill("lake-effect snow")
+    page.get_by_role("button", name="Switch").click()
+    expect(page.locator("#mode-now")).to_contain_text("November Storm", timeout=5_000)
+    with live.client(live.token("supervisor")) as api:
+        body = {"narrative": "tree down", "category": "debris", "location": {"lat": 42.93, "lon": -78.83}}
+        ticket = api.post("/api/v1/calls", json=body).json()["ticket"]
+        expect(page.locator("#queues tr[data-category=debris]")).to_contain_text("1", timeout=5_000)
+        assert (
+            api.post(
+                "/api/v1/crews", json={"id": "saw-1", "name": "Saw 1", "kind": "debris_forestry"}
+            ).status_code
+            == 201
+        )
+        assert (
+            api.post(f"/api/v1/incidents/{ticket}/assignment", json={"crew_id": "saw-1"}).status_code == 200
+        )
+        expect(page.locator("#crews")).to_contain_text("Saw 1", timeout=5_000)
+        unable = api.post(
+            f"/api/v1/crews/saw-1/work/{ticket}/mark", json={"mark": "unable", "reason": "wire down"}
+        )
+        assert unable.status_code == 200
+    expect(page.locator("#alerts")).to_contain_text("crew_unable", timeout=5_000)
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "supervisor.png"), full_page=True)
+    assert csp_violations(page) == []
+
+
+def test_the_coordinator_opens_a_station_and_follows_rides_and_referrals(page: Page, live: Server) -> None:
+    """Opening a station from the board; a ride and a referral made elsewhere appear on it live."""
+    _sign_in(page, live, "cora", "coordinator")
+    page.goto("/coordinator")
+    expect(page.locator("#coordinator")).to_have_attribute("data-ready", "true", timeout=10_000)
+    page.locator("#open-site").select_option("burgard")
+    page.get_by_role("button", name="Open station").click()
+    expect(page.locator("#stations tr[data-station=burgard]")).to_contain_text("open", timeout=5_000)
+    with live.client(live.token("supervisor")) as api:
+        ticket = api.post("/api/v1/calls", json=RIDE).json()["ticket"]
+        ride = api.post("/api/v1/transport/requests", json={"ticket": ticket, "party": 2})
+        assert ride.status_code == 201, ride.text
+        expect(page.locator("#rides")).to_contain_text(ticket, timeout=5_000)
+        expect(page.locator("#stations tr[data-station=burgard]")).to_contain_text("0 / 2 / ", timeout=5_000)
+        referral = {"service_id": "svc-211", "need": "food", "consent": {"given": True}}
+        assert api.post(f"/api/v1/incidents/{ticket}/referrals", json=referral).status_code == 201
+    expect(page.locator("#referrals")).to_contain_text("211 WNY", timeout=5_000)
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "coordinator.png"), full_page=True)
+    assert csp_violations(page) == []
