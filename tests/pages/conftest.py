@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from tests.server import Server, free_port
 
@@ -62,3 +62,17 @@ def page(browser: Browser, live: Server) -> Iterator[Page]:
 
 def csp_violations(page: Page) -> list[str]:
     return list(page.evaluate("window.__cspViolations"))
+
+
+PASSWORD = "a long enough passphrase"
+
+
+def sign_in_as(page: Page, live: Server, name: str, role: str, *extra: str) -> None:
+    """Make an account (`stormline users add`) and sign it in on this page, as a person would."""
+    made = live.cli("users", "add", name, "--role", role, *extra, "--password-stdin", stdin=PASSWORD + "\n")
+    assert made.returncode == 0, made.stderr
+    page.goto("/login")
+    page.get_by_label("Name").fill(name)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.keyboard.press("Enter")
+    expect(page.get_by_text(f"{name} ({role})")).to_be_visible()

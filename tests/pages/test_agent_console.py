@@ -6,21 +6,13 @@ import re
 
 from playwright.sync_api import Page, expect
 
-from tests.pages.conftest import csp_violations
+from tests.pages.conftest import csp_violations, sign_in_as
 from tests.pages.test_live_map import ARTIFACTS
 from tests.server import Server
 
 
 def _sign_in_agent(page: Page, live: Server) -> None:
-    made = live.cli(
-        "users", "add", "ada", "--role", "agent", "--password-stdin", stdin="a long enough passphrase\n"
-    )
-    assert made.returncode == 0, made.stderr
-    page.goto("/login")
-    page.get_by_label("Name").fill("ada")
-    page.get_by_label("Password").fill("a long enough passphrase")
-    page.keyboard.press("Enter")
-    expect(page.get_by_text("ada (agent)")).to_be_visible()
+    sign_in_as(page, live, "ada", "agent")
     page.goto("/agent")
     expect(page.locator("#map-frame")).to_have_attribute("data-ready", "true", timeout=10_000)
 

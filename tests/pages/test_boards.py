@@ -4,28 +4,16 @@ from __future__ import annotations
 
 from playwright.sync_api import Page, expect
 
-from tests.pages.conftest import csp_violations
+from tests.pages.conftest import csp_violations, sign_in_as
 from tests.pages.test_live_map import ARTIFACTS
 from tests.server import Server
 
 RIDE = {"narrative": "no heat, need a ride to a warming station", "location": {"lat": 42.93, "lon": -78.83}}
 
 
-def _sign_in(page: Page, live: Server, name: str, role: str) -> None:
-    made = live.cli(
-        "users", "add", name, "--role", role, "--password-stdin", stdin="a long enough passphrase\n"
-    )
-    assert made.returncode == 0, made.stderr
-    page.goto("/login")
-    page.get_by_label("Name").fill(name)
-    page.get_by_label("Password").fill("a long enough passphrase")
-    page.keyboard.press("Enter")
-    expect(page.get_by_text(f"{name} ({role})")).to_be_visible()
-
-
 def test_the_supervisor_switches_mode_and_watches_queues_and_alerts_live(page: Page, live: Server) -> None:
     """The mode switch works from the board; a new call and an alarm show on it without a reload."""
-    _sign_in(page, live, "sam", "supervisor")
+    sign_in_as(page, live, "sam", "supervisor")
     page.goto("/supervisor")
     expect(page.locator("#supervisor")).to_have_attribute("data-ready", "true", timeout=10_000)
     assert page.locator("#surge-chart").get_attribute("data-windows") == "96"
@@ -60,7 +48,7 @@ def test_the_supervisor_switches_mode_and_watches_queues_and_alerts_live(page: P
 
 def test_the_coordinator_opens_a_station_and_follows_rides_and_referrals(page: Page, live: Server) -> None:
     """Opening a station from the board; a ride and a referral made elsewhere appear on it live."""
-    _sign_in(page, live, "cora", "coordinator")
+    sign_in_as(page, live, "cora", "coordinator")
     page.goto("/coordinator")
     expect(page.locator("#coordinator")).to_have_attribute("data-ready", "true", timeout=10_000)
     page.locator("#open-site").select_option("burgard")

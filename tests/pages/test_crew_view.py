@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from playwright.sync_api import Browser, ViewportSize, expect
 
-from tests.pages.conftest import CSP_PROBE, csp_violations
+from tests.pages.conftest import CSP_PROBE, csp_violations, sign_in_as
 from tests.pages.test_live_map import ARTIFACTS
 from tests.server import Server
 
@@ -39,18 +39,6 @@ def test_a_crew_works_its_jobs_from_the_phone(browser: Browser, live: Server) ->
                 == 200
             )
             tickets.append(ticket)
-        made = live.cli(
-            "users",
-            "add",
-            "kim",
-            "--role",
-            "crew",
-            "--crew",
-            "saw-1",
-            "--password-stdin",
-            stdin="a long enough passphrase\n",
-        )
-        assert made.returncode == 0, made.stderr
         context = browser.new_context(
             base_url=live.url,
             viewport=PHONE,
@@ -59,11 +47,7 @@ def test_a_crew_works_its_jobs_from_the_phone(browser: Browser, live: Server) ->
         )
         context.add_init_script(CSP_PROBE)
         page = context.new_page()
-        page.goto("/login")
-        page.get_by_label("Name").fill("kim")
-        page.get_by_label("Password").fill("a long enough passphrase")
-        page.keyboard.press("Enter")
-        expect(page.get_by_text("kim (crew)")).to_be_visible()
+        sign_in_as(page, live, "kim", "crew", "--crew", "saw-1")
         page.goto("/crew")
         expect(page.locator("#crew")).to_have_attribute("data-ready", "true", timeout=10_000)
         jobs = page.locator("#jobs > li")

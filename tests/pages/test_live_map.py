@@ -5,7 +5,7 @@ from __future__ import annotations
 from playwright.sync_api import Page, expect
 
 from tests.conftest import ROOT
-from tests.pages.conftest import csp_violations
+from tests.pages.conftest import csp_violations, sign_in_as
 from tests.server import Server
 
 ARTIFACTS = ROOT / "test-artifacts"
@@ -14,18 +14,6 @@ CALL = {
     "category": "debris",
     "location": {"lat": 42.9242, "lon": -78.8770},
 }
-
-
-def _sign_in_supervisor(page: Page, live: Server) -> None:
-    made = live.cli(
-        "users", "add", "sam", "--role", "supervisor", "--password-stdin", stdin="a long enough passphrase\n"
-    )
-    assert made.returncode == 0, made.stderr
-    page.goto("/login")
-    page.get_by_label("Name").fill("sam")
-    page.get_by_label("Password").fill("a long enough passphrase")
-    page.get_by_role("button", name="Sign in").click()
-    expect(page.get_by_text("sam (supervisor)")).to_be_visible()
 
 
 def _has(page: Page, ticket: str) -> bool:
@@ -37,7 +25,7 @@ def test_the_map_follows_a_call_from_filing_to_clearing_without_reload(page: Pag
     token = live.token("supervisor")
     with live.client(token) as api:
         before = api.post("/api/v1/calls", json=CALL).json()["ticket"]
-        _sign_in_supervisor(page, live)
+        sign_in_as(page, live, "sam", "supervisor")
         page.goto("/map")
         expect(page.locator("#map-frame")).to_have_attribute("data-ready", "true", timeout=15_000)
         assert _has(page, before)  # drawn from the snapshot
@@ -72,7 +60,7 @@ def test_the_map_loads_with_no_internet(page: Page, live: Server) -> None:
     page.on(
         "request", lambda request: None if request.url.startswith(live.url) else outside.append(request.url)
     )
-    _sign_in_supervisor(page, live)
+    sign_in_as(page, live, "sam", "supervisor")
     page.goto("/map")
     expect(page.locator("#map-frame")).to_have_attribute("data-ready", "true", timeout=15_000)
     assert page.evaluate("typeof L.markerClusterGroup") == "function"

@@ -6,24 +6,17 @@ import re
 
 from playwright.sync_api import Browser, Page, expect
 
-from tests.pages.conftest import CSP_PROBE, csp_violations
+from tests.pages.conftest import CSP_PROBE, csp_violations, sign_in_as
 from tests.pages.test_live_map import ARTIFACTS
 from tests.server import Server
 
-PASSWORD = "a long enough passphrase"
-
 
 def _person(browser: Browser, live: Server, name: str, role: str, *extra: str) -> Page:
-    made = live.cli("users", "add", name, "--role", role, *extra, "--password-stdin", stdin=PASSWORD + "\n")
-    assert made.returncode == 0, made.stderr
+    """A person at their own browser, signed in."""
     context = browser.new_context(base_url=live.url)
     context.add_init_script(CSP_PROBE)
     page = context.new_page()
-    page.goto("/login")
-    page.get_by_label("Name").fill(name)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.keyboard.press("Enter")
-    expect(page.get_by_text(f"{name} ({role})")).to_be_visible()
+    sign_in_as(page, live, name, role, *extra)
     return page
 
 
