@@ -293,12 +293,18 @@ class Alarms(msgspec.Struct, kw_only=True):
     alarms: list[StoredEvent]
 
 
+class AlarmsQuery(HistoryQuery, kw_only=True, forbid_unknown_fields=True):
+    newest: bool = False  # the latest `limit` alarms (still oldest first), not the first after `after`
+
+
 @blueprint.get("/alarms")
-@validate_querystring(HistoryQuery)
+@validate_querystring(AlarmsQuery)
 @document_response(Alarms)
-async def get_alarms(query_args: HistoryQuery) -> Response:
-    """Alarms for supervisors (911 not acknowledging, 911 rejecting), oldest first; resume with `after`."""
-    alarms = await select_alarms(store(), after=query_args.after, limit=query_args.limit)
+async def get_alarms(query_args: AlarmsQuery) -> Response:
+    """Alarms for supervisors (911, surge, overdue, silent crews…), oldest first; resume with `after`."""
+    alarms = await select_alarms(
+        store(), after=query_args.after, limit=query_args.limit, newest=query_args.newest
+    )
     return json_response(Alarms(alarms=alarms))
 
 

@@ -174,13 +174,19 @@ async def select_history(
     ]
 
 
-async def select_alarms(store: Store, *, after: str | None = None, limit: int = 100) -> list[StoredEvent]:
-    """Alarms for supervisors, oldest first, after event id `after` (exclusive)."""
+async def select_alarms(
+    store: Store, *, after: str | None = None, limit: int = 100, newest: bool = False
+) -> list[StoredEvent]:
+    """Alarms for supervisors, oldest first, after event id `after` (exclusive); or the `newest` ones."""
     start = f"({after}" if after else "-"
-    entries = cast(
-        list[tuple[bytes, dict[bytes, bytes]]],
-        await store.redis.xrange(store.keys.alarms, min=start, max="+", count=limit),
-    )
+    if newest:
+        latest = await store.redis.xrevrange(store.keys.alarms, max="+", min=start, count=limit)
+        entries = list(reversed(cast(list[tuple[bytes, dict[bytes, bytes]]], latest)))
+    else:
+        entries = cast(
+            list[tuple[bytes, dict[bytes, bytes]]],
+            await store.redis.xrange(store.keys.alarms, min=start, max="+", count=limit),
+        )
     pairs = decode_entries(entries, unpack_event)
     return [StoredEvent(id=event_id, event=event) for event_id, event in pairs]
 

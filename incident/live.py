@@ -27,6 +27,9 @@ from incident.web import store
 blueprint = Blueprint("live", __name__)
 log = logging.getLogger("stormline.live")
 KEEPALIVE_S = 15.0
+# A stream is authorised when it opens; ending it after a while makes the browser reconnect (with
+# Last-Event-ID, losing nothing) and be checked again: a revoked token or a sign-out stops the feed.
+STREAM_MAX_S = 600.0
 BACKLOG = 5000  # events one slow connection may fall behind before it is dropped (it reconnects)
 CATCH_UP = 10_000  # events sent at most on a reconnect; further back, the page reloads its data
 _encode = msgspec.json.Encoder().encode
@@ -111,6 +114,7 @@ async def stream() -> Response:
 
     async def events() -> AsyncIterator[bytes]:
         sent = after
+        ends = asyncio.get_running_loop().time() + STREAM_MAX_S
         try:
             yield b": connected\n\n"
             if after is not None:
@@ -118,6 +122,10 @@ async def stream() -> Response:
                     list[tuple[bytes, dict[bytes, bytes]]],
                     await kept.redis.xrange(kept.keys.events, min=f"({after}", max="+", count=CATCH_UP),
                 )
+                if len(backlog) == CATCH_UP:
+                    # Too far behind to replay: the page takes a fresh snapshot and follows from now.
+                    yield b"event: reset\ndata: {}\n\n"
+                    backlog, sent = [], None
                 for raw_id, fields in backlog:
                     sent = raw_id.decode()
                     yield message(sent, fields)
@@ -125,6 +133,8 @@ async def stream() -> Response:
                 try:
                     entry = await asyncio.wait_for(queue.get(), KEEPALIVE_S)
                 except TimeoutError:
+                    if asyncio.get_running_loop().time() > ends:
+                        return  # the browser comes back at once, and is checked again
                     yield b": keepalive\n\n"  # keeps proxies from closing a quiet stream
                     continue
                 if entry is None:

@@ -75,6 +75,8 @@ def map_parts(figure: folium.Map) -> dict[str, str]:
     root.render()
     nonce = csp_nonce()
     header = re.sub(r"<(script|style)(?=[\s>])", rf'<\1 nonce="{nonce}"', root.header.render())
+    # Folium's own viewport forbids pinch-zoom; the page's (base.html) allows it, which phones need.
+    header = re.sub(r'<meta name="viewport"[^>]*>', "", header)
     return {
         "map_header": header,
         "map_html": root.html.render(),
@@ -115,7 +117,9 @@ async def map_incidents() -> Response:
 @hide
 async def map_base() -> Response:
     """The offline base layer (GeoJSON): the city, its council districts, and the known blocks."""
-    return Response(_base(id(geo().gazetteer)), content_type="application/geo+json")
+    response = Response(_base(id(geo().gazetteer)), content_type="application/geo+json")
+    response.headers["Cache-Control"] = "public, max-age=3600"  # public geodata; crew phones on thin signal
+    return response
 
 
 @lru_cache(maxsize=2)
@@ -148,8 +152,10 @@ def _base(_gazetteer: int) -> bytes:
 async def vendor(asset: str) -> Response:
     """Leaflet and its plugins, from the npm packages installed at setup."""
     path = (NODE_MODULES / asset).resolve()
-    if not VENDOR.match(asset) or NODE_MODULES.resolve() not in path.parents or not path.is_file():
+    dists = [(NODE_MODULES / package / "dist").resolve() for package in ("leaflet", "leaflet.markercluster")]
+    inside = any(dist in path.parents for dist in dists)
+    if ".." in asset.split("/") or not VENDOR.match(asset) or not inside or not path.is_file():
         return Response("not found", 404, content_type="text/plain")
     response = await send_file(path)
-    response.cache_control.max_age = 86400
+    response.headers["Cache-Control"] = "public, max-age=86400"  # pinned versions: a day is safe
     return response

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 from datetime import timedelta
 
 import folium
@@ -14,6 +15,12 @@ from incident.public import LOOKUPS_PER_ADDRESS, open_stations, ticket_status
 from incident.status import Status
 
 blueprint = Blueprint("public_pages", __name__)
+
+
+def _inert(text: str) -> str:
+    """Text safe as HTML and inside a JavaScript template string."""
+    return html.escape(text).replace("`", "&#96;").replace("$", "&#36;").replace("\\", "&#92;")
+
 
 # What each status means to the person who called, in their words.
 MEANING = {
@@ -50,6 +57,8 @@ async def stations_page() -> str:
     items = await open_stations()
     figure = StormlineMap(location=CENTER, zoom_start=12, tiles=None, control_scale=True)
     for item in items:
+        # A tooltip, not a popup: folium's popups need jQuery, which Stormline does not load. The text
+        # goes into the page's script as a template string, so nothing in it may be read as code.
         text = f"{item.name}: {'full' if item.full else f'{item.space} places left'} ({item.freshness})"
         folium.CircleMarker(
             [item.point.lat, item.point.lon],
@@ -58,7 +67,6 @@ async def stations_page() -> str:
             fill=True,
             fill_color="#999" if item.full else "#30c060",
             fill_opacity=0.9,
-            popup=text,
-            tooltip=item.name,
+            tooltip=_inert(text),
         ).add_to(figure)
     return await render_template("stations.html", items=items, **map_parts(figure))

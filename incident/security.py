@@ -3,8 +3,17 @@
 from __future__ import annotations
 
 import secrets
+from urllib.parse import urlsplit
 
-from quart import Quart, Response, g, request
+from quart import Quart, Response, current_app, g, request
+
+
+def _tile_origin() -> str:
+    """The map tile server's origin, when STORMLINE_TILES names one (the map may load images from it)."""
+    parts = urlsplit(str(current_app.extensions.get("stormline.tiles") or ""))
+    if not parts.netloc:
+        return ""
+    return f"{parts.scheme}://{parts.netloc.replace('{s}.', '*.')}"  # Leaflet's {s}: a, b, c subdomains
 
 
 def csp_nonce() -> str:
@@ -27,7 +36,7 @@ async def _headers(response: Response) -> Response:
         "default-src 'self'; "
         f"script-src 'self' 'nonce-{nonce}'; "
         f"style-src 'self' 'nonce-{nonce}'; "
-        "img-src 'self' data:; connect-src 'self'; font-src 'self'; object-src 'none'; "
+        f"img-src 'self' data: {_tile_origin()}; connect-src 'self'; font-src 'self'; object-src 'none'; "
         "base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
     )
     headers["X-Content-Type-Options"] = "nosniff"
@@ -36,8 +45,9 @@ async def _headers(response: Response) -> Response:
     headers["Cross-Origin-Opener-Policy"] = "same-origin"
     headers["Permissions-Policy"] = "geolocation=(self), camera=(), microphone=()"
     if request.path != "/static" and not request.path.startswith("/static/"):
-        # Responses carry callers' details; no shared or browser cache should keep them.
-        headers["Cache-Control"] = "no-store"
+        # Responses carry callers' details; no shared or browser cache should keep them (a route that
+        # serves only public files, like the map libraries, says so itself).
+        headers.setdefault("Cache-Control", "no-store")
     if request.is_secure:
         headers["Strict-Transport-Security"] = "max-age=31536000"
     return response

@@ -26,6 +26,7 @@
   };
   const debounce = (fn, ms) => { let t; return (...a) => { clearTimeout(t); t = setTimeout(() => fn(...a), ms); }; };
 
+  map.on("click", (e) => { setPoint(e.latlng.lat, e.latlng.lng); $("located").textContent = "Placed on the map by hand."; });
   fetch("/api/v1/map/base", { credentials: "same-origin" }).then((a) => a.json()).then((base) => {
     const layer = L.geoJSON(base, { style: (f) => f.properties.layer === "street"
       ? { color: "#8a8a8a", weight: 1 } : { color: "#5a4fcf", weight: 1, fillOpacity: 0.02 } }).addTo(map);
@@ -50,10 +51,14 @@
     form.querySelectorAll("fieldset.questions").forEach((f) => { f.hidden = f.dataset.category !== chosen; });
   }
 
+  let asked = 0; // answers can come back out of order: only the latest question's answer counts
   const triage = debounce(async () => {
     const text = $("narrative").value.trim();
     if (!text) return;
-    triaged = await send("POST", "/api/v1/triage", { text, answers: answers() });
+    const mine = ++asked;
+    const answer = await send("POST", "/api/v1/triage", { text, answers: answers() });
+    if (mine !== asked) return;
+    triaged = answer;
     $("transfer").hidden = !triaged.life_safety;
     $("triage-decision").textContent = `${triaged.category} · ${triaged.priority}` +
       (triaged.life_safety ? " · LIFE SAFETY" : "");
@@ -187,7 +192,12 @@
   form.addEventListener("submit", submit);
   document.addEventListener("keydown", (e) => {
     if (e.key === "Enter" && e.ctrlKey) { e.preventDefault(); form.requestSubmit(); }
-    else if (e.key === "Escape") { e.preventDefault(); startOver(); }
+    else if (e.key === "Escape") {
+      e.preventDefault();
+      // A logged call (or an empty form) starts over at once; a call being typed is not lost to one key.
+      const typed = $("narrative").value.trim() && $("receipt").hidden;
+      if (!typed || confirm("Start a new call? What was typed is not logged.")) startOver();
+    }
     else if (e.altKey && /^[1-9]$/.test(e.key) && nearby[Number(e.key) - 1]) {
       e.preventDefault(); attach(nearby[Number(e.key) - 1].ticket);
     }

@@ -19,13 +19,28 @@ window.board = (() => {
     return tr;
   }
   function item(text, cls) { const li = document.createElement("li"); li.textContent = text; if (cls) li.className = cls; return li; }
-  // Refresh when the events say something changed (with a pause, so a burst is one refresh).
+  // One stream per page (a browser allows few connections per host), shared by every panel; each panel
+  // refreshes when an event of its kinds comes (after a pause, so a burst is one refresh).
+  const panels = [];
+  let lastId = null;
+  let started = false;
+  function open() {
+    const source = new EventSource(`/api/v1/events/stream${lastId ? `?after=${encodeURIComponent(lastId)}` : ""}`);
+    const kinds = new Set(panels.flatMap((p) => p.kinds));
+    kinds.forEach((kind) => source.addEventListener(kind, (e) => {
+      lastId = e.lastEventId || lastId;
+      panels.filter((p) => p.kinds.includes(kind)).forEach((p) => p.soon());
+    }));
+    source.addEventListener("reset", () => panels.forEach((p) => p.soon()));
+    source.onerror = () => {
+      // The browser retries by itself, unless the server answered with an error: then we do.
+      if (source.readyState === EventSource.CLOSED) setTimeout(open, 5000);
+    };
+  }
   function follow(kinds, refresh) {
     let timer = null;
-    const soon = () => { clearTimeout(timer); timer = setTimeout(refresh, 400); };
-    const source = new EventSource("/api/v1/events/stream");
-    kinds.forEach((kind) => source.addEventListener(kind, soon));
-    return source;
+    panels.push({ kinds, soon: () => { clearTimeout(timer); timer = setTimeout(refresh, 400); } });
+    if (!started) { started = true; setTimeout(open, 0); } // after every panel has said what it follows
   }
   return { send, cells, item, follow };
 })();

@@ -30,6 +30,7 @@
   }
 
   async function mark(ticket, which, reason) {
+    document.querySelectorAll("#jobs button").forEach((b) => { b.disabled = true; }); // one tap, one mark
     try {
       await send("POST", `/api/v1/crews/${crew}/work/${ticket}/mark`, { mark: which, ...(reason ? { reason } : {}) });
     } catch (error) { $("crew-status").textContent = `Not sent: ${error.message}`; }
@@ -42,7 +43,7 @@
     dialog.showModal();
     dialog.onclose = () => {
       if (dialog.returnValue !== "send") return;
-      const reason = $("unable-reason").value || $("unable-other").value.trim();
+      const reason = $("unable-other").value.trim() || $("unable-reason").value;
       if (reason) mark(ticket, "unable", reason);
     };
   }
@@ -93,7 +94,7 @@
   }
 
   if (navigator.geolocation) {
-    navigator.geolocation.watchPosition(async (fix) => {
+    const share = async (fix) => {
       if (Date.now() - lastSent < 30000) return; // every 30 s is enough to find a crew
       lastSent = Date.now();
       try {
@@ -101,8 +102,11 @@
           accuracy_m: fix.coords.accuracy, at: new Date(fix.timestamp).toISOString() });
         $("position-status").textContent = `Position shared ${new Date().toLocaleTimeString()}`;
       } catch (error) { lastSent = 0; }
-    }, () => { $("position-status").textContent = "Position not shared: allow location for this page."; },
-    { enableHighAccuracy: true, maximumAge: 30000 });
+    };
+    const refused = () => { $("position-status").textContent = "Position not shared: allow location for this page."; };
+    navigator.geolocation.watchPosition(share, refused, { enableHighAccuracy: true, maximumAge: 30000 });
+    // A parked truck's phone reports no movement: ask anyway each minute, so the crew is not "silent".
+    setInterval(() => navigator.geolocation.getCurrentPosition(share, refused, { maximumAge: 60000 }), 60000);
   }
 
   fetch("/api/v1/map/base", { credentials: "same-origin" }).then((a) => a.json()).then((base) =>

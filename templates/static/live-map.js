@@ -7,6 +7,12 @@
   const map = window[frame.dataset.map];
   map.setMaxZoom(19); // tiles usually say how far one may zoom; the offline base layer does not
   const colours = { P1: "#c0001a", P2: "#e66a00", P3: "#c9a400", P4: "#2a6fdb" };
+  // Each category's own border colour, so kinds can be told apart at a glance as well as filtered.
+  const kinds = ["#222222", "#6a1b9a", "#00695c", "#ad1457", "#4e342e", "#1565c0", "#558b2f", "#ef6c00"];
+  const codes = [...document.querySelectorAll("#map-filters input[name=category]")].map((i) => i.value);
+  const escape = (text) => String(text ?? "").replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+  const touched = new Set(); // tickets changed by events while the snapshot was loading: events win
+  let snapshotting = true;
   const done = new Set(["resolved", "closed", "cancelled"]);
   const clusters = L.markerClusterGroup({ chunkedLoading: true, disableClusteringAtZoom: 17 });
   const markers = new Map(); // ticket → { marker, data }
@@ -26,13 +32,14 @@
   }
 
   function style(data) {
-    return { radius: data.priority === "P1" ? 9 : 7, color: "#222", weight: data.crew ? 3 : 1,
+    return { radius: data.priority === "P1" ? 9 : 7, color: kinds[codes.indexOf(data.category) % kinds.length] || "#222",
+             weight: data.crew ? 4 : 2,
              fillColor: colours[data.priority] || "#777", fillOpacity: 0.85 };
   }
 
   function label(data) {
-    return `<strong>${data.ticket}</strong><br>${data.category} · ${data.priority} · ${data.status}` +
-      (data.crew ? `<br>crew ${data.crew}` : "") + (data.job ? `<br>job ${data.job}` : "");
+    return `<strong>${escape(data.ticket)}</strong><br>${escape(data.category)} · ${escape(data.priority)} · ` +
+      escape(data.status) + (data.crew ? `<br>crew ${escape(data.crew)}` : "") + (data.job ? `<br>job ${escape(data.job)}` : "");
   }
 
   function put(data) {
@@ -54,9 +61,17 @@
     count.textContent = markers.size;
   }
 
-  function update(ticket, change) {
+  async function update(ticket, change) {
+    if (snapshotting) touched.add(ticket);
     const known = markers.get(ticket);
-    if (known) put({ ...known.data, ...change });
+    if (known) { put({ ...known.data, ...change }); return; }
+    if (change.status && done.has(change.status)) return;
+    // Not drawn yet (placed late, or reopened): read it whole and draw it.
+    try {
+      const i = (await json(`/api/v1/incidents/${encodeURIComponent(ticket)}`)).incident;
+      if (i.location) put({ ticket: i.ticket, lat: i.location.lat, lon: i.location.lon, category: i.category,
+        priority: i.priority, status: i.status, crew: i.assigned_crew, job: i.job });
+    } catch (error) { /* gone, or not ours to see */ }
   }
 
   async function json(url) {
@@ -68,7 +83,8 @@
   function crewAt(view) {
     if (!view.position) return;
     const age = Math.round(view.position.age_seconds / 60);
-    const text = `${view.crew.name} · ${view.status}<br>position ${age} min old${view.position.stale ? " (stale)" : ""}`;
+    const text = `${escape(view.crew.name)} · ${escape(view.status)}<br>position ${age} min old` +
+      (view.position.stale ? " (stale)" : "");
     const known = crews.get(view.crew.id);
     if (known) { known.setLatLng([view.position.lat, view.position.lon]).setPopupContent(text); return; }
     crews.set(view.crew.id, L.marker([view.position.lat, view.position.lon], { title: view.crew.name })
@@ -77,7 +93,8 @@
 
   function stationAt(view) {
     const s = view.station;
-    const text = `${s.name}<br>${s.status === "open" ? `${view.space} places left${view.full ? " (FULL)" : ""}, ${view.freshness}` : "closed"}`;
+    const text = `${escape(s.name)}<br>` +
+      (s.status === "open" ? `${view.space} places left${view.full ? " (FULL)" : ""}, ${escape(view.freshness)}` : "closed");
     const known = stations.get(s.id);
     if (s.status !== "open") { if (known) { map.removeLayer(known); stations.delete(s.id); } return; }
     if (known) { known.setPopupContent(text); return; }
@@ -85,8 +102,8 @@
       fillColor: view.full ? "#999" : "#30c060", fillOpacity: 0.9 }).bindPopup(text).addTo(map));
   }
 
-  function follow() {
-    const source = new EventSource("/api/v1/events/stream");
+  function follow(after) {
+    const source = new EventSource(`/api/v1/events/stream${after ? `?after=${encodeURIComponent(after)}` : ""}`);
     const seen = (event) => {
       window.stormlineMap.events += 1;
       window.stormlineMap.lastEventId = event.lastEventId;
@@ -95,7 +112,12 @@
       return JSON.parse(event.data);
     };
     source.onopen = () => { status.dataset.state = "live"; status.textContent = "Live"; };
-    source.onerror = () => { status.dataset.state = "reconnecting"; status.textContent = "Reconnecting…"; };
+    source.onerror = () => {
+      status.dataset.state = "reconnecting"; status.textContent = "Reconnecting…";
+      // The browser retries by itself, unless the server answered with an error: then we do, from the last id.
+      if (source.readyState === EventSource.CLOSED) setTimeout(() => follow(window.stormlineMap.lastEventId), 5000);
+    };
+    source.addEventListener("reset", () => { snapshot(); });
     source.addEventListener("incident.opened", (e) => {
       const i = seen(e).incident;
       arrivals.push([i.ticket, Date.now()]);
@@ -121,15 +143,39 @@
     source.addEventListener("crew.marked", (e) => {
       const ev = seen(e); ev.tickets.forEach((t) => update(t, { status: ev.to }));
     });
-    source.addEventListener("crew.position", (e) => {
+    source.addEventListener("crew.position", async (e) => {
       const ev = seen(e); const known = crews.get(ev.crew_id);
       if (known) known.setLatLng([ev.lat, ev.lon]);
+      else crewAt(await json(`/api/v1/crews/${encodeURIComponent(ev.crew_id)}`));
     });
+    source.addEventListener("incident.triage_overridden", (e) => {
+      const ev = seen(e); update(ev.ticket, { category: ev.override.category, priority: ev.override.priority });
+    });
+    source.addEventListener("incident.requeued", (e) => { const ev = seen(e); update(ev.ticket, { category: ev.category }); });
+    source.addEventListener("job.grouped", async (e) => { seen(e); drawJobs(); });
+    source.addEventListener("job.dissolved", async (e) => { seen(e); drawJobs(); });
     source.addEventListener("station.changed", async (e) => { seen(e); (await json("/api/v1/stations")).items.forEach(stationAt); });
-    for (const kind of ["handoff.step", "incident.requeued", "incident.triage_overridden", "alarm.raised",
-                        "transport.changed", "referral.changed", "job.grouped", "job.dissolved", "crew.route"]) {
+    for (const kind of ["handoff.step", "alarm.raised", "transport.changed", "referral.changed", "crew.route"]) {
       source.addEventListener(kind, seen);
     }
+  }
+
+  async function snapshot() {
+    snapshotting = true;
+    const rows = await json("/api/v1/map/incidents");
+    rows.forEach(([ticket, lat, lon, category, priority, status, crew, job]) => {
+      if (!touched.has(ticket)) put({ ticket, lat, lon, category, priority, status, crew, job });
+    });
+    snapshotting = false;
+    touched.clear();
+  }
+
+  async function drawJobs() {
+    const found = await json("/api/v1/jobs");
+    jobs.clearLayers();
+    found.items.forEach((view) =>
+      L.geoJSON(view.feature, { style: { color: "#7a3e00", weight: 6, opacity: 0.7 } })
+        .bindPopup(`${escape(view.job.label)}<br>${view.job.tickets.length} incidents`).addTo(jobs));
   }
 
   async function start() {
@@ -144,14 +190,11 @@
     window.stormlineMap.baseFeatures = base_layer.getLayers().length;
     clusters.addTo(map);
     jobs.addTo(map);
-    follow(); // before the snapshot, so nothing falls between the two (put() is idempotent)
-    (await json("/api/v1/map/incidents")).forEach(([ticket, lat, lon, category, priority, status, crew, job]) =>
-      put({ ticket, lat, lon, category, priority, status, crew, job }));
+    follow(); // before the snapshot, so nothing falls between the two; what events touch meanwhile, they own
+    await snapshot();
     (await json("/api/v1/stations")).items.forEach(stationAt);
     (await json("/api/v1/crews")).items.forEach(crewAt);
-    (await json("/api/v1/jobs")).items.forEach((view) =>
-      L.geoJSON(view.feature, { style: { color: "#7a3e00", weight: 6, opacity: 0.7 } })
-        .bindPopup(`${view.job.label}<br>${view.job.tickets.length} incidents`).addTo(jobs));
+    await drawJobs();
     L.control.layers(null, { "Incidents": clusters, "Street-segment jobs": jobs, "Streets and zones": base_layer })
       .addTo(map);
     filters.addEventListener("change", () => markers.forEach((known) => put(known.data)));

@@ -98,8 +98,8 @@
   }
 
   async function alerts() {
-    const view = await send("GET", "/api/v1/alarms?limit=1000");
-    $("alerts").replaceChildren(...view.alarms.slice(-15).reverse().map((a) =>
+    const view = await send("GET", "/api/v1/alarms?newest=true&limit=15");
+    $("alerts").replaceChildren(...view.alarms.reverse().map((a) =>
       item(`${new Date(a.event.at).toLocaleTimeString()} · ${a.event.kind} · ${a.event.message}`, "alert")));
   }
 

@@ -24,6 +24,7 @@ CSP_PROBE = """
 window.__cspViolations = [];
 document.addEventListener('securitypolicyviolation',
   (e) => window.__cspViolations.push(e.violatedDirective + ' ' + e.blockedURI));
+window.addEventListener('error', (e) => window.__cspViolations.push('script error: ' + e.message));
 """
 
 
@@ -61,6 +62,7 @@ def page(browser: Browser, live: Server) -> Iterator[Page]:
 
 
 def csp_violations(page: Page) -> list[str]:
+    """CSP violations the page reported, and any script error on it (both must be none)."""
     return list(page.evaluate("window.__cspViolations"))
 
 

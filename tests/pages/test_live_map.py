@@ -67,3 +67,30 @@ def test_the_map_loads_with_no_internet(page: Page, live: Server) -> None:
     assert page.evaluate("window.stormlineMap.baseFeatures") > 1000  # streets and districts, drawn offline
     assert page.locator(".leaflet-overlay-pane canvas").count() == 1
     assert outside == []
+
+
+def test_the_map_draws_work_placed_late_reopened_or_reclassified(page: Page, live: Server) -> None:
+    """An incident placed after filing appears; a reopened one returns; an override recolours it."""
+    sign_in_as(page, live, "sam", "supervisor")
+    page.goto("/map")
+    expect(page.locator("#map-frame")).to_have_attribute("data-ready", "true", timeout=15_000)
+    with live.client(live.token("supervisor")) as api:
+        unplaced = api.post(
+            "/api/v1/calls", json={"narrative": "tree down somewhere near the park", "category": "debris"}
+        )
+        ticket = unplaced.json()["ticket"]
+        placed = api.post(
+            f"/api/v1/incidents/{ticket}/location", json={"point": {"lat": 42.93, "lon": -78.86}}
+        )
+        assert placed.status_code == 200, placed.text
+        page.wait_for_function("(t) => window.stormlineMap.markers.has(t)", arg=ticket, timeout=10_000)
+        assert api.post(f"/api/v1/incidents/{ticket}/transitions", json={"to": "resolved"}).status_code == 200
+        page.wait_for_function("(t) => !window.stormlineMap.markers.has(t)", arg=ticket, timeout=10_000)
+        assert api.post(f"/api/v1/incidents/{ticket}/transitions", json={"to": "open"}).status_code == 200
+        page.wait_for_function("(t) => window.stormlineMap.markers.has(t)", arg=ticket, timeout=10_000)
+        override = {"priority": "P1", "reason": "a school bus route"}
+        assert api.post(f"/api/v1/incidents/{ticket}/override", json=override).status_code == 200
+        page.wait_for_function(
+            "(t) => window.stormlineMap.markers.get(t)?.data.priority === 'P1'", arg=ticket, timeout=10_000
+        )
+    assert csp_violations(page) == []
