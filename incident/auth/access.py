@@ -5,6 +5,7 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from urllib.parse import quote
 
 from quart import Quart, Response, current_app, g, render_template, request
 
@@ -155,7 +156,10 @@ async def _deny(rule: Rule, denied: Denied) -> Response:
             ),
         )
     if rule.page:
-        # A person gets a page: the sign-in form in place (401), or a plain refusal (403).
+        # A person gets a page: sent to sign in (and back here after), or a plain refusal (403). A form
+        # posted without a sign-in cannot be replayed after one: it gets the sign-in form in place (401).
+        if denied.status == 401 and request.method in SAFE_METHODS:
+            return Response("", 303, {"Location": f"/login?next={quote(_here(), safe='/')}"})
         if denied.status == 401:
             page = await render_template("login.html", message=None, next=_here(), name="")
         else:

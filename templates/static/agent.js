@@ -134,6 +134,18 @@
     }
   }, 200);
 
+  async function step(name) {
+    const ticket = $("handoff-steps").dataset.ticket;
+    if (!ticket) return;
+    try {
+      await send("POST", `/api/v1/incidents/${encodeURIComponent(ticket)}/handoff`, { step: name });
+      const button = $("handoff-steps").querySelector(`[data-step=${name}]`);
+      button.classList.add("done");
+      $("handoff-done").textContent = `${button.textContent}: recorded ${new Date().toLocaleTimeString()}`;
+    } catch (error) { $("handoff-done").textContent = `Not recorded: ${error.message}`; }
+  }
+  $("handoff-steps").querySelectorAll("button").forEach((b) => b.addEventListener("click", () => step(b.dataset.step)));
+
   function attach(ticket) {
     $("ticket").value = ticket;
     document.querySelectorAll("#nearby-list button").forEach((b) => b.classList.toggle("chosen", b.dataset.ticket === ticket));
@@ -165,6 +177,10 @@
       $("receipt").append(h, note);
       if (receipt.outside_referral) { const o = document.createElement("p"); o.textContent = receipt.outside_referral; $("receipt").append(o); }
       $("transfer").hidden = !receipt.transfer_to_911;
+      $("handoff-steps").hidden = !receipt.transfer_to_911;
+      $("handoff-steps").dataset.ticket = receipt.ticket;
+      $("handoff-done").textContent = "";
+      if (receipt.transfer_to_911) $("handoff-steps").querySelector("button").focus();
       key = crypto.randomUUID();
     } catch (error) {
       $("receipt").hidden = false;
@@ -175,7 +191,8 @@
   function startOver() {
     form.reset(); $("ticket").value = ""; point = null; triaged = null; nearby = [];
     if (pin) { map.removeLayer(pin); pin = null; }
-    ["transfer", "receipt", "station"].forEach((id) => { $(id).hidden = true; });
+    ["transfer", "receipt", "station", "handoff-steps"].forEach((id) => { $(id).hidden = true; });
+    delete $("handoff-steps").dataset.ticket;
     $("nearby-list").replaceChildren(); $("nearby-none").hidden = false;
     $("log-call").textContent = "Log the call";
     key = crypto.randomUUID();
@@ -197,6 +214,10 @@
       // A logged call (or an empty form) starts over at once; a call being typed is not lost to one key.
       const typed = $("narrative").value.trim() && $("receipt").hidden;
       if (!typed || confirm("Start a new call? What was typed is not logged.")) startOver();
+    }
+    else if (e.altKey && !$("handoff-steps").hidden && ["l", "t", "r"].includes(e.key.toLowerCase())) {
+      e.preventDefault();
+      step({ l: "location_verified", t: "transfer_started", r: "caller_released" }[e.key.toLowerCase()]);
     }
     else if (e.altKey && /^[1-9]$/.test(e.key) && nearby[Number(e.key) - 1]) {
       e.preventDefault(); attach(nearby[Number(e.key) - 1].ticket);

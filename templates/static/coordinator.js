@@ -44,8 +44,16 @@
   async function rides() {
     const view = await send("GET", "/api/v1/transport/requests");
     $("rides").tBodies[0].replaceChildren(...view.items.map(({ request: r, pickup_window: w }) => {
+      const cancel = ["requested", "scheduled", "picked_up"].includes(r.status)
+        ? button("Cancel ride", async () => {
+          const reason = prompt(`Cancel ride ${r.id}? Why`, "van broke down");
+          if (reason === null) return;
+          try { await send("POST", `/api/v1/transport/requests/${r.id}/cancelled`, { reason }); } catch (error) { alert(error.message); }
+          rides(); stations();
+        }) : "";
       const row = cells(r.id, r.ticket, r.party + (r.wheelchairs ? ` (${r.wheelchairs} wheelchair)` : ""), r.station,
-        r.status.replace("_", " "), w ? `${new Date(w[0]).toLocaleTimeString()}–${new Date(w[1]).toLocaleTimeString()}` : "");
+        r.status.replace("_", " "), w ? `${new Date(w[0]).toLocaleTimeString()}–${new Date(w[1]).toLocaleTimeString()}` : "",
+        cancel);
       row.dataset.ride = r.id;
       return row;
     }));
@@ -58,7 +66,17 @@
     view.items.forEach(({ referral: r }) => { const k = `${r.service} · ${r.status}`; counts[k] = (counts[k] || 0) + 1; });
     $("referral-counts").textContent = Object.entries(counts).map(([k, n]) => `${k}: ${n}`).join(" | ");
     $("referrals").tBodies[0].replaceChildren(...view.items.map(({ referral: r, delivery: d }) => {
-      const row = cells(r.id, r.ticket, r.service, r.status + (due.has(r.id) ? " (follow up)" : ""), d.state);
+      const answers = document.createElement("span");
+      const next = { sent: ["accepted", "declined"], accepted: ["completed", "declined"] }[r.status] || [];
+      next.forEach((status) => answers.append(button(status, async () => {
+        const reason = status === "declined" ? prompt("Why did the agency decline?") : null;
+        if (status === "declined" && !reason) return;
+        try { await send("POST", `/api/v1/referrals/${r.id}/status`, { status, ...(reason ? { reason } : {}) }); }
+        catch (error) { alert(error.message); }
+        referrals();
+      })));
+      const row = cells(r.id, r.ticket, r.service, r.status + (due.has(r.id) ? " (follow up)" : ""), d.state, answers);
+      row.dataset.referral = r.id;
       if (due.has(r.id)) row.className = "late";
       return row;
     }));

@@ -31,8 +31,13 @@ def test_a_life_safety_call_shows_the_transfer_panel_and_gets_a_ticket(page: Pag
     page.keyboard.press("Control+Enter")
     ticket = page.locator("#ticket-number")
     expect(ticket).to_have_text(re.compile(r"^\d{4}-\d{6}$"), timeout=5_000)
+    for key in ("Alt+l", "Alt+t", "Alt+r"):  # the handoff steps, recorded as they happen
+        page.keyboard.press(key)
+        expect(page.locator("#handoff-done")).to_contain_text("recorded", timeout=5_000)
     with live.client(live.token("supervisor")) as api:
         incident = api.get(f"/api/v1/incidents/{ticket.inner_text()}").json()["incident"]
+    steps = [s["step"] for s in incident["handoff"]["steps"]]
+    assert steps[-3:] == ["location_verified", "transfer_started", "caller_released"]
     assert incident["category"] == "emergency"
     assert incident["life_safety"] is True
     assert incident["location"] is not None

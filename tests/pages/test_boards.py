@@ -62,7 +62,14 @@ def test_the_coordinator_opens_a_station_and_follows_rides_and_referrals(page: P
         expect(page.locator("#stations tr[data-station=burgard]")).to_contain_text("0 / 2 / ", timeout=5_000)
         referral = {"service_id": "svc-211", "need": "food", "consent": {"given": True}}
         assert api.post(f"/api/v1/incidents/{ticket}/referrals", json=referral).status_code == 201
-    expect(page.locator("#referrals")).to_contain_text("211 WNY", timeout=5_000)
+    referral_row = page.locator("#referrals tr", has_text="211 WNY")
+    expect(referral_row).to_be_visible(timeout=5_000)
+    referral_row.get_by_role("button", name="accepted").click()
+    expect(referral_row).to_contain_text("accepted", timeout=5_000)
+    page.once("dialog", lambda dialog: dialog.accept("family is taking them"))
+    page.locator("#rides tr", has_text=ticket).get_by_role("button", name="Cancel ride").click()
+    expect(page.locator("#rides tr", has_text=ticket)).to_contain_text("cancelled", timeout=5_000)
+    expect(page.locator("#stations tr[data-station=burgard]")).to_contain_text("0 / 0 / ", timeout=5_000)
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "coordinator.png"), full_page=True)
     assert csp_violations(page) == []
