@@ -116,7 +116,10 @@ async def map_incidents() -> Response:
 @blueprint.get("/api/v1/map/base")
 @hide
 async def map_base() -> Response:
-    """The offline base layer (GeoJSON): the city, its council districts, and the known blocks."""
+    """The offline base layer (GeoJSON): the city, its zones and the known street blocks.
+
+    Zones: council and police districts, and neighbourhoods; each feature's `layer` says which.
+    """
     response = Response(_base(id(geo().gazetteer)), content_type="application/geo+json")
     response.headers["Cache-Control"] = "public, max-age=3600"  # public geodata; crew phones on thin signal
     return response
@@ -125,10 +128,14 @@ async def map_base() -> Response:
 @lru_cache(maxsize=2)
 def _base(_gazetteer: int) -> bytes:
     features: list[dict[str, Any]] = []
-    for name, layer in (("buffalo_city_boundary", "city"), ("buffalo_council_districts", "district")):
-        data = json.loads((BOUNDARIES / f"{name}.geojson").read_text())
-        for feature in data["features"]:
-            label = feature["properties"].get("council_district") or "City of Buffalo"
+    for path, layer, name_property in (
+        (BOUNDARIES / "buffalo_city_boundary.geojson", "city", None),
+        (BOUNDARIES / "buffalo_council_districts.geojson", "district", "council_district"),
+        (BOUNDARIES / "buffalo_neighborhoods_from_eds.geojson", "neighborhood", "nbhdname"),
+        (BOUNDARIES.parent / "police_districts" / "police_districts.geojson", "police", "name"),
+    ):
+        for feature in json.loads(path.read_text())["features"]:
+            label = feature["properties"].get(name_property) if name_property else "City of Buffalo"
             features.append(
                 {
                     "type": "Feature",

@@ -180,14 +180,24 @@
 
   async function start() {
     const base = await json("/api/v1/map/base");
-    const base_layer = L.geoJSON(base, {
-      style: (f) => f.properties.layer === "street" ? { color: "#8a8a8a", weight: 2 }
-        : f.properties.layer === "district" ? { color: "#5a4fcf", weight: 1, fillOpacity: 0.03 }
-        : { color: "#000", weight: 2, fillOpacity: 0 },
-    }).addTo(map);
-    const city = base_layer.getLayers().filter((layer) => layer.feature.properties.layer === "city");
-    map.fitBounds(L.featureGroup(city.length ? city : [base_layer]).getBounds());
-    window.stormlineMap.baseFeatures = base_layer.getLayers().length;
+    const styles = {
+      street: { color: "#8a8a8a", weight: 2 },
+      district: { color: "#5a4fcf", weight: 1, fillOpacity: 0.03 },
+      neighborhood: { color: "#00796b", weight: 1, dashArray: "4 4", fillOpacity: 0 },
+      police: { color: "#1a237e", weight: 2, dashArray: "8 4", fillOpacity: 0 },
+      city: { color: "#000", weight: 2, fillOpacity: 0 },
+    };
+    const layerOf = (name) => L.geoJSON({ type: "FeatureCollection",
+      features: base.features.filter((f) => f.properties.layer === name) }, {
+      style: () => styles[name],
+      onEachFeature: (f, l) => { if (name !== "street") l.bindTooltip(escape(f.properties.name)); },
+    });
+    const zones = { "Streets": layerOf("street"), "Council districts": layerOf("district"),
+      "Neighbourhoods": layerOf("neighborhood"), "Police districts": layerOf("police") };
+    const city = layerOf("city");
+    const base_layer = L.featureGroup([city, zones["Streets"], zones["Council districts"]]).addTo(map);
+    map.fitBounds(city.getBounds());
+    window.stormlineMap.baseFeatures = base.features.length;
     clusters.addTo(map);
     jobs.addTo(map);
     follow(); // before the snapshot, so nothing falls between the two; what events touch meanwhile, they own
@@ -195,8 +205,7 @@
     (await json("/api/v1/stations")).items.forEach(stationAt);
     (await json("/api/v1/crews")).items.forEach(crewAt);
     await drawJobs();
-    L.control.layers(null, { "Incidents": clusters, "Street-segment jobs": jobs, "Streets and zones": base_layer })
-      .addTo(map);
+    L.control.layers(null, { "Incidents": clusters, "Street-segment jobs": jobs, ...zones }).addTo(map);
     filters.addEventListener("change", () => markers.forEach((known) => put(known.data)));
     frame.dataset.ready = "true";
   }

@@ -64,7 +64,17 @@ def test_the_map_loads_with_no_internet(page: Page, live: Server) -> None:
     page.goto("/map")
     expect(page.locator("#map-frame")).to_have_attribute("data-ready", "true", timeout=15_000)
     assert page.evaluate("typeof L.markerClusterGroup") == "function"
-    assert page.evaluate("window.stormlineMap.baseFeatures") > 1000  # streets and districts, drawn offline
+    assert page.evaluate("window.stormlineMap.baseFeatures") > 1000  # streets and zones, drawn offline
+    # Zone layers to switch: council districts shown; police districts and neighbourhoods on demand.
+    overlays = page.locator(".leaflet-control-layers-overlays label").all_inner_texts()
+    assert [o.strip() for o in overlays] == [
+        "Incidents",
+        "Street-segment jobs",
+        "Streets",
+        "Council districts",
+        "Neighbourhoods",
+        "Police districts",
+    ]
     assert page.locator(".leaflet-overlay-pane canvas").count() == 1
     assert outside == []
 
