@@ -31,7 +31,6 @@ from dispatch.units import read_unit
 from geo.point import Point
 from incident import duplicates
 from incident.auth import access
-from incident.auth.roles import Role
 from incident.config import SurgeConfig
 from incident.incidents import CREW_ACTIVE, IncidentFilter, select_incidents, select_many
 from incident.phone import to_e164
@@ -103,7 +102,7 @@ async def list_crews() -> Response:
 
     A crew sees only itself.
     """
-    own = _own_crew()
+    own = access.own_crew()
     items = await views(store(), surge_config(), [own] if own else None)
     counts = await feed.unacknowledged(store(), [v.crew.id for v in items])
     return json_response(CrewList(items=items, unacknowledged=counts))
@@ -275,7 +274,7 @@ async def post_plan(data: PlanIn) -> Response:
 async def list_jobs() -> Response:
     """Street-segment jobs, newest first, each with its block as a GeoJSON LineString."""
     items = [await jobs.view(store(), job) for job in await jobs.list_jobs(store())]
-    own = _own_crew()
+    own = access.own_crew()
     # A crew sees its own jobs only, as it sees only its own incidents.
     kept = [v for v in items if not v.job.dissolved and (own is None or v.crew == own)]
     return json_response(JobList(items=kept))
@@ -302,7 +301,7 @@ async def get_job_suggestions() -> Response:
 async def get_job(job_id: str) -> Response:
     """One job: its incidents' statuses, its crew, and its block as a GeoJSON Feature."""
     view = await jobs.view(store(), await jobs.job_or_404(store(), job_id))
-    own = _own_crew()
+    own = access.own_crew()
     if own is not None and view.crew != own:
         raise Problem(404, "Not Found", f"no job {job_id!r}", kind="unknown-job", job=job_id)
     return json_response(view)
@@ -349,13 +348,8 @@ async def post_duplicates(data: DuplicatesIn) -> Response:
 _STREAM_ID = re.compile(r"^\d{1,20}-\d{1,20}$")
 
 
-def _own_crew() -> str | None:
-    principal = access.current()
-    return principal.crew_id if principal.role is Role.CREW else None
-
-
 async def _crew(crew_id: str) -> Crew:
-    own = _own_crew()
+    own = access.own_crew()
     if own is not None and own != crew_id:
         raise Problem(404, "Not Found", f"no crew {crew_id!r}", kind="unknown-crew", crew_id=crew_id)
     return await crew_or_404(store(), crew_id)

@@ -23,11 +23,12 @@ from geo.point import Point
 from incident import outbox
 from incident.config import Priority, SurgeConfig
 from incident.events import Change, Conflict, commit
-from incident.incidents import put_incident, select_calls, select_incident
+from incident.incidents import select_calls, select_incident
 from incident.problems import Problem, invalid_field, unknown_ticket
-from incident.records import Incident, ReferralChanged
-from incident.status import Status, allowed
+from incident.records import ReferralChanged
+from incident.status import Status
 from incident.store import Store
+from incident.transitions import move_along
 
 ReferralStatus = Literal["sent", "accepted", "declined", "completed", "cancelled"]
 NEXT: dict[str, frozenset[str]] = {
@@ -230,7 +231,7 @@ async def create(
         change.zadd(store.keys.referrals, int(now.timestamp()), referral_id)
         change.zadd(store.keys.unanswered_referrals, int(now.timestamp()), referral_id)
         if incident.status is Status.OPEN:  # waiting on no one else: the agency has it now
-            _move_incident(change, store, incident, Status.REFERRED, now)
+            move_along(change, store, incident, Status.REFERRED, now)
         event = ReferralChanged(
             referral_id=referral_id, ticket=ticket, at=now, actor=actor, status="sent", service_id=service.id
         )
@@ -272,7 +273,7 @@ async def answer(store: Store, referral_id: str, data: StatusIn, actor: str | No
         if incident is not None and incident.status is Status.REFERRED:
             after = {"declined": Status.OPEN, "cancelled": Status.OPEN, "completed": Status.RESOLVED}
             if data.status in after:
-                _move_incident(change, store, incident, after[data.status], now)
+                move_along(change, store, incident, after[data.status], now)
         event = ReferralChanged(
             referral_id=referral_id,
             ticket=current.ticket,
@@ -370,16 +371,3 @@ def _agency_payload(referral: Referral) -> dict[str, Any]:
         "reason": referral.reason,
         "created_at": referral.created_at,
     }
-
-
-def _move_incident(change: Change, store: Store, incident: Incident, to: Status, now: datetime) -> None:
-    if incident.status is to or not allowed(incident.status, to):
-        return
-    updated = msgspec.structs.replace(
-        incident,
-        status=to,
-        resolved_at=now if to is Status.RESOLVED else (None if to is Status.OPEN else incident.resolved_at),
-        updated_at=now,
-        version=incident.version + 1,
-    )
-    put_incident(change, store, incident, updated)

@@ -12,7 +12,6 @@ from quart_schema import document_response, validate_querystring, validate_reque
 from dispatch import stations, transport
 from geo.point import Latitude, Longitude, Point
 from incident.auth import access
-from incident.auth.roles import Role
 from incident.incidents import select_incident
 from incident.problems import Problem, invalid_field, unknown_ticket
 from incident.web import json_response, store, surge_config
@@ -169,7 +168,7 @@ async def post_transport_request(data: transport.RequestIn) -> Response:
 async def list_transport_requests(query_args: RequestQuery) -> Response:
     """Rides, newest first; `status`: requested, scheduled, picked_up, dropped_off, no_show, cancelled."""
     found = await transport.list_requests(store(), status=query_args.status)
-    own = _own_crew()
+    own = access.own_crew()
     items = [transport.request_view(surge_config(), r) for r in found if own is None or r.crew_id == own]
     return json_response(RequestList(items=items))
 
@@ -179,7 +178,7 @@ async def list_transport_requests(query_args: RequestQuery) -> Response:
 async def get_transport_request(request_id: str) -> Response:
     """One ride, with the pickup window to tell the resident once it is scheduled."""
     found = await transport.get_request(store(), request_id)
-    own = _own_crew()
+    own = access.own_crew()
     if own is not None and found.crew_id != own:
         raise Problem(
             404, "Not Found", f"no transport request {request_id!r}", kind="unknown-transport-request"
@@ -196,7 +195,7 @@ async def post_transport_move(request_id: str, to: str, data: transport.MoveIn) 
     `picked_up`, `dropped_off` (checks the party in at the station), `no_show` (frees the places, reopens the
     incident, alarms supervisors); a coordinator may also `cancelled` a ride.
     """
-    own = _own_crew()
+    own = access.own_crew()
     if own is not None and to == "cancelled":
         raise Problem(403, "Forbidden", "a crew may not cancel a ride", kind="access-denied")
     moved = await transport.move(
@@ -239,7 +238,7 @@ async def post_runs_auto() -> Response:
 @document_response(RunList)
 async def list_runs() -> Response:
     """Van runs, newest first; a crew sees its own."""
-    own = _own_crew()
+    own = access.own_crew()
     return json_response(
         RunList(items=[r for r in await transport.list_runs(store()) if own in (None, r.crew_id)])
     )
@@ -250,7 +249,7 @@ async def list_runs() -> Response:
 async def get_run(run_id: str) -> Response:
     """One run: its pickups in order, each with its status and pickup window."""
     run = await transport.get_run(store(), run_id)
-    own = _own_crew()
+    own = access.own_crew()
     if own is not None and run.crew_id != own:
         raise Problem(404, "Not Found", f"no run {run_id!r}", kind="unknown-run")
     return json_response(await _run_view(run))
@@ -265,7 +264,7 @@ async def _run_view(run: transport.Run) -> RunView:
 async def _where(query: NearestQuery) -> Point:
     if query.ticket is not None:
         incident = await select_incident(store(), query.ticket)
-        own = _own_crew()
+        own = access.own_crew()
         if incident is None or (own is not None and incident.assigned_crew != own):
             raise unknown_ticket(query.ticket)  # a crew knows of its own incidents only
         if incident.location is None:
@@ -274,8 +273,3 @@ async def _where(query: NearestQuery) -> Point:
     if query.lat is None or query.lon is None:
         raise invalid_field("lat", "give lat and lon, or a ticket")
     return Point(query.lat, query.lon)
-
-
-def _own_crew() -> str | None:
-    principal = access.current()
-    return principal.crew_id if principal.role is Role.CREW else None

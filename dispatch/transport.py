@@ -24,11 +24,12 @@ from geo.point import Point, distance_m
 from incident.config import CrewKind, SurgeConfig
 from incident.events import Change, Conflict, commit
 from incident.handoff import raise_alarm
-from incident.incidents import put_incident, select_incident, select_many
+from incident.incidents import select_incident, select_many
 from incident.problems import Problem, invalid_field, unknown_ticket
-from incident.records import Incident, RunPlanned, TransportChanged
-from incident.status import Status, allowed
+from incident.records import RunPlanned, TransportChanged
+from incident.status import Status
 from incident.store import Store
+from incident.transitions import move_along
 
 RequestStatus = Literal["requested", "scheduled", "picked_up", "dropped_off", "no_show", "cancelled"]
 FINAL = frozenset({"dropped_off", "no_show", "cancelled"})
@@ -326,7 +327,7 @@ async def schedule(store: Store, config: SurgeConfig, data: RunIn, actor: str | 
                 version=request.version + 1,
             )
             _requests(store).put(change, request_id, scheduled, scheduled.version)
-            _move_incident(change, store, incidents.get(request.ticket), Status.ASSIGNED, crew.id, now)
+            move_along(change, store, incidents.get(request.ticket), Status.ASSIGNED, now, crew_id=crew.id)
         event = RunPlanned(
             run_id=run_id, at=now, actor=actor, crew_id=crew.id, requests=ordered, station=run.station
         )
@@ -417,7 +418,7 @@ async def move(
                 )
         incident = await select_incident(store, request.ticket)
         crew_after = request.crew_id if to == "picked_up" else None
-        _move_incident(change, store, incident, _INCIDENT_AFTER[to], crew_after, now)
+        move_along(change, store, incident, _INCIDENT_AFTER[to], now, crew_id=crew_after)
         if request.run and to in FINAL:
             await _finish_run(change, store, request, now)
         event = TransportChanged(
@@ -455,25 +456,6 @@ async def _finish_run(change: Change, store: Store, request: TransportRequest, n
         done = msgspec.structs.replace(run, status="done", version=run.version + 1)
         _runs(store).put(change, run.id, done, done.version)
         change.command("HDEL", store.keys.van_run(run.crew_id), "run")
-
-
-def _move_incident(
-    change: Change, store: Store, incident: Incident | None, to: Status, crew_id: str | None, now: datetime
-) -> None:
-    """Move the ride's incident along with it, where its status table allows."""
-    if incident is None or incident.status is to or not allowed(incident.status, to):
-        return
-    if incident.status is Status.WITH_911 or (incident.handoff is not None and incident.handoff.held):
-        return  # 911 has it: the ride goes on, but 311 does not move what 911 owns
-    updated = msgspec.structs.replace(
-        incident,
-        status=to,
-        assigned_crew=crew_id if to in (Status.ASSIGNED, Status.ON_SCENE) else None,
-        resolved_at=now if to is Status.RESOLVED else incident.resolved_at,
-        updated_at=now,
-        version=incident.version + 1,
-    )
-    put_incident(change, store, incident, updated)
 
 
 def _check_room(crew: Crew, requests: list[TransportRequest]) -> None:

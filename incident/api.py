@@ -147,7 +147,7 @@ async def get_incident(ticket: str) -> Response:
     incidents assigned to it.
     """
     incident = await _incident_or_404(ticket)
-    if _own_crew() not in (None, incident.assigned_crew):
+    if access.own_crew() not in (None, incident.assigned_crew):
         raise unknown_ticket(ticket)
     role = access.current().role
     calls = [visible_call(call, role, incident) for call in await select_calls(store(), incident.calls)]
@@ -165,7 +165,7 @@ async def list_incidents(query_args: IncidentQuery) -> Response:
     A crew gets only the incidents assigned to it.
     """
     where = IncidentFilter(
-        crew=_own_crew(),
+        crew=access.own_crew(),
         statuses=_statuses(query_args.status),
         category=query_args.category,
         priority=query_args.priority,
@@ -202,7 +202,7 @@ async def post_transition(ticket: str, data: TransitionIn) -> Response:
             raise Problem(
                 400, "Invalid If-Match", 'If-Match: expected "<version>"', kind="invalid-header"
             ) from None
-    incident = await change_status(store(), ticket, data, access.current().name, crew=_own_crew())
+    incident = await change_status(store(), ticket, data, access.current().name, crew=access.own_crew())
     return json_response(incident, headers={"ETag": f'"{incident.version}"'})
 
 
@@ -474,12 +474,6 @@ async def _incident_or_404(ticket: str) -> Incident:
     if incident is None:
         raise unknown_ticket(ticket)
     return incident
-
-
-def _own_crew() -> str | None:
-    """The crew id when a crew is asking (it sees only its own work), else None."""
-    principal = access.current()
-    return principal.crew_id if principal.role is Role.CREW else None
 
 
 def _ticket_of(body: bytes) -> str:

@@ -7,7 +7,8 @@ from typing import Annotated
 
 import msgspec
 
-from incident.incidents import Decision, change_incident
+from incident.events import Change
+from incident.incidents import Decision, change_incident, put_incident
 from incident.problems import (
     Problem,
     held_for_911,
@@ -94,6 +95,35 @@ async def change_status(
         return updated, event, None
 
     return await change_incident(store, ticket, decide)
+
+
+def move_along(
+    change: Change,
+    store: Store,
+    incident: Incident | None,
+    to: Status,
+    now: datetime,
+    *,
+    crew_id: str | None = None,
+) -> None:
+    """Plan moving an incident along with a record that carries its work (a ride, a referral).
+
+    Only where the status table allows, and never an incident 911 holds: the ride or referral goes on,
+    but 311 does not move what 911 owns.
+    """
+    if incident is None or incident.status is to or not allowed(incident.status, to):
+        return
+    if incident.status is Status.WITH_911 or (incident.handoff is not None and incident.handoff.held):
+        return
+    updated = msgspec.structs.replace(
+        incident,
+        status=to,
+        assigned_crew=crew_id or (incident.assigned_crew if to in _KEEPS_CREW else None),
+        resolved_at=_resolved_at(incident, to, now),
+        updated_at=now,
+        version=incident.version + 1,
+    )
+    put_incident(change, store, incident, updated)
 
 
 def _resolved_at(current: Incident, to: Status, now: datetime) -> datetime | None:

@@ -46,6 +46,12 @@ class Denied(Exception):
         self.status, self.reason = status, reason
 
 
+def own_crew() -> str | None:
+    """The crew id when a crew is asking (it sees only its own work), else None."""
+    principal = current()
+    return principal.crew_id if principal.role is Role.CREW else None
+
+
 def current() -> Principal:
     """The principal of the current request (anonymous outside the access hook's reach)."""
     return getattr(g, "principal", ANONYMOUS)
