@@ -5,10 +5,10 @@ READY := $(VENV)/.ready
 
 .PHONY: run test lint chromium
 
-$(READY): pyproject.toml web/package-lock.json
+$(READY): pyproject.toml constraints.txt web/package-lock.json
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check --upgrade pip
-	$(VENV)/bin/pip install --quiet --disable-pip-version-check -e '.[test]'
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[test]'
 	@# The map's libraries (Leaflet and its plugins), served by Stormline itself: the map must work with
 	@# the internet down. From the npm registry at setup, pinned by the lock file; never copied into git.
 	cd web && npm ci --no-audit --no-fund --silent

@@ -6,7 +6,6 @@ only see and act on its own crew (another crew's is 404 to it, as if it did not 
 
 from __future__ import annotations
 
-import re
 from datetime import UTC, datetime
 from typing import Annotated
 
@@ -37,6 +36,7 @@ from incident.phone import to_e164
 from incident.problems import Problem, invalid_field
 from incident.records import Incident
 from incident.status import Status
+from incident.validation import is_stream_id
 from incident.web import geo, json_response, store, surge_config
 
 blueprint = Blueprint("dispatch", __name__, url_prefix="/api/v1")
@@ -174,7 +174,7 @@ async def post_feed_ack(crew_id: str, data: feed.AckIn) -> Response:
     """The device has shown these messages (ids from GET …/feed)."""
     await _crew(crew_id)
     for index, message_id in enumerate(data.ids):
-        if not _STREAM_ID.match(message_id) or any(int(p) >= 2**64 for p in message_id.split("-")):
+        if not is_stream_id(message_id):
             raise invalid_field(f"ids[{index}]", "a message id from the feed, like 1700000000000-0")
     device = access.current().name or crew_id
     return json_response(Acked(acknowledged=await feed.acknowledge(store(), crew_id, device, data.ids)))
@@ -344,8 +344,6 @@ async def post_duplicates(data: DuplicatesIn) -> Response:
 
 
 # ---- helpers -------------------------------------------------------------------------------------
-
-_STREAM_ID = re.compile(r"^\d{1,20}-\d{1,20}$")
 
 
 async def _crew(crew_id: str) -> Crew:

@@ -23,6 +23,7 @@ from incident.problems import Problem, invalid_field, stale_version
 from incident.records import CrewPositioned, CrewSaved
 from incident.status import Status
 from incident.store import Store
+from incident.validation import OUT_OF_CALENDAR, in_calendar
 
 CrewId = Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$", examples=["forestry-3"])]
 HHMM = Annotated[str, msgspec.Meta(pattern=r"^([01]\d|2[0-3]):[0-5]\d$", examples=["07:00"])]
@@ -309,6 +310,8 @@ async def record_position(store: Store, crew_id: str, fix: PositionIn) -> bool:
     at = fix.at or now
     if at.tzinfo is None:
         raise invalid_field("at", "give a time zone offset, e.g. 2026-10-13T02:15:00-04:00")
+    if not in_calendar(at):
+        raise invalid_field("at", OUT_OF_CALENDAR)
     at = min(at, now)  # a phone clock ahead of ours must not pin its position in the future
     point = Point(fix.lat, fix.lon)
     kept = _pack(Position(point=point, at=at, accuracy_m=fix.accuracy_m))

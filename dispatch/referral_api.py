@@ -16,7 +16,7 @@ from dispatch import agencies, referrals
 from incident.auth import access
 from incident.incidents import select_incident
 from incident.problems import Problem, invalid_field, unknown_ticket
-from incident.web import json_response, store, surge_config
+from incident.web import json_response, public_base_url, store, surge_config
 
 blueprint = Blueprint("referral", __name__)
 
@@ -132,7 +132,7 @@ async def post_referral(ticket: str, data: referrals.ReferralIn) -> Response:
         data,
         access.current().name,
         secret_key=_secret(),
-        base_url=_base_url(),
+        base_url=public_base_url(),
     )
     body = CreatedReferral(referral=made, link=_link(made.id))
     return json_response(body, 201, {"Location": f"/api/v1/referrals/{made.id}"})
@@ -234,9 +234,5 @@ def _secret() -> str:
     return str(current_app.secret_key or "")
 
 
-def _base_url() -> str:
-    return str(current_app.extensions.get("stormline.public_url") or request.host_url).rstrip("/")
-
-
 def _link(referral_id: str) -> str:
-    return f"{_base_url()}/referral/{referrals.link_token(_secret(), referral_id)}"
+    return f"{public_base_url()}/referral/{referrals.link_token(_secret(), referral_id)}"

@@ -2,8 +2,8 @@
 
 The incident writer keeps them in step with every change, but incidents stored before they existed
 (an upgrade) are in none of them: crews' work lists and loads, the open-work geo sets per category,
-and the callers' index. This rebuilds them from the incidents themselves. Run it once after
-upgrading, before the center takes calls; it is safe to run again.
+the callers' index and the supervisor's queue counters. This rebuilds them from the incidents
+themselves. Run it once after upgrading, before the center takes calls; it is safe to run again.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from collections import defaultdict
 from collections.abc import Callable
 from typing import cast
 
-from incident.incidents import CREW_ACTIVE, select_calls, select_many
+from incident.incidents import CREW_ACTIVE, queue_field, select_calls, select_many
 from incident.status import Status
 from incident.store import Store
 
@@ -25,6 +25,7 @@ async def rebuild(store: Store, tick: Callable[[int], None] | None = None) -> di
     keys = store.keys
     work: dict[str, list[tuple[int, str]]] = defaultdict(list)
     open_geo: dict[str, list[tuple[float, float, str]]] = defaultdict(list)
+    queues: dict[str, int] = defaultdict(int)
     callers = 0
     start = 0
     while True:
@@ -35,6 +36,8 @@ async def rebuild(store: Store, tick: Callable[[int], None] | None = None) -> di
         incidents = await select_many(store, [t.decode() for t in tickets])
         pipe = store.redis.pipeline(transaction=False)
         for incident in incidents:
+            if (field := queue_field(incident)) is not None:
+                queues[field] += 1
             if incident.status in CREW_ACTIVE and incident.assigned_crew:
                 work[incident.assigned_crew].append((incident.seq, incident.ticket))
             if incident.location is not None and incident.status not in _DONE:
@@ -52,7 +55,9 @@ async def rebuild(store: Store, tick: Callable[[int], None] | None = None) -> di
     pipe = store.redis.pipeline(transaction=True)  # one MULTI: readers see the old or the new
     for key in stale:
         pipe.delete(key)
-    pipe.delete(keys.crew_load)
+    pipe.delete(keys.crew_load, keys.queues)
+    for field, count in queues.items():
+        pipe.hset(keys.queues, field, count)
     for crew_id, members in work.items():
         pipe.zadd(keys.crew_work(crew_id), {ticket: seq for seq, ticket in members})
         pipe.hset(keys.crew_load, crew_id, len(members))
@@ -64,4 +69,5 @@ async def rebuild(store: Store, tick: Callable[[int], None] | None = None) -> di
         "crew_work": sum(len(m) for m in work.values()),
         "open_geo": sum(len(p) for p in open_geo.values()),
         "callers": callers,
+        "queues": sum(queues.values()),
     }

@@ -186,7 +186,12 @@ async def get_transport_request(request_id: str) -> Response:
     return json_response(transport.request_view(surge_config(), found))
 
 
-@blueprint.post("/transport/requests/<request_id>/<any(picked_up, dropped_off, no_show, cancelled):to>")
+MOVES = "any(picked_up, dropped_off, no_show, cancelled)"
+
+
+# `string:` spelled out: quart-schema's path pattern would otherwise read `<request_id>/<any(…):to>` as one
+# parameter and document the route as /transport/requests/{to}.
+@blueprint.post(f"/transport/requests/<string:request_id>/<{MOVES}:to>")
 @validate_request(transport.MoveIn)
 @document_response(transport.RequestView)
 async def post_transport_move(request_id: str, to: str, data: transport.MoveIn) -> Response:

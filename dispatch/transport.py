@@ -30,6 +30,7 @@ from incident.records import RunPlanned, TransportChanged
 from incident.status import Status
 from incident.store import Store
 from incident.transitions import move_along
+from incident.validation import OUT_OF_CALENDAR, in_calendar
 
 RequestStatus = Literal["requested", "scheduled", "picked_up", "dropped_off", "no_show", "cancelled"]
 FINAL = frozenset({"dropped_off", "no_show", "cancelled"})
@@ -172,6 +173,9 @@ async def create_request(
         )
     if data.wheelchairs > data.party:
         raise invalid_field("wheelchairs", "more wheelchairs than people in the party")
+    for name, moment in (("ready_from", data.ready_from), ("ready_until", data.ready_until)):
+        if moment is not None and not in_calendar(moment):
+            raise invalid_field(name, OUT_OF_CALENDAR)
     if data.ready_until is not None and data.ready_until < (data.ready_from or datetime.now(UTC)):
         raise invalid_field("ready_until", "is before the resident is ready (ready_from, or now)")
     if incident.status not in _RIDEABLE or (incident.handoff is not None and incident.handoff.held):

@@ -3,8 +3,10 @@
 A stop is named "<on street> <cross street> <direction>", cut at 35 characters: "Bailey Avenue Peru
 Place North", "Jefferson Avenue Brunswick Boulevar". The on street ends at its first street suffix;
 the cross street runs to the next suffix, or, cut short, is completed from the streets that other
-stops name in full. Stops named after a landmark ("Elmwood Avenue Hutch Tech High Scho") or with a
-house number are not intersections and are left out.
+stops name in full. Some stops say the corner outright, "<street> and <street>" or "<street> at
+<street>" ("Republic Street and Hamburg Street", "Hamburg and Mackinaw Street (OB)"): the joining word
+belongs to neither street. Stops named after a landmark ("Elmwood Avenue Hutch Tech High Scho") or
+with a house number are not intersections and are left out.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ _TAIL = {
     "OPPOSITE",
     "OPP",
 }
+_JOINERS = {"AND", "AT"}  # in a stop's name, "<street> and <street>": part of neither street
 _ABBREVIATIONS = set(SUFFIXES.values())
 _WHOLE = {"BROADWAY"}  # street names with no suffix word
 
@@ -37,6 +40,9 @@ _WHOLE = {"BROADWAY"}  # street names with no suffix word
 def on_street(name: str) -> StreetName | None:
     """The on street of a stop name, or None if the name has no street suffix in it."""
     tokens = words(name)
+    joined = _joined(tokens)
+    if joined is not None:
+        tokens = joined[0]
     end = _street_end(tokens)
     return street_from_words(tuple(tokens[: end + 1])) if end is not None else None
 
@@ -49,6 +55,10 @@ def intersection(name: str, known: set[str]) -> tuple[StreetName, StreetName] | 
     tokens = words(name)
     if any(token.isdigit() for token in tokens):
         return None  # "… 1199 Elmwood Avenue": a house number, not a corner
+    joined = _joined(tokens)
+    if joined is not None:
+        on_side, cross = _side(joined[0], known, whole=True), _side(joined[1], known, whole=False)
+        return (on_side, cross) if on_side and cross and on_side.key != cross.key else None
     end = _street_end(tokens)
     if end is None or end + 1 >= len(tokens):
         return None
@@ -68,6 +78,30 @@ def intersection(name: str, known: set[str]) -> tuple[StreetName, StreetName] | 
     if completed is not None and completed.key != on.key:
         return on, completed
     return None
+
+
+def _joined(tokens: list[str]) -> tuple[list[str], list[str]] | None:
+    """The two sides of a stop named "<street> and <street>" (or "at"), else None."""
+    for index in range(1, len(tokens) - 1):
+        if tokens[index] in _JOINERS:
+            return tokens[:index], tokens[index + 1 :]
+    return None
+
+
+def _side(tokens: list[str], known: set[str], *, whole: bool) -> StreetName | None:
+    """One side of "<street> and <street>": to its suffix, or completed from the known streets.
+
+    The first side must be a street and nothing more (`whole`); the second may go on past its suffix
+    ("Mackinaw Street (OB)", "… Rd west").
+    """
+    end = _street_end(tokens)
+    if end is None:
+        while tokens and tokens[-1] in _TAIL:
+            tokens = tokens[:-1]
+        return _complete(tokens, known)
+    if whole and end + 1 < len(tokens):
+        return None  # "Big Tree Rd Orchard Park P and R": not a plain street before the "and"
+    return street_from_words(tuple(tokens[: end + 1]))
 
 
 def _street_end(tokens: list[str]) -> int | None:
@@ -116,6 +150,13 @@ def known_streets(names: Iterable[str]) -> set[str]:
     known: set[str] = set()
     for name in names:
         tokens = words(name)
+        joined = _joined(tokens)
+        if joined is not None:
+            for side in joined:
+                end = _street_end(side)
+                if end is not None and not any(token.isdigit() for token in side):
+                    known.add(street_from_words(tuple(side[: end + 1])).key)
+            continue
         end = _street_end(tokens)
         if end is None:
             continue

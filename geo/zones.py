@@ -94,9 +94,19 @@ class Zones:
 
     def __init__(self, city_name: str, extra: tuple[LayerSource, ...] = ()) -> None:
         self.layers = [Layer(source, city_name) for source in (*SHIPPED, *extra)]
+        self._seen: dict[Point, dict[str, str]] = {}
 
     def of(self, point: Point) -> dict[str, str]:
         """{layer: zone} for every layer the point falls in."""
+        # Storm calls come from the same corners again and again (the gazetteer gives each one point).
+        known = self._seen.get(point)
+        if known is None:
+            if len(self._seen) >= 8192:
+                self._seen.clear()
+            known = self._seen[point] = self._of(point)
+        return dict(known)
+
+    def _of(self, point: Point) -> dict[str, str]:
         found = {}
         for layer in self.layers:
             zone = layer.zone_of(point)

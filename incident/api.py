@@ -36,7 +36,6 @@ from incident.incidents import (
     select_history,
     select_incident,
     select_incidents,
-    select_many,
 )
 from incident.intake import CallIn, CallReceipt, check_answers, take_call
 from incident.location import LocationIn, place_from_request
@@ -49,6 +48,7 @@ from incident.surge import history as surge_history
 from incident.surge import readings as surge_readings
 from incident.transitions import TransitionIn, change_status
 from incident.triage import TriageResult
+from incident.validation import is_stream_id
 from incident.web import geo, json_response, store, surge_config, triage_engine
 
 blueprint = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -59,7 +59,9 @@ class IncidentDetail(msgspec.Struct, kw_only=True):
     calls: list[Call]
 
 
-class IncidentQuery(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+class IncidentFilterQuery(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """Which incidents: the filters of the incident list, shared by every route that lists them."""
+
     status: str | None = None  # one status, or several separated by commas
     category: str | None = None
     priority: Priority | None = None
@@ -67,6 +69,9 @@ class IncidentQuery(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     bbox: str | None = None  # west,south,east,north in degrees
     needs_location: bool | None = None  # true: the queue of calls waiting for a point
     overdue: bool | None = None  # true: open incidents past their due time
+
+
+class IncidentQuery(IncidentFilterQuery, kw_only=True, forbid_unknown_fields=True):
     cursor: str | None = None  # from the previous page's next_cursor
     limit: Annotated[int, msgspec.Meta(ge=1, le=500)] = 50
 
@@ -77,8 +82,14 @@ class IncidentPage(msgspec.Struct, kw_only=True):
 
 
 class HistoryQuery(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
-    after: Annotated[str, msgspec.Meta(pattern=r"^\d+-\d+$")] | None = None
+    after: Annotated[str, msgspec.Meta(pattern=r"^[0-9]{1,20}-[0-9]{1,20}$")] | None = None
     limit: Annotated[int, msgspec.Meta(ge=1, le=1000)] = 100
+
+    def checked_after(self) -> str | None:
+        """`after`, refused with a 422 if Redis would refuse it (a part past 64 bits): not a 500."""
+        if self.after is not None and not is_stream_id(self.after):
+            raise invalid_field("after", "an event id like 1700000000000-0")
+        return self.after
 
 
 class History(msgspec.Struct, kw_only=True):
@@ -164,23 +175,27 @@ async def list_incidents(query_args: IncidentQuery) -> Response:
 
     A crew gets only the incidents assigned to it.
     """
-    where = IncidentFilter(
-        crew=access.own_crew(),
-        statuses=_statuses(query_args.status),
-        category=query_args.category,
-        priority=query_args.priority,
-        since=query_args.since,
-        bbox=_bbox(query_args.bbox),
-        needs_location=query_args.needs_location,
-        overdue_at=datetime.now(UTC) if query_args.overdue else None,
-    )
-    if where.since is not None and where.since.tzinfo is None:
-        raise invalid_field("since", "give a time zone offset, e.g. 2026-10-13T00:00:00-04:00")
     items, last = await select_incidents(
-        store(), where, before=_cursor(query_args.cursor), limit=query_args.limit
+        store(), incident_filter(query_args), before=_cursor(query_args.cursor), limit=query_args.limit
     )
     next_cursor = base64.urlsafe_b64encode(str(last).encode()).decode() if last is not None else None
     return json_response(IncidentPage(items=items, next_cursor=next_cursor))
+
+
+def incident_filter(query: IncidentFilterQuery) -> IncidentFilter:
+    """The filter the query asks for; a crew's is narrowed to the incidents assigned to it."""
+    if query.since is not None and query.since.tzinfo is None:
+        raise invalid_field("since", "give a time zone offset, e.g. 2026-10-13T00:00:00-04:00")
+    return IncidentFilter(
+        crew=access.own_crew(),
+        statuses=_statuses(query.status),
+        category=query.category,
+        priority=query.priority,
+        since=query.since,
+        bbox=_bbox(query.bbox),
+        needs_location=query.needs_location,
+        overdue_at=datetime.now(UTC) if query.overdue else None,
+    )
 
 
 @blueprint.post("/incidents/<ticket>/transitions")
@@ -303,7 +318,7 @@ class AlarmsQuery(HistoryQuery, kw_only=True, forbid_unknown_fields=True):
 async def get_alarms(query_args: AlarmsQuery) -> Response:
     """Alarms for supervisors (911, surge, overdue, silent crews…), oldest first; resume with `after`."""
     alarms = await select_alarms(
-        store(), after=query_args.after, limit=query_args.limit, newest=query_args.newest
+        store(), after=query_args.checked_after(), limit=query_args.limit, newest=query_args.newest
     )
     return json_response(Alarms(alarms=alarms))
 
@@ -328,7 +343,7 @@ async def post_location(ticket: str, data: LocationIn) -> Response:
 async def get_history(ticket: str, query_args: HistoryQuery) -> Response:
     """Every event of the incident, oldest first; pass the last event id as `after` for more."""
     await _incident_or_404(ticket)
-    events = await select_history(store(), ticket, after=query_args.after, limit=query_args.limit)
+    events = await select_history(store(), ticket, after=query_args.checked_after(), limit=query_args.limit)
     return json_response(History(ticket=ticket, events=events))
 
 
@@ -416,22 +431,16 @@ class Queues(msgspec.Struct, kw_only=True):
 @document_response(Queues)
 async def get_queues() -> Response:
     """Work not done, counted by category, priority and status: the supervisor's queues."""
-    counts: dict[tuple[str, Priority, Status], int] = {}
-    for status in (
-        Status.OPEN,
-        Status.ASSIGNED,
-        Status.EN_ROUTE,
-        Status.ON_SCENE,
-        Status.REFERRED,
-        Status.WITH_911,
-    ):
-        members = cast(list[bytes], await store().redis.zrange(store().keys.by_status(status), 0, -1))
-        tickets = [m.decode() for m in members]
-        for start in range(0, len(tickets), 1000):
-            for incident in await select_many(store(), tickets[start : start + 1000]):
-                key = (incident.category, incident.priority, incident.status)
-                counts[key] = counts.get(key, 0) + 1
-    rows = [QueueRow(category=c, priority=p, status=s, count=n) for (c, p, s), n in sorted(counts.items())]
+    kept = cast(dict[bytes, bytes], await store().redis.hgetall(store().keys.queues))
+    rows = []
+    for field, value in sorted(kept.items()):
+        category, priority, status = field.decode().split("|")
+        if int(value) > 0:  # a counter that fell to zero stays as a field; it is no queue
+            rows.append(
+                QueueRow(
+                    category=category, priority=Priority(priority), status=Status(status), count=int(value)
+                )
+            )
     return json_response(Queues(rows=rows))
 
 
@@ -462,7 +471,9 @@ class AuditPage(msgspec.Struct, kw_only=True):
 async def get_audit(query_args: HistoryQuery) -> Response:
     """The audit trail (sign-ins, denials, account and token changes), oldest first; resume with `after`."""
     return json_response(
-        AuditPage(events=await select_audit(store(), after=query_args.after, limit=query_args.limit))
+        AuditPage(
+            events=await select_audit(store(), after=query_args.checked_after(), limit=query_args.limit)
+        )
     )
 
 

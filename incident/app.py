@@ -6,12 +6,15 @@ import asyncio
 import logging
 from collections.abc import AsyncGenerator
 from pathlib import Path
+from typing import Any
 
+import msgspec
 from hypercorn.middleware import ProxyFixMiddleware
 from quart import Quart
 from quart_rate_limiter import RateLimiter
-from quart_schema import Info, QuartSchema
+from quart_schema import DataSource, Info, OpenAPIProvider, QuartSchema
 from redis.exceptions import RedisError
+from werkzeug.routing import BaseConverter
 
 from dispatch import agencies, referral_api, shelter_api
 from dispatch import api as dispatch_api
@@ -22,10 +25,13 @@ from incident import (
     __version__,
     api,
     consoles,
+    exports_api,
     health,
     live,
     maps,
+    open311,
     pages,
+    partners_api,
     problems,
     public,
     public_pages,
@@ -51,6 +57,51 @@ GAZETTEER_POLL_S = 60
 log = logging.getLogger("stormline")
 
 
+class StableOpenAPI(OpenAPIProvider):
+    """quart-schema's document, complete and the same in every process.
+
+    - quart-schema keeps only a msgspec model's own schema and drops the schemas it refers to, so every
+      `$ref` (Priority, Point, Incident…) pointed at nothing: they are put in `components` here. Two
+      different types of one name would make a `$ref` ambiguous, so that refuses to build.
+    - An `any(…)` path parameter's values are a set, which it lists in the set's order: that order
+      changed from one process to the next (hash randomisation), and with it /openapi.json.
+    """
+
+    def __init__(self, app: Quart, extension: QuartSchema) -> None:
+        super().__init__(app, extension)
+        self._components: dict[str, Any] = {}
+
+    def _with_referred(self, model: Any, components: dict[str, Any]) -> dict[str, Any]:
+        try:
+            _, referred = msgspec.json.schema_components([model], ref_template="#/components/schemas/{name}")
+        except TypeError:  # not a msgspec type: quart-schema's own conversion keeps its definitions
+            return components
+        for name, schema in referred.items():
+            if self._components.setdefault(name, schema) != schema:
+                raise RuntimeError(f"two API types are named {name}: rename one (the OpenAPI $refs clash)")
+        return {**referred, **components}
+
+    def build_querystring_parameters(self, model: Any) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+        parameters, components = super().build_querystring_parameters(model)
+        return parameters, self._with_referred(model, components)
+
+    def build_request_body(self, model: Any, source: DataSource) -> tuple[dict[str, Any], dict[str, Any]]:
+        body, components = super().build_request_body(model, source)
+        return body, self._with_referred(model, components)
+
+    def build_response_object(
+        self, model: Any, headers_model: Any | None
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
+        response, components = super().build_response_object(model, headers_model)
+        return response, self._with_referred(model, components)
+
+    def build_path_parameter(self, name: str, converter: BaseConverter) -> dict[str, Any]:
+        built: dict[str, Any] = super().build_path_parameter(name, converter)
+        if "enum" in built["schema"]:
+            built["schema"]["enum"] = sorted(built["schema"]["enum"])
+        return built
+
+
 def create_app(settings: Settings | None = None, config: SurgeConfig | None = None) -> Quart:
     settings = settings or settings_from_env()
     config = config or load_config(settings.config)
@@ -68,6 +119,7 @@ def create_app(settings: Settings | None = None, config: SurgeConfig | None = No
         redoc_ui_path=None,
         scalar_ui_path=None,
         conversion_preference="msgspec",
+        openapi_provider_class=StableOpenAPI,
         security_schemes={"bearer": {"type": "http", "scheme": "bearer"}},
         security=[{"bearer": []}],
     )
@@ -83,10 +135,13 @@ def create_app(settings: Settings | None = None, config: SurgeConfig | None = No
         live.blueprint,
         geo_routes.blueprint,
         public.blueprint,
+        open311.blueprint,
         health.blueprint,
         pages.blueprint,
         views.blueprint,
         reports.blueprint,
+        partners_api.blueprint,
+        exports_api.blueprint,
         admin.blueprint,
     ):
         app.register_blueprint(blueprint)

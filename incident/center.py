@@ -105,7 +105,11 @@ _DELETE_IF_SAME = (
 
 
 async def current(store: Store) -> CenterState:
-    data = cast(bytes | None, await store.redis.hget(store.keys.center, "data"))
+    return state_from(cast(bytes | None, await store.redis.hget(store.keys.center, "data")))
+
+
+def state_from(data: bytes | None) -> CenterState:
+    """The state from the center hash's `data` field as read (None before the first switch)."""
     return _unpack_state(data) if data else CenterState()
 
 

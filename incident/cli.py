@@ -7,7 +7,7 @@ import logging
 import os
 import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from geo import cli as geo_cli
 from incident import __version__, cli_accounts
@@ -50,7 +50,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     load = directory.add_parser("import", help="load an Open Referral HSDS package (CSV folder or JSON file)")
     load.add_argument("path", help="a folder of HSDS CSV files, or a JSON file of services")
 
-    args = parser.parse_args(argv)
+    commands.add_parser(
+        "loadtest",
+        help="drive a storm at a Stormline it starts, measure it (stormline loadtest --help)",
+        add_help=False,
+    ).add_argument("options", nargs=argparse.REMAINDER)
+
+    given = list(sys.argv[1:] if argv is None else argv)
+    if given[:1] == ["loadtest"]:  # its options are its own (argparse would take them for ours)
+        from incident import loadtest
+
+        return loadtest.main(given[1:])
+    args = parser.parse_args(given)
     try:
         if args.command == "check-config":
             settings = settings_from_env(config=args.file)
@@ -136,11 +147,25 @@ def _serve(settings: Settings) -> int:
             "" if settings.workers == 1 else "s",
             hyper.worker_class,
         )
-        return supervise(hyper, settings.workers)
+        return supervise(hyper, settings.workers, tend=_reviver(embedded, log))
     finally:
         if embedded is not None:
             embedded.stop()
             log.info("embedded Redis stopped")
+
+
+def _reviver(embedded: EmbeddedRedis | None, log: logging.Logger) -> Callable[[], None] | None:
+    if embedded is None:
+        return None
+
+    def revive() -> None:
+        try:
+            if embedded.revive():
+                log.error("embedded Redis had died; started it again")
+        except EmbeddedRedisError as error:
+            log.error("embedded Redis died and could not be started again (retrying): %s", error)
+
+    return revive
 
 
 def _worker_class() -> str:

@@ -199,6 +199,16 @@ class HandoffConfig(_Section, frozen=True):
     steps: list[Annotated[str, msgspec.Meta(min_length=3, max_length=300)]]
 
 
+class PartnerFeed(_Section, frozen=True):
+    """The CAP feed of incidents a supervisor shares with partner agencies."""
+
+    restriction: Annotated[str, msgspec.Meta(min_length=3, max_length=500)] = (
+        "For the city's partner agencies in the storm response only; not for public release"
+    )
+    radius_km: Annotated[float, msgspec.Meta(ge=0.2, le=10)] = 0.5  # the circle around the rounded point
+    cancelled_hours: Annotated[int, msgspec.Meta(ge=1, le=24 * 14)] = 24  # a Cancel stays in the feed
+
+
 class Shift(_Section, frozen=True):
     name: Name
     start: Annotated[str, msgspec.Meta(pattern=r"^([01]\d|2[0-3]):[0-5]\d$")]
@@ -280,7 +290,13 @@ class Referrals(_Section, frozen=True):
     timeout_seconds: Annotated[float, msgspec.Meta(gt=0, le=60)]
 
 
-class SurgeConfig(_Section, frozen=True):
+class Open311(_Section, frozen=True):
+    jurisdiction_id: Annotated[str, msgspec.Meta(pattern=r"^[a-z0-9][a-z0-9.-]{0,99}$")]
+    services: Annotated[list[Code], msgspec.Meta(min_length=1)]  # categories apps may file, in order
+    group: Name  # the group every service is listed under
+
+
+class SurgeConfig(_Section, frozen=True, kw_only=True):
     jurisdiction: Jurisdiction
     tickets: Tickets
     intake: Intake
@@ -288,11 +304,13 @@ class SurgeConfig(_Section, frozen=True):
     geo: Geo
     triage: Triage
     handoff: HandoffConfig
+    partners: PartnerFeed = PartnerFeed()
     modes: Modes
     dispatch: Dispatch
     warming: Warming
     transport: Transport
     referrals: Referrals
+    open311: Open311
     categories: Annotated[list[Category], msgspec.Meta(min_length=1)]
 
     def category(self, code: str) -> Category | None:
@@ -314,7 +332,15 @@ class ConfigError(Exception):
     def __init__(self, source: str, line: int | None, path: KeyPath, problem: str) -> None:
         self.source, self.line, self.path, self.problem = source, line, path, problem
         where = f"{source}:{line}" if line else source
-        super().__init__(f"{where}: {dotted(path)}: {problem}")
+        super().__init__(_one_line(f"{where}: {dotted(path)}: {problem}"))
+
+
+# What str.splitlines breaks at: a key or value quoting any of these must not break the one line.
+_LINE_BREAKS = {ord(c): repr(c)[1:-1] for c in "\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029"}
+
+
+def _one_line(text: str) -> str:
+    return text.translate(_LINE_BREAKS)
 
 
 def load_config(path: str | Path) -> SurgeConfig:
@@ -327,21 +353,28 @@ def load_config(path: str | Path) -> SurgeConfig:
     return decode_config(text, source=str(path))
 
 
+_TOO_DEEP = "nested too deeply, or an alias (*name) that contains itself"
+
+
 def decode_config(text: str, *, source: str = "surge_config.yaml") -> SurgeConfig:
     """Decode config text. See load_config."""
     try:
         root = yaml.compose(text, Loader=_Loader)
-    except yaml.YAMLError as error:
+        if root is None:
+            raise ConfigError(source, None, [], "the file is empty")
+        _reject_duplicate_keys(root, [], source)
+        data = yaml.load(text, Loader=_Loader)  # noqa: S506 - the loader is a SafeLoader
+    except yaml.YAMLError as error:  # also what only loading finds: an unknown tag, bad !!binary
         mark = getattr(error, "problem_mark", None)
-        problem = getattr(error, "problem", None) or str(error)
+        problem = " ".join(str(getattr(error, "problem", None) or error).split())  # one line
         line = mark.line + 1 if mark else None
         raise ConfigError(source, line, [], f"not valid YAML: {problem}") from None
-    if root is None:
-        raise ConfigError(source, None, [], "the file is empty")
-    _reject_duplicate_keys(root, [], source)
-    data = yaml.load(text, Loader=_Loader)  # noqa: S506 - the loader is a SafeLoader
+    except RecursionError:
+        raise ConfigError(source, None, [], _TOO_DEEP) from None
     try:
         config = msgspec.convert(data, SurgeConfig)
+    except RecursionError:
+        raise ConfigError(source, None, [], _TOO_DEEP) from None
     except msgspec.ValidationError as error:
         key_path, problem = split_error(error)
         problem = problem.replace("Object contains unknown field", "unknown key").replace(
@@ -419,6 +452,11 @@ def _semantic_problems(config: SurgeConfig) -> list[tuple[KeyPath, str]]:
     for index, place in enumerate(config.geo.places):
         if (place.lat is None) != (place.lon is None):
             problems.append((["geo", "places", index], "give both lat and lon, or neither (an alias)"))
+    for index, code in enumerate(config.open311.services):
+        if code not in seen:
+            problems.append((["open311", "services", index], f"{code!r} is not one of the categories' codes"))
+        elif any(rule.life_safety and rule.category == code for rule in config.triage.rules):
+            problems.append((["open311", "services", index], f"{code!r} is 911's: an app must not file it"))
     if config.intake.default_category not in seen:
         problems.append(
             (
@@ -434,6 +472,10 @@ def _reject_duplicate_keys(node: yaml.Node, path: KeyPath, source: str) -> None:
     if isinstance(node, yaml.MappingNode):
         seen: set[Any] = set()
         for key_node, value_node in node.value:
+            if not isinstance(key_node, yaml.ScalarNode):  # `? [a, b]`: its value is a list, unhashable
+                raise ConfigError(
+                    source, key_node.start_mark.line + 1, path, "a key must be a name, not a list or mapping"
+                )
             if key_node.value in seen:
                 raise ConfigError(
                     source,

@@ -9,14 +9,13 @@ incidents the same callback number called about before.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import cast
+from typing import Any, cast
 
 import msgspec
 
 from geo.point import Point
 from incident.config import Priority, SurgeConfig
-from incident.incidents import select_many
-from incident.records import Call, Incident
+from incident.records import Call, Incident, unpack_incident
 from incident.status import FINAL, Status
 from incident.store import Store
 
@@ -44,6 +43,68 @@ class Duplicates(msgspec.Struct, kw_only=True):
     same_caller: list[Nearby] = []  # open incidents this callback number called about, newest first
 
 
+# The candidates and their records, read in the same script: a Lua function, so that intake can call
+# it in the script that makes all its first reads (one round trip). Each candidate's record is read
+# from `prefix .. ticket`, the incident key the key schema gives (passed in as `store.keys.incident("")`).
+NEARBY_LUA = """
+local function nearby(geo_key, caller_key, lon, lat, radius, count, caller_count, prefix)
+  local near, callers, records, seen = {}, {}, {}, {}
+  if geo_key ~= '' then
+    near = redis.call('GEOSEARCH', geo_key, 'FROMLONLAT', lon, lat, 'BYRADIUS', radius, 'm',
+                      'ASC', 'COUNT', count, 'WITHDIST')
+  end
+  if caller_key ~= '' then callers = redis.call('ZREVRANGE', caller_key, 0, caller_count - 1) end
+  local function read(ticket)
+    if not seen[ticket] then
+      seen[ticket] = true
+      records[#records + 1] = redis.call('HGET', prefix .. ticket, 'data') or false
+    end
+  end
+  for _, row in ipairs(near) do read(row[1]) end
+  for _, ticket in ipairs(callers) do read(ticket) end
+  return {near, callers, records}
+end
+"""
+_FIND = NEARBY_LUA + "return nearby(KEYS[1], KEYS[2], unpack(ARGV))"
+
+
+def lookup(
+    store: Store, config: SurgeConfig, *, category: str, point: Point | None, callback_e164: str | None
+) -> tuple[list[str], list[str]]:
+    """The keys and arguments of `nearby` in NEARBY_LUA for a call of `category` at `point`."""
+    rule = (cat := config.category(category)) and cat.duplicates
+    by_place = rule and point is not None
+    keys = [
+        store.keys.open_geo(category) if by_place else "",
+        store.keys.by_caller(callback_e164) if callback_e164 else "",
+    ]
+    lon, lat = (repr(point.lon), repr(point.lat)) if point is not None else ("0", "0")
+    radius = repr(float(rule.radius_m)) if rule else "0"
+    args = [lon, lat, radius, str(NEARBY_LIMIT * 2), str(REPEAT_LIMIT * 2), store.keys.incident("")]
+    return keys, args
+
+
+def read(config: SurgeConfig, category: str, reply: list[Any], now: datetime) -> Duplicates:
+    """The probable duplicates from what `nearby` in NEARBY_LUA answered."""
+    near_rows, caller_rows, records = reply
+    distances = {row[0].decode(): float(row[1]) for row in near_rows}
+    incidents = {incident.ticket: incident for incident in map(unpack_incident, filter(None, records))}
+    nearby = []
+    rule = (cat := config.category(category)) and cat.duplicates
+    if rule:
+        since = now - timedelta(hours=rule.window_hours)
+        for ticket, distance in distances.items():
+            incident = incidents.get(ticket)
+            if incident and incident.status not in _DONE and incident.opened_at >= since:
+                nearby.append(_nearby(incident, distance))
+    same_caller = [
+        _nearby(incidents[ticket], distances.get(ticket))
+        for ticket in (row.decode() for row in caller_rows)
+        if ticket in incidents and incidents[ticket].status not in _DONE
+    ]
+    return Duplicates(nearby=nearby[:NEARBY_LIMIT], same_caller=same_caller[:REPEAT_LIMIT])
+
+
 async def find(
     store: Store,
     config: SurgeConfig,
@@ -53,44 +114,10 @@ async def find(
     callback_e164: str | None,
     now: datetime,
 ) -> Duplicates:
-    """The probable duplicates of a call of `category` at `point` from `callback_e164`.
-
-    One GEOSEARCH and one ZREVRANGE, then the few incidents they name in one round trip.
-    """
-    rule = (cat := config.category(category)) and cat.duplicates
-    pipe = store.redis.pipeline(transaction=False)
-    if rule and point is not None:
-        pipe.geosearch(
-            store.keys.open_geo(category),
-            longitude=point.lon,
-            latitude=point.lat,
-            radius=rule.radius_m,
-            unit="m",
-            sort="ASC",
-            count=NEARBY_LIMIT * 2,
-            withdist=True,
-        )
-    if callback_e164:
-        pipe.zrevrange(store.keys.by_caller(callback_e164), 0, REPEAT_LIMIT * 2 - 1)
-    replies = await pipe.execute()
-    near_rows = cast(list[list[bytes | float]], replies.pop(0)) if rule and point is not None else []
-    caller_rows = cast(list[bytes], replies.pop(0)) if callback_e164 else []
-    distances = {cast(bytes, row[0]).decode(): float(cast(float, row[1])) for row in near_rows}
-    tickets = list(distances) + [t.decode() for t in caller_rows if t.decode() not in distances]
-    incidents = {incident.ticket: incident for incident in await select_many(store, tickets)}
-    nearby = []
-    if rule:
-        since = now - timedelta(hours=rule.window_hours)
-        for ticket, distance in distances.items():
-            incident = incidents.get(ticket)
-            if incident and incident.status not in _DONE and incident.opened_at >= since:
-                nearby.append(_nearby(incident, distance))
-    same_caller = [
-        _nearby(incidents[t.decode()], distances.get(t.decode()))
-        for t in caller_rows
-        if t.decode() in incidents and incidents[t.decode()].status not in _DONE
-    ]
-    return Duplicates(nearby=nearby[:NEARBY_LIMIT], same_caller=same_caller[:REPEAT_LIMIT])
+    """The probable duplicates of a call of `category` at `point` from `callback_e164`, in one script."""
+    keys, args = lookup(store, config, category=category, point=point, callback_e164=callback_e164)
+    reply = await store.script(_FIND)(keys=keys, args=args)
+    return read(config, category, cast(list[Any], reply), now)
 
 
 def callers(calls: list[Call]) -> int:

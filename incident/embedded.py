@@ -98,6 +98,16 @@ class EmbeddedRedis:
             self.process = None
             self._release_lock()
 
+    def revive(self) -> bool:
+        """Start the server again if it died (killed, out of memory); True if it had to.
+
+        It replays its append-only file, so what it acknowledged before dying is there again.
+        """
+        if self.process is None or self.process.poll() is None:
+            return False
+        self._launch(timeout=60.0)  # a long append-only file takes a while to load
+        return True
+
     def __enter__(self) -> EmbeddedRedis:
         return self.start()
 

@@ -12,6 +12,7 @@ import asyncio
 import hashlib
 import secrets
 import time
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -23,22 +24,27 @@ from incident.events import Change
 if TYPE_CHECKING:
     from incident.store import Store
 
-# Claims the key for this body if nobody has, else reports its state: one atomic read-and-set.
-# With an empty owner (ARGV[2]) it releases instead: deletes the key if ARGV[1] still owns it.
-_CLAIM = """
-if ARGV[2] == '' then
-  if redis.call('HGET', KEYS[1], 'owner') == ARGV[1] then redis.call('DEL', KEYS[1]) end
-  return {'released'}
+# Claims the key for this body if nobody has, else reports its state: one atomic read-and-set. A Lua
+# function, not a script: intake calls it in the script that also makes its first reads (one round
+# trip), so the numbers it allocates are never spent on a request that turns out to be a replay.
+CLAIM_LUA = """
+local function claim(key, fingerprint, owner, lease_ms)
+  local cur = redis.call('HMGET', key, 'fingerprint', 'state', 'status', 'body')
+  if not cur[1] then
+    redis.call('HSET', key, 'fingerprint', fingerprint, 'state', 'pending', 'owner', owner)
+    redis.call('PEXPIRE', key, lease_ms)
+    return {'claimed'}
+  end
+  if cur[1] ~= fingerprint then return {'mismatch'} end
+  if cur[2] == 'done' then return {'done', cur[3], cur[4]} end
+  return {'pending'}
 end
-local cur = redis.call('HMGET', KEYS[1], 'fingerprint', 'state', 'status', 'body')
-if not cur[1] then
-  redis.call('HSET', KEYS[1], 'fingerprint', ARGV[1], 'state', 'pending', 'owner', ARGV[2])
-  redis.call('PEXPIRE', KEYS[1], ARGV[3])
-  return {'claimed'}
-end
-if cur[1] ~= ARGV[1] then return {'mismatch'} end
-if cur[2] == 'done' then return {'done', cur[3], cur[4]} end
-return {'pending'}
+"""
+
+# Gives the key up: deletes it if ARGV[1] still owns it.
+_RELEASE = """
+if redis.call('HGET', KEYS[1], 'owner') == ARGV[1] then redis.call('DEL', KEYS[1]) end
+return 1
 """
 
 LEASE_MS = 15_000  # longer than any intake takes; a crashed claimant's key frees itself after this
@@ -66,7 +72,8 @@ class StillProcessing(Exception):
 
 
 def register(redis: Redis) -> AsyncScript:
-    return redis.register_script(_CLAIM)
+    """The release script (claiming is part of intake's first read)."""
+    return redis.register_script(_RELEASE)
 
 
 def fingerprint(route: str, canonical_body: bytes) -> str:
@@ -74,20 +81,29 @@ def fingerprint(route: str, canonical_body: bytes) -> str:
     return hashlib.sha256(route.encode() + b"\0" + canonical_body).hexdigest()
 
 
-async def claim(store: Store, key: str, print_: str) -> Claim | Replay:
-    """Claim `key` for a request with fingerprint `print_`, or return the first answer."""
-    redis_key = store.keys.idempotency(key)
-    owner = secrets.token_hex(16)
+def new_owner() -> str:
+    """A random token that proves a request holds its claim."""
+    return secrets.token_hex(16)
+
+
+def outcome(redis_key: str, owner: str, reply: list[bytes]) -> Claim | Replay | None:
+    """What `claim` in CLAIM_LUA answered: ours, the first answer, or None while it is pending."""
+    state, *rest = reply
+    if state == b"claimed":
+        return Claim(redis_key, owner)
+    if state == b"mismatch":
+        raise KeyReused(redis_key)
+    if state == b"done":
+        return Replay(int(rest[0]), rest[1])
+    return None
+
+
+async def patience(key: str) -> AsyncIterator[None]:
+    """Turns to ask again while the first request with `key` is pending, pausing longer each time."""
     deadline = time.monotonic() + WAIT_S
     pause = 0.005
     while True:
-        state, *rest = await store.claim(keys=[redis_key], args=[print_, owner, LEASE_MS])
-        if state == b"claimed":
-            return Claim(redis_key, owner)
-        if state == b"mismatch":
-            raise KeyReused(key)
-        if state == b"done":
-            return Replay(int(rest[0]), rest[1])
+        yield
         if time.monotonic() > deadline:
             raise StillProcessing(key)
         await asyncio.sleep(pause)
@@ -105,4 +121,4 @@ def settle(change: Change, claim: Claim, status: int, body: bytes, ttl_seconds: 
 
 async def release(store: Store, claim: Claim) -> None:
     """Give the key up after a request that changed nothing, so a corrected retry may use it."""
-    await store.claim(keys=[claim.key], args=[claim.owner, "", 0])
+    await store.release(keys=[claim.key], args=[claim.owner])

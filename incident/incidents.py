@@ -14,6 +14,7 @@ from typing import cast
 
 from geo.point import BBox
 from incident.config import Priority
+from incident.documents import CANCELLED, partner_state
 from incident.events import Change, Conflict, commit, decode_entries
 from incident.problems import contention, unknown_ticket
 from incident.records import (
@@ -23,6 +24,7 @@ from incident.records import (
     Event,
     Incident,
     IncidentOpened,
+    PartnerAlert,
     StoredEvent,
     pack,
     unpack_call,
@@ -38,23 +40,6 @@ _DONE = frozenset({Status.RESOLVED, Status.CLOSED, Status.CANCELLED})
 CALLER_MEMORY_S = 30 * 24 * 3600  # how long a number's tickets are remembered after its last call
 CREW_ACTIVE = frozenset({Status.ASSIGNED, Status.EN_ROUTE, Status.ON_SCENE})
 """The statuses in which an incident is on its crew's work list."""
-
-
-async def allocate_ids(store: Store, *, year: int, new_incident: bool) -> tuple[int, int, int]:
-    """Numbers for a new call (and its incident): (incident order, ticket number, call number).
-
-    The incident numbers are 0 when `new_incident` is false.
-    """
-    keys = store.keys
-    pipe = store.redis.pipeline(transaction=False)
-    pipe.incr(keys.call_seq)
-    if new_incident:
-        pipe.incr(keys.incident_seq)
-        pipe.incr(keys.ticket_seq(year))
-    numbers = await pipe.execute()
-    if new_incident:
-        return numbers[1], numbers[2], numbers[0]
-    return 0, 0, numbers[0]
 
 
 async def select_incident(store: Store, ticket: str) -> Incident | None:
@@ -230,6 +215,35 @@ async def select_incidents(
     store: Store, where: IncidentFilter, *, before: int | None, limit: int
 ) -> tuple[list[Incident], int | None]:
     """Newest first, those with order below `before`; returns (page, cursor for the next page)."""
+    page: list[Incident] = []
+    async for incident in _matching(store, where, before):
+        if len(page) == limit:
+            return page, page[-1].seq
+        page.append(incident)
+    return page, None
+
+
+async def stream_incidents(
+    store: Store, where: IncidentFilter, *, batch: int = _SCAN_BATCH
+) -> AsyncIterator[list[Incident]]:
+    """Every incident the filter keeps, newest first, in lists of up to `batch`.
+
+    For exports of any size: only one batch of incidents is in memory at a time (a `bbox` or `overdue`
+    filter also holds the tickets it starts from). An incident that changes meanwhile is as it was when
+    its batch was read.
+    """
+    chunk: list[Incident] = []
+    async for incident in _matching(store, where, None):
+        chunk.append(incident)
+        if len(chunk) == batch:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+async def _matching(store: Store, where: IncidentFilter, before: int | None) -> AsyncIterator[Incident]:
+    """The incidents `where` keeps, newest first, with order below `before`."""
     if where.bbox is not None:
         candidates = _page_from_box(store, where, before)
     elif where.overdue_at is not None:
@@ -241,15 +255,11 @@ async def select_incidents(
         candidates = _page_from_members(store, overdue, before)
     else:
         candidates = _page_from_index(store, where, before)
-    page: list[Incident] = []
     async for incident in candidates:
         if where.since is not None and incident.opened_at < where.since:
-            break  # newest first: everything after this is older still
+            return  # newest first: everything after this is older still
         if where.keeps(incident):
-            if len(page) == limit:
-                return page, page[-1].seq
-            page.append(incident)
-    return page, None
+            yield incident
 
 
 async def _page_from_index(
@@ -411,8 +421,48 @@ def _reindex(change: Change, store: Store, before: Incident | None, after: Incid
         change.zadd(keys.needs_location, seq, ticket)
     elif before is not None and before.needs_location and not after.needs_location:
         change.zrem(keys.needs_location, ticket)
+    _recount_queues(change, store, before, after)
+    _republish_to_partners(change, store, before, after)
     _reindex_open_geo(change, store, before, after)
     _reindex_crew(change, store, before, after)
+
+
+def queue_field(incident: Incident) -> str | None:
+    """The queue counter an incident counts in, or None once its work is done."""
+    if incident.status in _DONE:
+        return None
+    return f"{incident.category}|{incident.priority}|{incident.status}"
+
+
+def _recount_queues(change: Change, store: Store, before: Incident | None, after: Incident) -> None:
+    """Kept counters, so the supervisor's queues cost one HGETALL however many incidents are open."""
+    old, new = before and queue_field(before), queue_field(after)
+    if old != new:
+        if old:
+            change.command("HINCRBY", store.keys.queues, old, "-1")
+        if new:
+            change.command("HINCRBY", store.keys.queues, new, "1")
+
+
+PARTNER_ALERTS_KEPT = 10  # the latest messages of a chain; a feed needs the last two (its <references>)
+
+
+def _republish_to_partners(change: Change, store: Store, before: Incident | None, after: Incident) -> None:
+    """A change partners would see is a new CAP message in the shared incident's chain, written with it."""
+    old, new = partner_state(before), partner_state(after)
+    if old == new or new is None or (old is None and new == CANCELLED):
+        return
+    keys, ticket = store.keys, after.ticket
+    # A chain that was cancelled starts again with an Alert when shared again (or reopened).
+    kind = "Cancel" if new == CANCELLED else "Alert" if old in (None, CANCELLED) else "Update"
+    message = PartnerAlert(version=after.version, sent=after.updated_at, msg_type=kind)
+    at = int(after.updated_at.timestamp())
+    alerts = keys.partner_alerts(ticket)
+    change.command("RPUSH", alerts, pack(message)).command("LTRIM", alerts, str(-PARTNER_ALERTS_KEPT), "-1")
+    if kind == "Cancel":
+        change.zadd(keys.partners_cancelled, at, ticket).zrem(keys.partners_shared, ticket)
+    else:
+        change.zadd(keys.partners_shared, at, ticket).zrem(keys.partners_cancelled, ticket)
 
 
 def _reindex_open_geo(change: Change, store: Store, before: Incident | None, after: Incident) -> None:

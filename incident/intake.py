@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Annotated
+from typing import Annotated, Any, cast
 
 import msgspec
 
@@ -20,13 +20,14 @@ from incident import center, duplicates, idempotency, surge
 from incident.config import Priority, SurgeConfig
 from incident.events import Change, Conflict
 from incident.handoff import screened
-from incident.incidents import allocate_ids, attach_call, insert_incident, select_calls, select_incident
+from incident.incidents import attach_call, insert_incident, select_calls, select_incident
 from incident.phone import to_e164
 from incident.problems import Problem, invalid_field
 from incident.records import Call, Channel, Handoff, Incident, Override, Ticket
 from incident.status import TAKES_NEW_CALLS, Status
 from incident.store import Store
 from incident.triage import Engine, TriageResult
+from incident.validation import OUT_OF_CALENDAR, in_calendar
 
 Short = Annotated[str, msgspec.Meta(max_length=200)]
 _CLOCK_SKEW = timedelta(minutes=5)
@@ -42,6 +43,8 @@ class CallIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     agent: Short | None = None
     caller_name: Short | None = None
     callback_number: Annotated[str, msgspec.Meta(max_length=40)] | None = None
+    email: Annotated[str, msgspec.Meta(max_length=254, pattern=r"^[^@\s]+@[^@\s]+$")] | None = None
+    media_url: Annotated[str, msgspec.Meta(max_length=2000, pattern=r"^https?://")] | None = None
     language: Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*$")] = "en"
     address: Annotated[str, msgspec.Meta(max_length=300, description="As the caller gave it.")] | None = None
     location: Point | None = None
@@ -96,26 +99,112 @@ async def take_call(
     _check(config, call, now)
     located = _locate(geo, call)
     triaged = triage.triage(call.narrative, call.answers) if triage is not None else None
-    if idempotency_key is None:
-        answer = await _take(store, config, call, now, actor, None, located, triaged)
-        _resolve_later(store, geo, call, answer)
-        return answer
-    print_ = idempotency.fingerprint("POST /api/v1/calls", _encode(call))
+    number = call.callback_number
+    e164 = to_e164(number, config.jurisdiction.phone_region) if number else None
+    decision = _decision(config, call, triaged, actor, now) if call.ticket is None else None
+    point = located.best.point if located and located.best else call.location
+    fingerprint = idempotency.fingerprint("POST /api/v1/calls", _encode(call)) if idempotency_key else ""
     while True:
-        claimed = await idempotency.claim(store, idempotency_key, print_)
-        if isinstance(claimed, idempotency.Replay):
-            return Answer(claimed.status, claimed.body, replayed=True)
+        category = decision[0] if decision else None
+        first = await _first_read(store, config, idempotency_key, fingerprint, now, category, point, e164)
+        if isinstance(first, idempotency.Replay):
+            return Answer(first.status, first.body, replayed=True)
         try:
-            answer = await _take(store, config, call, now, actor, claimed, located, triaged)
+            if decision is None:
+                answer = await _attach(store, config, call, now, actor, first, triaged, e164)
+            else:
+                answer = await _take(
+                    store, config, call, now, actor, first, located, triaged, decision, point, e164
+                )
             _resolve_later(store, geo, call, answer)
             return answer
         except Conflict as conflict:
-            if conflict.key != claimed.key:
+            if first.claim is None or conflict.key != first.claim.key:
                 raise
             # Our lease ran out and another request took the key: ask again for its answer.
         except BaseException:
-            await idempotency.release(store, claimed)
+            if first.claim is not None:
+                await idempotency.release(store, first.claim)
             raise
+
+
+# Everything intake reads before it writes, in one round trip: the Idempotency-Key claimed (stopping
+# there, with nothing allocated, if the request is a retry), the call's number and for a new incident
+# its order and ticket number, the center's state, and the probable duplicates with their records.
+# KEYS: idempotency ('' for none), call seq, incident seq ('' to attach to a ticket), ticket seq,
+# center, then nearby's two. ARGV: fingerprint, owner, lease (ms), then nearby's six.
+_FIRST_READ = (
+    idempotency.CLAIM_LUA
+    + duplicates.NEARBY_LUA
+    + """
+local claimed = {'none'}
+if KEYS[1] ~= '' then
+  claimed = claim(KEYS[1], ARGV[1], ARGV[2], ARGV[3])
+  if claimed[1] ~= 'claimed' then return {claimed} end
+end
+local call = redis.call('INCR', KEYS[2])
+if KEYS[3] == '' then return {claimed, {call}} end
+local numbers = {call, redis.call('INCR', KEYS[3]), redis.call('INCR', KEYS[4])}
+return {claimed, numbers, redis.call('HGET', KEYS[5], 'data') or false,
+        nearby(KEYS[6], KEYS[7], ARGV[4], ARGV[5], ARGV[6], ARGV[7], ARGV[8], ARGV[9])}
+"""
+)
+
+
+@dataclass(frozen=True, slots=True)
+class _FirstRead:
+    claim: idempotency.Claim | None  # None without an Idempotency-Key
+    call_number: int
+    seq: int = 0  # this and the rest only for a new incident
+    ticket: str = ""
+    state: center.CenterState | None = None
+    possible: duplicates.Duplicates | None = None
+
+
+async def _first_read(
+    store: Store,
+    config: SurgeConfig,
+    key: str | None,
+    fingerprint: str,
+    now: datetime,
+    category: str | None,  # None: the call is attached to a ticket
+    point: Point | None,
+    e164: str | None,
+) -> _FirstRead | idempotency.Replay:
+    """Claim the key and read what intake needs; the first answer instead if this is a retry."""
+    keys = store.keys
+    owner = idempotency.new_owner()
+    claim_key = keys.idempotency(key) if key else ""
+    year = now.astimezone(config.zone).year  # tickets are numbered per year, in the city's time
+    args: list[str | int] = [fingerprint, owner, idempotency.LEASE_MS]
+    if category is None:
+        script_keys = [claim_key, keys.call_seq, ""]
+    else:
+        near_keys, near_args = duplicates.lookup(
+            store, config, category=category, point=point, callback_e164=e164
+        )
+        script_keys = [claim_key, keys.call_seq, keys.incident_seq, keys.ticket_seq(year), keys.center]
+        script_keys += near_keys
+        args += near_args
+    async for _ in idempotency.patience(key or ""):
+        reply = cast(list[Any], await store.script(_FIRST_READ)(keys=script_keys, args=args))
+        claimed = idempotency.outcome(claim_key, owner, reply[0]) if key else None
+        if isinstance(claimed, idempotency.Replay):
+            return claimed
+        if key and claimed is None:
+            continue  # the first request with this key is still being taken: wait for its answer
+        if category is None:
+            return _FirstRead(claim=claimed, call_number=reply[1][0])
+        call_number, seq, ticket_number = reply[1]
+        return _FirstRead(
+            claim=claimed,
+            call_number=call_number,
+            seq=seq,
+            ticket=f"{year}-{ticket_number:0{config.tickets.number_digits}d}",
+            state=center.state_from(reply[2] or None),
+            possible=duplicates.read(config, category, reply[3], now),
+        )
+    raise AssertionError("patience ends by raising StillProcessing")
 
 
 def check_answers(config: SurgeConfig, answers: Mapping[str, object]) -> None:
@@ -139,6 +228,8 @@ def _check(config: SurgeConfig, call: CallIn, now: datetime) -> None:
     if call.received_at is not None:
         if call.received_at.tzinfo is None:
             raise invalid_field("received_at", "give a time zone offset, e.g. 2026-10-13T02:15:00-04:00")
+        if not in_calendar(call.received_at):
+            raise invalid_field("received_at", OUT_OF_CALENDAR)
         if call.received_at > now + _CLOCK_SKEW:
             raise invalid_field("received_at", "is in the future")
 
@@ -149,24 +240,20 @@ async def _take(
     call_in: CallIn,
     now: datetime,
     actor: str | None,
-    claimed: idempotency.Claim | None,
+    first: _FirstRead,
     located: Located | None,
     triaged: TriageResult | None,
+    decision: tuple[str, Priority, Override | None],
+    point: Point | None,
+    e164: str | None,
 ) -> Answer:
-    if call_in.ticket is not None:
-        return await _attach(store, config, call_in, now, actor, claimed, triaged)
-    year = now.astimezone(config.zone).year
-    seq, number, call_number = await allocate_ids(store, year=year, new_incident=True)
-    ticket = f"{year}-{number:0{config.tickets.number_digits}d}"
-    call = _call(config, call_in, ticket, call_number, now)
-    category, priority, override = _decision(config, call_in, triaged, actor, now)
-    point = located.best.point if located and located.best else call_in.location
-    possible = await duplicates.find(
-        store, config, category=category, point=point, callback_e164=call.callback_e164, now=now
-    )
+    ticket, seq, possible, claimed, state = first.ticket, first.seq, first.possible, first.claim, first.state
+    call = _call(call_in, ticket, first.call_number, now, e164)
+    category, priority, override = decision
     for _ in range(_VERSION_RETRIES):
         # Tagged and dated for the mode it lands in: a switch in between makes this read again.
-        state = await center.current(store)
+        if state is None:
+            state = await center.current(store)
         incident = Incident(
             ticket=ticket,
             seq=seq,
@@ -211,6 +298,7 @@ async def _take(
             await insert_incident(store, incident, call, actor, change)
         except Conflict as conflict:
             if conflict.key == store.keys.center:
+                state = None
                 continue
             if conflict.key != store.keys.incident(ticket) or not await _landed(store, ticket, call.id):
                 raise
@@ -224,13 +312,14 @@ async def _attach(
     call_in: CallIn,
     now: datetime,
     actor: str | None,
-    claimed: idempotency.Claim | None,
+    first: _FirstRead,
     triaged: TriageResult | None,
+    e164: str | None,
 ) -> Answer:
     ticket = call_in.ticket
     assert ticket is not None, "only called to attach"
-    _, _, call_number = await allocate_ids(store, year=0, new_incident=False)
-    call = _call(config, call_in, ticket, call_number, now)
+    claimed = first.claim
+    call = _call(call_in, ticket, first.call_number, now, e164)
     for _ in range(_VERSION_RETRIES):
         current = await select_incident(store, ticket)
         if current is None:
@@ -391,8 +480,7 @@ async def _landed(store: Store, ticket: str, call_id: str) -> bool:
     return incident is not None and call_id in incident.calls
 
 
-def _call(config: SurgeConfig, call_in: CallIn, ticket: str, number: int, now: datetime) -> Call:
-    number_given = call_in.callback_number
+def _call(call_in: CallIn, ticket: str, number: int, now: datetime, e164: str | None) -> Call:
     return Call(
         id=f"C{number}",
         ticket=ticket,
@@ -401,8 +489,10 @@ def _call(config: SurgeConfig, call_in: CallIn, ticket: str, number: int, now: d
         channel=call_in.channel,
         agent=call_in.agent,
         caller_name=call_in.caller_name,
-        callback_number=number_given,
-        callback_e164=to_e164(number_given, config.jurisdiction.phone_region) if number_given else None,
+        callback_number=call_in.callback_number,
+        callback_e164=e164,
+        email=call_in.email,
+        media_url=call_in.media_url,
         language=call_in.language,
         narrative=call_in.narrative,
         address=call_in.address,

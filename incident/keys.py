@@ -79,6 +79,9 @@ live in one slot and a Lua script or MULTI may touch any of them together.
     sl:{j}:referral:<id>              hash: v, data (a referral to an agency)
     sl:{j}:referrals                  sorted set: referral ids by creation time
     sl:{j}:referrals:unanswered       sorted set: referrals sent and not answered, by when sent
+    sl:{j}:partners:alerts:<ticket>   list: a shared incident's latest CAP messages to partners (MessagePack)
+    sl:{j}:partners:shared            sorted set: tickets shared with partners, by their last message (epoch)
+    sl:{j}:partners:cancelled         sorted set: tickets whose last partner message is a Cancel, by its time
 """
 
 from __future__ import annotations
@@ -241,6 +244,11 @@ class Keys:
     def crew_load(self) -> str:
         return self._p + "crew:load"
 
+    @property
+    def queues(self) -> str:
+        """Hash: work not done counted by "category|priority|status", kept by the incident writer."""
+        return self._p + "queues"
+
     def crew_work(self, crew_id: str) -> str:
         return f"{self._p}crew:{crew_id}:work"
 
@@ -307,6 +315,17 @@ class Keys:
     @property
     def unanswered_referrals(self) -> str:
         return self._p + "referrals:unanswered"
+
+    def partner_alerts(self, ticket: str) -> str:
+        return f"{self._p}partners:alerts:{ticket}"
+
+    @property
+    def partners_shared(self) -> str:
+        return self._p + "partners:shared"
+
+    @property
+    def partners_cancelled(self) -> str:
+        return self._p + "partners:cancelled"
 
     @property
     def incident_geo(self) -> str:

@@ -22,6 +22,7 @@ from redis.exceptions import RedisError
 
 from incident.problems import invalid_field
 from incident.store import Store
+from incident.validation import is_stream_id
 from incident.web import store
 
 blueprint = Blueprint("live", __name__)
@@ -63,6 +64,9 @@ class Hub:
                 await asyncio.sleep(1)
                 continue
             for _, entries in cast(list[tuple[bytes, list[tuple[bytes, dict[bytes, bytes]]]]], reply or []):
+                if not self.subscribers:  # nobody to tell: keep the place, spare the decoding
+                    last = entries[-1][0].decode()
+                    continue
                 for entry_id, fields in entries:
                     last = entry_id.decode()
                     try:
@@ -106,7 +110,7 @@ def _newer(a: str, b: str) -> bool:
 async def stream() -> Response:
     """Every event as it happens (text/event-stream), resumable with `Last-Event-ID` (or `?after=`)."""
     after = request.headers.get("Last-Event-ID") or request.args.get("after")
-    if after is not None and not _is_id(after):
+    if after is not None and not is_stream_id(after, whole=False):
         raise invalid_field("Last-Event-ID", "an event id like 1700000000000-0")
     live = hub()
     kept = store()  # the generator runs after the request's context is gone
@@ -131,18 +135,28 @@ async def stream() -> Response:
                     yield message(sent, fields)
             while True:
                 try:
-                    entry = await asyncio.wait_for(queue.get(), KEEPALIVE_S)
+                    entries = [await asyncio.wait_for(queue.get(), KEEPALIVE_S)]
                 except TimeoutError:
                     if asyncio.get_running_loop().time() > ends:
                         return  # the browser comes back at once, and is checked again
                     yield b": keepalive\n\n"  # keeps proxies from closing a quiet stream
                     continue
-                if entry is None:
-                    return  # fell too far behind: the browser reconnects with its last id
-                entry_id, body = entry
-                if sent is None or _newer(entry_id, sent):
-                    sent = entry_id
-                    yield body
+                # What arrived meanwhile goes out in the same write: at the peak, one send for a
+                # clump of events rather than one each, per open map.
+                while not queue.empty():
+                    entries.append(queue.get_nowait())
+                chunk = []
+                for entry in entries:
+                    if entry is None:
+                        break  # fell too far behind: the browser reconnects with its last id
+                    entry_id, body = entry
+                    if sent is None or _newer(entry_id, sent):
+                        sent = entry_id
+                        chunk.append(body)
+                if chunk:
+                    yield b"".join(chunk)
+                if None in entries:
+                    return
         finally:
             live.unsubscribe(queue)
 
@@ -153,12 +167,3 @@ async def stream() -> Response:
     )
     response.timeout = None  # a stream stays open as long as the page does
     return response
-
-
-def _is_id(text: str) -> bool:
-    millis, _, sequence = text.partition("-")
-    return (
-        millis.isdigit()
-        and len(millis) <= 20
-        and (sequence == "" or (sequence.isdigit() and len(sequence) <= 20))
-    )

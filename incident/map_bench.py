@@ -17,11 +17,7 @@ import os
 import platform
 import random
 import shutil
-import signal
-import socket
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 from datetime import UTC, datetime
@@ -31,8 +27,8 @@ import httpx
 from tqdm import tqdm
 
 from geo.point import Point
+from incident.benchkit import BenchServer
 from incident.config import Priority, load_config
-from incident.embedded import EmbeddedRedis
 from incident.events import Change
 from incident.incidents import insert_incident
 from incident.records import Call, Channel, Incident
@@ -40,7 +36,6 @@ from incident.status import Status
 from incident.store import Store, connect
 
 ROOT = Path(__file__).resolve().parent.parent
-STORMLINE = str(Path(sys.executable).parent / "stormline")
 PASSWORD = "a long enough passphrase"  # noqa: S105 - a throwaway account on a throwaway server
 BENCH_KEY = "bench-only-secret"
 SOUTH, NORTH, WEST, EAST = 42.83, 42.96, -78.92, -78.80
@@ -56,39 +51,15 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=20.0, help="how long calls arrive")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as folder:
-        data = Path(folder)
-        port = _free_port()
-        env = {k: v for k, v in os.environ.items() if not k.startswith("STORMLINE_")}
-        env.update(STORMLINE_DATA_DIR=str(data), STORMLINE_WORKERS="2", STORMLINE_SECRET_KEY=BENCH_KEY)
-        command = [STORMLINE, "serve", "--bind", f"127.0.0.1:{port}"]
-        server = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)  # noqa: S603
-        base = f"http://127.0.0.1:{port}"
-        try:
-            asyncio.run(_ready(base))
-            asyncio.run(_load(EmbeddedRedis(data).url, args.incidents))
-            add = [STORMLINE, "users", "add", "bench", "--role", "supervisor", "--password-stdin"]
-            subprocess.run(add, env=env, input=PASSWORD + "\n", text=True, check=True, capture_output=True)  # noqa: S603
-            create = [STORMLINE, "tokens", "create", "bench-api", "--role", "supervisor"]
-            made = subprocess.run(create, env=env, text=True, check=True, capture_output=True)  # noqa: S603
-            figures = asyncio.run(_measure(base, made.stdout.strip().splitlines()[0], args))
-        finally:
-            server.send_signal(signal.SIGTERM)
-            server.wait(timeout=60)
+    with (
+        tempfile.TemporaryDirectory() as folder,
+        BenchServer(Path(folder), 2, STORMLINE_SECRET_KEY=BENCH_KEY) as server,
+    ):
+        asyncio.run(_load(server.redis_url, args.incidents))
+        server.cli("users", "add", "bench", "--role", "supervisor", "--password-stdin", stdin=PASSWORD + "\n")
+        figures = asyncio.run(_measure(server.url, server.token("supervisor"), args))
     if args.json:
         args.json.write_text(json.dumps(figures, indent=2) + "\n")
-
-
-async def _ready(base: str) -> None:
-    async with httpx.AsyncClient(base_url=base) as client:
-        for _ in range(300):
-            try:
-                if (await client.get("/readyz")).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            await asyncio.sleep(0.1)
-    raise SystemExit("stormline did not start")
 
 
 async def _load(url: str, count: int) -> None:
@@ -234,12 +205,6 @@ def _stats(values: list[float]) -> dict[str, float | int]:
         "p99": round(values[max(0, int(len(values) * 0.99) - 1)], 1),
         "max": round(values[-1], 1),
     }
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 if __name__ == "__main__":

@@ -39,6 +39,11 @@ class StormlineMap(folium.Map):
     default_js = [("leaflet", "/vendor/leaflet/dist/leaflet.js")]  # noqa: RUF012 - folium's own shape
     default_css = [("leaflet_css", "/vendor/leaflet/dist/leaflet.css")]  # noqa: RUF012
 
+    def __init__(self, **options: Any) -> None:
+        # Tiles usually say how far one may zoom; the offline base layer does not, and with no tiles
+        # Leaflet would zoom without end onto a single pin.
+        super().__init__(**{"maxZoom": 19, **options})
+
 
 class MapIncident(msgspec.Struct, array_like=True):
     """An open incident as the map draws it: [ticket, lat, lon, category, priority, status, crew, job]."""

@@ -84,11 +84,21 @@ async def deliver_forever(
         ) as agencies,
     ):
         senders = Senders(psap, agencies, smtp_url, smtp_from)
+        # A partner that failed is tried again with one delivery per retry_seconds, not with every one
+        # pending for it: in an outage at the peak, hundreds of doomed attempts a second would take
+        # the CPU the calls and the live map need. Skipped deliveries stay pending and come back.
+        failing: dict[tuple[bytes, bytes], float] = {}  # (target, address) → when to try it again
         while True:
             try:
                 entries = await _next(store, consumer, retry_ms)
                 for entry_id, fields in entries:
-                    await _deliver(store, config, senders, entry_id, fields)
+                    partner = (fields.get(b"target", b"psap"), fields.get(b"address", b""))
+                    if failing.get(partner, 0.0) > time.monotonic():
+                        continue
+                    if await _deliver(store, config, senders, entry_id, fields):
+                        failing.pop(partner, None)
+                    else:
+                        failing[partner] = time.monotonic() + config.handoff.retry_seconds
             except asyncio.CancelledError:
                 raise
             except (RedisError, OSError) as error:
@@ -124,7 +134,8 @@ async def _next(store: Store, consumer: str, retry_ms: int) -> list[tuple[bytes,
 
 async def _deliver(
     store: Store, config: SurgeConfig, senders: Senders, entry_id: bytes, fields: dict[bytes, bytes]
-) -> None:
+) -> bool:
+    """Try one delivery; whether the partner took it."""
     delivery_id = fields[b"id"].decode()
     status_key = store.keys.delivery(delivery_id)
     await store.redis.hincrby(status_key, "attempts", 1)
@@ -149,11 +160,12 @@ async def _deliver(
         # Stays pending and comes back after retry_seconds; for the 911 center, the acknowledgement
         # alarm tells supervisors meanwhile.
         await store.redis.hset(status_key, "error", error[:300])
-        return
+        return False
     pipe = store.redis.pipeline(transaction=True)
     pipe.xack(store.keys.outbox, GROUP, entry_id)
     pipe.hset(status_key, mapping={"delivered_at": repr(time.time()), "error": ""})
     await pipe.execute()
+    return True
 
 
 async def _post(client: httpx.AsyncClient, url: str, delivery_id: str, body: bytes) -> str | None:

@@ -11,10 +11,13 @@ import logging
 from typing import Any
 
 import msgspec
-from quart import Quart, Response
+from quart import Quart, Response, has_request_context, request
 from quart_schema import RequestSchemaValidationError
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 from werkzeug.exceptions import HTTPException
 
+from incident import georeport
 from incident.validation import dotted, split_error
 
 CONTENT_TYPE = "application/problem+json"
@@ -93,6 +96,11 @@ def illegal_transition(ticket: str, current: str, target: str, allowed: list[str
 
 
 def problem_response(problem: Problem, headers: dict[str, str] | None = None) -> Response:
+    if has_request_context() and request.path.startswith("/open311/"):
+        # Open311 apps read only their spec's error list, whatever went wrong (404, 405, 429, 503…).
+        answer = georeport.errors(georeport.format_of(request.path), problem.status, problem.detail)
+        answer.headers.update(headers or {})
+        return answer
     return Response(_encode(problem.body()), problem.status, headers, content_type=CONTENT_TYPE)
 
 
@@ -124,6 +132,17 @@ def register(app: Quart) -> None:
         # Keep what the exception says in headers (Allow on 405, Retry-After on 429).
         headers = {name: value for name, value in error.get_headers() if name.lower() != "content-type"}
         return problem_response(Problem(status, error.name, detail), headers)
+
+    @app.errorhandler(RedisConnectionError)
+    @app.errorhandler(RedisTimeoutError)
+    async def _storage_down(error: Exception) -> Response:
+        # Redis restarting or out of reach past the client's retries: nothing was acknowledged, and a
+        # retry (with the same Idempotency-Key) is safe. A 503 says so; a 500 would say we broke.
+        log.warning("storage unavailable: %s", error)
+        return problem_response(
+            Problem(503, "Service Unavailable", "storage is restarting; retry in a moment", kind="storage"),
+            {"Retry-After": "1"},
+        )
 
     @app.errorhandler(Exception)
     async def _unexpected(error: Exception) -> Response:

@@ -12,7 +12,7 @@ from quart_schema import hide
 
 from incident.maps import CENTER, StormlineMap, map_parts
 from incident.public import LOOKUPS_PER_ADDRESS, open_stations, ticket_status
-from incident.status import Status
+from incident.status import MEANING
 
 blueprint = Blueprint("public_pages", __name__)
 
@@ -20,20 +20,6 @@ blueprint = Blueprint("public_pages", __name__)
 def _inert(text: str) -> str:
     """Text safe as HTML and inside a JavaScript template string."""
     return html.escape(text).replace("`", "&#96;").replace("$", "&#36;").replace("\\", "&#92;")
-
-
-# What each status means to the person who called, in their words.
-MEANING = {
-    Status.OPEN: "We have your request and it is waiting for a crew or an agency.",
-    Status.ASSIGNED: "A crew has your request on its list.",
-    Status.EN_ROUTE: "A crew is on its way.",
-    Status.ON_SCENE: "A crew is there now.",
-    Status.REFERRED: "We have passed your request to the agency that handles it; they will contact you.",
-    Status.WITH_911: "Your call was passed to 911.",
-    Status.RESOLVED: "The work is done. Call 311 if it is not.",
-    Status.CLOSED: "This request is closed.",
-    Status.CANCELLED: "This request was withdrawn (a duplicate of another report, or made in error).",
-}
 
 
 @blueprint.get("/track")

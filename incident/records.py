@@ -45,6 +45,8 @@ class Call(msgspec.Struct, kw_only=True):
     caller_name: str | None = None
     callback_number: str | None = None  # as the caller gave it
     callback_e164: str | None = None  # the same, normalised, when it could be read
+    email: str | None = None  # a resident's app may give one instead of a number
+    media_url: str | None = None  # a photo the resident's app sent with the report
     language: str = "en"
     narrative: str = ""  # what the caller said
     address: str | None = None  # the address as given
@@ -77,6 +79,7 @@ class Incident(msgspec.Struct, kw_only=True):
     assigned_crew: str | None = None  # the crew working it; crews see only their own incidents
     needs: list[str] = []  # capabilities the crew sent must have (from the answers, e.g. a wire down)
     job: str | None = None  # the street-segment job it is part of, assigned and cleared as one unit
+    partners: PartnerShare | None = None  # shared with partner agencies (their CAP feed), or once was
     calls: list[str]
     opened_at: datetime
     updated_at: datetime
@@ -131,6 +134,23 @@ class Override(msgspec.Struct, kw_only=True):
     triage_priority: Priority | None
 
 
+class PartnerShare(msgspec.Struct, kw_only=True):
+    """A supervisor's decision that partner agencies see the incident in their CAP feed (or no longer)."""
+
+    shared: bool
+    headline: str | None  # the supervisor's own words for partners; never what a caller said
+    by: str | None
+    at: datetime
+
+
+class PartnerAlert(msgspec.Struct, kw_only=True, array_like=True):
+    """One message of a shared incident's CAP chain to partners: which version of it, when, what kind."""
+
+    version: int  # the incident's version it was sent for: part of its identifier
+    sent: datetime
+    msg_type: str  # "Alert", "Update" or "Cancel" (CAP 1.2 msgType)
+
+
 class IncidentOpened(msgspec.Struct, kw_only=True, tag="incident.opened"):
     ticket: str
     at: datetime
@@ -176,6 +196,17 @@ class TriageOverridden(msgspec.Struct, kw_only=True, tag="incident.triage_overri
     at: datetime
     actor: str | None
     override: Override
+    version: int
+
+
+class PartnersChanged(msgspec.Struct, kw_only=True, tag="incident.partners"):
+    """A supervisor shared the incident with partner agencies, changed its headline, or stopped sharing."""
+
+    ticket: str
+    at: datetime
+    actor: str | None
+    shared: bool
+    headline: str | None
     version: int
 
 
@@ -352,6 +383,7 @@ Event = (
     | StatusChanged
     | IncidentLocated
     | TriageOverridden
+    | PartnersChanged
     | HandoffStepped
     | AlarmRaised
     | Requeued
@@ -398,3 +430,4 @@ unpack_incident = msgspec.msgpack.Decoder(Incident).decode
 unpack_call = msgspec.msgpack.Decoder(Call).decode
 unpack_event = msgspec.msgpack.Decoder(Event).decode
 unpack_notice = msgspec.msgpack.Decoder(CrewNotice).decode
+unpack_partner_alert = msgspec.msgpack.Decoder(PartnerAlert).decode

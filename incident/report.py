@@ -204,44 +204,98 @@ async def kept(store: Store, activation_id: str) -> Report | None:
     return _unpack(data) if data else None
 
 
-def to_csv(report: Report) -> str:
-    """The report's tables, one after the other, each with a heading row."""
+class Table(msgspec.Struct, kw_only=True, frozen=True):
+    """One table of the report: its heading row and its rows, as they go into a spreadsheet."""
+
+    heading: list[str]
+    rows: list[list[object]]
+
+
+def tables(report: Report) -> dict[str, Table]:
+    """The report's tables by name, in the order the stacked CSV has them."""
+    out = {
+        "summary": Table(
+            heading=["storm incident", "id", "incidents", "calls", "deadlines missed"],
+            rows=[
+                [
+                    safe_cell(report.activation.name),
+                    report.activation.id,
+                    report.incidents,
+                    report.calls,
+                    report.deadlines_missed,
+                ]
+            ],
+        )
+    }
+    for name, title, rows in (
+        ("category", "category", report.by_category), ("priority", "priority", report.by_priority),
+        ("council_district", "council district", report.by_zone), ("channel", "channel", report.by_channel),
+    ):  # fmt: skip
+        out[name] = Table(
+            heading=[title, "incidents", "calls"],
+            rows=[[safe_cell(row.key), row.incidents, row.calls] for row in rows],
+        )
+    out["calls_per_hour"] = Table(
+        heading=["hour (UTC)", "calls"], rows=[[hour, count] for hour, count in report.calls_per_hour]
+    )
+    out["durations"] = Table(
+        heading=["time from opening", "count", "median minutes", "p90 minutes"],
+        rows=[
+            [title, durations.count, durations.median_minutes, durations.p90_minutes]
+            for title, durations in (
+                ("to 911 transfer", report.to_handoff),
+                ("to dispatch", report.to_dispatch),
+                ("to resolution", report.to_resolution),
+            )
+        ],
+    )
+    stations = []
+    for s in report.warming_stations:
+        opened, closed = (t.isoformat() if t else "" for t in (s.opened_at, s.closed_at))
+        stations.append([safe_cell(s.name), opened, closed, s.checked_in, s.peak])
+    out["warming_stations"] = Table(
+        heading=["warming station", "opened", "closed", "checked in", "most at once"], rows=stations
+    )
+    rides = report.transport
+    out["rides"] = Table(
+        heading=["rides", "requested", "people dropped off", "van runs"],
+        rows=(
+            [["all", rides.requests, rides.people_dropped_off, rides.runs]]
+            + [[status, count] for status, count in sorted(rides.by_status.items())]
+            if rides is not None
+            else []
+        ),
+    )
+    return out
+
+
+TABLES = (
+    "summary", "category", "priority", "council_district", "channel", "calls_per_hour", "durations",
+    "warming_stations", "rides",
+)  # fmt: skip
+"""The names of the report's tables, for `report.csv?table=`."""
+
+
+def to_csv(report: Report, table: str | None = None) -> str:
+    """One table of the report (`table`), with its heading row; or all of them, one after the other."""
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow(["storm incident", _cell(report.activation.name), report.activation.id])
+    found = tables(report)
+    if table is not None:
+        writer.writerow(found[table].heading)
+        writer.writerows(found[table].rows)
+        return out.getvalue()
+    # Stacked, as it always was: the summary as two label-value rows, then each table after a blank row.
+    writer.writerow(["storm incident", safe_cell(report.activation.name), report.activation.id])
     writer.writerow(
         ["incidents", report.incidents, "calls", report.calls, "deadlines missed", report.deadlines_missed]
     )
-    for title, rows in (
-        ("category", report.by_category), ("priority", report.by_priority),
-        ("council district", report.by_zone), ("channel", report.by_channel),
-    ):  # fmt: skip
+    for name in TABLES[1:]:
+        if name == "rides" and report.transport is None:
+            continue
         writer.writerow([])
-        writer.writerow([title, "incidents", "calls"])
-        writer.writerows([_cell(row.key), row.incidents, row.calls] for row in rows)
-    writer.writerow([])
-    writer.writerow(["hour (UTC)", "calls"])
-    writer.writerows(report.calls_per_hour)
-    writer.writerow([])
-    writer.writerow(["time from opening", "count", "median minutes", "p90 minutes"])
-    for title, durations in (
-        ("to 911 transfer", report.to_handoff),
-        ("to dispatch", report.to_dispatch),
-        ("to resolution", report.to_resolution),
-    ):
-        writer.writerow([title, durations.count, durations.median_minutes, durations.p90_minutes])
-    writer.writerow([])
-    writer.writerow(["warming station", "opened", "closed", "checked in", "most at once"])
-    for s in report.warming_stations:
-        opened, closed = (t.isoformat() if t else "" for t in (s.opened_at, s.closed_at))
-        writer.writerow([_cell(s.name), opened, closed, s.checked_in, s.peak])
-    if report.transport is not None:
-        writer.writerow([])
-        writer.writerow(["rides", "requested", "people dropped off", "van runs"])
-        writer.writerow(
-            ["all", report.transport.requests, report.transport.people_dropped_off, report.transport.runs]
-        )
-        writer.writerows([status, count] for status, count in sorted(report.transport.by_status.items()))
+        writer.writerow(found[name].heading)
+        writer.writerows(found[name].rows)
     return out.getvalue()
 
 
@@ -263,8 +317,8 @@ def _every_hour(hours: Counter[str]) -> list[tuple[str, int]]:
 _FORMULA = ("=", "+", "-", "@", "\t", "\r")
 
 
-def _cell(value: object) -> object:
-    # A typed name starting like a formula would run in a spreadsheet: make it text.
+def safe_cell(value: object) -> object:
+    """A spreadsheet cell: typed text starting like a formula would run in a spreadsheet, so make it text."""
     return "'" + value if isinstance(value, str) and value.startswith(_FORMULA) else value
 
 

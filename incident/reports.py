@@ -5,8 +5,8 @@ from __future__ import annotations
 from quart import Blueprint, Response, render_template, request
 from quart_schema import document_response, hide
 
-from incident.problems import Problem
-from incident.report import Report, build, kept, to_csv
+from incident.problems import Problem, invalid_field
+from incident.report import TABLES, Report, build, kept, to_csv
 from incident.web import json_response, store, surge_config
 
 blueprint = Blueprint("reports", __name__)
@@ -38,9 +38,20 @@ async def report_json(activation_id: str) -> Response:
 @blueprint.get("/api/v1/activations/<activation_id>/report.csv")
 @hide
 async def report_csv(activation_id: str) -> Response:
-    """The report's tables as CSV."""
-    body = to_csv(await _report(activation_id))
-    headers = {"Content-Disposition": f'attachment; filename="after-action-{activation_id}.csv"'}
+    """The report's tables as CSV: all of them one after the other, or `?table=<name>` alone.
+
+    One table is a clean sheet for a spreadsheet: its heading row, then its rows. The names are
+    `summary`, `category`, `priority`, `council_district`, `channel`, `calls_per_hour`, `durations`,
+    `warming_stations` and `rides`.
+    """
+    table = request.args.get("table")
+    if table is not None and table not in TABLES:
+        problem = invalid_field("table", f"no table {table!r}; the tables are {', '.join(TABLES)}")
+        problem.extra["allowed"] = list(TABLES)
+        raise problem
+    body = to_csv(await _report(activation_id), table)
+    name = f"after-action-{activation_id}" + (f"-{table}" if table else "")
+    headers = {"Content-Disposition": f'attachment; filename="{name}.csv"'}
     return Response(body, 200, headers, content_type="text/csv; charset=utf-8")
 
 

@@ -33,8 +33,24 @@ TRANSITIONS: dict[Status, frozenset[Status]] = {
 
 FINAL: frozenset[Status] = frozenset(s for s, targets in TRANSITIONS.items() if not targets)
 TAKES_NEW_CALLS: frozenset[Status] = frozenset(Status) - FINAL
+DONE: frozenset[Status] = FINAL | {Status.RESOLVED, Status.CANCELLED}
+"""The work is over (done, withdrawn or closed), though a resolved or cancelled incident may reopen."""
 
 
 def allowed(current: Status, target: Status) -> bool:
     """Whether an incident in `current` may move to `target`."""
     return target in TRANSITIONS[current]
+
+
+# What each status means to the person who called, in their words.
+MEANING = {
+    Status.OPEN: "We have your request and it is waiting for a crew or an agency.",
+    Status.ASSIGNED: "A crew has your request on its list.",
+    Status.EN_ROUTE: "A crew is on its way.",
+    Status.ON_SCENE: "A crew is there now.",
+    Status.REFERRED: "We have passed your request to the agency that handles it; they will contact you.",
+    Status.WITH_911: "Your call was passed to 911.",
+    Status.RESOLVED: "The work is done. Call 311 if it is not.",
+    Status.CLOSED: "This request is closed.",
+    Status.CANCELLED: "This request was withdrawn (a duplicate of another report, or made in error).",
+}

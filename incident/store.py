@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import cast
+from dataclasses import dataclass, field
+from typing import Any, cast
 from urllib.parse import unquote, urlsplit
 
 from redis.asyncio import Redis
@@ -27,8 +27,9 @@ class Store:
     redis: Redis
     keys: Keys
     apply: AsyncScript
-    claim: AsyncScript
+    release: AsyncScript
     gate: AsyncScript
+    _scripts: dict[str, AsyncScript] = field(default_factory=dict, compare=False)
 
     @classmethod
     def open(cls, redis: Redis, jurisdiction: str) -> Store:
@@ -41,6 +42,13 @@ class Store:
             idempotency.register(redis),
             throttle.register(redis),
         )
+
+    def script(self, source: str) -> AsyncScript:
+        """`source` registered on this client once (a module's Lua made of other modules' parts)."""
+        registered = self._scripts.get(source)
+        if registered is None:
+            registered = self._scripts[source] = self.redis.register_script(source)
+        return registered
 
 
 def client_options() -> dict[str, object]:
@@ -89,5 +97,6 @@ def _sentinel_primary(url: str) -> Redis:
     service = unquote(path[0])
     db = int(path[1]) if len(path) > 1 else 0
     auth = {"username": unquote(username) or None, "password": unquote(password) or None}
-    sentinel = Sentinel(sentinels, sentinel_kwargs=auth, **auth, **client_options())  # type: ignore[no-untyped-call]
+    connection: dict[str, Any] = {**auth, **client_options()}
+    sentinel = Sentinel(sentinels, sentinel_kwargs=auth, **connection)
     return cast(Redis, sentinel.master_for(service, db=db))

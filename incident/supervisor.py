@@ -12,6 +12,7 @@ import logging
 import signal
 import time
 from collections import deque
+from collections.abc import Callable
 from multiprocessing import get_context
 from multiprocessing.connection import wait
 from multiprocessing.process import BaseProcess
@@ -25,8 +26,11 @@ CRASH_WINDOW_S = 60.0
 CRASHES_BEFORE_PAUSE = 10  # in the window; then wait before each restart, never give up
 
 
-def supervise(config: Config, workers: int) -> int:
-    """Serve with `workers` processes until told to stop; returns the exit status."""
+def supervise(config: Config, workers: int, tend: Callable[[], None] | None = None) -> int:
+    """Serve with `workers` processes until told to stop; returns the exit status.
+
+    `tend` is called about once a second (it restarts the embedded Redis if that died).
+    """
     worker = uvloop_worker if config.worker_class == "uvloop" else asyncio_worker
     sockets = config.create_sockets()
     context = get_context("spawn")
@@ -54,6 +58,8 @@ def supervise(config: Config, workers: int) -> int:
     crashes: deque[float] = deque()
     while not stopping:
         wait([process.sentinel for process in processes], timeout=1.0)
+        if tend is not None and not stopping:
+            tend()
         for index, process in enumerate(processes):
             if process.exitcode is None or stopping:
                 continue

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 import msgspec
-from quart import Request, Response, current_app
+from quart import Request, Response, current_app, request
 
 from incident.config import SurgeConfig
 
@@ -63,3 +63,8 @@ def triage_engine() -> Engine:
 
 def surge_config() -> SurgeConfig:
     return current_app.extensions["stormline.config"]  # type: ignore[no-any-return]
+
+
+def public_base_url() -> str:
+    """Where outsiders reach Stormline (STORMLINE_PUBLIC_URL), else the address this request came to."""
+    return str(current_app.extensions.get("stormline.public_url") or request.host_url).rstrip("/")

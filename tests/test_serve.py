@@ -158,3 +158,33 @@ def test_a_killed_worker_is_replaced_and_no_call_is_lost(server: Server) -> None
         assert len(set(tickets)) == len(tickets) == 13
         for ticket in tickets:
             assert client.get(f"/api/v1/incidents/{ticket}").status_code == 200
+
+
+def test_a_killed_redis_is_started_again_and_keeps_every_acknowledged_call(server: Server) -> None:
+    """kill -9 of the embedded Redis: serve starts it again from its append-only file; no 500s meanwhile."""
+    import time
+
+    token = server.token("agent")
+    with server.client(token) as client:
+        tickets = [client.post("/api/v1/calls", json=CALL).json()["ticket"] for _ in range(3)]
+        old = _redis_pid(server.data_dir)
+        os.kill(old, signal.SIGKILL)
+        statuses = []
+        for number in range(10):
+            for _ in range(100):
+                answer = client.post(
+                    "/api/v1/calls", json=CALL, headers={"Idempotency-Key": f"redis-{number}"}
+                )
+                statuses.append(answer.status_code)
+                if answer.status_code == 201:
+                    tickets.append(answer.json()["ticket"])
+                    break
+                assert answer.status_code == 503, answer.text  # storage restarting: retry, never a 500
+                assert answer.headers["Retry-After"] == "1"
+                time.sleep(0.1)
+            else:
+                raise AssertionError(f"calls stopped being taken after Redis died: {statuses[-5:]}")
+        assert _redis_pid(server.data_dir) != old
+        assert len(set(tickets)) == len(tickets) == 13
+        for ticket in tickets:
+            assert client.get(f"/api/v1/incidents/{ticket}").status_code == 200

@@ -81,7 +81,7 @@ async def _enforce() -> Response | None:
         return None  # no such route: the 404 handler answers
     rule = ACCESS[endpoint]
     try:
-        g.principal = principal = await _resolve()
+        g.principal = principal = await _resolve(rule)
         if not rule.public:
             assert rule.roles is not None, "non-public rules name roles"
             if not principal.signed_in:
@@ -94,8 +94,14 @@ async def _enforce() -> Response | None:
     return None
 
 
-async def _resolve() -> Principal:
+async def _resolve(rule: Rule) -> Principal:
     scheme, _, secret = request.headers.get("Authorization", "").partition(" ")
+    if rule.api_key and rule.roles is not None and scheme.lower() != "bearer":
+        # Open311 apps send their key as a form field (never read from the query string, which logs
+        # keep); reading needs no key, so a stale one left in a read is not held against it.
+        given = (await request.form).get("api_key") if request.method == "POST" else None
+        if given:
+            scheme, secret = "bearer", given
     if scheme.lower() == "bearer":  # other schemes (a proxy's Basic auth) are not ours to judge
         token = await token_for(store(), secret.strip())
         if token is None:
@@ -161,12 +167,16 @@ async def _deny(rule: Rule, denied: Denied) -> Response:
                 remote=request.remote_addr,
             ),
         )
+    if rule.api_key:  # Open311 answers a missing or wrong key with 403 (in its format: problem_response)
+        return problem_response(Problem(403, "Forbidden", f"api_key: {denied.reason}", kind="access-denied"))
     if rule.page:
         # A person gets a page: sent to sign in (and back here after), or a plain refusal (403). A form
         # posted without a sign-in cannot be replayed after one: it gets the sign-in form in place (401).
-        if denied.status == 401 and request.method in SAFE_METHODS:
+        # On a page anyone may see, a 401 is a refused credential (a stale bearer token a script keeps
+        # sending): signing in would not drop it, and /login itself would send it to /login again.
+        if denied.status == 401 and request.method in SAFE_METHODS and not rule.public:
             return Response("", 303, {"Location": f"/login?next={quote(_here(), safe='/')}"})
-        if denied.status == 401:
+        if denied.status == 401 and not rule.public:
             page = await render_template("login.html", message=None, next=_here(), name="")
         else:
             page = await render_template("denied.html", reason=denied.reason)

@@ -18,6 +18,7 @@ class Rule:
     roles: frozenset[Role] | None  # None: anyone, signed in or not
     page: bool = False
     link: bool = False  # no sign-in, but the path carries a signed, expiring token for one record
+    api_key: bool = False  # Open311: the token may come as the `api_key` parameter; errors in its format
 
     @property
     def public(self) -> bool:
@@ -33,6 +34,8 @@ PUBLIC_PAGE = Rule(None, page=True)
 LINK = Rule(None, link=True)  # an agency's link to one referral: the token in the path is the key
 LINK_PAGE = Rule(None, page=True, link=True)
 SIGNED_IN = Rule(frozenset(Role))
+OPEN311_READ = Rule(None, api_key=True)  # anyone: the public view of requests
+OPEN311_FILE = Rule(frozenset({Role.OPEN311}), api_key=True)  # an app holding an api_key
 
 A, CR, CO, S, AD = Role.AGENT, Role.CREW, Role.COORDINATOR, Role.SUPERVISOR, Role.ADMIN
 
@@ -50,6 +53,13 @@ ACCESS: dict[str, Rule] = {
     "api.post_handoff_release": allow(S),
     "api.post_psap_status": allow(Role.PSAP),
     "api.get_alarms": allow(A, S),
+    # partner agencies' CAP feed (no caller's words, address, name or number; the place only roughly)
+    "partners.post_sharing": allow(S),
+    "partners.cap_feed": allow(Role.AGENCY, CO, S),
+    "partners.cap_alert": allow(Role.AGENCY, CO, S),
+    # exports for analysts: no personal data, but every incident's point
+    "exports.incidents_geojson": allow(CO, S, AD),
+    "exports.incidents_csv": allow(CO, S, AD),
     # crews, assignments, routes, street-segment jobs, duplicates
     "dispatch.list_crews": allow(A, CR, CO, S),
     "dispatch.post_crew": allow(S, AD),
@@ -132,6 +142,14 @@ ACCESS: dict[str, Rule] = {
     # residents
     "public.get_ticket": PUBLIC,
     "public.get_stations": PUBLIC,
+    # Open311 GeoReport v2 (residents' apps)
+    "open311.discovery": OPEN311_READ,
+    "open311.services": OPEN311_READ,
+    "open311.service_definition": OPEN311_READ,
+    "open311.get_requests": OPEN311_READ,
+    "open311.get_request": OPEN311_READ,
+    "open311.get_token": OPEN311_READ,
+    "open311.post_request": OPEN311_FILE,
     # sign-in
     "login.login_page": PUBLIC_PAGE,
     "login.login": PUBLIC_PAGE,

@@ -23,6 +23,7 @@ def visible_call(call: Call, role: Role | None, incident: Incident) -> Call:
     return msgspec.structs.replace(
         call,
         caller_name=None,
+        email=None,
         callback_number=call.callback_number if keep_number else None,
         callback_e164=call.callback_e164 if keep_number else None,
     )

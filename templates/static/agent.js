@@ -7,7 +7,6 @@
   const csrf = document.querySelector("meta[name=csrf-token]").content;
   const frame = $("map-frame");
   const map = window[frame.dataset.map];
-  map.setMaxZoom(19);
   let pin = null;
   let point = null;
   let triaged = null;
@@ -27,13 +26,7 @@
   const debounce = (fn, ms) => { let t; return (...a) => { clearTimeout(t); t = setTimeout(() => fn(...a), ms); }; };
 
   map.on("click", (e) => { setPoint(e.latlng.lat, e.latlng.lng); $("located").textContent = "Placed on the map by hand."; });
-  fetch("/api/v1/map/base", { credentials: "same-origin" }).then((a) => a.json()).then((base) => {
-    const layer = L.geoJSON(base, { style: (f) => f.properties.layer === "street"
-      ? { color: "#8a8a8a", weight: 1 } : { color: "#5a4fcf", weight: 1, fillOpacity: 0.02 } }).addTo(map);
-    const city = layer.getLayers().filter((l) => l.feature.properties.layer === "city");
-    if (city.length) map.fitBounds(L.featureGroup(city).getBounds());
-    frame.dataset.ready = "true";
-  });
+  window.stormlineBase(map).then(() => { frame.dataset.ready = "true"; });
 
   function answers() {
     const out = {};

@@ -1,21 +1,34 @@
-// The offline base layer (city, council districts, known streets) under a page's map, so it shows
-// where things are with no map tiles at all.
+// The offline base layer: city limits, council and police districts, neighbourhoods and known street
+// blocks, from Stormline's own data, so every map shows where things are with no tiles at all. One
+// drawing for every page; a page whose map needs nothing more (data-base="draw") just gets it.
+window.stormlineBase = async (map, { fit = true } = {}) => {
+  const answer = await fetch("/api/v1/map/base", { credentials: "same-origin" });
+  if (!answer.ok) throw new Error(`base layer: ${answer.status}`);
+  const base = await answer.json();
+  const styles = {
+    street: { color: "#8a8a8a", weight: 2 },
+    district: { color: "#5a4fcf", weight: 1, fillOpacity: 0.03 },
+    neighborhood: { color: "#00796b", weight: 1, dashArray: "4 4", fillOpacity: 0 },
+    police: { color: "#1a237e", weight: 2, dashArray: "8 4", fillOpacity: 0 },
+    city: { color: "#000", weight: 2, fillOpacity: 0 },
+  };
+  const named = (text) => { const span = document.createElement("span"); span.textContent = text; return span; };
+  const layerOf = (name) => L.geoJSON({ type: "FeatureCollection",
+    features: base.features.filter((f) => f.properties.layer === name) }, {
+    style: () => styles[name], interactive: name !== "street" && name !== "city",
+    onEachFeature: (f, l) => { if (name !== "street" && name !== "city") l.bindTooltip(named(f.properties.name)); },
+  });
+  const zones = { "Streets": layerOf("street"), "Council districts": layerOf("district"),
+    "Neighbourhoods": layerOf("neighborhood"), "Police districts": layerOf("police") };
+  const city = layerOf("city");
+  L.featureGroup([city, zones["Streets"], zones["Council districts"]]).addTo(map).bringToBack();
+  if (fit && city.getLayers().length) map.fitBounds(city.getBounds());
+  return { zones, features: base.features.length };
+};
+
 (() => {
   const frame = document.getElementById("map-frame");
-  if (!frame) return;
-  const map = window[frame.dataset.map];
-  map.setMaxZoom(19);
-  fetch("/api/v1/map/base", { credentials: "same-origin" })
-    .then((answer) => answer.json())
-    .then((base) => {
-      const layer = L.geoJSON(base, {
-        style: (f) => f.properties.layer === "street" ? { color: "#8a8a8a", weight: 2 }
-          : f.properties.layer === "district" ? { color: "#5a4fcf", weight: 1, fillOpacity: 0.03 }
-          : { color: "#000", weight: 2, fillOpacity: 0 },
-      }).addTo(map);
-      layer.bringToBack();
-      const city = layer.getLayers().filter((l) => l.feature.properties.layer === "city");
-      if (city.length) map.fitBounds(L.featureGroup(city).getBounds());
-      frame.dataset.ready = "true";
-    });
+  if (frame && frame.dataset.base === "draw") {
+    window.stormlineBase(window[frame.dataset.map]).then(() => { frame.dataset.ready = "true"; });
+  }
 })();

@@ -8,7 +8,6 @@
   const $ = (id) => document.getElementById(id);
   const frame = $("map-frame");
   const map = window[frame.dataset.map];
-  map.setMaxZoom(19);
   const drawn = L.layerGroup().addTo(map);
   const steps = { assigned: ["en_route", "En route"], en_route: ["on_scene", "On scene"], on_scene: ["cleared", "Cleared"] };
   let lastSent = 0;
@@ -109,9 +108,7 @@
     setInterval(() => navigator.geolocation.getCurrentPosition(share, refused, { maximumAge: 60000 }), 60000);
   }
 
-  fetch("/api/v1/map/base", { credentials: "same-origin" }).then((a) => a.json()).then((base) =>
-    L.geoJSON(base, { style: (f) => f.properties.layer === "street" ? { color: "#8a8a8a", weight: 2 }
-      : { color: "#5a4fcf", weight: 1, fillOpacity: 0.02 } }).addTo(map).bringToBack());
+  window.stormlineBase(map, { fit: false }); // the crew's map keeps to its route
   load().then(feed);
   setInterval(feed, 10000);
 })();

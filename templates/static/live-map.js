@@ -5,7 +5,6 @@
   const frame = document.getElementById("map-frame");
   if (!frame) return;
   const map = window[frame.dataset.map];
-  map.setMaxZoom(19); // tiles usually say how far one may zoom; the offline base layer does not
   const colours = { P1: "#c0001a", P2: "#e66a00", P3: "#c9a400", P4: "#2a6fdb" };
   // Each category's own border colour, so kinds can be told apart at a glance as well as filtered.
   const kinds = ["#222222", "#6a1b9a", "#00695c", "#ad1457", "#4e342e", "#1565c0", "#558b2f", "#ef6c00"];
@@ -102,7 +101,7 @@
       fillColor: view.full ? "#999" : "#30c060", fillOpacity: 0.9 }).bindPopup(text).addTo(map));
   }
 
-  function follow(after) {
+  function follow(after, opened = () => {}) {
     const source = new EventSource(`/api/v1/events/stream${after ? `?after=${encodeURIComponent(after)}` : ""}`);
     const seen = (event) => {
       window.stormlineMap.events += 1;
@@ -111,7 +110,7 @@
       status.textContent = `Live · last event ${new Date().toLocaleTimeString()}`;
       return JSON.parse(event.data);
     };
-    source.onopen = () => { status.dataset.state = "live"; status.textContent = "Live"; };
+    source.onopen = () => { status.dataset.state = "live"; status.textContent = "Live"; opened(); };
     source.onerror = () => {
       status.dataset.state = "reconnecting"; status.textContent = "Reconnecting…";
       // The browser retries by itself, unless the server answered with an error: then we do, from the last id.
@@ -179,28 +178,22 @@
   }
 
   async function start() {
-    const base = await json("/api/v1/map/base");
-    const styles = {
-      street: { color: "#8a8a8a", weight: 2 },
-      district: { color: "#5a4fcf", weight: 1, fillOpacity: 0.03 },
-      neighborhood: { color: "#00796b", weight: 1, dashArray: "4 4", fillOpacity: 0 },
-      police: { color: "#1a237e", weight: 2, dashArray: "8 4", fillOpacity: 0 },
-      city: { color: "#000", weight: 2, fillOpacity: 0 },
-    };
-    const layerOf = (name) => L.geoJSON({ type: "FeatureCollection",
-      features: base.features.filter((f) => f.properties.layer === name) }, {
-      style: () => styles[name],
-      onEachFeature: (f, l) => { if (name !== "street") l.bindTooltip(escape(f.properties.name)); },
-    });
-    const zones = { "Streets": layerOf("street"), "Council districts": layerOf("district"),
-      "Neighbourhoods": layerOf("neighborhood"), "Police districts": layerOf("police") };
-    const city = layerOf("city");
-    const base_layer = L.featureGroup([city, zones["Streets"], zones["Council districts"]]).addTo(map);
-    map.fitBounds(city.getBounds());
-    window.stormlineMap.baseFeatures = base.features.length;
+    const { zones, features } = await window.stormlineBase(map);
+    window.stormlineMap.baseFeatures = features;
     clusters.addTo(map);
     jobs.addTo(map);
-    follow(); // before the snapshot, so nothing falls between the two; what events touch meanwhile, they own
+    // Subscribed before the snapshot is read, so nothing falls between the two (what events touch
+    // meanwhile, they own). Open means subscribed: the server subscribes before it answers. A stream
+    // slow to open does not keep the map from drawing; when it does open, the map reads it again.
+    await new Promise((resolve) => {
+      let waited = false, first = true;
+      const timer = setTimeout(() => { waited = true; resolve(); }, 5000);
+      follow(undefined, () => {
+        if (!first) return;
+        first = false; clearTimeout(timer);
+        waited ? snapshot() : resolve();
+      });
+    });
     await snapshot();
     (await json("/api/v1/stations")).items.forEach(stationAt);
     (await json("/api/v1/crews")).items.forEach(crewAt);

@@ -92,3 +92,33 @@ async def test_a_broken_agency_entry_does_not_stop_911_deliveries(
     assert seen[0].headers["Authorization"] == "Bearer secret-911-token"
     failed = await store.redis.hgetall(store.keys.delivery(poison))
     assert b"InvalidURL" in failed[b"error"]
+
+
+async def test_a_partner_that_is_down_is_probed_not_flooded(settings: Settings, config: SurgeConfig) -> None:
+    """While 911 is down, one delivery is tried per retry period, not every pending one; all go after."""
+    down = True
+    seen: list[httpx.Request] = []
+
+    def psap(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(503 if down else 202)
+
+    handoff = msgspec.structs.replace(
+        config.handoff, psap_endpoint="https://psap.example/311", retry_seconds=1
+    )
+    quart_app = create_app(settings, msgspec.structs.replace(config, handoff=handoff))
+    quart_app.extensions["stormline.psap_transport"] = httpx.MockTransport(psap)
+    async with quart_app.test_app():
+        store = quart_app.extensions["stormline.store"]
+        change = Change()
+        ids = {outbox.enqueue(change, store, "psap", b"{}") for _ in range(20)}
+        event = AlarmRaised(ticket="", at=datetime.now(UTC), kind="test", message="x")
+        await commit(store.apply, change, event, store.keys.events)
+        await _until(lambda: seen)
+        await asyncio.sleep(2.5)
+        # The first attempt, then one each second: unchecked, 20 pending would mean 20 a second.
+        assert 2 <= len(seen) <= 5, f"{len(seen)} attempts while down"
+        down, before = False, len(seen)
+        await _until(lambda: {r.headers["Idempotency-Key"] for r in seen[before:]} >= ids)
+        delivered = [await store.redis.hget(store.keys.delivery(i), "delivered_at") for i in ids]
+        assert all(delivered), "every delivery arrived once the partner was back"

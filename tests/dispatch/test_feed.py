@@ -130,3 +130,12 @@ async def test_a_crew_off_duty_or_just_on_shift_is_not_silent(
     (late,) = await views(store, config, ["day-1"], now=tomorrow + timedelta(minutes=minutes + 5))
     assert early.silent is False
     assert late.silent is True
+
+
+async def test_ack_ids_in_other_scripts_digits_are_checked(app: App, client: Client) -> None:
+    """ "١-١" passed the `\\d` check and reached Redis, a 500; it is a 422 naming it."""
+    await crew(client, "crew-1")
+    device = await as_role(app, Role.CREW, crew_id="crew-1")
+    response = await device.post("/api/v1/crews/crew-1/feed/ack", json={"ids": ["12-0", "١-١"]})
+    assert response.status_code == 422
+    assert "ids[1]" in await response.get_data(as_text=True)

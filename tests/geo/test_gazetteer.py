@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from geo.build import Imported, Segment, build
-from geo.gazetteer import Gazetteer
+from geo.gazetteer import Gazetteer, pretty_street
+from geo.geocoders import Chain, Offline
 from geo.point import Point, distance_m
-from geo.result import Method
+from geo.result import GeoResult, Method
+from geo.service import GeoService
 from geo.zones import Zones
+from incident.config import load_config
+from tests.conftest import CONFIG
 
 BAILEY_KENSINGTON = Point(42.93812, -78.81348)
 
@@ -124,23 +128,131 @@ def test_reverse_finds_the_nearest_corner(gazetteer: Gazetteer) -> None:
     assert metres < 60
 
 
+@pytest.fixture(scope="module")
+def service(gazetteer: Gazetteer, zones: Zones) -> GeoService:
+    """What intake locates calls with: the gazetteer alone (no online providers)."""
+    config = load_config(CONFIG)
+    chain = Chain(Offline(gazetteer), [], accept=config.geo.accept_confidence)
+    return GeoService(config, gazetteer, zones, chain, "test")
+
+
+# What agents type, and what they should not: real street names with every corner joiner, house
+# numbers (huge ones, other scripts' digits), units, neighbourhood and city tails, place kinds; then
+# raw unicode with control characters, punctuation alone, and text far longer than any address.
+_STREET_SAID = st.sampled_from(
+    [
+        "Bailey", "Kensington Ave", "Main St", "Delaware Avenue", "elmwood", "W. Ferry St", "Broadway",
+        "South Park Avenue", "3rd St", "Niagara Square", "Hertel", "MLK Jr Park", "Main St N", "Baily",
+        "North", "St", "Ave", "and", "Y", "X", "at", "O'Connell Ave", "Jefferson Av", "Kensington Expy",
+    ]
+)  # fmt: skip
+_JOINER = st.sampled_from(
+    ["&", " & ", " and ", " AND ", "/", " @ ", " at ", " x ", " y ", "+", " near ", " by "]
+)
+_NUMBER = st.one_of(
+    st.integers(0, 10**30).map(str),
+    st.sampled_from(["١٢٣", "１２", "²", "007", "12-14", "12B", "0", "-5", "4½"]),
+)
+_UNIT = st.sampled_from(["", " apt 2", " # 3", " upper", " Suite 4B", " rear", " apt", " #"])
+_TAIL = st.sampled_from(
+    [
+        "",
+        ", North Park",
+        " in Black Rock",
+        " near Elmwood Bidwell",
+        ", Buffalo, NY 14215",
+        " 14201-1234",
+        ", NY",
+        ",",
+    ]
+)
+_LEAD = st.sampled_from(
+    [
+        "",
+        "corner of ",
+        "the intersection of ",
+        "at the corner of ",
+        "police station on ",
+        "the hospital near ",
+        "drug store at ",
+    ]
+)
+_JUNK = st.text(
+    alphabet=st.characters(codec="utf-8", categories=["Cc", "Cf", "P", "S", "Z", "Nd", "No", "Mn"]),
+    max_size=40,
+)
+_CORNER = st.tuples(_LEAD, _STREET_SAID, _JOINER, _STREET_SAID, _TAIL).map("".join)
+_ADDRESS = st.tuples(_NUMBER, st.sampled_from([" ", "  ", ""]), _STREET_SAID, _UNIT, _TAIL).map("".join)
+_MIXED = st.lists(st.one_of(_STREET_SAID, _JOINER, _NUMBER, _UNIT, _TAIL, _LEAD, _JUNK), max_size=12).map(
+    " ".join
+)
+_LONG = st.builds(lambda piece, times: piece * times, st.one_of(_CORNER, _JUNK, _JOINER), st.integers(1, 400))
+SAID = st.one_of(_CORNER, _ADDRESS, _MIXED, _LONG, _JUNK, st.text(max_size=120))
+
+
+def _well_formed(result: GeoResult, gazetteer: Gazetteer) -> None:
+    assert isinstance(result, GeoResult)
+    assert 0 <= result.confidence <= 1
+    assert result.label
+    assert -90 <= result.point.lat <= 90
+    assert -180 <= result.point.lon <= 180
+    if result.method in (Method.STREET, Method.INTERSECTION, Method.ADDRESS_POINT, Method.INTERPOLATED):
+        assert result.street in gazetteer.streets
+    if result.method is Method.INTERSECTION:
+        assert result.cross_street in gazetteer.streets
+    if result.method in (Method.ADDRESS_POINT, Method.INTERPOLATED):
+        assert result.number
+    assert result.unit is None or result.unit
+
+
+@settings(max_examples=500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(said=SAID)
+def test_any_text_gives_well_formed_answers_never_a_crash(
+    gazetteer: Gazetteer, service: GeoService, said: str
+) -> None:
+    """Corners, addresses, junk and huge text: geocode and locate answer (maybe nothing), never raise."""
+    for result in gazetteer.geocode(said):
+        _well_formed(result, gazetteer)
+    located = service.locate(said)
+    assert located.best is None or located.best.confidence >= service.config.geo.accept_confidence
+    assert len(located.candidates) <= 5
+
+
 @settings(max_examples=300, deadline=None)
-@given(st.text(max_size=60))
-def test_any_text_gives_an_answer_or_none_never_a_crash(text: str) -> None:
-    """Whatever an agent types, the parser answers (possibly nothing) without raising."""
-    gazetteer = _shared()
-    for result in gazetteer.geocode(text):
-        assert 0 <= result.confidence <= 1
-    gazetteer.suggest(text)
+@given(typed=SAID, limit=st.integers(1, 25))
+def test_suggestions_are_distinct_labels_within_the_limit(
+    gazetteer: Gazetteer, typed: str, limit: int
+) -> None:
+    """Whatever has been typed, type-ahead gives at most `limit` distinct, non-empty labels."""
+    suggestions = gazetteer.suggest(typed, limit)
+    assert len(suggestions) <= limit
+    assert all(isinstance(label, str) and label for label in suggestions)
+    assert len(set(suggestions)) == len(suggestions)
 
 
-_CACHE: list[Gazetteer] = []
+@settings(max_examples=200, deadline=None)
+@given(lat=st.floats(-90, 90), lon=st.floats(-180, 180))
+def test_reverse_of_any_point_is_a_label_and_a_distance(gazetteer: Gazetteer, lat: float, lon: float) -> None:
+    """Any point on Earth has a nearest known corner or address, a finite distance away."""
+    found = gazetteer.reverse(Point(lat, lon))
+    assert found is not None
+    label, where, metres = found
+    assert label
+    assert 0 <= metres < 20_100_000  # half the Earth's circumference
+    assert metres == pytest.approx(distance_m(Point(lat, lon), where))
+    assert gazetteer.geocode(label)  # the label reads back as a place
 
 
-def _shared() -> Gazetteer:
-    if not _CACHE:
-        _CACHE.append(Gazetteer(build()))
-    return _CACHE[0]
+@pytest.mark.parametrize("joiner", ["&", " & ", " and ", "/", " at ", " AND ", " y "])
+def test_every_known_corner_said_with_any_joiner_is_found(gazetteer: Gazetteer, joiner: str) -> None:
+    """Each corner of the data, its two streets joined by &, and, /, at or y, in any case, is an answer."""
+    missed = []
+    for a, b in sorted(gazetteer.corners):
+        said = f"{pretty_street(a)}{joiner}{pretty_street(b)}"
+        for text in (said, said.lower()):
+            if not any({r.street, r.cross_street} == {a, b} for r in gazetteer.geocode(text)):
+                missed.append(text)
+    assert not missed
 
 
 def test_a_corner_at_home_wins_over_the_same_names_elsewhere(gazetteer: Gazetteer) -> None:

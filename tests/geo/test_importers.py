@@ -82,14 +82,26 @@ def test_centerline_geojson_with_ranges_interpolates(tmp_path: Path) -> None:
     assert best.method is Method.INTERPOLATED
 
 
+def _write_line(base: Path, fields: tuple[str, ...], line: list[list[float]], row: tuple[str, ...]) -> None:
+    # The files are ours to open and close: pyshp 3.1.9's Writer leaves the .dbf it opened unclosed.
+    with (
+        base.with_suffix(".shp").open("wb") as shp,
+        base.with_suffix(".shx").open("wb") as shx,
+        base.with_suffix(".dbf").open("wb") as dbf,
+        shapefile.Writer(shp=shp, shx=shx, dbf=dbf, shapeType=shapefile.POLYLINE) as writer,
+    ):
+        for field in fields:
+            writer.field(field, "C")
+        writer.line([line])
+        writer.record(*row)
+
+
 def test_centerline_shapefile(tmp_path: Path) -> None:
     """The same layer as a shapefile imports the same way."""
     base = tmp_path / "streets"
-    with shapefile.Writer(str(base), shapeType=shapefile.POLYLINE) as writer:
-        for field in ("fullstname", "l_f_add", "l_t_add", "r_f_add", "r_t_add", "postal_l", "postal_r"):
-            writer.field(field, "C")
-        writer.line([[[-78.850, 42.900], [-78.840, 42.900]]])
-        writer.record("Testing St", "101", "199", "100", "198", "14201", "14201")
+    fields = ("fullstname", "l_f_add", "l_t_add", "r_f_add", "r_t_add", "postal_l", "postal_r")
+    row = ("Testing St", "101", "199", "100", "198", "14201", "14201")
+    _write_line(base, fields, [[-78.850, 42.900], [-78.840, 42.900]], row)
     batch = centerlines(base.with_suffix(".shp"), "shp")
     assert isinstance(batch, Imported)
     assert [(s.street, s.right_from, s.right_to) for s in batch.segments] == [("TESTING ST", 100, 198)]
@@ -98,10 +110,7 @@ def test_centerline_shapefile(tmp_path: Path) -> None:
 def test_projected_shapefile_is_refused(tmp_path: Path) -> None:
     """A shapefile in state-plane feet is refused with what to do, not imported in the wrong place."""
     base = tmp_path / "streets"
-    with shapefile.Writer(str(base), shapeType=shapefile.POLYLINE) as writer:
-        writer.field("fullstname", "C")
-        writer.line([[[1081000.0, 1048000.0], [1082000.0, 1048000.0]]])
-        writer.record("Testing St")
+    _write_line(base, ("fullstname",), [[1081000.0, 1048000.0], [1082000.0, 1048000.0]], ("Testing St",))
     base.with_suffix(".prj").write_text('PROJCS["NAD_1983_StatePlane_New_York_West_FIPS_3103_Feet"]')
     with pytest.raises(ImportError_, match="WGS 84"):
         centerlines(base.with_suffix(".shp"), "shp")

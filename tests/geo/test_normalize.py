@@ -2,9 +2,20 @@
 
 from __future__ import annotations
 
-import pytest
+import re
 
-from geo.normalize import split_unit, street, words
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from geo.normalize import UNIT_ALONE, UNIT_WORDS, split_unit, street, words
+
+_KEY_WORD = re.compile(r"[A-Z0-9]+|#")
+# Words that move in normalisation: directionals, suffixes, ordinals, and names that are one of those.
+SPOKEN = [
+    "North", "N.", "West", "SW", "Street", "St.", "Avenue", "Av", "Park", "Third", "3rd", "03RD", "1st",
+    "Main", "O'Connell", "Delaware", "Boulevar", "Pkwy", "E", "Ave", "Road", "Rd", "Row", "Walk", "Way",
+]  # fmt: skip
 
 
 @pytest.mark.parametrize(
@@ -47,3 +58,25 @@ def test_core_drops_directional_and_suffix() -> None:
 def test_units_are_kept_apart(text: str, rest: list[str], unit: str) -> None:
     """Unit designators (including Buffalo's upper and lower flats) are split from the street."""
     assert split_unit(words(text)) == (rest, unit)
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.text(max_size=200) | st.lists(st.sampled_from(SPOKEN), max_size=8).map(" ".join))
+def test_any_text_normalises_to_a_stable_key(text: str) -> None:
+    """Any text gives a key of plain upper-case words, and the key normalises to itself."""
+    name = street(text)
+    assert name.key == " ".join(name.key.split())
+    assert all(_KEY_WORD.fullmatch(word) for word in name.key.split())
+    assert street(name.key) == name
+    assert name.core in name.key
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from([*SPOKEN, "APT", "#", "UPPER", "REAR", "2", "4B"]), max_size=10))
+def test_a_unit_split_keeps_the_street_in_front(tokens: list[str]) -> None:
+    """The street part is a prefix of the words, never emptied, and the unit starts with its designator."""
+    rest, unit = split_unit(tokens)
+    assert tokens[: len(rest)] == rest
+    assert bool(rest) == bool(tokens)
+    if unit:
+        assert unit.split()[0] in {*UNIT_WORDS.values(), *UNIT_ALONE.values()}

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import json
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from quart.testing.app import TestApp as App
 from quart.typing import TestClientProtocol as Client
 
+from incident.auth.roles import Role
+from tests.conftest import as_role
 from tests.incident.helpers import CALL
 
 PROBLEM = "application/problem+json"
@@ -150,3 +154,76 @@ async def test_two_hundred_malformed_requests_get_4xx_problems(client: Client, b
         return  # hypothesis found a body that is a valid call; that is fine
     assert 400 <= response.status_code < 500, (body, await response.get_data(as_text=True))
     assert response.content_type == PROBLEM
+
+
+# Found by fuzzing the API from its OpenAPI document (tests/test_fuzz_api.py): each of these was a 500.
+
+EVENT_IDS_REDIS_REFUSES = [
+    "99999999999999999999-0",  # past 64 bits
+    "1-18446744073709551616",
+    "18446744073709551615-18446744073709551615",  # the last id there can be: nothing comes after it
+    "١٢-٣",  # digits, but not ASCII ones
+]
+
+
+@pytest.mark.parametrize("after", EVENT_IDS_REDIS_REFUSES)
+@pytest.mark.parametrize("path", ["/api/v1/audit", "/api/v1/alarms", "/api/v1/incidents/{ticket}/history"])
+async def test_an_event_id_redis_refuses_is_a_422_naming_after(client: Client, path: str, after: str) -> None:
+    """An `after` that looks like an event id but that Redis refuses is a 422 naming it, not a 500."""
+    if "{ticket}" in path:
+        made = await (await client.post("/api/v1/calls", json=CALL)).get_json()
+        path = path.format(ticket=made["ticket"])
+    problem = await _problem(await client.get(f"{path}?after={quote(after)}"), 422)
+    assert problem["errors"][0]["field"] == "after"
+
+
+@pytest.mark.parametrize("after", ["99999999999999999999", "١", "1-99999999999999999999"])
+async def test_an_event_stream_id_redis_refuses_is_a_422(client: Client, after: str) -> None:
+    """The event stream refuses such an id before it starts (it broke off mid-stream, on Redis's error)."""
+    problem = await _problem(await client.get(f"/api/v1/events/stream?after={quote(after)}"), 422)
+    assert problem["errors"][0]["field"] == "Last-Event-ID"
+
+
+# Found by sending times from the ends of the calendar (the fuzz test now sends such times too): an
+# offset can carry 0001-01-01 or 9999-12-31 out of the calendar once the time is turned into UTC,
+# which was a 500 where the time was stored. A time must be from 1970 to 9999, in UTC.
+OUT_OF_CALENDAR = ["0001-01-01T00:00:00+14:00", "9999-12-31T23:59:59-14:00", "1969-12-31T23:59:59Z"]
+
+
+@pytest.mark.parametrize("moment", OUT_OF_CALENDAR)
+async def test_a_call_received_outside_the_calendar_is_422(client: Client, moment: str) -> None:
+    """A call's received_at must be a time from 1970 to 9999 in UTC (0001-01-01+14:00 was a 500)."""
+    problem = await _problem(await client.post("/api/v1/calls", json={**CALL, "received_at": moment}), 422)
+    assert problem["errors"][0]["field"] == "received_at"
+
+
+@pytest.mark.parametrize("field", ["ready_from", "ready_until"])
+@pytest.mark.parametrize("moment", OUT_OF_CALENDAR)
+async def test_a_ride_ready_outside_the_calendar_is_422(client: Client, field: str, moment: str) -> None:
+    """A ride's ready_from and ready_until are held to the calendar too (both were 500s)."""
+    ride = {
+        "narrative": "no heat, need a ride to a warming station",
+        "location": {"lat": 42.93, "lon": -78.83},
+    }
+    ticket = (await (await client.post("/api/v1/calls", json=ride)).get_json())["ticket"]
+    made = await client.post("/api/v1/transport/requests", json={"ticket": ticket, field: moment})
+    problem = await _problem(made, 422)
+    assert problem["errors"][0]["field"] == field
+
+
+@pytest.mark.parametrize("moment", OUT_OF_CALENDAR)
+async def test_a_position_fixed_outside_the_calendar_is_422(app: App, client: Client, moment: str) -> None:
+    """A crew phone's fix time is held to the calendar (0001-01-01+14:00 was a 500)."""
+    await client.post("/api/v1/crews", json={"id": "crew-1", "name": "Crew 1", "kind": "debris_forestry"})
+    phone = await as_role(app, Role.CREW, crew_id="crew-1")
+    fix = {"lat": 42.93, "lon": -78.83, "at": moment}
+    problem = await _problem(await phone.post("/api/v1/crews/crew-1/position", json=fix), 422)
+    assert problem["errors"][0]["field"] == "at"
+
+
+@pytest.mark.parametrize("moment", OUT_OF_CALENDAR)
+async def test_an_open311_date_outside_the_calendar_is_400_naming_it(client: Client, moment: str) -> None:
+    """Open311's end_date is held to the calendar (0001-01-01 was a 500 working out the start)."""
+    response = await client.get(f"/open311/v2/requests.json?end_date={quote(moment)}")
+    assert response.status_code == 400
+    assert (await response.get_json())[0]["description"].startswith("end_date:")

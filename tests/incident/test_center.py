@@ -4,15 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from datetime import datetime
+from typing import Any
 
 import pytest
 from quart.testing.app import TestApp as App
 from quart.typing import TestClientProtocol as Client
 
-from incident import center, report
+from incident import center, intake, report
 from incident.auth.roles import Role
 from incident.config import SurgeConfig
-from incident.incidents import Decision, change_incident
+from incident.incidents import Decision, change_incident, insert_incident
 from incident.records import Incident
 from incident.store import Store
 from tests.conftest import as_role
@@ -223,21 +224,19 @@ async def test_a_call_racing_a_stand_down_lands_in_the_new_mode(
 ) -> None:
     """A call whose intake read the mode just before a stand-down is tagged and dated for normal mode."""
     await client.post("/api/v1/mode", json={"mode": "incident", "name": "October Storm", "reason": "storm"})
-    real = center.current
+    real = insert_incident
     raced = False
 
-    async def read_then_stand_down(store: Store) -> center.CenterState:
+    async def stand_down_then_insert(*args: Any) -> str:
         nonlocal raced
-        state = await real(store)
         if not raced:  # the supervisor's stand-down lands between intake's read and its write
             raced = True
             stood = await client.post("/api/v1/mode", json={"mode": "normal", "reason": "stand down now"})
             assert stood.status_code == 200
-        return state
+        return await real(*args)
 
-    monkeypatch.setattr(center, "current", read_then_stand_down)
+    monkeypatch.setattr(intake, "insert_incident", stand_down_then_insert)
     got = (await (await client.post("/api/v1/calls", json=NO_HEAT)).get_json())["incident"]
-    monkeypatch.setattr(center, "current", real)
     assert raced
     assert got["activation"] is None, "not tagged with a storm already stood down"
     assert _minutes(got) == 480, "due by the normal profile"

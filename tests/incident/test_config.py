@@ -154,6 +154,20 @@ def test_every_key_is_commented() -> None:
             1,
         ),
         (
+            lambda t: t.replace("services: [debris, utility,", "services: [debris, emergency,"),
+            "open311.services[1]",
+            "services: [debris, emergency",
+            "'emergency' is 911's",
+            1,
+        ),
+        (
+            lambda t: t.replace("services: [debris, utility,", "services: [debris, potholes,"),
+            "open311.services[1]",
+            "services: [debris, potholes",
+            "not one of the categories",
+            1,
+        ),
+        (
             lambda t: t.replace("baseline_hours: 24", "baseline_hours: 672"),
             "modes.surge.baseline_hours",
             "baseline_hours: 672",
@@ -251,3 +265,89 @@ def test_decoder_never_crashes_on_mutated_config(data: st.DataObject) -> None:
     else:
         return
     assert message.count("\n") == 0, "a config error is one line"
+
+
+def _decodes_or_says_why_in_one_line(text: str) -> None:
+    try:
+        decode_config(text)
+    except ConfigError as error:
+        message = str(error)
+    else:
+        return
+    assert "\n" not in message, "a config error is one line"
+
+
+containers = st.recursive(
+    scalars | st.floats() | st.text(alphabet=st.characters(codec="utf-8"), max_size=20),
+    lambda children: (
+        st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=8), children, max_size=3)
+    ),
+    max_leaves=6,
+)
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_decoder_never_crashes_on_restructured_config(data: st.DataObject) -> None:
+    """Keys dropped or added, values swapped for NaN, lists or maps, several at once: a config or one line."""
+    tree = yaml.safe_load(SHIPPED)
+    for _ in range(data.draw(st.integers(1, 4))):
+        node = tree
+        while True:
+            keys = sorted(node) if isinstance(node, dict) else list(range(len(node)))
+            if not keys:
+                break
+            key = data.draw(st.sampled_from(keys))
+            if isinstance(node[key], dict | list) and node[key] and data.draw(st.booleans()):
+                node = node[key]
+                continue
+            change = data.draw(st.sampled_from(["drop", "add", "replace"]))
+            if change == "drop":
+                del node[key]
+            elif change == "add" and isinstance(node, dict):
+                node[data.draw(st.text(min_size=1, max_size=12))] = data.draw(containers)
+            else:
+                node[key] = data.draw(containers)
+            break
+    _decodes_or_says_why_in_one_line(yaml.safe_dump(tree, allow_unicode=True))
+
+
+# YAML a person or a broken editor might leave in the file: unknown and unsafe tags, an alias that
+# contains itself, nesting past Python's recursion limit, control characters, stray document markers.
+NASTY_YAML = [
+    "&loop [*loop]", "&loop {a: *loop}", "[" * 3000, "{a: " * 2000, "!!python/object:os.system x",
+    "!!binary AAAA", "!!set {a}", "!custom x", "\x00", "\x07", "\t", "\ufeff", "\u2028", "*undefined",
+    "{a: 1, a: 2}", "? [a, b]\n: c", ".nan", "-.inf", "1e999", "9" * 400, "'", '"', "|", ">-", "%YAML 1.1",
+    "---", "...", ": :", "- - -", "~", "<<: *undefined", "<<: {a: 1}",
+]  # fmt: skip
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    at=st.integers(0, len(SHIPPED)),
+    cut=st.integers(0, 40),
+    put=st.sampled_from(NASTY_YAML) | st.text(max_size=30),
+)
+def test_decoder_never_crashes_on_damaged_text(at: int, cut: int, put: str) -> None:
+    """The file's text cut and spliced anywhere, with broken or hostile YAML: a config or a one-line error."""
+    _decodes_or_says_why_in_one_line(SHIPPED[:at] + put + SHIPPED[at + cut :])
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "&loop [*loop]",
+        "[" * 3000 + "]" * 3000,
+        "!!python/object:os.system x",
+        "!!binary A",
+        "x\x00",
+        "{[a]: b}",
+        'US\n  "line\\nbreak": 1',  # an unknown key with a line break in it
+    ],
+)
+def test_hostile_yaml_is_a_one_line_config_error(value: str) -> None:
+    """Each of these escaped the decoder as a traceback, or as a two-line error (found by fuzzing)."""
+    with pytest.raises(ConfigError) as raised:
+        decode_config(SHIPPED.replace("phone_region: US", f"phone_region: {value}"))
+    assert "\n" not in str(raised.value)
+    assert str(raised.value).startswith("surge_config.yaml:")

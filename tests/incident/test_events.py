@@ -77,3 +77,18 @@ async def test_keys_share_the_jurisdiction_hash_tag(store: Store) -> None:
     written = [key.decode() async for key in store.redis.scan_iter() if key.decode() != seeded]
     assert written
     assert all("{testville}" in key for key in written), written
+
+
+async def test_plan_values_keep_their_form_and_bad_ones_write_nothing(store: Store) -> None:
+    """Large ints, negatives, floats and bytes arrive as written; a None is refused before any write."""
+    key = store.keys.center_pending
+    change = Change().command("HSET", key, "big", 10**17).command("HSET", key, "neg", -1.5)  # type: ignore[arg-type]
+    change.command("HSET", key, "raw", b"\x00\xff").command("HSET", key, "empty", "")
+    await commit(store.apply, change, _event(), store.keys.events)
+    stored = await store.redis.hgetall(key)
+    assert stored == {b"big": b"100000000000000000", b"neg": b"-1.5", b"raw": b"\x00\xff", b"empty": b""}
+    bad = Change().command("SET", store.keys.center_pending_lock, "x")
+    bad.command("HSET", key, "n", None)  # type: ignore[arg-type]
+    with pytest.raises(TypeError):
+        await commit(store.apply, bad, _event(), store.keys.events)
+    assert await store.redis.exists(store.keys.center_pending_lock) == 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from quart.typing import TestClientProtocol as Client
@@ -43,6 +44,27 @@ async def test_openapi_documents_every_api_route(client: Client) -> None:
     call_schema = paths["/api/v1/calls"]["post"]["requestBody"]["content"]["application/json"]["schema"]
     assert "narrative" in str(call_schema) or "$ref" in call_schema
     assert "/healthz" not in paths
+
+
+async def test_each_documented_path_names_its_path_parameters(client: Client) -> None:
+    """Every {placeholder} of a path is one of its path parameters and every path parameter is in the path."""
+    # Found by fuzzing: `<request_id>/<any(…):to>` was documented as /api/v1/transport/requests/{to}.
+    document = await (await client.get("/openapi.json")).get_json()
+    for path, operations in document["paths"].items():
+        placeholders = set(re.findall(r"{([^}]+)}", path))
+        for method, operation in operations.items():
+            named = {p["name"] for p in operation.get("parameters", []) if p["in"] == "path"}
+            assert placeholders == named, (method, path, named)
+    assert "/api/v1/transport/requests/{request_id}/{to}" in document["paths"]
+
+
+def test_path_parameter_choices_are_listed_sorted(settings: Settings, config: SurgeConfig) -> None:
+    """An `any(…)` path parameter's values are sorted: in a set's order, /openapi.json varied by process."""
+    app = create_app(settings, config)  # held: the schema provider keeps only a weak reference to the app
+    document = app.extensions["QUART_SCHEMA"].openapi_provider.schema()
+    (move,) = document["paths"]["/api/v1/transport/requests/{request_id}/{to}"].values()
+    (to,) = [p for p in move["parameters"] if p["name"] == "to"]
+    assert to["schema"]["enum"] == ["cancelled", "dropped_off", "no_show", "picked_up"]
 
 
 async def test_front_page_names_the_center(client: Client) -> None:

@@ -130,7 +130,7 @@ async def test_write_whose_reply_was_lost_is_still_a_success(flushed: str, confi
         await real_apply(**kwargs)  # applied, but pretend the reply never came back
         return await real_apply(**kwargs)
 
-    twice = Store(store.redis, store.keys, apply_twice, store.claim, store.gate)  # type: ignore[arg-type]
+    twice = Store(store.redis, store.keys, apply_twice, store.release, store.gate)  # type: ignore[arg-type]
     call = CallIn(narrative="tree on wires", category="debris")
     answer = await take_call(twice, config, call, idempotency_key=None, actor=None)
     ticket = msgspec.json.decode(answer.body)["ticket"]

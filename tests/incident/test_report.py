@@ -116,3 +116,67 @@ async def test_withdrawn_work_misses_no_deadline_and_quiet_hours_show(app: App, 
     table = await (await client.get(f"/api/v1/activations/{activation}/report.csv")).get_data(as_text=True)
     heading = next(csv.reader(io.StringIO(table)))
     assert heading[1] == "'=HYPERLINK(1) Storm", "a name is text, not a formula"
+
+
+async def test_each_table_alone_is_a_clean_csv(client: Client) -> None:
+    """`report.csv?table=` gives one table, heading row then rows, that agrees with the JSON report."""
+    mode = await client.post(
+        "/api/v1/mode", json={"mode": "incident", "name": "Tables Storm", "reason": "storm"}
+    )
+    activation = (await mode.get_json())["state"]["activation"]["id"]
+    for body, _ in CALLS[:5]:
+        made = await client.post("/api/v1/calls", json={**body, "address": "Bailey & Kensington"})
+        assert made.status_code == 201
+    report = await (await client.get(f"/api/v1/activations/{activation}/report")).get_json()
+    base = f"/api/v1/activations/{activation}/report.csv"
+
+    async def table(name: str) -> list[dict[str, str]]:
+        response = await client.get(f"{base}?table={name}")
+        assert response.status_code == 200, await response.get_data(as_text=True)
+        assert response.content_type.startswith("text/csv")
+        assert f"-{name}.csv" in response.headers["Content-Disposition"]
+        return list(csv.DictReader(io.StringIO(await response.get_data(as_text=True))))
+
+    categories = await table("category")
+    assert {row["category"]: int(row["incidents"]) for row in categories} == {
+        row["key"]: row["incidents"] for row in report["by_category"]
+    }
+    assert sum(int(row["calls"]) for row in categories) == report["calls"]
+    summary = await table("summary")
+    assert summary == [
+        {
+            "storm incident": "Tables Storm",
+            "id": activation,
+            "incidents": "5",
+            "calls": "5",
+            "deadlines missed": str(report["deadlines_missed"]),
+        }
+    ]
+    hours = await table("calls_per_hour")
+    assert sum(int(row["calls"]) for row in hours) == 5
+    durations = await table("durations")
+    assert [row["time from opening"] for row in durations] == [
+        "to 911 transfer",
+        "to dispatch",
+        "to resolution",
+    ]
+    for name in ("priority", "council_district", "channel", "warming_stations", "rides"):
+        rows = await table(name)
+        assert all(len(row) == len(rows[0]) for row in rows), name
+    stacked = await (await client.get(base)).get_data(as_text=True)
+    assert next(csv.reader(io.StringIO(stacked)))[:2] == ["storm incident", "Tables Storm"], (
+        "the default stays"
+    )
+
+
+async def test_an_unknown_table_is_a_problem_naming_the_field(client: Client) -> None:
+    """An unknown `table` is a 422 naming the field and listing the tables there are."""
+    mode = await client.post("/api/v1/mode", json={"mode": "incident", "name": "Storm", "reason": "storm"})
+    activation = (await mode.get_json())["state"]["activation"]["id"]
+    response = await client.get(f"/api/v1/activations/{activation}/report.csv?table=bogus")
+    assert response.status_code == 422
+    problem = await response.get_json()
+    assert problem["errors"][0]["field"] == "table"
+    assert "category" in problem["allowed"]
+    assert "calls_per_hour" in problem["allowed"]
+    assert "council_district" in problem["detail"]

@@ -104,3 +104,32 @@ def test_the_map_draws_work_placed_late_reopened_or_reclassified(page: Page, liv
             "(t) => window.stormlineMap.markers.get(t)?.data.priority === 'P1'", arg=ticket, timeout=10_000
         )
     assert csp_violations(page) == []
+
+
+def test_the_map_resumes_from_the_last_event_after_the_server_restarts(page: Page, live: Server) -> None:
+    """Calls filed while the map was cut off arrive on reconnect from Last-Event-ID: no reload or snapshot."""
+    token = live.token("supervisor")
+    snapshots: list[str] = []
+    page.on("request", lambda r: snapshots.append(r.url) if "/api/v1/map/incidents" in r.url else None)
+    sign_in_as(page, live, "sam", "supervisor")
+    page.goto("/map")
+    expect(page.locator("#live-status")).to_have_attribute("data-state", "live", timeout=15_000)
+    page.evaluate("window.__loaded = performance.timeOrigin")
+    with live.client(token) as api:
+        seen = api.post("/api/v1/calls", json=CALL).json()["ticket"]
+    page.wait_for_function("(t) => window.stormlineMap.markers.has(t)", arg=seen, timeout=5_000)
+    assert len(snapshots) == 1
+    # Cut the browser off, restart Stormline (its Redis keeps the data), and file calls it cannot see yet.
+    page.context.set_offline(True)
+    live.stop()
+    live.start()
+    with live.client(token) as api:
+        missed = [api.post("/api/v1/calls", json=CALL).json()["ticket"] for _ in range(3)]
+    assert not any(_has(page, ticket) for ticket in missed)
+    page.context.set_offline(False)
+    for ticket in missed:
+        page.wait_for_function("(t) => window.stormlineMap.markers.has(t)", arg=ticket, timeout=20_000)
+    expect(page.locator("#live-status")).to_have_attribute("data-state", "live", timeout=5_000)
+    assert page.evaluate("window.__loaded === performance.timeOrigin")  # the same page throughout
+    assert len(snapshots) == 1  # resumed from the last event id, not redrawn from a fresh snapshot
+    assert csp_violations(page) == []

@@ -35,6 +35,9 @@ async def _open(app: App, crew: str = "forestry-1", **fields: object) -> str:
 async def test_public_routes_never_return_personal_data_or_free_text(app: App) -> None:
     """Every route the table makes public is fetched; none of the caller's details appear."""
     ticket = await _open(app)
+    agent = await as_role(app, Role.AGENT, name="app-relay")
+    filed = await agent.post("/api/v1/calls", json={**SECRET_CALL, "channel": "open311"})
+    app_call = (await filed.get_json())["call_id"]
     anonymous = app.test_client()
     paths = {
         "public.get_ticket": f"/api/v1/public/tickets/{ticket}",
@@ -50,6 +53,12 @@ async def test_public_routes_never_return_personal_data_or_free_text(app: App) -
         "maps.map_base": "/api/v1/map/base",
         "public_pages.track": f"/track?ticket={ticket}",
         "public_pages.stations_page": "/stations",
+        "open311.discovery": "/open311/discovery.xml",
+        "open311.services": "/open311/v2/services.json",
+        "open311.service_definition": "/open311/v2/services/debris.xml",
+        "open311.get_requests": "/open311/v2/requests.xml",
+        "open311.get_request": f"/open311/v2/requests/{ticket}.json",
+        "open311.get_token": f"/open311/v2/tokens/{app_call}.json",
     }
     public_gets = {
         endpoint
@@ -58,7 +67,9 @@ async def test_public_routes_never_return_personal_data_or_free_text(app: App) -
     }
     assert public_gets == set(paths), "a new public route needs checking here"
     for endpoint, path in paths.items():
-        text = await (await anonymous.get(path)).get_data(as_text=True)
+        response = await anonymous.get(path)
+        assert response.status_code == 200, endpoint
+        text = await response.get_data(as_text=True)
         for secret in PERSONAL:
             assert secret not in text, f"{endpoint} shows {secret!r}"
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from quart.testing.app import TestApp as App
+from quart.typing import TestClientProtocol as Client
 
 from incident.auth import accounts
 from incident.auth.roles import Role
@@ -77,3 +78,22 @@ async def test_admin_creates_and_revokes_tokens_in_the_ui(app: App) -> None:
     assert secret not in listing
     assert (await admin.post("/admin/tokens/agency-redcross/revoke")).status_code == 303
     assert (await partner.get("/api/v1/me")).status_code == 401
+
+
+@pytest.mark.parametrize("path", ["/login", "/", "/track", "/referral/forged.token"])
+async def test_a_refused_token_on_a_public_page_is_401_not_a_redirect(client: Client, path: str) -> None:
+    """A public page refusing a bearer token answers 401 in place, not a redirect to /login (which looped)."""
+    # Found by fuzzing: a script keeping a revoked token was sent from /login to /login?next=/login forever.
+    response = await client.get(path, headers={"Authorization": "Bearer slt_made_up"})
+    assert response.status_code == 401
+    assert "Location" not in response.headers
+    assert "unknown or revoked token" in await response.get_data(as_text=True)
+
+
+async def test_a_refused_token_on_a_staff_page_goes_to_sign_in_once(client: Client) -> None:
+    """A staff page still sends a refused token to /login once; /login then answers 401, not another 303."""
+    bad = {"Authorization": "Bearer slt_made_up"}
+    response = await client.get("/map", headers=bad)
+    assert response.status_code == 303
+    assert response.headers["Location"] == "/login?next=/map"
+    assert (await client.get("/login?next=/map", headers=bad)).status_code == 401
