@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from typing import Annotated, cast
 
 import msgspec
-from quart import Blueprint, Response, request
+from quart import Blueprint, Quart, Response, current_app, request
 from quart_schema import document_response, validate_querystring, validate_request
 
 from geo.point import BBox
@@ -108,7 +108,7 @@ async def post_call(data: CallIn) -> Response:
     the same key with a different body is refused with 422.
     """
     key = request.headers.get("Idempotency-Key")
-    if key is not None and not (0 < len(key) <= 255 and key.isascii() and key.isprintable()):
+    if not valid_idempotency_key(key):
         raise Problem(
             400,
             "Invalid Idempotency-Key",
@@ -116,18 +116,30 @@ async def post_call(data: CallIn) -> Response:
             kind="invalid-header",
             errors=[{"field": "Idempotency-Key", "detail": "1 to 255 printable ASCII characters"}],
         )
-    principal = access.current()
+    status, body, headers = await log_call(current_app, data, key, access.current())
+    return json_response(body, status, headers)
+
+
+def valid_idempotency_key(key: str | None) -> bool:
+    return key is None or (0 < len(key) <= 255 and key.isascii() and key.isprintable())
+
+
+async def log_call(
+    app: Quart, data: CallIn, key: str | None, principal: access.Principal
+) -> tuple[int, bytes, dict[str, str]]:
+    """What POST /calls answers (status, JSON body, headers), whichever door it came in by (see lane.py)."""
     if data.agent is None and principal.role is Role.AGENT:
         data = msgspec.structs.replace(data, agent=principal.name)
+    extensions = app.extensions
     try:
         answer = await take_call(
-            store(),
-            surge_config(),
+            extensions["stormline.store"],
+            extensions["stormline.config"],
             data,
             idempotency_key=key,
             actor=principal.name,
-            geo=geo(),
-            triage=triage_engine(),
+            geo=extensions["stormline.geo"],
+            triage=extensions["stormline.triage"],
         )
     except KeyReused:
         raise Problem(
@@ -146,7 +158,7 @@ async def post_call(data: CallIn) -> Response:
     headers = {"Location": f"/api/v1/incidents/{_ticket_of(answer.body)}"}
     if answer.replayed:
         headers["Idempotent-Replayed"] = "true"
-    return json_response(answer.body, answer.status, headers)
+    return answer.status, answer.body, headers
 
 
 @blueprint.get("/incidents/<ticket>")

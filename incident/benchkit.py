@@ -105,6 +105,13 @@ class BenchServer:
     def redis_pid(self) -> int:
         return int((self.data_dir / "redis.pid").read_text())
 
+    def cpu_seconds(self) -> dict[str, float]:
+        """CPU seconds used so far by the workers together, and the embedded Redis with its children."""
+        used = {"workers": sum(map(process_cpu, self.workers()))}
+        if not self.env.get("STORMLINE_REDIS_URL"):
+            used["redis"] = process_cpu(self.redis_pid(), children=True)
+        return used
+
     def stop(self) -> None:
         if self.process and self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
@@ -112,3 +119,13 @@ class BenchServer:
                 self.process.wait(60)
             except subprocess.TimeoutExpired:
                 self.process.kill()
+
+
+def process_cpu(pid: int, *, children: bool = False) -> float:
+    """CPU seconds (user and system) a process has used; 0 if it is gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    except OSError:
+        return 0.0
+    ticks = sum(int(value) for value in fields[11 : 15 if children else 13])  # utime stime [cutime cstime]
+    return ticks / os.sysconf("SC_CLK_TCK")

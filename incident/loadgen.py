@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, Self
 
 from geo.build import build
 from geo.gazetteer import pretty_street
@@ -282,26 +282,33 @@ class Calls:
 
 
 class Receiver:
-    """A partner's endpoint (the 911 center, an agency): records deliveries; can fail for a while."""
+    """A partner's endpoint (the 911 center, an agency): records deliveries; can fail for a while.
 
-    def __init__(self, name: str) -> None:
+    It refuses (503) the first `fail_first` deliveries, and every delivery while `fail_for` lasts.
+    """
+
+    def __init__(self, name: str, *, fail_first: int = 0) -> None:
         self.name = name
         self.received: dict[str, int] = {}  # delivery id (Idempotency-Key) → times it came
+        self.kept: list[tuple[dict[str, str], bytes]] = []  # each accepted delivery's headers and body
         self.refused = 0
         self.lock = threading.Lock()  # the server answers on many threads
         self.failing_until = 0.0
+        self.fail_first = fail_first
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
-                self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 with receiver.lock:
-                    refuse = time.monotonic() < receiver.failing_until
+                    refuse = time.monotonic() < receiver.failing_until or receiver.fail_first > 0
                     if refuse:
                         receiver.refused += 1
+                        receiver.fail_first = max(0, receiver.fail_first - 1)
                     else:
                         key = self.headers.get("Idempotency-Key", "")
                         receiver.received[key] = receiver.received.get(key, 0) + 1
+                        receiver.kept.append((dict(self.headers), body))
                 self.send_response(503 if refuse else 202)
                 self.send_header("Content-Length", "0")
                 self.end_headers()
@@ -320,7 +327,7 @@ class Receiver:
         self.failing_until = time.monotonic() + seconds
 
     @contextmanager
-    def running(self) -> Iterator[Receiver]:
+    def running(self) -> Iterator[Self]:
         thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         thread.start()
         try:

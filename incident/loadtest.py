@@ -137,10 +137,10 @@ async def _drive(
     else:
         raise SystemExit(f"could not point agency {AGENCY} at the test's endpoint: {body!r}")
     _say("flat out: the bare endpoint")
-    bare = await _flat_out(server.port, "GET", "/healthz", None, args)
+    bare = await _flat_out(server, "GET", "/healthz", None, args)
     _say("flat out: intake")
     calls = Calls(args.seed, "flat")
-    intake = await _flat_out(server.port, "POST", "/api/v1/calls", (agent, calls), args)
+    intake = await _flat_out(server, "POST", "/api/v1/calls", (agent, calls), args)
     run = f"lt{int(time.time())}"
     storm_calls = Calls(args.seed + 1, run)
     curve = Curve(args.peak, args.duration)
@@ -172,15 +172,16 @@ async def _drive(
 
 
 async def _flat_out(
-    port: int, method: str, path: str, calls: tuple[str, Calls] | None, args: argparse.Namespace
+    server: _Server, method: str, path: str, calls: tuple[str, Calls] | None, args: argparse.Namespace
 ) -> dict[str, Any]:
     """Closed loop: every connection sends its next request as soon as the last is answered."""
-    pool = Pool("127.0.0.1", port, args.connections, calls[0] if calls else None)
+    pool = Pool("127.0.0.1", server.port, args.connections, calls[0] if calls else None)
     latencies: list[float] = []
     errors = 0
     deadline = time.monotonic() + args.flat_out
     number = 0
     cpu = time.process_time()
+    server_cpu = server.cpu_seconds()
 
     async def worker() -> None:
         nonlocal errors, number
@@ -204,13 +205,22 @@ async def _flat_out(
     began = time.monotonic()
     await asyncio.gather(*(worker() for _ in range(args.connections)))
     elapsed = time.monotonic() - began
+    generator_cpu = time.process_time() - cpu
+    # Where the machine's CPU went, per request answered: what the ratio is made of.
+    served = max(1, len(latencies))
+    cpu_ms = {
+        name: round((used - server_cpu[name]) * 1000 / served, 3)
+        for name, used in server.cpu_seconds().items()
+    }
+    cpu_ms["load_generator"] = round(generator_cpu * 1000 / served, 3)
     await pool.close()
     return {
         "requests_per_s": round(len(latencies) / elapsed, 1),
         "ok": len(latencies),
         "errors": errors,
         # If the generator needed most of a core, the figure is the generator's, not the server's.
-        "load_generator_cpu_share": round((time.process_time() - cpu) / elapsed, 2),
+        "load_generator_cpu_share": round(generator_cpu / elapsed, 2),
+        "cpu_ms_per_request": cpu_ms,
         **_percentiles(latencies),
     }
 
@@ -575,14 +585,19 @@ def _markdown(report: dict[str, Any]) -> str:
         f"`{report['command']}` on {machine['cpus']} CPUs ({machine['cpu']}), Python {machine['python']}, "
         f"{machine['when']}. Settings: {report['settings']}.",
         "",
-        "| flat out | requests/s | p50 ms | p95 ms | p99 ms | errors |",
-        "| --- | ---: | ---: | ---: | ---: | ---: |",
+        "| flat out | requests/s | p50 ms | p95 ms | p99 ms | errors "
+        "| CPU ms per request: workers / Redis / load generator |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for name, row in (
         ("bare `/healthz`", flat["bare_healthz"]),
         ("intake `POST /api/v1/calls`", flat["intake"]),
     ):
-        figures = [row["requests_per_s"], row["p50"], row["p95"], row["p99"], row["errors"]]
+        cpu = row["cpu_ms_per_request"]
+        spent = " / ".join(
+            str(cpu[part]) if part in cpu else "–" for part in ("workers", "redis", "load_generator")
+        )
+        figures = [row["requests_per_s"], row["p50"], row["p95"], row["p99"], row["errors"], spent]
         lines.append(f"| {name} | " + " | ".join(str(f) for f in figures) + " |")
     lines += [
         "",

@@ -101,7 +101,11 @@ def problem_response(problem: Problem, headers: dict[str, str] | None = None) ->
         answer = georeport.errors(georeport.format_of(request.path), problem.status, problem.detail)
         answer.headers.update(headers or {})
         return answer
-    return Response(_encode(problem.body()), problem.status, headers, content_type=CONTENT_TYPE)
+    return Response(encode(problem), problem.status, headers, content_type=CONTENT_TYPE)
+
+
+def encode(problem: Problem) -> bytes:
+    return _encode(problem.body())
 
 
 def register(app: Quart) -> None:
@@ -136,22 +140,32 @@ def register(app: Quart) -> None:
     @app.errorhandler(RedisConnectionError)
     @app.errorhandler(RedisTimeoutError)
     async def _storage_down(error: Exception) -> Response:
-        # Redis restarting or out of reach past the client's retries: nothing was acknowledged, and a
-        # retry (with the same Idempotency-Key) is safe. A 503 says so; a 500 would say we broke.
-        log.warning("storage unavailable: %s", error)
-        return problem_response(
-            Problem(503, "Service Unavailable", "storage is restarting; retry in a moment", kind="storage"),
-            {"Retry-After": "1"},
-        )
+        return problem_response(*storage_down(error))
 
     @app.errorhandler(Exception)
     async def _unexpected(error: Exception) -> Response:
-        log.exception("unhandled error", exc_info=error)
-        return problem_response(
-            Problem(
-                500, "Internal Server Error", "Stormline failed to handle this request; it has been logged."
-            )
-        )
+        return problem_response(unexpected(error))
+
+
+STORAGE_DOWN = (RedisConnectionError, RedisTimeoutError)
+
+
+def storage_down(error: Exception) -> tuple[Problem, dict[str, str]]:
+    """The 503 for Redis restarting or out of reach past the client's retries.
+
+    Nothing was acknowledged, and a retry (with the same Idempotency-Key) is safe: a 503 says so; a
+    500 would say we broke.
+    """
+    log.warning("storage unavailable: %s", error)
+    problem = Problem(503, "Service Unavailable", "storage is restarting; retry in a moment", kind="storage")
+    return problem, {"Retry-After": "1"}
+
+
+def unexpected(error: BaseException) -> Problem:
+    """A 500 with no internals in it; the internals go to the log."""
+    log.exception("unhandled error", exc_info=error)
+    detail = "Stormline failed to handle this request; it has been logged."
+    return Problem(500, "Internal Server Error", detail)
 
 
 _HTTP_DETAILS = {

@@ -8,9 +8,9 @@ from urllib.parse import urlsplit
 from quart import Quart, Response, current_app, g, request
 
 
-def _tile_origin() -> str:
+def _tile_origin(tiles: str) -> str:
     """The map tile server's origin, when STORMLINE_TILES names one (the map may load images from it)."""
-    parts = urlsplit(str(current_app.extensions.get("stormline.tiles") or ""))
+    parts = urlsplit(tiles)
     if not parts.netloc:
         return ""
     return f"{parts.scheme}://{parts.netloc.replace('{s}.', '*.')}"  # Leaflet's {s}: a, b, c subdomains
@@ -29,25 +29,41 @@ def install(app: Quart) -> None:
     app.context_processor(lambda: {"csp_nonce": csp_nonce})
 
 
-async def _headers(response: Response) -> Response:
-    nonce = csp_nonce()
-    headers = response.headers
-    headers["Content-Security-Policy"] = (
-        "default-src 'self'; "
-        f"script-src 'self' 'nonce-{nonce}'; "
-        f"style-src 'self' 'nonce-{nonce}'; "
-        f"img-src 'self' data: {_tile_origin()}; connect-src 'self'; font-src 'self'; object-src 'none'; "
-        "base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
-    )
-    headers["X-Content-Type-Options"] = "nosniff"
-    headers["X-Frame-Options"] = "DENY"
-    headers.setdefault("Referrer-Policy", "same-origin")  # a route may ask for less (a token in its path)
-    headers["Cross-Origin-Opener-Policy"] = "same-origin"
-    headers["Permissions-Policy"] = "geolocation=(self), camera=(), microphone=()"
-    if request.path != "/static" and not request.path.startswith("/static/"):
+def headers_for(app: Quart, path: str, nonce: str, *, secure: bool) -> dict[str, str]:
+    """The security headers of a response to `path` (the intake lane sends them without Quart)."""
+    headers = {
+        "Content-Security-Policy": (
+            "default-src 'self'; "
+            f"script-src 'self' 'nonce-{nonce}'; "
+            f"style-src 'self' 'nonce-{nonce}'; "
+            f"img-src 'self' data: {_tile_origin(str(app.extensions.get('stormline.tiles') or ''))}; "
+            "connect-src 'self'; font-src 'self'; object-src 'none'; "
+            "base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
+        ),
+        "X-Content-Type-Options": "nosniff",
+        "X-Frame-Options": "DENY",
+        "Referrer-Policy": "same-origin",
+        "Cross-Origin-Opener-Policy": "same-origin",
+        "Permissions-Policy": "geolocation=(self), camera=(), microphone=()",
+    }
+    if path != "/static" and not path.startswith("/static/"):
         # Responses carry callers' details; no shared or browser cache should keep them (a route that
         # serves only public files, like the map libraries, says so itself).
-        headers.setdefault("Cache-Control", "no-store")
-    if request.is_secure:
+        headers["Cache-Control"] = "no-store"
+    if secure:
         headers["Strict-Transport-Security"] = "max-age=31536000"
+    return headers
+
+
+# A route may ask for less: no referrer for a token in its path, caching for public files.
+_ROUTE_MAY_CHOOSE = frozenset({"Referrer-Policy", "Cache-Control"})
+
+
+async def _headers(response: Response) -> Response:
+    headers = response.headers
+    for name, value in headers_for(current_app, request.path, csp_nonce(), secure=request.is_secure).items():
+        if name in _ROUTE_MAY_CHOOSE:
+            headers.setdefault(name, value)
+        else:
+            headers[name] = value
     return response

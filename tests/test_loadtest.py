@@ -33,5 +33,7 @@ def test_a_small_storm_with_every_fault_loses_no_acknowledged_call(tmp_path: Pat
     assert not any(verdict["problems"].values())
     assert storm["intake_to_map_ms"]["count"] > 0
     assert report["flat_out"]["bare_healthz"]["requests_per_s"] > 0
+    spent = report["flat_out"]["intake"]["cpu_ms_per_request"]  # where the ratio's CPU went
+    assert min(spent["workers"], spent["redis"], spent["load_generator"]) > 0
     assert (out / "storm.svg").read_text().startswith("<svg")
     assert "Verdict: OK" in (out / "loadtest.md").read_text()

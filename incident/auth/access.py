@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from urllib.parse import quote
@@ -13,7 +14,9 @@ from incident.auth import audit, sessions
 from incident.auth.accounts import token_for
 from incident.auth.policy import ACCESS, Rule
 from incident.auth.roles import Role
+from incident.config import SurgeConfig
 from incident.problems import Problem, problem_response
+from incident.store import Store
 from incident.web import store, surge_config
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -102,24 +105,39 @@ async def _resolve(rule: Rule) -> Principal:
         given = (await request.form).get("api_key") if request.method == "POST" else None
         if given:
             scheme, secret = "bearer", given
+    principal, stale = await from_credentials(
+        store(), surge_config(), scheme, secret, request.cookies, secure=request.is_secure
+    )
+    if stale:
+        g.drop_session_cookie = True
+    return principal
+
+
+async def from_credentials(
+    store: Store, config: SurgeConfig, scheme: str, secret: str, cookies: Mapping[str, str], *, secure: bool
+) -> tuple[Principal, bool]:
+    """Who a bearer token or session cookie says is asking, and whether the session cookie is stale.
+
+    Raises Denied for a bearer token that is unknown or revoked.
+    """
     if scheme.lower() == "bearer":  # other schemes (a proxy's Basic auth) are not ours to judge
-        token = await token_for(store(), secret.strip())
+        token = await token_for(store, secret.strip())
         if token is None:
             raise Denied(401, "unknown or revoked token")
-        return Principal(token.name, token.role, token.crew_id, "token")
-    session_id = sessions.read_cookie(request.cookies, sessions.SESSION, secure=request.is_secure)
+        return Principal(token.name, token.role, token.crew_id, "token"), False
+    session_id = sessions.read_cookie(cookies, sessions.SESSION, secure=secure)
     if session_id:
-        security = surge_config().security
+        security = config.security
         session = await sessions.resume(
-            store(),
+            store,
             session_id,
             idle_seconds=security.session_idle_minutes * 60,
             max_seconds=security.session_max_hours * 3600,
         )
         if session is not None:
-            return Principal(session.user, session.role, session.crew_id, "session", session_id)
-        g.drop_session_cookie = True
-    return ANONYMOUS
+            return Principal(session.user, session.role, session.crew_id, "session", session_id), False
+        return ANONYMOUS, True
+    return ANONYMOUS, False
 
 
 async def _check_csrf(principal: Principal) -> None:

@@ -4,51 +4,28 @@ from __future__ import annotations
 
 import json
 import socket
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from email import message_from_bytes
 from email.message import Message
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from aiosmtpd.controller import Controller
 
+from incident.loadgen import Receiver
 
-class Webhook:
-    """An agency's webhook: records each POST; fails the first `fail_first` with 503."""
+
+class Webhook(Receiver):
+    """An agency's webhook (the load test's partner endpoint): fails the first `fail_first` with 503."""
 
     def __init__(self, fail_first: int = 0) -> None:
-        self.received: list[tuple[dict[str, str], Any]] = []
-        self.fail_first = fail_first
-        webhook = self
+        super().__init__("referrals", fail_first=fail_first)
 
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-                if webhook.fail_first > 0:
-                    webhook.fail_first -= 1
-                    self.send_response(503)
-                else:
-                    webhook.received.append((dict(self.headers), json.loads(body)))
-                    self.send_response(202)
-                self.end_headers()
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/referrals"
-
-    @contextmanager
-    def running(self) -> Iterator[Webhook]:
-        thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        thread.start()
-        try:
-            yield self
-        finally:
-            self.server.shutdown()
-            self.server.server_close()
+    @property
+    def deliveries(self) -> list[tuple[dict[str, str], Any]]:
+        """Each accepted delivery's headers and decoded JSON body, in order."""
+        with self.lock:
+            return [(headers, json.loads(body)) for headers, body in self.kept]
 
 
 class Mailbox:

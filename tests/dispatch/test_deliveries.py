@@ -65,8 +65,8 @@ async def test_agencies_never_get_the_911_token(psap_app: tuple[App, list[httpx.
         assert (
             await supervisor.post(f"/api/v1/incidents/{ticket}/referrals", json=referral)
         ).status_code == 201
-        await _until(lambda: agency.received)
-    headers = {k.lower() for k in agency.received[0][0]}
+        await _until(lambda: agency.deliveries)
+    headers = {k.lower() for k in agency.deliveries[0][0]}
     assert "authorization" not in headers
 
 

@@ -127,8 +127,8 @@ async def test_a_webhook_referral_is_retried_until_taken_and_answered_by_link(cl
         )
         ticket = await _ticket(client)
         made = await (await _refer(client, ticket, share_contact=True)).get_json()
-        await _wait_for(lambda: agency.received, seconds=20)
-    headers, body = agency.received[0]
+        await _wait_for(lambda: agency.deliveries, seconds=20)
+    headers, body = agency.deliveries[0]
     assert body["referral"]["id"] == made["referral"]["id"]
     assert body["referral"]["caller_name"] == "Pat Doe"
     assert body["link"] == made["link"]

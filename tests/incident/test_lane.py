@@ -1,0 +1,147 @@
+"""The intake lane: the ordinary call answered without Quart, everything else handed on, alike."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from hypercorn.typing import ASGIReceiveCallable, ASGIReceiveEvent, ASGISendCallable, Scope
+from quart.testing.app import TestApp as App
+from quart.typing import TestClientProtocol as Client
+
+from incident.auth.roles import Role
+from incident.lane import IntakeLane
+from tests.conftest import as_role
+from tests.incident.auth.helpers import csrf_in, make_user, sign_in
+from tests.incident.helpers import CALL, post_call
+
+
+def _handed_on(app: App) -> list[str]:
+    """Record each request the lane hands to the Quart app (by method and path)."""
+    lane = app.app.asgi_app
+    assert isinstance(lane, IntakeLane)
+    inner, seen = lane.inner, []
+
+    async def recording(scope: Scope, receive: ASGIReceiveCallable, send: ASGISendCallable) -> None:
+        if scope["type"] == "http":
+            seen.append(f"{scope['method']} {scope['path']}")
+        await inner(scope, receive, send)
+
+    lane.inner = recording
+    return seen
+
+
+async def test_lane_takes_the_ordinary_call_and_hands_on_a_bad_one(app: App, client: Client) -> None:
+    """A valid call with a token is answered by the lane; a bad body goes to Quart, which names the field."""
+    handed_on = _handed_on(app)
+    taken = await post_call(client)
+    assert taken.status_code == 201
+    assert handed_on == []
+    refused = await post_call(client, {"address": "Bailey & Kensington"})
+    assert refused.status_code == 422
+    assert (await refused.get_json())["errors"][0]["field"] == "narrative"
+    assert handed_on == ["POST /api/v1/calls"]
+
+
+async def test_both_doors_answer_alike(app: App, client: Client) -> None:
+    """The same call through the lane and through the Quart route gets the same status, headers and fields."""
+    handed_on = _handed_on(app)
+    answers = []
+    for kind in ("application/json", "application/merge-patch+json"):  # Quart reads both as JSON
+        headers = {"Content-Type": kind, "Idempotency-Key": kind}
+        response = await client.post("/api/v1/calls", data=json.dumps(CALL).encode(), headers=headers)
+        assert response.status_code == 201, await response.get_data(as_text=True)
+        answers.append(response)
+    assert handed_on == ["POST /api/v1/calls"]  # only the second
+    lane, quart = answers
+    varying = {"content-security-policy", "location", "content-length"}  # the nonce, the ticket
+    assert _fixed_headers(lane, varying) == _fixed_headers(quart, varying)
+    assert lane.headers["Content-Security-Policy"].startswith("default-src 'self'; script-src 'self' 'nonce-")
+    first, second = await lane.get_json(), await quart.get_json()
+    assert first.keys() == second.keys()
+    assert first["incident"].keys() == second["incident"].keys()
+    assert {k: v for k, v in first["incident"].items() if k not in _PER_INCIDENT} == {
+        k: v for k, v in second["incident"].items() if k not in _PER_INCIDENT
+    }
+
+
+async def test_replayed_call_is_marked_by_the_lane(client: Client) -> None:
+    """A retry with the same Idempotency-Key gets the first answer, marked as replayed, from the lane too."""
+    first = await post_call(client, None, **{"Idempotency-Key": "retry-1"})
+    again = await post_call(client, None, **{"Idempotency-Key": "retry-1"})
+    assert again.status_code == 201
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert await again.get_data() == await first.get_data()
+
+
+async def test_signed_in_agent_needs_the_csrf_token(app: App) -> None:
+    """An agent's session logs a call with the page's CSRF token; without it the call is refused (403)."""
+    store = app.app.extensions["stormline.store"]
+    await make_user(store, "agent-ann", Role.AGENT)
+    browser = app.test_client()
+    await sign_in(browser, "agent-ann")
+    csrf = csrf_in(await (await browser.get("/")).get_data(as_text=True))
+    handed_on = _handed_on(app)
+    refused = await browser.post("/api/v1/calls", json=CALL)
+    assert refused.status_code == 403
+    assert handed_on == ["POST /api/v1/calls"]
+    taken = await browser.post("/api/v1/calls", json=CALL, headers={"X-CSRF-Token": csrf})
+    assert taken.status_code == 201
+    assert (await taken.get_json())["incident"]["calls"]
+    assert handed_on == ["POST /api/v1/calls"]  # the second was the lane's
+    detail = await (await browser.get(f"/api/v1/incidents/{(await taken.get_json())['ticket']}")).get_json()
+    assert detail["calls"][0]["agent"] == "agent-ann"  # the signed-in agent, as the Quart route records
+
+
+async def test_roles_that_may_not_log_calls_are_refused(app: App) -> None:
+    """A crew's token is refused (403) and an unknown token is 401, as the access table says."""
+    crew = await as_role(app, Role.CREW)
+    assert (await post_call(crew)).status_code == 403
+    stranger = app.test_client()
+    response = await post_call(stranger, None, Authorization="Bearer slt_not-a-token")
+    assert response.status_code == 401
+    assert response.headers["WWW-Authenticate"].startswith("Bearer")
+
+
+async def test_a_body_too_big_mid_stream_is_handed_on_whole(app: App) -> None:
+    """A body that grows past the limit is handed on with every chunk read so far, then the rest, in order."""
+    lane = app.app.asgi_app
+    assert isinstance(lane, IntakeLane)
+    limit = app.app.config["MAX_CONTENT_LENGTH"]
+    chunks: list[ASGIReceiveEvent] = [
+        {"type": "http.request", "body": b"x" * limit, "more_body": True},
+        {"type": "http.request", "body": b"y" * 10, "more_body": True},
+        {"type": "http.request", "body": b"z", "more_body": False},
+    ]
+    sent_in = list(chunks)
+    received: list[Any] = []
+
+    async def receive() -> ASGIReceiveEvent:
+        return sent_in.pop(0)
+
+    async def inner(scope: Scope, receive: ASGIReceiveCallable, send: ASGISendCallable) -> None:
+        while True:
+            event = await receive()
+            received.append(event)
+            if not event.get("more_body"):
+                return
+
+    async def send(_: Any) -> None:
+        raise AssertionError("the lane must not answer a body too big")
+
+    scope: Any = {
+        "type": "http",
+        "method": "POST",
+        "path": "/api/v1/calls",
+        "scheme": "http",
+        "headers": [(b"content-type", b"application/json")],
+    }
+    await IntakeLane(lane.app, inner)(scope, receive, send)
+    assert received == chunks
+
+
+_PER_INCIDENT = {"ticket", "seq", "calls", "opened_at", "updated_at", "due_at", "handoff"}
+
+
+def _fixed_headers(response: Any, varying: set[str]) -> dict[str, str]:
+    return {name.lower(): value for name, value in response.headers.items() if name.lower() not in varying}
