@@ -1,12 +1,13 @@
 """POST /api/v1/calls answered straight from ASGI: the one request a storm sends by the thousand.
 
 Quart's machinery around a request (its context, hooks, request and response objects, the schema
-wrapper) cost a worker more CPU per call than intake's own work did (BENCHMARKS.md). The lane answers
-the ordinary call itself: a JSON body within the size limit, from a bearer token or a signed-in
-session (with its CSRF token) that the access table lets log calls, that decodes as a CallIn, with a
-well-formed Idempotency-Key if any. Everything else (no or a refused credential, a bad body or key, a
-body too big, Redis down while checking who is asking) it hands, body and all, to the Quart route,
-which answers it as it answers every request: audited, in problem details naming the field.
+wrapper) cost a worker about a fifth of its CPU per call (BENCHMARKS.md). The lane answers the
+ordinary call itself: from a bearer token, or a signed-in session with its CSRF token, that the
+access table lets log calls; a JSON body within the size limit that decodes as a CallIn; a
+well-formed Idempotency-Key if any. Who is asking is settled from the headers before the body is
+read. Everything else (no or a refused credential, a bad body or key, a body too big) it hands,
+body and all, to the Quart route, which answers it as it answers every request: audited, in problem
+details naming the field.
 
 Nothing is decided twice in two ways: both doors take the call in `api.log_call`, read credentials
 with `access.from_credentials`, send `security.headers_for`, and turn errors into problems with
@@ -15,6 +16,7 @@ with `access.from_credentials`, send `security.headers_for`, and turn errors int
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -22,6 +24,7 @@ from typing import Any
 import msgspec
 from hypercorn.typing import ASGIReceiveCallable, ASGIReceiveEvent, ASGISendCallable, Scope
 from quart import Quart
+from werkzeug.exceptions import RequestTimeout
 from werkzeug.http import parse_cookie
 
 from incident import problems
@@ -54,13 +57,35 @@ class IntakeLane:
         ):
             await self.inner(scope, receive, send)
             return
-        head = _first_values(scope["headers"])
+        head = _request_headers(scope["headers"])
         secure = scope["scheme"] == "https"
-        received, body = await _read_body(receive, head, self.app.config["MAX_CONTENT_LENGTH"])
-        answer = await self._answer(head, body, secure=secure) if body is not None else None
+        # Who is asking is settled before the body is read: a refused request costs no body.
+        try:
+            principal = await self._ordinary_caller(head, secure=secure)
+        except problems.STORAGE_DOWN as error:
+            await self._send(send, _problem(*problems.storage_down(error)), secure=secure)
+            return
+        if principal is None:
+            await self.inner(scope, receive, send)
+            return
+        try:
+            received, body = await asyncio.wait_for(
+                _read_body(receive, head, self.app.config["MAX_CONTENT_LENGTH"]),
+                self.app.config["BODY_TIMEOUT"],
+            )
+        except TimeoutError:
+            late = RequestTimeout()
+            await self._send(
+                send, _problem(problems.Problem(408, late.name, late.description or ""), {}), secure=secure
+            )
+            return
+        answer = await self._take(principal, head, body) if body is not None else None
         if answer is None:
             await self.inner(scope, _replay(received, receive), send)
             return
+        await self._send(send, answer, secure=secure)
+
+    async def _send(self, send: ASGISendCallable, answer: Answer, *, secure: bool) -> None:
         status, payload, content_type, extra = answer
         headers = {
             **headers_for(self.app, PATH, secrets.token_urlsafe(16), secure=secure),
@@ -80,12 +105,11 @@ class IntakeLane:
         )
         await send({"type": "http.response.body", "body": payload, "more_body": False})
 
-    async def _answer(self, head: dict[str, str], body: bytes, *, secure: bool) -> Answer | None:
-        """The answer to an ordinary call, or None to let the Quart route answer it."""
+    async def _ordinary_caller(self, head: dict[str, str], *, secure: bool) -> access.Principal | None:
+        """Who is asking, if the headers make an ordinary call; None to let the Quart route answer."""
         if head.get("content-type", "").partition(";")[0].strip().lower() != "application/json":
             return None
-        key = head.get("idempotency-key")
-        if not valid_idempotency_key(key):
+        if not valid_idempotency_key(head.get("idempotency-key")):
             return None
         extensions = self.app.extensions
         scheme, _, secret = head.get("authorization", "").partition(" ")
@@ -98,7 +122,9 @@ class IntakeLane:
                 parse_cookie(head.get("cookie", "")),
                 secure=secure,
             )
-        except (access.Denied, *problems.STORAGE_DOWN):
+        except problems.STORAGE_DOWN:
+            raise
+        except Exception:  # refused, or odd: the Quart route answers it (and audits a refusal)
             return None
         if stale or principal.role not in self.roles:
             return None
@@ -106,6 +132,10 @@ class IntakeLane:
             str(self.app.secret_key), principal.session_id, head.get("x-csrf-token")
         ):
             return None
+        return principal
+
+    async def _take(self, principal: access.Principal, head: dict[str, str], body: bytes) -> Answer | None:
+        """The answer to the call in `body`, or None to let the Quart route answer a body it cannot read."""
         try:
             # As the Quart route reads it (quart-schema converts the decoded JSON leniently).
             call = msgspec.convert(msgspec.json.decode(body), CallIn, strict=False)
@@ -113,7 +143,7 @@ class IntakeLane:
             return None
         # From here the call may be stored: whatever happens is answered here, never handed on.
         try:
-            status, payload, headers = await log_call(self.app, call, key, principal)
+            status, payload, headers = await log_call(self.app, call, head.get("idempotency-key"), principal)
             return status, payload, "application/json", headers
         except problems.Problem as problem:
             return _problem(problem, {})
@@ -127,11 +157,22 @@ def _problem(problem: problems.Problem, headers: dict[str, str]) -> Answer:
     return problem.status, problems.encode(problem), problems.CONTENT_TYPE, headers
 
 
-def _first_values(raw: Any) -> dict[str, str]:
-    """The request's headers by lower-case name, the first of each (as Quart's `headers.get`)."""
+def _request_headers(raw: Any) -> dict[str, str]:
+    """The request's headers by lower-case name: the first of each, as Quart's `headers.get`.
+
+    Every Cookie header is joined, as Quart's `cookies` reads them (HTTP/2 browsers may send one per
+    cookie).
+    """
     head: dict[str, str] = {}
-    for name, value in raw:
-        head.setdefault(name.decode("latin-1").lower(), value.decode("latin-1"))
+    cookies = []
+    for raw_name, raw_value in raw:
+        name, value = raw_name.decode("latin-1").lower(), raw_value.decode("latin-1")
+        if name == "cookie":
+            cookies.append(value)
+        else:
+            head.setdefault(name, value)
+    if cookies:
+        head["cookie"] = "; ".join(cookies)
     return head
 
 

@@ -109,6 +109,6 @@ def csrf_token(secret_key: str, binding: str) -> str:
 
 
 def csrf_valid(secret_key: str, binding: str | None, presented: str | None) -> bool:
-    if not binding or not presented:
+    if not binding or not presented or not presented.isascii():  # compare_digest refuses other text
         return False
     return hmac.compare_digest(csrf_token(secret_key, binding), presented)

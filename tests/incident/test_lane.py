@@ -9,6 +9,8 @@ from hypercorn.typing import ASGIReceiveCallable, ASGIReceiveEvent, ASGISendCall
 from quart.testing.app import TestApp as App
 from quart.typing import TestClientProtocol as Client
 
+from incident.auth import accounts, audit
+from incident.auth.audit import select_audit
 from incident.auth.roles import Role
 from incident.lane import IntakeLane
 from tests.conftest import as_role
@@ -65,13 +67,15 @@ async def test_both_doors_answer_alike(app: App, client: Client) -> None:
     }
 
 
-async def test_replayed_call_is_marked_by_the_lane(client: Client) -> None:
+async def test_replayed_call_is_marked_by_the_lane(app: App, client: Client) -> None:
     """A retry with the same Idempotency-Key gets the first answer, marked as replayed, from the lane too."""
+    handed_on = _handed_on(app)
     first = await post_call(client, None, **{"Idempotency-Key": "retry-1"})
     again = await post_call(client, None, **{"Idempotency-Key": "retry-1"})
     assert again.status_code == 201
     assert again.headers["Idempotent-Replayed"] == "true"
     assert await again.get_data() == await first.get_data()
+    assert handed_on == []
 
 
 async def test_signed_in_agent_needs_the_csrf_token(app: App) -> None:
@@ -82,25 +86,42 @@ async def test_signed_in_agent_needs_the_csrf_token(app: App) -> None:
     await sign_in(browser, "agent-ann")
     csrf = csrf_in(await (await browser.get("/")).get_data(as_text=True))
     handed_on = _handed_on(app)
-    refused = await browser.post("/api/v1/calls", json=CALL)
-    assert refused.status_code == 403
-    assert handed_on == ["POST /api/v1/calls"]
+    for wrong in (None, "0" * 64, "é" * 64):  # none, another's, not even ASCII: each a 403, never a 500
+        headers = {"X-CSRF-Token": wrong} if wrong else {}
+        refused = await browser.post("/api/v1/calls", json=CALL, headers=headers)
+        assert refused.status_code == 403, await refused.get_data(as_text=True)
+    assert handed_on == ["POST /api/v1/calls"] * 3
     taken = await browser.post("/api/v1/calls", json=CALL, headers={"X-CSRF-Token": csrf})
     assert taken.status_code == 201
     assert (await taken.get_json())["incident"]["calls"]
-    assert handed_on == ["POST /api/v1/calls"]  # the second was the lane's
+    assert len(handed_on) == 3  # the last was the lane's
     detail = await (await browser.get(f"/api/v1/incidents/{(await taken.get_json())['ticket']}")).get_json()
     assert detail["calls"][0]["agent"] == "agent-ann"  # the signed-in agent, as the Quart route records
 
 
 async def test_roles_that_may_not_log_calls_are_refused(app: App) -> None:
-    """A crew's token is refused (403) and an unknown token is 401, as the access table says."""
+    """A crew's token is refused (403) and an unknown token is 401, by the Quart route, which audits both."""
+    store = app.app.extensions["stormline.store"]
     crew = await as_role(app, Role.CREW)
+    handed_on = _handed_on(app)
     assert (await post_call(crew)).status_code == 403
     stranger = app.test_client()
     response = await post_call(stranger, None, Authorization="Bearer slt_not-a-token")
     assert response.status_code == 401
     assert response.headers["WWW-Authenticate"].startswith("Bearer")
+    assert handed_on == ["POST /api/v1/calls"] * 2
+    denials = [e.event for e in await select_audit(store) if isinstance(e.event, audit.AccessDenied)]
+    assert [(d.path, d.status) for d in denials[-2:]] == [("/api/v1/calls", 403), ("/api/v1/calls", 401)]
+
+
+async def test_a_body_declared_too_big_is_handed_on_unread(app: App, client: Client) -> None:
+    """A Content-Length over intake.max_body_bytes gets Quart's 413 problem."""
+    handed_on = _handed_on(app)
+    too_big = b'{"narrative": "' + b"x" * app.app.config["MAX_CONTENT_LENGTH"] + b'"}'
+    response = await client.post("/api/v1/calls", data=too_big, headers={"Content-Type": "application/json"})
+    assert response.status_code == 413
+    assert response.headers["Content-Type"] == "application/problem+json"
+    assert handed_on == ["POST /api/v1/calls"]
 
 
 async def test_a_body_too_big_mid_stream_is_handed_on_whole(app: App) -> None:
@@ -108,6 +129,9 @@ async def test_a_body_too_big_mid_stream_is_handed_on_whole(app: App) -> None:
     lane = app.app.asgi_app
     assert isinstance(lane, IntakeLane)
     limit = app.app.config["MAX_CONTENT_LENGTH"]
+    _, secret = await accounts.create_token(
+        app.app.extensions["stormline.store"], "desk-big", Role.AGENT, crew_id=None, actor="test"
+    )
     chunks: list[ASGIReceiveEvent] = [
         {"type": "http.request", "body": b"x" * limit, "more_body": True},
         {"type": "http.request", "body": b"y" * 10, "more_body": True},
@@ -115,11 +139,13 @@ async def test_a_body_too_big_mid_stream_is_handed_on_whole(app: App) -> None:
     ]
     sent_in = list(chunks)
     received: list[Any] = []
+    left_when_handed_on: list[int] = []
 
     async def receive() -> ASGIReceiveEvent:
         return sent_in.pop(0)
 
     async def inner(scope: Scope, receive: ASGIReceiveCallable, send: ASGISendCallable) -> None:
+        left_when_handed_on.append(len(sent_in))
         while True:
             event = await receive()
             received.append(event)
@@ -134,9 +160,10 @@ async def test_a_body_too_big_mid_stream_is_handed_on_whole(app: App) -> None:
         "method": "POST",
         "path": "/api/v1/calls",
         "scheme": "http",
-        "headers": [(b"content-type", b"application/json")],
+        "headers": [(b"content-type", b"application/json"), (b"authorization", f"Bearer {secret}".encode())],
     }
     await IntakeLane(lane.app, inner)(scope, receive, send)
+    assert left_when_handed_on == [1]  # the lane had read two chunks (past the limit) before handing on
     assert received == chunks
 
 
