@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import json
 from typing import Any
+from uuid import uuid4
 
 from hypercorn.typing import ASGIReceiveCallable, ASGIReceiveEvent, ASGISendCallable, Scope
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from quart.testing.app import TestApp as App
 from quart.typing import TestClientProtocol as Client
 
@@ -172,3 +175,64 @@ _PER_INCIDENT = {"ticket", "seq", "calls", "opened_at", "updated_at", "due_at", 
 
 def _fixed_headers(response: Any, varying: set[str]) -> dict[str, str]:
     return {name.lower(): value for name, value in response.headers.items() if name.lower() not in varying}
+
+
+_latin1 = st.characters(min_codepoint=32, max_codepoint=255, exclude_characters="\x7f")  # what HTTP carries
+_header_text = st.text(_latin1, max_size=60)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    authorization=st.one_of(st.none(), _header_text, _header_text.map("Bearer ".__add__)),
+    cookie=st.one_of(
+        st.none(), st.just("SESSION"), _header_text, _header_text.map("stormline_session=".__add__)
+    ),
+    csrf=st.one_of(st.none(), st.just("CSRF"), _header_text, _header_text.map("CSRF".__add__)),
+    key=st.one_of(st.none(), _header_text),
+    content_type=st.sampled_from(["application/json", "application/json; charset=utf-8", "text/plain", ""]),
+    token_kept=st.booleans(),
+)
+async def test_hostile_headers_never_cause_a_5xx(
+    app: App,
+    authorization: str | None,
+    cookie: str | None,
+    csrf: str | None,
+    key: str | None,
+    content_type: str,
+    token_kept: bool,
+) -> None:
+    """Odd credentials, cookies, CSRF tokens, keys, content types: a 201 or a 4xx problem, at either door."""
+    headers = {"Content-Type": content_type}
+    if token_kept:  # a real token beside the odd headers, so the lane's own checks are reached too
+        store = app.app.extensions["stormline.store"]
+        name = f"desk-{uuid4().hex[:12]}"
+        _, secret = await accounts.create_token(store, name, Role.AGENT, crew_id=None, actor="test")
+        headers["Authorization"] = f"Bearer {secret}"
+    # SESSION and CSRF stand for a signed-in agent's real cookie and token, so the CSRF check is reached.
+    session, token = await _agent_session(app)
+    cookie = cookie and cookie.replace("SESSION", session)
+    csrf = csrf and csrf.replace("CSRF", token)
+    for name, value in (("Authorization", authorization), ("Cookie", cookie), ("X-CSRF-Token", csrf)):
+        if value is not None:
+            headers[name] = value
+    if key is not None:
+        headers["Idempotency-Key"] = key
+    response = await app.test_client().post("/api/v1/calls", data=json.dumps(CALL).encode(), headers=headers)
+    assert response.status_code < 500, (headers, await response.get_data(as_text=True))
+    if response.status_code >= 400:
+        assert response.content_type == "application/problem+json"
+
+
+async def _agent_session(app: App) -> tuple[str, str]:
+    """A signed-in agent's session cookie and CSRF token, made once per app (signing in hashes a password)."""
+    made: tuple[str, str] | None = app.app.extensions.get("test.agent_session")
+    if made is None:
+        await make_user(app.app.extensions["stormline.store"], "agent-fuzz", Role.AGENT)
+        browser = app.test_client()
+        await sign_in(browser, "agent-fuzz")
+        csrf = csrf_in(await (await browser.get("/")).get_data(as_text=True))
+        jar = browser.cookie_jar
+        assert jar is not None
+        (session,) = [f"{c.name}={c.value}" for c in jar if c.name == "stormline_session"]
+        made = app.app.extensions["test.agent_session"] = (session, csrf)
+    return made
