@@ -130,16 +130,15 @@ async def log_call(
     """What POST /calls answers (status, JSON body, headers), whichever door it came in by (see lane.py)."""
     if data.agent is None and principal.role is Role.AGENT:
         data = msgspec.structs.replace(data, agent=principal.name)
-    extensions = app.extensions
     try:
         answer = await take_call(
-            extensions["stormline.store"],
-            extensions["stormline.config"],
+            store(app),
+            surge_config(app),
             data,
             idempotency_key=key,
             actor=principal.name,
-            geo=extensions["stormline.geo"],
-            triage=extensions["stormline.triage"],
+            geo=geo(app),
+            triage=triage_engine(app),
         )
     except KeyReused:
         raise Problem(

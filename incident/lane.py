@@ -33,6 +33,7 @@ from incident.auth import access, sessions
 from incident.auth.policy import ACCESS
 from incident.intake import CallIn
 from incident.security import headers_for
+from incident.web import store, surge_config
 
 PATH = "/api/v1/calls"
 ASGIApp = Callable[[Scope, ASGIReceiveCallable, ASGISendCallable], Awaitable[None]]
@@ -111,12 +112,11 @@ class IntakeLane:
             return None
         if not valid_idempotency_key(head.get("idempotency-key")):
             return None
-        extensions = self.app.extensions
         scheme, _, secret = head.get("authorization", "").partition(" ")
         try:
             principal, stale = await access.from_credentials(
-                extensions["stormline.store"],
-                extensions["stormline.config"],
+                store(self.app),
+                surge_config(self.app),
                 scheme,
                 secret,
                 parse_cookie(head.get("cookie", "")),

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 import msgspec
-from quart import Request, Response, current_app, request
+from quart import Quart, Request, Response, current_app, request
 
 from incident.config import SurgeConfig
 
@@ -46,23 +46,23 @@ def json_response(value: Any, status: int = 200, headers: dict[str, str] | None 
     return Response(body, status, headers, content_type="application/json")
 
 
-def store() -> Store:
+def store(app: Quart | None = None) -> Store:
     """The current app's Store (opened while the app serves)."""
-    return current_app.extensions["stormline.store"]  # type: ignore[no-any-return]
+    return (app or current_app).extensions["stormline.store"]  # type: ignore[no-any-return]
 
 
-def geo() -> GeoService:
+def geo(app: Quart | None = None) -> GeoService:
     """The current app's geography service (opened while the app serves)."""
-    return current_app.extensions["stormline.geo"]  # type: ignore[no-any-return]
+    return (app or current_app).extensions["stormline.geo"]  # type: ignore[no-any-return]
 
 
-def triage_engine() -> Engine:
+def triage_engine(app: Quart | None = None) -> Engine:
     """The current app's triage rules, compiled once."""
-    return current_app.extensions["stormline.triage"]  # type: ignore[no-any-return]
+    return (app or current_app).extensions["stormline.triage"]  # type: ignore[no-any-return]
 
 
-def surge_config() -> SurgeConfig:
-    return current_app.extensions["stormline.config"]  # type: ignore[no-any-return]
+def surge_config(app: Quart | None = None) -> SurgeConfig:
+    return (app or current_app).extensions["stormline.config"]  # type: ignore[no-any-return]
 
 
 def public_base_url() -> str:
