@@ -416,6 +416,11 @@ class Gazetteer:
         where = Point(float(lat), float(lon))
         return self._reverse_labels[index], where, distance_m(point, where)
 
+    def names(self) -> tuple[list[str], list[str]]:
+        """The words of every street's name, and every place's names: what a call mentions by name."""
+        street_words = sorted({part for core in self.cores for part in core.split()})
+        return street_words, [label for place in self.places for label in (place.name, *place.aliases)]
+
     def _labels(self) -> list[str]:
         labels = [pretty_street(key) for key in self.streets]
         labels += [place.name for place in self.places]

@@ -184,6 +184,7 @@ def create_app(settings: Settings | None = None, config: SurgeConfig | None = No
         store = app.extensions["stormline.store"] = Store.open(redis, config.jurisdiction.id)
         config_dir = Path(settings.config).parent
         app.extensions["stormline.geo"] = await open_service(store, config, config_dir)
+        app.extensions["stormline.triage"].learn_names(*app.extensions["stormline.geo"].gazetteer.names())
         app.extensions["stormline.public_url"] = settings.public_url
         app.extensions["stormline.tiles"] = settings.tiles
         hub = app.extensions["stormline.hub"] = live.Hub(store)
@@ -221,6 +222,9 @@ def create_app(settings: Settings | None = None, config: SurgeConfig | None = No
                     replaced = app.extensions["stormline.geo"] is not before
                     del before  # or the old gazetteer would be frozen again
                     if replaced:
+                        app.extensions["stormline.triage"].learn_names(
+                            *app.extensions["stormline.geo"].gazetteer.names()
+                        )
                         settle_heap()  # the new gazetteer's objects are long-lived too
                 except Exception:  # a failed refresh keeps the service it had
                     log.exception("gazetteer refresh failed")

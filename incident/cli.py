@@ -8,12 +8,14 @@ import os
 import signal
 import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 from geo import cli as geo_cli
 from incident import __version__, cli_accounts
 from incident.config import ConfigError, load_config
 from incident.embedded import EmbeddedRedis, EmbeddedRedisError
 from incident.settings import Settings, SettingsError, settings_from_env
+from incident.triage import evaluate
 
 EXIT_BAD_CONFIG = 2
 
@@ -37,9 +39,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         dest="action", required=True
     )
     evaluate = triage.add_parser(
-        "evaluate", help="precision, recall and missed emergencies on a labelled set"
+        "evaluate", help="life-safety recall, false transfers, per-concept and per-category figures, speed"
     )
-    evaluate.add_argument("file", nargs="?", help="labelled calls (YAML); default: the set under tests/")
+    evaluate.add_argument(
+        "files", nargs="*", help="labelled calls (YAML); default: the shipped development and held-out sets"
+    )
     dispatch = commands.add_parser("dispatch", help="crews and their work").add_subparsers(
         dest="action", required=True
     )
@@ -67,7 +71,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             settings = settings_from_env(config=args.file)
             return _check_config(settings)
         if args.command == "triage":
-            return _evaluate(settings_from_env(), args.file)
+            return _evaluate(settings_from_env(), args.files)
         if args.command in ("users", "tokens", "geo", "dispatch", "agencies"):
             return cli_accounts.run(args, settings_from_env())
         settings = settings_from_env(bind=args.bind, workers=args.workers, config=args.config)
@@ -77,17 +81,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_BAD_CONFIG
 
 
-def _evaluate(settings: Settings, file: str | None) -> int:
-    from pathlib import Path
-
-    from incident import triage_eval
-
+def _evaluate(settings: Settings, files: list[str]) -> int:
     try:
         config = load_config(settings.config)
     except ConfigError as error:
         print(error, file=sys.stderr)
         return EXIT_BAD_CONFIG
-    return triage_eval.report(config, Path(file) if file else triage_eval.DEFAULT_SET)
+    return evaluate.report(config, {file: Path(file) for file in files} or None)
 
 
 def _check_config(settings: Settings) -> int:

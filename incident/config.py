@@ -8,8 +8,9 @@ reading it is a city IT administrator at 3 a.m., not a Python developer.
 from __future__ import annotations
 
 import enum
+import functools
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import msgspec
@@ -22,6 +23,9 @@ try:  # the C loader is several times faster; the pure-Python one is a fine fall
     _Loader: type[yaml.SafeLoader] = yaml.CSafeLoader  # type: ignore[assignment]
 except AttributeError:  # pragma: no cover - depends on how PyYAML was built
     _Loader = yaml.SafeLoader
+
+
+_T = TypeVar("_T")
 
 
 class Priority(enum.StrEnum):
@@ -59,7 +63,6 @@ class Intake(_Section, frozen=True):
     default_category: Code
 
 
-Phrase = Annotated[str, msgspec.Meta(min_length=1, max_length=80)]
 AnswerValue = str | int | float | bool
 
 
@@ -101,14 +104,60 @@ class Category(_Section, frozen=True):
     segment_jobs: bool = False  # incidents on one block face may be grouped into one job
 
 
+Lang = Literal["en", "es"]  # the languages triage reads; a concept's terms are given per language
+Term = Annotated[str, msgspec.Meta(min_length=1, max_length=80, pattern=r"\w")]
+# An APCO common incident type, as NENA's EIDO schema lists them (apcoIncidentCategoryCodeSimpleType).
+ApcoCode = Annotated[str, msgspec.Meta(pattern=r"^[0-9A-Z]{2,10}$")]
+Abbreviation = Annotated[str, msgspec.Meta(pattern=r"^[0-9A-Z]{2,6}$")]
+
+
+class Concept(_Section, frozen=True):
+    """Something a caller can report, and the words for it (see incident/data/triage/concepts.yaml)."""
+
+    id: Code
+    name: Name | None = None
+    danger: bool | None = None  # a medical or danger concept: unsettled, it puts the screen first
+    apco: list[ApcoCode] = []
+    source: Annotated[str, msgspec.Meta(max_length=500)] | None = msgspec.field(default=None, name="from")
+    terms: dict[Lang, list[Term]] = {}  # matched after lemmatisation
+    exact: dict[Lang, list[Term]] = {}  # matched on the words as written
+    abbreviations: list[Abbreviation] = []  # matched only when written in capitals
+    hides: list[Code] = []  # concepts whose words inside this concept's words do not count ("fire hydrant")
+
+
+ContextCategory = Literal[
+    "negated", "historical", "hypothetical", "not_present", "resolved", "possible", "minor", "pseudo",
+    "terminate", "past",
+]  # fmt: skip
+
+
+class Trigger(_Section, frozen=True):
+    """ConText: words that change what a concept in their scope means (see context.yaml)."""
+
+    category: ContextCategory
+    direction: Literal["forward", "backward", "both"]
+    terms: dict[Lang, list[Term]]
+    scope: Annotated[int, msgspec.Meta(ge=1, le=20)] = 6
+
+
+class Vocabulary(_Section, frozen=True):
+    """The shipped vocabulary files, decoded."""
+
+    concepts: list[Concept] = []
+    context: list[Trigger] = []
+
+
 class Rule(_Section, frozen=True):
     id: Code
     category: Code
     priority: Priority
     life_safety: bool = False
-    when: list[list[Phrase]] = []  # every group must match (any phrase of it), not negated
+    when: list[list[Code]] = []  # groups of concept ids: each group needs one of them found and counted
     answers: dict[Code, AnswerValue] = {}  # or: every answer given equals this
-    unless: list[Phrase] = []  # a match in a clause with any of these does not count
+    vulnerable: bool = False  # also needs a vulnerable person (a triage.vulnerability factor)
+    without: list[Code] = []  # concepts that must not be found (counted) for it to fire
+    overrides: list[Code] = []  # rules it sets aside when it fires
+    ask_first: list[Code] = []  # questions to put before all others when it fires
     also: list[Code] = []  # other categories the call then also needs
     primary: bool = False  # when it fires (and no life-safety rule did), its category leads
     refer: list[Code] = []
@@ -116,7 +165,7 @@ class Rule(_Section, frozen=True):
 
 class Factor(_Section, frozen=True):
     id: Code
-    words: list[Phrase] = []
+    concepts: list[Code] = []
     answers: dict[Code, AnswerValue] = {}
     age_at_least: int | None = None
 
@@ -138,12 +187,10 @@ class Agency(_Section, frozen=True):
     name: Name
 
 
-class Triage(_Section, frozen=True):
+class Triage(_Section, frozen=True, kw_only=True):
     screen: list[Question]
-    negators: list[Phrase]
-    negation_window: Annotated[int, msgspec.Meta(ge=1, le=8)]
-    past_markers: list[Phrase]
-    resolved_markers: list[Phrase]
+    concepts: list[Concept] = []  # the city's own, and terms added to shipped ones (same id)
+    context: list[Trigger] = []  # context triggers added to the shipped ones
     rules: list[Rule]
     vulnerability: list[Factor]
     cold: Cold
@@ -358,6 +405,66 @@ _TOO_DEEP = "nested too deeply, or an alias (*name) that contains itself"
 
 def decode_config(text: str, *, source: str = "surge_config.yaml") -> SurgeConfig:
     """Decode config text. See load_config."""
+    config, root = _decode(text, SurgeConfig, source)
+    for key_path, problem in _semantic_problems(config):
+        raise ConfigError(source, _line_of(root, key_path), key_path, problem)
+    return config
+
+
+# The shipped triage vocabulary: concepts and context triggers (see the files' own comments).
+VOCABULARY = Path(__file__).resolve().parent / "data" / "triage"
+
+
+@functools.cache
+def shipped_vocabulary() -> Vocabulary:
+    """The vocabulary shipped with Stormline, decoded once per process."""
+    parts = []
+    for name in ("concepts.yaml", "context.yaml"):
+        path = VOCABULARY / name
+        vocabulary, _ = _decode(path.read_text(encoding="utf-8"), Vocabulary, str(path))
+        parts.append(vocabulary)
+    return Vocabulary(concepts=parts[0].concepts, context=parts[1].context)
+
+
+def vocabulary(triage: Triage) -> Vocabulary:
+    """The shipped vocabulary with a city's concepts and triggers added.
+
+    A city concept with a shipped concept's id adds its terms (and apco codes, abbreviations and
+    hidden concepts) to it; a name, source or danger flag it gives replaces the shipped one.
+    """
+    shipped = shipped_vocabulary()
+    merged = {concept.id: concept for concept in shipped.concepts}
+    for concept in triage.concepts:
+        if concept.id not in merged:
+            merged[concept.id] = concept
+            continue
+        base = merged[concept.id]
+        merged[concept.id] = msgspec.structs.replace(
+            base,
+            name=concept.name or base.name,
+            danger=base.danger if concept.danger is None else concept.danger,
+            apco=[*base.apco, *concept.apco],
+            source=concept.source or base.source,
+            terms=_union(base.terms, concept.terms),
+            exact=_union(base.exact, concept.exact),
+            abbreviations=[*base.abbreviations, *concept.abbreviations],
+            hides=[*base.hides, *concept.hides],
+        )
+    return Vocabulary(concepts=list(merged.values()), context=[*shipped.context, *triage.context])
+
+
+@functools.cache
+def shipped_ids() -> frozenset[str]:
+    """The ids of the shipped concepts."""
+    return frozenset(concept.id for concept in shipped_vocabulary().concepts)
+
+
+def _union(first: dict[Lang, list[str]], second: dict[Lang, list[str]]) -> dict[Lang, list[str]]:
+    return {lang: [*first.get(lang, []), *second.get(lang, [])] for lang in {**first, **second}}
+
+
+def _decode(text: str, kind: type[_T], source: str) -> tuple[_T, yaml.Node]:
+    """YAML text to `kind`, or a ConfigError naming the line and key of the first problem."""
     try:
         root = yaml.compose(text, Loader=_Loader)
         if root is None:
@@ -372,7 +479,7 @@ def decode_config(text: str, *, source: str = "surge_config.yaml") -> SurgeConfi
     except RecursionError:
         raise ConfigError(source, None, [], _TOO_DEEP) from None
     try:
-        config = msgspec.convert(data, SurgeConfig)
+        decoded = msgspec.convert(data, kind)
     except RecursionError:
         raise ConfigError(source, None, [], _TOO_DEEP) from None
     except msgspec.ValidationError as error:
@@ -381,9 +488,7 @@ def decode_config(text: str, *, source: str = "surge_config.yaml") -> SurgeConfi
             "Object missing required field", "missing required key"
         )
         raise ConfigError(source, _line_of(root, key_path), key_path, problem) from None
-    for key_path, problem in _semantic_problems(config):
-        raise ConfigError(source, _line_of(root, key_path), key_path, problem)
-    return config
+    return decoded, root
 
 
 def _semantic_problems(config: SurgeConfig) -> list[tuple[KeyPath, str]]:
@@ -400,7 +505,23 @@ def _semantic_problems(config: SurgeConfig) -> list[tuple[KeyPath, str]]:
         seen.add(category.code)
     agencies = {agency.code for agency in config.triage.agencies}
     questions = {q.id for q in config.triage.screen} | {q.id for c in config.categories for q in c.questions}
+    concepts = {concept.id: concept for concept in vocabulary(config.triage).concepts}
+    rule_ids = [rule.id for rule in config.triage.rules]
+    for index, concept in enumerate(config.triage.concepts):
+        if concept.id not in shipped_ids() and not (concept.terms or concept.exact or concept.abbreviations):
+            problems.append((["triage", "concepts", index], "a new concept needs terms"))
+    for concept in concepts.values():
+        for code in concept.hides:
+            if code not in concepts:
+                where: KeyPath = ["triage", "concepts"]
+                problems.append((where, f"{concept.id}: hides {code!r}, which is no concept"))
+    for index, factor in enumerate(config.triage.vulnerability):
+        for code in factor.concepts:
+            if code not in concepts:
+                problems.append((["triage", "vulnerability", index, "concepts"], f"{code!r} is no concept"))
     for index, rule in enumerate(config.triage.rules):
+        if rule_ids.count(rule.id) > 1:
+            problems.append((["triage", "rules", index, "id"], f"duplicate id {rule.id!r}"))
         for code in (rule.category, *rule.also):
             if code not in seen:
                 problems.append(
@@ -408,8 +529,28 @@ def _semantic_problems(config: SurgeConfig) -> list[tuple[KeyPath, str]]:
                 )
         if not rule.when and not rule.answers:
             problems.append(
-                (["triage", "rules", index], "a rule needs `when` phrases or `answers` (or both)")
+                (["triage", "rules", index], "a rule needs `when` concepts or `answers` (or both)")
             )
+        for g_index, group in enumerate(rule.when):
+            for code in group:
+                if code not in concepts:
+                    problems.append(
+                        (
+                            ["triage", "rules", index, "when", g_index],
+                            f"{code!r} is no concept (triage.concepts)",
+                        )
+                    )
+        for code in rule.without:
+            if code not in concepts:
+                problems.append((["triage", "rules", index, "without"], f"{code!r} is no concept"))
+        for code in rule.overrides:
+            if code not in rule_ids:
+                problems.append((["triage", "rules", index, "overrides"], f"{code!r} is no rule's id"))
+        for code in rule.ask_first:
+            if code not in questions:
+                problems.append(
+                    (["triage", "rules", index, "ask_first"], f"{code!r}: no question has this id")
+                )
         for code in rule.refer:
             if code not in agencies:
                 problems.append((["triage", "rules", index, "refer"], f"{code!r} is not in triage.agencies"))

@@ -1,9 +1,16 @@
-"""`stormline triage evaluate [FILE]`: how triage does on a labelled set of calls, and how fast.
+"""`stormline triage evaluate [FILE ...]`: how triage does on labelled calls, and how fast.
 
-Prints, per category, precision and recall; macro-F1 over the categories other than emergency; the
-confusion matrix; every missed emergency (a labelled emergency triage did not flag as life safety);
-and the speed, with a baseline measured in the same run (splitting the text into words, the least
-any triage must do). Exits 1 if any emergency was missed.
+With no file it reports each of the shipped sets on its own, never pooled:
+- written here: the project's own storm calls (tests/incident/triage_calls.yaml), for development;
+- public development: real texts from public sources, for development (tuning allowed);
+- public held-out: real texts from other public sources, frozen before the rules were rebuilt and
+  never used to tune them (tests/incident/triage_sets/SOURCE.txt says where every case came from).
+
+For each set: life-safety recall and false 911 transfers (share of non-emergency calls flagged),
+by language and by concept; precision, recall and F1 per category; every missed life-safety case
+with what triage answered and why. Then the speed on one core, beside a baseline measured in the
+same run (splitting the text into words, the least any triage must do). Exits 1 when a set misses a
+target (recall ≥ 98 %, false transfers ≤ 3 %).
 """
 
 from __future__ import annotations
@@ -11,7 +18,7 @@ from __future__ import annotations
 import statistics
 import sys
 import time
-from collections import Counter
+from collections import Counter, defaultdict
 from pathlib import Path
 from typing import Any
 
@@ -19,9 +26,16 @@ import msgspec
 import yaml
 
 from incident.config import AnswerValue, SurgeConfig
-from incident.triage import _TOKEN, Engine
+from incident.triage.engine import Engine, TriageResult
+from incident.triage.words import TOKEN
 
-DEFAULT_SET = Path(__file__).resolve().parent.parent / "tests" / "incident" / "triage_calls.yaml"
+_TESTS = Path(__file__).resolve().parent.parent.parent / "tests" / "incident"
+WRITTEN_HERE = _TESTS / "triage_calls.yaml"
+PUBLIC_DEV = _TESTS / "triage_sets" / "public_dev.yaml"
+PUBLIC_HELDOUT = _TESTS / "triage_sets" / "public_heldout.yaml"
+SETS = {"written here": WRITTEN_HERE, "public development": PUBLIC_DEV, "public held-out": PUBLIC_HELDOUT}
+RECALL_TARGET = 0.98
+FALSE_TRANSFER_TARGET = 0.03
 
 
 class Labelled(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
@@ -31,28 +45,53 @@ class Labelled(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     also: list[str] = []
     answers: dict[str, AnswerValue] = {}
     note: str | None = None
+    lang: str = "en"
+    concept: str | None = None  # the labelled concept family of a life-safety case
+    source: str | None = None
+    ref: str | None = None
+    frame: bool = False
 
 
 def load(path: Path) -> list[Labelled]:
     return msgspec.convert(yaml.safe_load(path.read_text(encoding="utf-8")), list[Labelled])
 
 
-def evaluate(config: SurgeConfig, calls: list[Labelled]) -> dict[str, Any]:
-    engine = Engine(config)
+def _rate(hits: int, total: int) -> float | None:
+    return hits / total if total else None
+
+
+def evaluate(config: SurgeConfig, calls: list[Labelled], engine: Engine | None = None) -> dict[str, Any]:
+    """Every figure the report prints, for one set."""
+    engine = engine or Engine(config)
     codes = [category.code for category in config.categories]
     pairs: Counter[tuple[str, str]] = Counter()
     missed, false_alarms = [], []
+    by_lang: dict[str, Counter[str]] = defaultdict(Counter)
+    by_source: dict[str, Counter[str]] = defaultdict(Counter)
+    by_concept: dict[str, Counter[str]] = defaultdict(Counter)
+    screened = 0
     for call in calls:
         result = engine.triage(call.text, call.answers)
         pairs[(call.category, result.category)] += 1
-        if call.life_safety and not result.life_safety:
-            missed.append(
-                {"text": call.text, "got": result.category, "reasons": [r.rule for r in result.reasons]}
-            )
-        if result.life_safety and not call.life_safety:
-            false_alarms.append(
-                {"text": call.text, "labelled": call.category, "reasons": [r.rule for r in result.reasons]}
-            )
+        tallies = (by_lang[call.lang], by_source[call.source or "-"])
+        if call.life_safety:
+            if call.concept:
+                by_concept[call.concept]["n"] += 1
+            for counts in tallies:
+                counts["emergencies"] += 1
+                counts["flagged"] += result.life_safety
+            if result.life_safety:
+                if call.concept:
+                    by_concept[call.concept]["flagged"] += 1
+            else:
+                screened += result.screen_first
+                missed.append(_case(call, result))
+        else:
+            for counts in tallies:
+                counts["others"] += 1
+                counts["false"] += result.life_safety
+            if result.life_safety:
+                false_alarms.append(_case(call, result))
     per_category = {}
     for code in codes:
         true_positive = pairs[(code, code)]
@@ -63,8 +102,21 @@ def evaluate(config: SurgeConfig, calls: list[Labelled]) -> dict[str, Any]:
         f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
         per_category[code] = {"n": actual, "precision": precision, "recall": recall, "f1": f1}
     others = [scores["f1"] for code, scores in per_category.items() if code != "emergency" and scores["n"]]
+    emergencies = sum(counts["emergencies"] for counts in by_lang.values())
+    non_emergencies = sum(counts["others"] for counts in by_lang.values())
     return {
         "calls": len(calls),
+        "emergencies": emergencies,
+        "non_emergencies": non_emergencies,
+        "recall": _rate(emergencies - len(missed), emergencies),
+        "false_transfer_rate": _rate(len(false_alarms), non_emergencies),
+        "missed_screened_first": screened,
+        "by_language": {lang: _tally(counts) for lang, counts in sorted(by_lang.items())},
+        "by_source": {source: _tally(counts) for source, counts in sorted(by_source.items())},
+        "by_concept": {
+            concept: {"n": counts["n"], "recall": _rate(counts["flagged"], counts["n"])}
+            for concept, counts in sorted(by_concept.items())
+        },
         "per_category": per_category,
         "macro_f1_non_emergency": statistics.fmean(others) if others else 0.0,
         "confusion": {label: {got: pairs[(label, got)] for got in codes} for label in codes},
@@ -74,8 +126,37 @@ def evaluate(config: SurgeConfig, calls: list[Labelled]) -> dict[str, Any]:
     }
 
 
-def speed(config: SurgeConfig, calls: list[Labelled], rounds: int = 5) -> dict[str, float]:
-    engine = Engine(config)
+def _tally(counts: Counter[str]) -> dict[str, Any]:
+    return {
+        "emergencies": counts["emergencies"],
+        "recall": _rate(counts["flagged"], counts["emergencies"]),
+        "others": counts["others"],
+        "false_transfer_rate": _rate(counts["false"], counts["others"]),
+    }
+
+
+def _case(call: Labelled, result: TriageResult) -> dict[str, Any]:
+    """A case triage got wrong, with what it answered and why."""
+    why = [
+        f"{reason.rule} ({', '.join(reason.words)})" if reason.words else reason.rule
+        for reason in result.reasons
+    ]
+    set_aside = [f"{item.words!r}: {item.why}" for item in result.ignored]
+    return {
+        "text": call.text,
+        "labelled": call.category,
+        "concept": call.concept,
+        "got": f"{result.category} {result.priority}",
+        "screen_first": result.screen_first,
+        "reasons": why,
+        "set_aside": set_aside,
+        "unsettled": result.unsettled,
+        "source": call.source,
+    }
+
+
+def speed(engine: Engine, calls: list[Labelled], rounds: int = 5) -> dict[str, float]:
+    """Triages a second on one core, beside a baseline measured in the same run."""
     texts = [(call.text, call.answers) for call in calls]
 
     def rate(work: Any) -> float:
@@ -87,37 +168,77 @@ def speed(config: SurgeConfig, calls: list[Labelled], rounds: int = 5) -> dict[s
             best = max(best, len(texts) / (time.perf_counter() - started))
         return best
 
-    baseline = rate(lambda text, answers: _TOKEN.findall(text.lower()))
+    baseline = rate(lambda text, answers: TOKEN.findall(text.lower()))
     triage = rate(engine.triage)
     return {"baseline_split_per_s": baseline, "triages_per_s": triage, "cost_vs_baseline": baseline / triage}
 
 
-def report(config: SurgeConfig, path: Path) -> int:
-    calls = load(path)
-    figures = evaluate(config, calls)
+def _percent(value: float | None) -> str:
+    return "   –  " if value is None else f"{100 * value:5.1f} %"
+
+
+def report(config: SurgeConfig, paths: dict[str, Path] | None = None) -> int:
+    """Print every set's figures and the speed; 1 if any set misses a target."""
     out = sys.stdout.write
-    out(f"{figures['calls']} labelled calls from {path}\n\n")
-    out(f"{'category':<18} {'n':>4} {'precision':>9} {'recall':>7} {'F1':>6}\n")
-    for code, scores in figures["per_category"].items():
-        p, r, f = scores["precision"], scores["recall"], scores["f1"]
-        out(f"{code:<18} {scores['n']:>4} {p:>9.3f} {r:>7.3f} {f:>6.3f}\n")
-    out(f"\nmacro-F1 over the non-emergency categories: {figures['macro_f1_non_emergency']:.3f}")
-    out(f"   accuracy: {figures['accuracy']:.3f}\n\nconfusion (rows: labelled, columns: triaged)\n")
-    codes = list(figures["per_category"])
-    short = [code[:6] for code in codes]
-    out(" " * 18 + " ".join(f"{name:>6}" for name in short) + "\n")
-    for label in codes:
-        out(f"{label:<18}" + " ".join(f"{figures['confusion'][label][got]:>6}" for got in codes) + "\n")
-    out(f"\nmissed emergencies: {len(figures['missed_emergencies'])}\n")
-    for miss in figures["missed_emergencies"]:
-        out(f"  MISSED  {miss['text']!r} -> {miss['got']} ({', '.join(miss['reasons'])})\n")
-    out(f"emergencies flagged that were labelled otherwise: {len(figures['false_alarms'])}\n")
-    for alarm in figures["false_alarms"]:
-        out(f"  extra   {alarm['text']!r} (labelled {alarm['labelled']}; {', '.join(alarm['reasons'])})\n")
-    timing = speed(config, calls)
+    engine = Engine(config)
+    everything: list[Labelled] = []
+    failed = False
+    for name, path in (paths or SETS).items():
+        calls = load(path)
+        everything += calls
+        figures = evaluate(config, calls, engine)
+        out(f"\n=== {name}: {figures['calls']} labelled calls from {path}\n")
+        out(
+            f"life safety: recall {_percent(figures['recall'])} of {figures['emergencies']}"
+            f" (target ≥ {RECALL_TARGET:.0%});"
+            f"  false 911 transfers {_percent(figures['false_transfer_rate'])}"
+            f" of {figures['non_emergencies']} non-emergency calls (target ≤ {FALSE_TRANSFER_TARGET:.0%})\n"
+        )
+        for lang, scores in figures["by_language"].items():
+            out(
+                f"  {lang}: recall {_percent(scores['recall'])} of {scores['emergencies']};"
+                f" false transfers {_percent(scores['false_transfer_rate'])} of {scores['others']}\n"
+            )
+        if len(figures["by_source"]) > 1:
+            out("by source:\n")
+            for source, scores in figures["by_source"].items():
+                out(
+                    f"  {source:<28} recall {_percent(scores['recall'])} of {scores['emergencies']:>3};"
+                    f" false transfers {_percent(scores['false_transfer_rate'])} of {scores['others']:>3}\n"
+                )
+        if figures["by_concept"]:
+            out("per concept (life-safety recall):\n")
+            for concept, scores in figures["by_concept"].items():
+                out(f"  {concept:<26} {scores['n']:>4}  {_percent(scores['recall'])}\n")
+        out(f"\n{'category':<18} {'n':>4} {'precision':>9} {'recall':>7} {'F1':>6}\n")
+        for code, scores in figures["per_category"].items():
+            p, r, f = scores["precision"], scores["recall"], scores["f1"]
+            out(f"{code:<18} {scores['n']:>4} {p:>9.3f} {r:>7.3f} {f:>6.3f}\n")
+        out(f"macro-F1 over the non-emergency categories: {figures['macro_f1_non_emergency']:.3f}")
+        out(f"   accuracy: {figures['accuracy']:.3f}\n")
+        out(
+            f"\nmissed life-safety cases: {len(figures['missed_emergencies'])}"
+            f" ({figures['missed_screened_first']} of them with the screen questions put first)\n"
+        )
+        for miss in figures["missed_emergencies"]:
+            out(f"  MISSED  [{miss['concept'] or '-'}] {miss['text']!r} -> {miss['got']}")
+            out(f"{' (screen first)' if miss['screen_first'] else ''}; {'; '.join(miss['reasons'])}")
+            if miss["set_aside"]:
+                out(f"; set aside: {'; '.join(miss['set_aside'])}")
+            out("\n")
+        out(f"false 911 transfers: {len(figures['false_alarms'])}\n")
+        for alarm in figures["false_alarms"]:
+            out(
+                f"  EXTRA   {alarm['text']!r} (labelled {alarm['labelled']}); {'; '.join(alarm['reasons'])}\n"
+            )
+        recall, false_rate = figures["recall"], figures["false_transfer_rate"]
+        failed |= (recall is not None and recall < RECALL_TARGET) or (
+            false_rate is not None and false_rate > FALSE_TRANSFER_TARGET
+        )
+    timing = speed(engine, everything)
     out(
-        f"\nspeed, one core: {timing['triages_per_s']:,.0f} triages/s "
+        f"\nspeed, one core, {len(everything)} calls: {timing['triages_per_s']:,.0f} triages/s "
         f"(baseline, splitting into words: {timing['baseline_split_per_s']:,.0f}/s; "
         f"triage costs {timing['cost_vs_baseline']:.1f}x that)\n"
     )
-    return 1 if figures["missed_emergencies"] else 0
+    return 1 if failed else 0

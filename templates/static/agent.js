@@ -53,8 +53,18 @@
     if (mine !== asked) return;
     triaged = answer;
     $("transfer").hidden = !triaged.life_safety;
-    $("triage-decision").textContent = `${triaged.category} · ${triaged.priority}` +
-      (triaged.life_safety ? " · LIFE SAFETY" : "");
+    // A medical or danger word no rule settled: not "general", but the life-safety questions first.
+    const first = triaged.screen_first && !triaged.life_safety;
+    const unsettled = triaged.reasons.find((r) => r.rule === "unsettled");
+    const mentions = unsettled && unsettled.words.length ? ` ("${unsettled.words.join('", "')}")` : "";
+    $("screen").classList.toggle("ask-first", first);
+    $("screen-first").hidden = !first;
+    $("triage-first").hidden = !first;
+    $("triage-first").textContent = first
+      ? `Not settled${mentions}: ask the life-safety questions first.` : "";
+    $("triage-decision").textContent = first
+      ? `Ask the life-safety questions first · ${triaged.priority}`
+      : `${triaged.category} · ${triaged.priority}` + (triaged.life_safety ? " · LIFE SAFETY" : "");
     $("triage-reasons").replaceChildren(...triaged.reasons.map((r) => {
       const li = document.createElement("li");
       li.textContent = `${r.rule}: ${r.effect}${r.words ? ` ("${r.words}")` : ""}`;
@@ -184,7 +194,8 @@
   function startOver() {
     form.reset(); $("ticket").value = ""; point = null; triaged = null; nearby = [];
     if (pin) { map.removeLayer(pin); pin = null; }
-    ["transfer", "receipt", "station", "handoff-steps"].forEach((id) => { $(id).hidden = true; });
+    ["transfer", "receipt", "station", "handoff-steps", "triage-first", "screen-first"].forEach((id) => { $(id).hidden = true; });
+    $("screen").classList.remove("ask-first");
     delete $("handoff-steps").dataset.ticket;
     $("nearby-list").replaceChildren(); $("nearby-none").hidden = false;
     $("log-call").textContent = "Log the call";

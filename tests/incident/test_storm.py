@@ -14,7 +14,7 @@ from quart.typing import TestClientProtocol as Client
 
 from incident import surge
 from incident.config import SurgeConfig
-from incident.triage_eval import DEFAULT_SET, load
+from incident.triage.evaluate import WRITTEN_HERE, load
 
 CHANNELS = ["phone"] * 7 + ["web", "app", "walk_in"]
 
@@ -34,7 +34,7 @@ async def test_scripted_storm(app: App, client: Client, config: SurgeConfig) -> 
     ).get_json()
     activation = mode["state"]["activation"]["id"]
     rng = random.Random(2006)  # noqa: S311 - a reproducible script, not a secret
-    texts = [call.text for call in load(DEFAULT_SET)]
+    texts = [call.text for call in load(WRITTEN_HERE)]
     start = datetime.now(UTC) - timedelta(hours=10)
     filed: Counter[str] = Counter()
     channels: Counter[str] = Counter()

@@ -74,3 +74,22 @@ def test_a_second_caller_is_attached_to_the_open_report_by_keyboard(page: Page, 
     expect(page.locator("#narrative")).to_be_focused()
     expect(page.locator("#receipt")).to_be_hidden()
     assert csp_violations(page) == []
+
+
+def test_an_unsettled_medical_call_puts_the_screen_questions_first(page: Page, live: Server) -> None:
+    """A medical word no rule settles shows 'ask the life-safety questions first', not a P4 'general'."""
+    _sign_in_agent(page, live)
+    page.keyboard.type("my mother feels sick and the heat is out")
+    expect(page.locator("#triage-first")).to_be_visible(timeout=5_000)
+    expect(page.locator("#triage-first")).to_contain_text("ask the life-safety questions first")
+    expect(page.locator("#triage-first")).to_contain_text("sick")
+    expect(page.locator("#triage-decision")).not_to_contain_text("general")
+    expect(page.locator("#screen")).to_have_class(re.compile(r"\bask-first\b"))
+    expect(page.locator("#screen-first")).to_be_visible()
+    expect(page.locator("#transfer")).to_be_hidden()
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "agent-ask-first.png"))
+    page.locator("#narrative").fill("tree limb down on the sidewalk")
+    expect(page.locator("#triage-first")).to_be_hidden(timeout=5_000)
+    expect(page.locator("#screen")).not_to_have_class(re.compile(r"\bask-first\b"))
+    assert csp_violations(page) == []
