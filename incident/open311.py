@@ -25,7 +25,7 @@ from geo.point import Point
 from geo.result import Method
 from incident.api import TICKET
 from incident.auth import access
-from incident.config import Category, Question, SurgeConfig
+from incident.config import Category, Question, SurgeConfig, vocabulary
 from incident.georeport import Format, Open311Error, errors, format_of, render, render_one
 from incident.idempotency import KeyReused, StillProcessing
 from incident.incidents import IncidentFilter, select_calls, select_incident, select_incidents, select_many
@@ -327,11 +327,12 @@ def _attribute(question: Question, order: int) -> dict[str, Any]:
 
 def _keywords(config: SurgeConfig, code: str) -> list[str]:
     """Words triage listens for in this category, so an app's search finds the service."""
+    terms = {concept.id: concept.terms.get("en", []) for concept in vocabulary(config.triage).concepts}
     words: list[str] = []
     for rule in config.triage.rules:
         if rule.category == code and not rule.life_safety:
             for group in rule.when:
-                words += [str(phrase) for phrase in group if str(phrase) not in words]
+                words += [term for concept in group for term in terms[concept][:3] if term not in words]
     return words[:12]
 
 

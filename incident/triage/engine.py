@@ -23,6 +23,7 @@ import msgspec
 
 from incident.config import AnswerValue, Concept, Priority, Question, SurgeConfig, Trigger, vocabulary
 from incident.triage.context import Hit, Reading, read
+from incident.triage.shorthand import Shorthand
 from incident.triage.words import TOKEN, WORD, Places, Speller, Text, analyse, fold, term_keys, word
 
 _AGE = re.compile(r"\b(\d{2,3})\s*(?:-|\s)?(?:years?|yrs?|y/?o)(?:\s*-?\s*old)?\b|\bage(?:d)?\s+(\d{2,3})\b")
@@ -139,6 +140,14 @@ class Engine:
                         _Entry(-1, index, False),
                     )
         self.speller = Speller(spelled)
+        self.shorthand = Shorthand(
+            (term_keys(phrase, _LANGS[lang_name], exact=True), index)
+            for index, concept in enumerate(self.concepts)
+            if concept.danger
+            for field in (concept.terms, concept.exact)
+            for lang_name, phrases in field.items()
+            for phrase in phrases
+        )
         self.streets: frozenset[str] = frozenset()
         self.places: Places = {}
         self.when = [
@@ -210,24 +219,36 @@ class Engine:
                         break
                     node = node.get(keys[end])
                     end += 1
+        if any(words.unknown):
+            found.update(
+                Hit(item.start, item.end, item.concept, -1)
+                for item in self.shorthand.find(words.surfaces, words.unknown)
+            )
         if not found:
             return [], []
         concepts = sorted(hit for hit in found if hit.concept >= 0)
         triggers = sorted(hit for hit in found if hit.trigger >= 0)
         if len(found) == 1:
             return concepts, triggers
-        # One concept, one longest mention of each place; a concept's words inside another's that
+        # One concept, one longest mention of each place; a concept's words overlapping another's that
         # hides it ("fire hydrant") do not count; a trigger inside a longer concept's words is part of
         # them ("not breathing"); a concept inside a longer trigger is the trigger's ("no fire now").
         hides = self.hides
         kept = []
         for hit in concepts:
             for other in concepts:
-                if other is not hit and other.start <= hit.start and hit.end <= other.end:
-                    if other.concept == hit.concept and other.end - other.start > hit.end - hit.start:
-                        break
-                    if hit.concept in hides.get(other.concept, ()):
-                        break
+                if other is hit:
+                    continue
+                inside = other.start <= hit.start and hit.end <= other.end
+                if inside and other.concept == hit.concept and other.end - other.start > hit.end - hit.start:
+                    break
+                # Overlap is enough to hide: "fell asleep" hides the fall in "she fell asleep".
+                if (
+                    other.start < hit.end
+                    and hit.start < other.end
+                    and hit.concept in hides.get(other.concept, ())
+                ):
+                    break
             else:
                 kept.append(hit)
         concepts = kept
@@ -362,7 +383,8 @@ class Engine:
                     rule="unsettled",
                     category=category,
                     words=_unique([phrase for c in danger for phrase in said[c]]),
-                    effect=(f"raises {priority} to P2: " if raised else "") + "ask the life-safety questions first",
+                    effect=(f"raises {priority} to P2: " if raised else "")
+                    + "ask the life-safety questions first",
                 )
             )
             priority = Priority.P2 if raised else priority

@@ -23,7 +23,7 @@ from geo.normalize import DIRECTIONALS, SUFFIXES
 
 # Words, and the punctuation that ends a clause (".", "!", …) or a phrase (",", ":") or joins two
 # street names ("&", "/").
-TOKEN = re.compile(r"[^\W_]+(?:['’][^\W\d_]+)?|[.;!?\n]|[,:]|[&/]")
+TOKEN = re.compile(r"[#@][^\W_]+|[^\W_]+(?:['’][^\W\d_]+)?|[.;!?\n]|[,:]|[&/]")
 SENTENCE_ENDS = frozenset(".;!?\n")
 CLAUSE_ENDS = frozenset(",:")
 JOINERS = frozenset("&/")
@@ -121,6 +121,9 @@ _STRONG_SUFFIXES = frozenset(
 _CONTRACTIONS = re.compile(r"['’](s|d|ll|re|ve|m|ed)$")
 # Spanish clitic pronouns: the lemmatiser reads "se" and "le" as "el", which would make "se cayó un
 # árbol" (a tree fell) the same words as "le cayó un árbol" (a tree fell on someone).
+_PATIENT = re.compile(r"\d{1,3}(?:yo[afm]?|y/?o[fm]|yrs?|[mf])|yo[afm]")
+# Medical Priority Dispatch determinant codes: protocol 1–37, level Ω/A–E (O for omega), number, suffix.
+_DETERMINANT = re.compile(r"(?:[1-9]|[12][0-9]|3[0-7])[oabcde](?:0?[1-9]|[1-2][0-9])[a-z]?")
 _CLITICS = frozenset(["se", "le", "les", "lo", "me", "te", "nos", "os"])
 _NOT_NAMES = frozenset(
     ["and", "y", "no", "not", "cant", "can"]
@@ -175,10 +178,18 @@ def word(token: str) -> Word:
             0,
             False,
         )
+    if token[0] in "#@":  # a hashtag or a handle labels a post; it is not what happened
+        return Word(
+            WORD, "", ("", ""), ("", ""), (True, True), 0, False, False, False, False, False, 0, False
+        )
     bare = _CONTRACTIONS.sub("", token)  # "he's" is "he", "OD'd" is "OD"; "can't" is "cant"
     lower = bare.lower().replace("’", "").replace("'", "")  # "isn't" and "isnt" meet (not "be")
     if lower in _CLITICS:
         lemma = (lower, lower)
+    elif _PATIENT.fullmatch(lower):  # "82yof", "69m": a patient in dispatch shorthand
+        lemma = ("patient", "paciente")
+    elif _DETERMINANT.fullmatch(lower):  # "26A01", "13A1": an emergency medical dispatch determinant
+        lemma = ("medic", "medic")
     else:
         lemma = (fold(simplemma.lemmatize(lower, lang="en")), fold(simplemma.lemmatize(lower, lang="es")))
     known = (simplemma.is_known(lower, lang="en"), simplemma.is_known(lower, lang="es"))
@@ -254,6 +265,7 @@ class Text(NamedTuple):
     keys: list[str]  # lemma keys (corrected where misspelt; "" for a name, which matches nothing)
     surfaces: list[str]  # keys as written
     upper: list[bool]
+    unknown: list[bool]  # no word of either language (a misspelling, shorthand or a name)
     written: list[str]  # the words as the caller wrote them, for reasons
     clause: list[int]  # clause number (",", ":" and sentence ends start a new one)
     sentence: list[int]
@@ -275,6 +287,7 @@ def analyse(text: str, speller: Speller | None, streets: frozenset[str], places:
     keys: list[str] = []
     surfaces: list[str] = []
     upper: list[bool] = []
+    unknown: list[bool] = []
     written: list[str] = []
     clauses: list[int] = []
     sentences: list[int] = []
@@ -297,24 +310,28 @@ def analyse(text: str, speller: Speller | None, streets: frozenset[str], places:
             analysed[index + 1].surface if index < last and analysed[index + 1].kind == WORD else None,
         ):
             continue
+        odd = False
         if index in names:
             key = surface = ""
         else:
             key, surface = item.key[lang], item.surface
-            if (
-                item.correctable
-                and speller is not None
+            odd = (
+                not item.known[0]
+                and not item.known[1]
+                and item.alpha
                 and not (mixed_case and item.capital)
                 and not (written and written[-1].lower() in _LOCATORS)
-            ):
+            )
+            if odd and item.correctable and speller is not None:
                 key = speller.correct(surface) or key
         keys.append(key)
         surfaces.append(surface)
         upper.append(item.upper)
+        unknown.append(odd)
         written.append(tokens[index])
         clauses.append(clause)
         sentences.append(sentence)
-    return Text(keys, surfaces, upper, written, clauses, sentences, "es" if lang else "en")
+    return Text(keys, surfaces, upper, unknown, written, clauses, sentences, "es" if lang else "en")
 
 
 def _names(

@@ -128,6 +128,39 @@ def test_inflections_misspellings_and_abbreviations(engine: Engine, text: str, w
 
 
 @pytest.mark.parametrize(
+    ("text", "wanted"),
+    [
+        ("DIFF BRE", "breathing"),  # words a dispatch screen cut short
+        ("CARD ARR", "cardiac_arrest"),
+        ("SICK PSN", "sick_person"),
+        ("pt uncon on floor", "unconscious"),
+        ("26A01", "ems_response"),  # a medical dispatch determinant code
+        ("74yof weak", "patient"),  # a patient in shorthand, with a complaint
+    ],
+)
+def test_dispatch_shorthand(engine: Engine, text: str, wanted: str) -> None:
+    """Shortened words, determinant codes and patient shorthand are read as the terms they stand for."""
+    result = engine.triage(text)
+    assert result.life_safety, result.reasons
+    assert wanted in result.concepts
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "heat problem in the basement apartment",  # "heat" is a word, not a shortening of "heart"
+        "my car is a Dodge Caliber",  # a name is not shorthand
+        "smoke detectors for the senior center",  # a device named, not an alarm sounding
+        "photos of the storm #stroke #fire",  # hashtags label a post
+        "she fell asleep on the couch",
+    ],
+)
+def test_what_shorthand_and_devices_do_not_flag(engine: Engine, text: str) -> None:
+    """Known words, names, a device named alone, hashtags and 'fell asleep' make no transfer."""
+    assert not engine.triage(text).life_safety, engine.triage(text).reasons
+
+
+@pytest.mark.parametrize(
     "text",
     [
         "disabled vehicle at S Trappe Rd",  # "Trappe" is not "trapped"
