@@ -377,17 +377,17 @@ class Engine:
         categories = _unique([category, *(code for _, _, code in ranked)])
         danger = sorted(found & self.danger) if not life_safety else []
         if danger:
-            raised = _RANK[priority] > _RANK[Priority.P2]
+            lifted = _RANK[priority] > _RANK[Priority.P2]
             decided.append(
                 Reason(
                     rule="unsettled",
                     category=category,
                     words=_unique([phrase for c in danger for phrase in said[c]]),
-                    effect=(f"raises {priority} to P2: " if raised else "")
+                    effect=(f"raises {priority} to P2: " if lifted else "")
                     + "ask the life-safety questions first",
                 )
             )
-            priority = Priority.P2 if raised else priority
+            priority = Priority.P2 if lifted else priority
         reasons = decided + reasons
         cold = self._cold(lowered, given, fired, reasons)
         steps = (1 if vulnerable else 0) + (1 if len(vulnerable) >= 2 or cold else 0)
