@@ -26,9 +26,11 @@ import msgspec
 
 from dispatch.versioned import Kept, Plan
 from incident.events import Change, Conflict, commit
+from incident.outbound import Policy, Refused
 from incident.problems import Problem, invalid_field
 from incident.records import AgencySaved
 from incident.store import Store
+from incident.validation import is_identifier
 
 Method = Literal["phone", "email", "webhook"]
 _ADDRESS = re.compile(r"[^\s@<>,;\"]+@[^\s@<>,;\"]+\.[^\s@<>,;\"]+")
@@ -92,8 +94,15 @@ async def directory(store: Store) -> list[Service]:
     return await _kept(store).many(store, ids)
 
 
-async def update(store: Store, service_id: str, data: ServicePatch, actor: str | None) -> Service:
+async def update(
+    store: Store, service_id: str, data: ServicePatch, actor: str | None, policy: Policy
+) -> Service:
     changes = {k: v for k, v in msgspec.structs.asdict(data).items() if v is not None}
+    if data.webhook_url is not None:
+        try:
+            policy.check_url(data.webhook_url)
+        except Refused as refused:
+            raise invalid_field("webhook_url", f"not an address Stormline sends to: {refused}") from None
     now = datetime.now(UTC)
     if "capacity" in changes:
         changes["capacity_at"] = now
@@ -107,10 +116,21 @@ async def update(store: Store, service_id: str, data: ServicePatch, actor: str |
     return await _kept(store).change(store, service_id, decide)
 
 
-async def load(store: Store, services: list[Service], actor: str | None) -> int:
-    """Put these services in the directory (replacing those with the same id): all in one step, or none."""
+async def load(store: Store, services: list[Service], actor: str | None, policy: Policy) -> int:
+    """Put these services in the directory (replacing those with the same id): all in one step, or none.
+
+    A webhook on an address the policy refuses refuses the whole package (ImportError_ names it).
+    """
     if not services:
         return 0
+    for service in services:
+        if service.webhook_url:
+            try:
+                policy.check_url(service.webhook_url)
+            except Refused as refused:
+                raise ImportError_(
+                    f"service {service.id!r}: webhook_url is not an address Stormline sends to: {refused}"
+                ) from None
     kept = _kept(store)
     now = datetime.now(UTC)
     for _ in range(20):
@@ -137,11 +157,11 @@ async def load(store: Store, services: list[Service], actor: str | None) -> int:
     raise Problem(503, "Busy", "the directory is changing too fast; retry", kind="contention")
 
 
-async def seed(store: Store, package: Path) -> int:
+async def seed(store: Store, package: Path, policy: Policy) -> int:
     """Load the shipped package when the directory is empty (a first start); returns services loaded."""
     if await store.redis.scard(store.keys.agencies):
         return 0
-    return await load(store, read_package(package), "seed")
+    return await load(store, read_package(package), "seed", policy)
 
 
 def read_package(path: Path) -> list[Service]:
@@ -307,6 +327,11 @@ def _schedule(row: dict[str, Any]) -> str:
 
 
 def _check(service: Service) -> None:
+    for name in ("id", "organization_id"):
+        value = getattr(service, name)
+        if (value or name == "id") and not is_identifier(value):
+            shown = value[:40] + ("…" if len(value) > 40 else "")
+            raise invalid_field(name, f"{shown!r}: letters, digits, - and _ only, at most 64 (e.g. svc-211)")
     if service.method not in ("phone", "email", "webhook"):
         raise invalid_field("method", "phone, email or webhook")
     if service.webhook_url is not None or service.method == "webhook":

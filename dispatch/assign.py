@@ -30,6 +30,7 @@ from incident.problems import (
 from incident.records import CrewMarked, Incident, IncidentAssigned, IncidentUnassigned
 from incident.status import TRANSITIONS, Status, allowed
 from incident.store import Store
+from incident.validation import Identifier
 
 Reason = Annotated[str, msgspec.Meta(max_length=1000)]
 
@@ -37,7 +38,7 @@ Reason = Annotated[str, msgspec.Meta(max_length=1000)]
 class AssignIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     """Give the incident (with its job, if it has one) to a crew; from another crew, it is a reassignment."""
 
-    crew_id: Annotated[str, msgspec.Meta(min_length=1, max_length=32)]
+    crew_id: Identifier
     reason: Reason | None = None
     force: bool = False  # a crew of another kind, or without a needed capability, may go all the same
     if_version: int | None = None  # refuse (412) if the incident is no longer at this version
@@ -49,7 +50,7 @@ class UnassignIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
 
 class BulkItem(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     ticket: Annotated[str, msgspec.Meta(max_length=20)]
-    crew_id: Annotated[str, msgspec.Meta(min_length=1, max_length=32)]
+    crew_id: Identifier
 
 
 class BulkIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):

@@ -23,9 +23,9 @@ from incident.problems import Problem, invalid_field, stale_version
 from incident.records import CrewPositioned, CrewSaved
 from incident.status import Status
 from incident.store import Store
-from incident.validation import OUT_OF_CALENDAR, in_calendar
+from incident.validation import OUT_OF_CALENDAR, Identifier, in_calendar
 
-CrewId = Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$", examples=["forestry-3"])]
+CrewId = Identifier
 HHMM = Annotated[str, msgspec.Meta(pattern=r"^([01]\d|2[0-3]):[0-5]\d$", examples=["07:00"])]
 _pack = msgspec.msgpack.Encoder().encode
 T = TypeVar("T")

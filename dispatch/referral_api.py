@@ -15,8 +15,9 @@ from quart_schema import document_response, validate_querystring, validate_reque
 from dispatch import agencies, referrals
 from incident.auth import access
 from incident.incidents import select_incident
+from incident.outbound import Policy
 from incident.problems import Problem, invalid_field, unknown_ticket
-from incident.web import json_response, public_base_url, store, surge_config
+from incident.web import json_response, public_url, store, surge_config
 
 blueprint = Blueprint("referral", __name__)
 
@@ -51,7 +52,7 @@ class ReferralQuery(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
 
 class CreatedReferral(msgspec.Struct, kw_only=True):
     referral: referrals.Referral
-    link: str  # the agency's link (also sent to it by webhook or email)
+    link: str | None  # the agency's link (sent to it by webhook or email); none without STORMLINE_PUBLIC_URL
 
 
 # ---- the directory -------------------------------------------------------------------------------
@@ -76,7 +77,8 @@ async def get_agency(service_id: str) -> Response:
 @document_response(agencies.Service)
 async def patch_agency(service_id: str, data: agencies.ServicePatch) -> Response:
     """A coordinator's edit: phone, hours, method, webhook or email, capacity (dated now), …"""
-    return json_response(await agencies.update(store(), service_id, data, access.current().name))
+    policy = Policy.allowing(surge_config().referrals.allow_private)
+    return json_response(await agencies.update(store(), service_id, data, access.current().name, policy))
 
 
 @blueprint.post("/api/v1/agencies/import")
@@ -87,11 +89,13 @@ async def post_agencies_import(data: ImportIn) -> Response:
 
     A package that cannot be read is refused whole, naming the service and the problem.
     """
+    policy = Policy.allowing(surge_config().referrals.allow_private)
     try:
         services = agencies.from_json(list(data.services))
+        imported = await agencies.load(store(), services, access.current().name, policy)
     except agencies.ImportError_ as error:
         raise invalid_field("services", str(error)) from None
-    return json_response(Imported(imported=await agencies.load(store(), services, access.current().name)))
+    return json_response(Imported(imported=imported))
 
 
 @blueprint.get("/api/v1/incidents/<ticket>/agencies")
@@ -132,7 +136,7 @@ async def post_referral(ticket: str, data: referrals.ReferralIn) -> Response:
         data,
         access.current().name,
         secret_key=_secret(),
-        base_url=public_base_url(),
+        base_url=public_url(),
     )
     body = CreatedReferral(referral=made, link=_link(made.id))
     return json_response(body, 201, {"Location": f"/api/v1/referrals/{made.id}"})
@@ -234,5 +238,6 @@ def _secret() -> str:
     return str(current_app.secret_key or "")
 
 
-def _link(referral_id: str) -> str:
-    return f"{public_base_url()}/referral/{referrals.link_token(_secret(), referral_id)}"
+def _link(referral_id: str) -> str | None:
+    base = public_url()
+    return f"{base}/referral/{referrals.link_token(_secret(), referral_id)}" if base else None

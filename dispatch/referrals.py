@@ -173,13 +173,25 @@ async def create(
     actor: str | None,
     *,
     secret_key: str,
-    base_url: str,
+    base_url: str | None,
 ) -> Referral:
-    """Refer the incident to a service; delivered by its method in the same atomic step."""
+    """Refer the incident to a service; delivered by its method in the same atomic step.
+
+    A webhook or email referral carries a link to Stormline, built only from the configured public
+    address (`base_url`); without one it is refused, and a referral by phone still works.
+    """
     if (data.share_contact or data.share_address) and not data.consent.given:
         field = "share_contact" if data.share_contact else "share_address"
         raise invalid_field(field, "the caller's details go to an agency only with their consent")
     service = await agencies.get(store, data.service_id)
+    if service.method in ("webhook", "email") and not base_url:
+        raise Problem(
+            409,
+            "No public address",
+            "referral links go to agencies only from STORMLINE_PUBLIC_URL, which is not set: an "
+            "administrator sets it (where agencies reach this center), or the referral is made by phone",
+            kind="no-public-url",
+        )
     number = int(await store.redis.incr(store.keys.seq("referral")))
     referral_id = f"F{number}"
     for _ in range(20):
@@ -219,7 +231,7 @@ async def create(
         )
         change = Change()
         if service.method in ("webhook", "email"):
-            link = f"{base_url.rstrip('/')}/referral/{link_token(secret_key, referral_id)}"
+            link = f"{(base_url or '').rstrip('/')}/referral/{link_token(secret_key, referral_id)}"
             target, address = (
                 ("webhook", service.webhook_url or "")
                 if service.method == "webhook"

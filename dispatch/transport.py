@@ -30,7 +30,7 @@ from incident.records import RunPlanned, TransportChanged
 from incident.status import Status
 from incident.store import Store
 from incident.transitions import move_along
-from incident.validation import OUT_OF_CALENDAR, in_calendar
+from incident.validation import OUT_OF_CALENDAR, Identifier, in_calendar
 
 RequestStatus = Literal["requested", "scheduled", "picked_up", "dropped_off", "no_show", "cancelled"]
 FINAL = frozenset({"dropped_off", "no_show", "cancelled"})
@@ -91,7 +91,7 @@ class Run(msgspec.Struct, kw_only=True):
 
 
 class RunIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
-    crew_id: Id
+    crew_id: Identifier
     requests: Annotated[list[Id], msgspec.Meta(min_length=1, max_length=30)]
 
 

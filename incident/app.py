@@ -47,6 +47,7 @@ from incident.config import SurgeConfig, load_config
 from incident.embedded import EmbeddedRedis
 from incident.handoff import check_deadlines
 from incident.lane import IntakeLane
+from incident.outbound import Policy
 from incident.outbox import deliver_forever
 from incident.rounds import forever
 from incident.settings import Settings, secret_key, settings_from_env
@@ -180,12 +181,17 @@ def create_app(settings: Settings | None = None, config: SurgeConfig | None = No
         if not url:
             embedded = EmbeddedRedis(settings.data_dir, settings.redis_server).start()
             url = embedded.url
-        redis = connect(url)
+        redis = connect(url, pool=settings.redis_pool, wait=settings.redis_pool_wait)
         store = app.extensions["stormline.store"] = Store.open(redis, config.jurisdiction.id)
         config_dir = Path(settings.config).parent
         app.extensions["stormline.geo"] = await open_service(store, config, config_dir)
         app.extensions["stormline.triage"].learn_names(*app.extensions["stormline.geo"].gazetteer.names())
         app.extensions["stormline.public_url"] = settings.public_url
+        if not settings.public_url:
+            log.warning(
+                "STORMLINE_PUBLIC_URL is not set: referrals by webhook or email are refused until it is "
+                "(their link to Stormline is built from it alone, never from a request's Host header)"
+            )
         app.extensions["stormline.tiles"] = settings.tiles
         hub = app.extensions["stormline.hub"] = live.Hub(store)
 
@@ -195,7 +201,10 @@ def create_app(settings: Settings | None = None, config: SurgeConfig | None = No
             # worker up. Returns whether it is done.
             try:
                 await asyncio.wait_for(store.redis.ping(), 0.5)  # down: do not hold the worker's start up
-                await asyncio.wait_for(agencies.seed(store, config_dir / config.referrals.directory), 10)
+                policy = Policy.allowing(config.referrals.allow_private)
+                await asyncio.wait_for(
+                    agencies.seed(store, config_dir / config.referrals.directory, policy), 10
+                )
             except (RedisError, OSError, TimeoutError) as error:
                 log.warning("agency directory not loaded yet (%s); trying again", error)
                 return False

@@ -34,7 +34,13 @@ class BenchServer:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         clean = {k: v for k, v in os.environ.items() if not k.startswith("STORMLINE_")}
-        self.env = {**clean, "STORMLINE_DATA_DIR": str(data_dir), "STORMLINE_LOG_LEVEL": "warning", **env}
+        self.env = {
+            **clean,
+            "STORMLINE_DATA_DIR": str(data_dir),
+            "STORMLINE_LOG_LEVEL": "warning",
+            "STORMLINE_PUBLIC_URL": self.url,  # where the benchmark's agencies reach it
+            **env,
+        }
         self.redis_url = env.get("STORMLINE_REDIS_URL") or f"unix://{data_dir / 'redis.sock'}"
         self.process: subprocess.Popen[bytes] | None = None
 

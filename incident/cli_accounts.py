@@ -21,6 +21,7 @@ from incident.auth import accounts
 from incident.auth.roles import PEOPLE, Role
 from incident.config import ConfigError, SurgeConfig, load_config
 from incident.embedded import EmbeddedRedis, EmbeddedRedisError, FolderInUse, answers
+from incident.outbound import Policy
 from incident.settings import Settings
 from incident.store import Store, connect, disconnect
 
@@ -93,7 +94,8 @@ async def _run(args: argparse.Namespace, settings: Settings, config: SurgeConfig
             from dispatch import agencies
 
             services = agencies.read_package(Path(args.path))
-            print(f"{await agencies.load(store, services, actor)} services loaded into the directory")
+            policy = Policy.allowing(config.referrals.allow_private)
+            print(f"{await agencies.load(store, services, actor, policy)} services loaded into the directory")
             return 0
         if args.command == "dispatch":
             from tqdm import tqdm

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import enum
 import functools
+import ipaddress
+import re
 from pathlib import Path
 from typing import Annotated, Any, Literal, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -335,6 +337,8 @@ class Referrals(_Section, frozen=True):
     link_days: Annotated[int, msgspec.Meta(ge=1, le=90)]
     directory: str  # an HSDS package (folder of CSVs, or a JSON file), relative to this file
     timeout_seconds: Annotated[float, msgspec.Meta(gt=0, le=60)]
+    # Private networks (CIDR) or host names agencies' webhooks may be on; the public internet always is.
+    allow_private: list[Annotated[str, msgspec.Meta(min_length=1, max_length=253)]] = []
 
 
 class Open311(_Section, frozen=True):
@@ -598,6 +602,11 @@ def _semantic_problems(config: SurgeConfig) -> list[tuple[KeyPath, str]]:
             problems.append((["open311", "services", index], f"{code!r} is not one of the categories' codes"))
         elif any(rule.life_safety and rule.category == code for rule in config.triage.rules):
             problems.append((["open311", "services", index], f"{code!r} is 911's: an app must not file it"))
+    for index, entry in enumerate(config.referrals.allow_private):
+        if not (_is_network(entry) or _HOST.fullmatch(entry)):
+            problems.append(
+                (["referrals", "allow_private", index], f"{entry!r} is neither a network nor a host name")
+            )
     if config.intake.default_category not in seen:
         problems.append(
             (
@@ -606,6 +615,19 @@ def _semantic_problems(config: SurgeConfig) -> list[tuple[KeyPath, str]]:
             )
         )
     return problems
+
+
+_HOST = re.compile(
+    r"(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?", re.I
+)
+
+
+def _is_network(entry: str) -> bool:
+    try:
+        ipaddress.ip_network(entry, strict=False)
+    except ValueError:
+        return False
+    return True
 
 
 def _reject_duplicate_keys(node: yaml.Node, path: KeyPath, source: str) -> None:

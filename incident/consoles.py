@@ -12,7 +12,7 @@ from quart_schema import hide
 from incident import center
 from incident.auth import access
 from incident.maps import CENTER, StormlineMap, map_parts
-from incident.web import store, surge_config
+from incident.web import public_url, store, surge_config
 
 blueprint = Blueprint("consoles", __name__)
 
@@ -37,7 +37,9 @@ async def supervisor() -> str:
 @hide
 async def coordinator() -> str:
     """The coordinator's board: warming stations, rides and van runs, referrals, overdue items."""
-    return await render_template("coordinator.html", sites=surge_config().warming.sites)
+    return await render_template(
+        "coordinator.html", sites=surge_config().warming.sites, public_url=public_url()
+    )
 
 
 @blueprint.get("/agent")

@@ -17,6 +17,7 @@ from typing import Any
 from incident.config import Priority, SurgeConfig
 from incident.records import Call, Incident, PartnerAlert
 from incident.status import DONE, Status
+from incident.validation import xml_safe
 
 CAP_NS = "urn:oasis:names:tc:emergency:cap:1.2"
 
@@ -242,7 +243,7 @@ def _render(config: SurgeConfig, parts: _Cap, sender: str) -> str:
     def add(parent: ET.Element, tag: str, text: str | None = None) -> ET.Element:
         child = ET.SubElement(parent, f"{{{CAP_NS}}}{tag}")
         if text is not None:
-            child.text = text
+            child.text = xml_safe(text)  # whatever got in, the alert stays XML
         return child
 
     # Elements in the order the CAP 1.2 schema requires.

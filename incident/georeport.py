@@ -8,13 +8,14 @@ Lists inside a record (a service definition's attributes, an attribute's values)
 from __future__ import annotations
 
 import enum
-import re
 import xml.etree.ElementTree as ET
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import msgspec
 from quart import Response
+
+from incident.validation import xml_safe
 
 Format = str  # "json" or "xml": the extension of the path
 FORMATS = ("json", "xml")
@@ -98,7 +99,4 @@ def _text(value: Any) -> str:
         return "true" if value else "false"
     if isinstance(value, enum.Enum):
         return str(value.value)
-    return _XML_UNSAFE.sub("", str(value))  # control characters (echoed from a request) are not XML
-
-
-_XML_UNSAFE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+    return xml_safe(str(value))  # whatever got in, the document stays XML

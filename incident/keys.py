@@ -360,6 +360,14 @@ class Keys:
         return self._p + "tokens"
 
     @property
+    def auth_epoch(self) -> str:
+        """A counter raised by every revocation, disabling, role change and sign-out.
+
+        Open event streams check their credential again when it moves.
+        """
+        return self._p + "auth:epoch"
+
+    @property
     def audit(self) -> str:
         return self._p + "audit"
 

@@ -33,7 +33,7 @@ from incident.auth import access, sessions
 from incident.auth.policy import ACCESS
 from incident.intake import CallIn
 from incident.security import headers_for
-from incident.web import store, surge_config
+from incident.web import decode_json, store, surge_config
 
 PATH = "/api/v1/calls"
 ASGIApp = Callable[[Scope, ASGIReceiveCallable, ASGISendCallable], Awaitable[None]]
@@ -138,9 +138,9 @@ class IntakeLane:
         """The answer to the call in `body`, or None to let the Quart route answer a body it cannot read."""
         try:
             # As the Quart route reads it (quart-schema converts the decoded JSON leniently).
-            call = msgspec.convert(msgspec.json.decode(body), CallIn, strict=False)
-        except (msgspec.DecodeError, msgspec.ValidationError, TypeError, ValueError):
-            return None
+            call = msgspec.convert(decode_json(body), CallIn, strict=False)
+        except (problems.Problem, msgspec.ValidationError, TypeError, ValueError):
+            return None  # the route says what is wrong with it
         # From here the call may be stored: whatever happens is answered here, never handed on.
         try:
             status, payload, headers = await log_call(self.app, call, head.get("idempotency-key"), principal)

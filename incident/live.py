@@ -20,16 +20,20 @@ from quart import Blueprint, Response, current_app, request
 from quart_schema import hide
 from redis.exceptions import RedisError
 
+from incident.auth import access
 from incident.problems import invalid_field
 from incident.store import Store
 from incident.validation import is_stream_id
-from incident.web import store
+from incident.web import store, surge_config
 
 blueprint = Blueprint("live", __name__)
 log = logging.getLogger("stormline.live")
 KEEPALIVE_S = 15.0
-# A stream is authorised when it opens; ending it after a while makes the browser reconnect (with
-# Last-Event-ID, losing nothing) and be checked again: a revoked token or a sign-out stops the feed.
+# A stream is authorised when it opens. Its credential is checked again at each keepalive, and before
+# anything is sent after a revocation, a disabling, a role change or a sign-out anywhere (the hub
+# reads the auth epoch with each batch of events): such a change ends the stream, with a `denied`
+# event, before it sends one more event.
+# Ending a stream after a while makes the browser reconnect (with Last-Event-ID, losing nothing).
 STREAM_MAX_S = 600.0
 BACKLOG = 5000  # events one slow connection may fall behind before it is dropped (it reconnects)
 CATCH_UP = 10_000  # events sent at most on a reconnect; further back, the page reloads its data
@@ -43,6 +47,7 @@ class Hub:
     def __init__(self, store_: Store) -> None:
         self.store = store_
         self.subscribers: set[asyncio.Queue[Entry | None]] = set()
+        self.epoch = b""  # the auth epoch as of the last batch read (keys.auth_epoch)
 
     def subscribe(self) -> asyncio.Queue[Entry | None]:
         queue: asyncio.Queue[Entry | None] = asyncio.Queue(maxsize=BACKLOG)
@@ -63,6 +68,15 @@ class Hub:
                 log.warning("live feed: %s; reading again", error)
                 await asyncio.sleep(1)
                 continue
+            if reply and self.subscribers:
+                # After the events are read: a revocation that came before any of them is seen now.
+                try:
+                    self.epoch = (
+                        cast(bytes | None, await self.store.redis.get(self.store.keys.auth_epoch)) or b""
+                    )
+                except (RedisError, OSError) as error:
+                    log.warning("live feed: auth epoch not read (%s)", error)
+                    self.epoch = b"?"  # every stream checks again
             for _, entries in cast(list[tuple[bytes, list[tuple[bytes, dict[bytes, bytes]]]]], reply or []):
                 if not self.subscribers:  # nobody to tell: keep the place, spare the decoding
                     last = entries[-1][0].decode()
@@ -95,6 +109,10 @@ def message(entry_id: str, fields: dict[bytes, bytes]) -> bytes:
     return b"id: %s\nevent: %s\ndata: %s\n\n" % (entry_id.encode(), kind.encode(), data)
 
 
+# The last message of a stream whose credential no longer holds; the page stops following and says so.
+DENIED = b"event: denied\ndata: {}\n\n"
+
+
 def hub() -> Hub:
     return current_app.extensions["stormline.hub"]  # type: ignore[no-any-return]
 
@@ -114,11 +132,22 @@ async def stream() -> Response:
         raise invalid_field("Last-Event-ID", "an event id like 1700000000000-0")
     live = hub()
     kept = store()  # the generator runs after the request's context is gone
+    config = surge_config()
+    credential = access.held()
     queue = live.subscribe()  # before catching up, so nothing falls between the two
 
     async def events() -> AsyncIterator[bytes]:
         sent = after
-        ends = asyncio.get_running_loop().time() + STREAM_MAX_S
+        clock = asyncio.get_running_loop().time
+        ends = clock() + STREAM_MAX_S
+        epoch = live.epoch
+
+        async def allowed() -> bool:
+            try:
+                return await access.still_holds(kept, config, credential)
+            except (RedisError, OSError):
+                return True  # Redis blinking is not a revocation; the next check decides
+
         try:
             yield b": connected\n\n"
             if after is not None:
@@ -137,10 +166,18 @@ async def stream() -> Response:
                 try:
                     entries = [await asyncio.wait_for(queue.get(), KEEPALIVE_S)]
                 except TimeoutError:
-                    if asyncio.get_running_loop().time() > ends:
+                    if clock() > ends:
                         return  # the browser comes back at once, and is checked again
+                    if not await allowed():  # a quiet stream is checked at every keepalive
+                        yield DENIED
+                        return
                     yield b": keepalive\n\n"  # keeps proxies from closing a quiet stream
                     continue
+                if live.epoch != epoch:  # someone's access changed: is it this stream's?
+                    epoch = live.epoch
+                    if not await allowed():
+                        yield DENIED
+                        return
                 # What arrived meanwhile goes out in the same write: at the peak, one send for a
                 # clump of events rather than one each, per open map.
                 while not queue.empty():

@@ -83,6 +83,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--map-clients", type=int, default=50, help="live-feed followers (50)")
     parser.add_argument("--connections", type=int, default=64, help="HTTP connections (64)")
     parser.add_argument("--flat-out", type=float, default=10.0, help="seconds per throughput run (10)")
+    parser.add_argument("--burst-calls", type=int, default=500, help="calls sent at one instant (500)")
+    parser.add_argument("--burst-streams", type=int, default=1000, help="event streams opened at once (1000)")
     parser.add_argument("--faults", action="store_true", help="kill a worker and Redis, fail the endpoints")
     parser.add_argument("--outage", type=float, default=60.0, help="seconds the endpoints fail (60)")
     parser.add_argument("--redis-url", default="", help="a Redis to use instead of the embedded one")
@@ -141,6 +143,8 @@ async def _drive(
     _say("flat out: intake")
     calls = Calls(args.seed, "flat")
     intake = await _flat_out(server, "POST", "/api/v1/calls", (agent, calls), args)
+    _say(f"burst: {args.burst_streams} event streams opened at once, then {args.burst_calls} calls at once")
+    burst = await _burst(server, args, agent, Calls(args.seed + 2, f"burst{int(time.time())}"))
     run = f"lt{int(time.time())}"
     storm_calls = Calls(args.seed + 1, run)
     curve = Curve(args.peak, args.duration)
@@ -168,7 +172,9 @@ async def _drive(
     deliveries = await _wait_for_deliveries(tally, psap, agency)
     stored = await _audit(server, run)
     await setup.close()
-    return _report(args, server, bare, intake, curve, tally, followers, faults, deliveries, stored, storm_cpu)
+    return _report(
+        args, server, bare, intake, burst, curve, tally, followers, faults, deliveries, stored, storm_cpu
+    )
 
 
 async def _flat_out(
@@ -222,6 +228,65 @@ async def _flat_out(
         "load_generator_cpu_share": round(generator_cpu / elapsed, 2),
         "cpu_ms_per_request": cpu_ms,
         **_percentiles(latencies),
+    }
+
+
+async def _burst(server: _Server, args: argparse.Namespace, token: str, calls: Calls) -> dict[str, Any]:
+    """A storm's worst second: many consoles (re)opening their streams, then many calls, all at once.
+
+    Each on a connection of its own, so that the server, not the load generator, decides how many go
+    in together. Every answer counts: a 503 here would be agents seeing errors with Redis well.
+    """
+
+    async def open_stream(opened: asyncio.Event) -> tuple[int, asyncio.StreamWriter | None]:
+        try:
+            reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
+            await opened.wait()  # every connection ready, then every request in the same instant
+            writer.write(
+                f"GET /api/v1/events/stream HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {token}\r\n"
+                "Accept: text/event-stream\r\n\r\n".encode()
+            )
+            head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 30)
+            return int(head[9:12]), writer
+        except (OSError, TimeoutError, asyncio.IncompleteReadError, ValueError):
+            return 0, None
+
+    async def one_call(number: int, go: asyncio.Event) -> tuple[int, float]:
+        pool = Pool("127.0.0.1", server.port, 1, token)
+        body = as_json(calls.make(number)[1])
+        await go.wait()
+        began = time.monotonic()
+        try:
+            status, _ = await pool.request(
+                "POST", "/api/v1/calls", body, {"Idempotency-Key": f"{calls.run}-{number}"}
+            )
+        except HttpError:
+            status = 0
+        finally:
+            await pool.close()
+        return status, (time.monotonic() - began) * 1000
+
+    opened = asyncio.Event()
+    streams = [asyncio.create_task(open_stream(opened)) for _ in range(args.burst_streams)]
+    await asyncio.sleep(0.5)
+    opened.set()
+    stream_results = await asyncio.gather(*streams)
+    go = asyncio.Event()
+    sent = [asyncio.create_task(one_call(number, go)) for number in range(1, args.burst_calls + 1)]
+    await asyncio.sleep(0.5)
+    go.set()
+    call_results = await asyncio.gather(*sent)
+    for _, writer in stream_results:
+        if writer is not None:
+            writer.close()
+    stream_statuses = Counter(status for status, _ in stream_results)
+    call_statuses = Counter(status for status, _ in call_results)
+    return {
+        "streams": args.burst_streams,
+        "stream_answers_by_status": {str(k): v for k, v in sorted(stream_statuses.items())},
+        "calls": args.burst_calls,
+        "call_answers_by_status": {str(k): v for k, v in sorted(call_statuses.items())},
+        "call_latency_ms": _percentiles([ms for status, ms in call_results if 200 <= status < 300]),
     }
 
 
@@ -419,6 +484,7 @@ def _report(
     server: _Server,
     bare: dict[str, Any],
     intake: dict[str, Any],
+    burst: dict[str, Any],
     curve: Curve,
     tally: Tally,
     followers: list[Follower],
@@ -465,6 +531,10 @@ def _report(
         "911 transfers not started": tally.emergencies - len(tally.handoffs),
         "deliveries missing": sum(d["expected"] - d["arrived"] for d in deliveries.values()),
         "load generator failures": len(tally.crashed),
+        "burst: streams not opened (503 or other)": burst["streams"]
+        - burst["stream_answers_by_status"].get("200", 0),
+        "burst: calls not taken (503 or other)": burst["calls"]
+        - burst["call_answers_by_status"].get("201", 0),
     }
     ratio = intake["requests_per_s"] / bare["requests_per_s"] if bare["requests_per_s"] else 0.0
     peak = by_phase.get("peak", [])
@@ -481,6 +551,7 @@ def _report(
             "faults": args.faults,
         },
         "flat_out": {"bare_healthz": bare, "intake": intake, "intake_to_bare_ratio": round(ratio, 3)},
+        "burst": burst,
         "storm": {
             "calls_sent": tally.sent,
             "acknowledged": len(tally.acked),
@@ -599,9 +670,15 @@ def _markdown(report: dict[str, Any]) -> str:
         )
         figures = [row["requests_per_s"], row["p50"], row["p95"], row["p99"], row["errors"], spent]
         lines.append(f"| {name} | " + " | ".join(str(f) for f in figures) + " |")
+    burst = report["burst"]
     lines += [
         "",
         f"**Intake throughput / bare endpoint: {flat['intake_to_bare_ratio']:.0%}** (target ≥ 50 %).",
+        "",
+        f"Burst: {burst['streams']} event streams opened at once, "
+        f"answered {burst['stream_answers_by_status']}; "
+        f"then {burst['calls']} calls at once, answered {burst['call_answers_by_status']} "
+        f"(p50 {burst['call_latency_ms']['p50']} ms, p99 {burst['call_latency_ms']['p99']} ms).",
         "",
         "| storm | count | p50 ms | p95 ms | p99 ms |",
         "| --- | ---: | ---: | ---: | ---: |",
@@ -702,6 +779,8 @@ class _Server(BenchServer):
     def __init__(self, data_dir: Path, workers: int, psap_url: str, redis_url: str) -> None:
         shipped = (ROOT / "surge_config.yaml").read_text()
         shipped = re.sub(r"(?m)^  psap_endpoint: .*$", f"  psap_endpoint: {psap_url}", shipped)
+        # The test agency listens on this machine: allowed as a city allows a partner on its network.
+        shipped = re.sub(r"(?m)^  allow_private: .*$", "  allow_private: [127.0.0.1]", shipped)
         # Paths in the config are relative to it: the copy points at the shipped agency directory.
         directory = ROOT / "dispatch" / "data" / "agencies"
         self.config = str(data_dir / "surge_config.yaml")

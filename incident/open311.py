@@ -34,6 +34,7 @@ from incident.problems import Problem
 from incident.public import LOOKUPS_PER_ADDRESS
 from incident.records import Channel, Incident
 from incident.status import MEANING, Status
+from incident.validation import xml_safe
 from incident.web import geo, public_base_url, store, surge_config, triage_engine
 
 blueprint = Blueprint("open311", __name__, url_prefix="/open311")
@@ -466,14 +467,14 @@ def _check_jurisdiction(config: SurgeConfig, params: Mapping[str, str] | None = 
 
 
 def _required(form: Mapping[str, str], name: str) -> str:
-    value = form.get(name, "").strip()
+    value = xml_safe(form.get(name, "")).strip()
     if not value:
         raise Open311Error(400, f"{name}: required")
     return value
 
 
 def _text(form: Mapping[str, str], name: str, longest: int) -> str | None:
-    value = form.get(name, "").strip()
+    value = xml_safe(form.get(name, "")).strip()
     if len(value) > longest:
         raise Open311Error(400, f"{name}: longer than {longest} characters")
     return value or None

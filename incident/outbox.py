@@ -30,6 +30,7 @@ from redis.exceptions import RedisError, ResponseError
 
 from incident.config import SurgeConfig
 from incident.events import Change
+from incident.outbound import GuardedTransport, Policy
 from incident.store import Store
 
 log = logging.getLogger("stormline.outbox")
@@ -78,9 +79,13 @@ async def deliver_forever(
         httpx.AsyncClient(
             transport=transport, timeout=config.handoff.timeout_seconds, headers=headers
         ) as psap,
-        # Agencies get no 911 token: their own client, their own timeout.
+        # Agencies get no 911 token: their own client, their own timeout, and only the addresses the
+        # outbound policy allows (a webhook URL is typed by a person or comes in an import).
         httpx.AsyncClient(
-            timeout=config.referrals.timeout_seconds, headers={"Content-Type": "application/json"}
+            transport=GuardedTransport(Policy.allowing(config.referrals.allow_private)),
+            timeout=config.referrals.timeout_seconds,
+            headers={"Content-Type": "application/json"},
+            follow_redirects=False,
         ) as agencies,
     ):
         senders = Senders(psap, agencies, smtp_url, smtp_from)
@@ -153,9 +158,9 @@ async def _deliver(
                 if endpoint
                 else f"no {target} address"
             )
-    except Exception as unexpected:
+    except Exception:
         log.exception("outbox: delivery %s to %s failed", delivery_id, target)
-        error = f"{type(unexpected).__name__}: {unexpected}"
+        error = "not delivered: an unexpected error (see the server's log)"
     if error:
         # Stays pending and comes back after retry_seconds; for the 911 center, the acknowledgement
         # alarm tells supervisors meanwhile.
@@ -169,12 +174,20 @@ async def _deliver(
 
 
 async def _post(client: httpx.AsyncClient, url: str, delivery_id: str, body: bytes) -> str | None:
-    """POST the body; None when the receiver took it (2xx), else what went wrong."""
+    """POST the body; None when the receiver took it (2xx), else what went wrong, in general terms.
+
+    The detail (refused, reset, timed out, which port) goes to the log only: shown to the person who
+    typed the URL, it would tell them what answers where.
+    """
     try:
         response = await client.post(url, content=body, headers={"Idempotency-Key": delivery_id})
     except httpx.HTTPError as error:
-        return f"{type(error).__name__}: {error}"
-    return None if 200 <= response.status_code < 300 else f"HTTP {response.status_code}"
+        log.warning("outbox: delivery %s to %s: %s: %s", delivery_id, url, type(error).__name__, error)
+        return "not delivered: the receiver could not be reached"
+    if 200 <= response.status_code < 300:
+        return None
+    log.warning("outbox: delivery %s to %s: HTTP %s", delivery_id, url, response.status_code)
+    return "not delivered: the receiver did not accept it"
 
 
 async def _email(senders: Senders, to: str, delivery_id: str, body: bytes, wait_s: float) -> str | None:
@@ -192,7 +205,8 @@ async def _email(senders: Senders, to: str, delivery_id: str, body: bytes, wait_
     try:
         await asyncio.to_thread(_smtp_send, senders.smtp_url, message, wait_s)
     except (OSError, smtplib.SMTPException) as error:
-        return f"{type(error).__name__}: {error}"
+        log.warning("outbox: email %s to %s: %s: %s", delivery_id, to, type(error).__name__, error)
+        return "not delivered: the mail server could not take it"
     return None
 
 

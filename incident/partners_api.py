@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 from datetime import UTC, datetime
 
-from quart import Blueprint, Response, current_app, request
+from quart import Blueprint, Response, request
 from quart_schema import document_response, hide, validate_request
 
 from incident.api import TICKET
@@ -13,7 +13,7 @@ from incident.auth import access
 from incident.partners import CAP_TYPE, SharingIn, alert, atom, feed, share, shown
 from incident.problems import unknown_ticket
 from incident.records import Incident
-from incident.web import json_response, store, surge_config
+from incident.web import json_response, public_base_url, store, surge_config
 
 blueprint = Blueprint("partners", __name__, url_prefix="/api/v1")
 
@@ -66,4 +66,4 @@ async def cap_alert(ticket: str) -> Response:
 
 
 def _base_url() -> str:
-    return str(current_app.extensions.get("stormline.public_url") or request.host_url).rstrip("/")
+    return public_base_url()

@@ -156,6 +156,11 @@ def storage_down(error: Exception) -> tuple[Problem, dict[str, str]]:
     Nothing was acknowledged, and a retry (with the same Idempotency-Key) is safe: a 503 says so; a
     500 would say we broke.
     """
+    if isinstance(error.__cause__, TimeoutError) and "No connection available" in str(error):
+        # Redis answers, but every connection of this worker's pool was busy for the whole wait.
+        log.warning("storage busy: no free connection in the pool within its wait")
+        problem = Problem(503, "Service Unavailable", "too busy this moment; retry", kind="busy")
+        return problem, {"Retry-After": "1"}
     log.warning("storage unavailable: %s", error)
     problem = Problem(503, "Service Unavailable", "storage is restarting; retry in a moment", kind="storage")
     return problem, {"Retry-After": "1"}

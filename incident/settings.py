@@ -29,6 +29,10 @@ def _default_config_path() -> str:
     return str(here.resolve() if here.exists() else _CHECKOUT_CONFIG)
 
 
+DEFAULT_POOL = 256  # Redis connections per worker (STORMLINE_REDIS_POOL)
+DEFAULT_POOL_WAIT = 5.0  # seconds a request waits for one (STORMLINE_REDIS_POOL_WAIT)
+
+
 class Settings(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_only=True):
     """Settings of one machine. Each field is read from STORMLINE_<FIELD IN CAPITALS>."""
 
@@ -52,6 +56,11 @@ class Settings(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_only=
     tiles: str = ""
     # Where agencies reach Stormline (links in referrals); empty: the address each request came to.
     public_url: str = ""
+    # Redis connections one worker keeps at most, and the seconds a request waits for a free one in a
+    # burst (beyond that: 503 "busy, retry"; a 503 "storage is restarting" is only for a Redis that
+    # does not answer). Event streams share the worker's one reader and hold no connection each.
+    redis_pool: Annotated[int, msgspec.Meta(ge=4, le=10_000)] = DEFAULT_POOL
+    redis_pool_wait: Annotated[float, msgspec.Meta(gt=0, le=60)] = DEFAULT_POOL_WAIT
 
 
 class SettingsError(Exception):

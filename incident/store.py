@@ -6,9 +6,9 @@ from dataclasses import dataclass, field
 from typing import Any, cast
 from urllib.parse import unquote, urlsplit
 
-from redis.asyncio import Redis
+from redis.asyncio import BlockingConnectionPool, Redis
 from redis.asyncio.retry import Retry
-from redis.asyncio.sentinel import Sentinel
+from redis.asyncio.sentinel import Sentinel, SentinelConnectionPool
 from redis.backoff import ExponentialBackoff
 from redis.commands.core import AsyncScript
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -16,6 +16,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from incident import events, idempotency
 from incident.keys import Keys
+from incident.settings import DEFAULT_POOL, DEFAULT_POOL_WAIT
 
 SENTINEL_SCHEME = "redis+sentinel"
 
@@ -62,15 +63,18 @@ def client_options() -> dict[str, object]:
     }
 
 
-def connect(url: str) -> Redis:
+def connect(url: str, *, pool: int = DEFAULT_POOL, wait: float = DEFAULT_POOL_WAIT) -> Redis:
     """A client for `url`: redis://, rediss://, unix://, or redis+sentinel://.
 
     The Sentinel form is `redis+sentinel://[[user]:password@]host:port[,host:port…]/service[/db]`;
-    the password is used for the monitored primary and its sentinels alike.
+    the password is used for the monitored primary and its sentinels alike. At most `pool`
+    connections are open; in a burst a command waits up to `wait` seconds for one to be free (a
+    default pool would fail at once, and a storm is exactly when bursts come).
     """
     if urlsplit(url).scheme == SENTINEL_SCHEME:
-        return _sentinel_primary(url)
-    return Redis.from_url(url, **client_options())  # type: ignore[arg-type]
+        return _sentinel_primary(url, pool, wait)
+    blocking = BlockingConnectionPool.from_url(url, max_connections=pool, timeout=wait, **client_options())
+    return Redis.from_pool(blocking)
 
 
 async def disconnect(redis: Redis) -> None:
@@ -81,7 +85,11 @@ async def disconnect(redis: Redis) -> None:
         await sentinel.aclose()
 
 
-def _sentinel_primary(url: str) -> Redis:
+class _BlockingSentinelPool(SentinelConnectionPool, BlockingConnectionPool):
+    """Sentinel's pool (it follows the primary) that waits for a free connection, as the other does."""
+
+
+def _sentinel_primary(url: str, pool: int, wait: float) -> Redis:
     parts = urlsplit(url)
     credentials, _, hosts = parts.netloc.rpartition("@")
     username, _, password = credentials.partition(":") if credentials else ("", "", "")
@@ -99,4 +107,9 @@ def _sentinel_primary(url: str) -> Redis:
     auth = {"username": unquote(username) or None, "password": unquote(password) or None}
     connection: dict[str, Any] = {**auth, **client_options()}
     sentinel = Sentinel(sentinels, sentinel_kwargs=auth, **connection)
-    return cast(Redis, sentinel.master_for(service, db=db))
+    return cast(
+        Redis,
+        sentinel.master_for(
+            service, db=db, connection_pool_class=_BlockingSentinelPool, max_connections=pool, timeout=wait
+        ),
+    )

@@ -20,9 +20,11 @@ from incident.problems import (
 from incident.records import Incident, StatusChanged
 from incident.status import TRANSITIONS, Status, allowed
 from incident.store import Store
+from incident.validation import Identifier
 
 HELD = frozenset({Status.ASSIGNED, Status.EN_ROUTE, Status.ON_SCENE})  # what a 911 hold stops
-CREW_MOVES = frozenset({Status.EN_ROUTE, Status.ON_SCENE, Status.RESOLVED, Status.OPEN})
+# A crew hands work back only by marking it unable (with a reason, and an alarm), never as a plain move.
+CREW_MOVES = frozenset({Status.EN_ROUTE, Status.ON_SCENE, Status.RESOLVED})
 """What a crew may do with its own incident: go, arrive, clear it, or hand it back (unable)."""
 _JOB_MOVES = frozenset({Status.OPEN, Status.ASSIGNED, Status.EN_ROUTE, Status.ON_SCENE, Status.RESOLVED})
 """Moves a job's incident makes only with the rest of its job (cancelling one, or 911, is its own)."""
@@ -34,7 +36,7 @@ class TransitionIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
 
     to: Status
     reason: Annotated[str, msgspec.Meta(max_length=1000)] | None = None
-    crew_id: Annotated[str, msgspec.Meta(min_length=1, max_length=64)] | None = None  # with "to": "assigned"
+    crew_id: Identifier | None = None  # with "to": "assigned"
     if_version: int | None = None  # refuse (412) if the incident is no longer at this version
 
 

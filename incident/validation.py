@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
+from typing import Annotated, Any
 
 import msgspec
 
@@ -20,6 +21,18 @@ _NAMED_KEY = re.compile(r"^Object (?:missing required|contains unknown) field `(
 _STEP = re.compile(r"\.([^.\[]+)|\[(\d+)\]|\[(?:'|\")?([^\]'\"]+)(?:'|\")?\]")
 
 Path = list[str | int]
+
+# The one rule for every id a person or an import names (crews, agencies' services and organizations):
+# letters, digits, "-" and "_", starting with a letter or digit, at most 64. Such an id is safe in a
+# Redis key, a URL path and a page, and can always be read back.
+ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$"
+Identifier = Annotated[str, msgspec.Meta(pattern=ID_PATTERN, examples=["forestry-3"])]
+_ID = re.compile(ID_PATTERN)
+
+
+def is_identifier(value: str) -> bool:
+    """Whether `value` meets ID_PATTERN."""
+    return bool(_ID.fullmatch(value))
 
 
 def split_error(error: msgspec.ValidationError | str) -> tuple[Path, str]:
@@ -52,6 +65,35 @@ def dotted(path: Path) -> str:
     for step in path:
         out += f"[{step}]" if isinstance(step, int) else (f".{step}" if out else step)
     return out or "(top level)"
+
+
+# Characters XML 1.0 forbids (C0 controls but tab and line ends, U+FFFE, U+FFFF, lone surrogates):
+# they carry no meaning in what a person types, and one of them makes a CAP or Open311 document
+# unparseable for every reader. Removed where text enters, and again by every XML writer.
+_XML_FORBIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
+# The same characters written as JSON escapes (raw control characters are not valid JSON at all).
+_ESCAPED_FORBIDDEN = re.compile(rb"\\u(?:00[01][0-9a-fA-F]|[fF]{3}[eEfF]|[dD][89a-fA-F][0-9a-fA-F]{2})")
+
+
+def xml_safe(text: str) -> str:
+    """`text` without the characters XML 1.0 forbids."""
+    return _XML_FORBIDDEN.sub("", text)
+
+
+def may_hold_forbidden(body: bytes | str) -> bool:
+    """Whether a JSON body may carry such a character (one escaped); a quick test before a full clean."""
+    return bool(_ESCAPED_FORBIDDEN.search(body.encode() if isinstance(body, str) else body))
+
+
+def cleaned(value: Any) -> Any:
+    """A decoded JSON value with the characters XML forbids taken out of every string and key."""
+    if isinstance(value, str):
+        return xml_safe(value)
+    if isinstance(value, list):
+        return [cleaned(item) for item in value]
+    if isinstance(value, dict):
+        return {xml_safe(key): cleaned(item) for key, item in value.items()}
+    return value
 
 
 _STREAM_ID = re.compile(r"([0-9]{1,20})(?:-([0-9]{1,20}))?")

@@ -14,6 +14,7 @@ if TYPE_CHECKING:
 from incident.problems import Problem
 from incident.store import Store
 from incident.triage import Engine
+from incident.validation import cleaned, may_hold_forbidden
 
 _encode = msgspec.json.Encoder().encode
 
@@ -32,13 +33,51 @@ class StormlineRequest(Request):
             )
         data = await self.get_data(cache=cache)
         try:
-            return msgspec.json.decode(data)
-        except msgspec.DecodeError as error:
+            return decode_json(data)
+        except Problem:
             if silent:
                 return None
-            raise Problem(
-                400, "Malformed JSON", f"the body is not valid JSON: {error}", kind="malformed-json"
-            ) from None
+            raise
+
+
+MAX_DEPTH = 32  # arrays and objects inside each other: no request of ours needs more than a few
+
+
+def decode_json(data: bytes | str) -> Any:
+    """A JSON body, or a 400 that says what is wrong with it: not JSON, or nested too deeply."""
+    try:
+        value = msgspec.json.decode(data)
+    except msgspec.DecodeError as error:
+        raise Problem(
+            400, "Malformed JSON", f"the body is not valid JSON: {error}", kind="malformed-json"
+        ) from None
+    except RecursionError:
+        value = None
+    else:
+        if not _too_deep(value):
+            # \t and \n escapes are common; \u0001 and the like are stripped here, once, for good.
+            return cleaned(value) if may_hold_forbidden(data) else value
+    raise Problem(
+        400,
+        "Malformed JSON",
+        f"the body nests arrays or objects more than {MAX_DEPTH} deep",
+        kind="malformed-json",
+    )
+
+
+def _too_deep(value: Any) -> bool:
+    level: list[Any] = [value]
+    for _ in range(MAX_DEPTH + 1):
+        level = [
+            item
+            for container in level
+            if isinstance(container, dict | list)
+            for item in (container.values() if isinstance(container, dict) else container)
+            if isinstance(item, dict | list)
+        ]
+        if not level:
+            return False
+    return True
 
 
 def json_response(value: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
@@ -65,6 +104,16 @@ def surge_config(app: Quart | None = None) -> SurgeConfig:
     return (app or current_app).extensions["stormline.config"]  # type: ignore[no-any-return]
 
 
+def public_url(app: Quart | None = None) -> str | None:
+    """Where outsiders reach Stormline, as configured (STORMLINE_PUBLIC_URL); None when unset.
+
+    Links that leave the building (to agencies, by webhook or email) are built from this alone: a
+    request's Host header is the sender's to forge.
+    """
+    configured = (app or current_app).extensions.get("stormline.public_url")
+    return str(configured).rstrip("/") if configured else None
+
+
 def public_base_url() -> str:
-    """Where outsiders reach Stormline (STORMLINE_PUBLIC_URL), else the address this request came to."""
-    return str(current_app.extensions.get("stormline.public_url") or request.host_url).rstrip("/")
+    """For an answer to this request only: the configured address, else the one it came to."""
+    return public_url() or request.host_url.rstrip("/")

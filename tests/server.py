@@ -23,7 +23,13 @@ class Server:
         self.socket = data_dir / "http.sock"
         self.port = port  # serve on 127.0.0.1:port instead of the unix socket (for a browser)
         clean = {k: v for k, v in os.environ.items() if not k.startswith("STORMLINE_")}
-        self.env = {**clean, "STORMLINE_DATA_DIR": str(data_dir), "STORMLINE_WORKERS": str(workers), **env}
+        self.env = {
+            **clean,
+            "STORMLINE_DATA_DIR": str(data_dir),
+            "STORMLINE_WORKERS": str(workers),
+            "STORMLINE_PUBLIC_URL": f"http://127.0.0.1:{port}" if port else "http://stormline",
+            **env,
+        }
         self.process: subprocess.Popen[str] | None = None
 
     def start(self) -> Server:

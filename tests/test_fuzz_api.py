@@ -182,10 +182,31 @@ def _with_times(made_up: Any) -> st.SearchStrategy[Any]:
     )
 
 
+# Characters XML 1.0 forbids, put into every text field of a body now and then (they once broke the
+# CAP documents 911 and the partners read), and a body nested far deeper than any request needs (it
+# once made the decoder recurse out: a 500).
+FORBIDDEN = "\u0001\u000b\u001f\ufffe"
+DEEP: Any = []
+for _ in range(500):
+    DEEP = [DEEP]
+
+
+def _with_forbidden(value: Any) -> Any:
+    if isinstance(value, str):
+        return f"{value[:1]}{FORBIDDEN}{value[1:]}"
+    if isinstance(value, list):
+        return [_with_forbidden(item) for item in value]
+    if isinstance(value, dict):
+        return {key: _with_forbidden(item) for key, item in value.items()}
+    return value
+
+
 @schema.hook
 def flatmap_body(context: Any, made_up: Any) -> st.SearchStrategy[Any]:
-    """Real times in a body's time fields."""
-    return _with_times(made_up)
+    """Real times in a body's time fields; sometimes forbidden characters in every text, or deep nesting."""
+    return _with_times(made_up).flatmap(
+        lambda body: st.sampled_from([body, body, _with_forbidden(body), DEEP])
+    )
 
 
 @schema.hook

@@ -113,6 +113,37 @@ async def _resolve(rule: Rule) -> Principal:
     return principal
 
 
+@dataclass(frozen=True)
+class Held:
+    """The credential a long request (an event stream) was let in with, to check again while it runs."""
+
+    endpoint: str
+    scheme: str
+    secret: str
+    cookies: dict[str, str]
+    secure: bool
+
+
+def held() -> Held:
+    """The current request's credential, kept for a stream to re-check."""
+    scheme, _, secret = request.headers.get("Authorization", "").partition(" ")
+    return Held(request.endpoint or "", scheme, secret, dict(request.cookies), request.is_secure)
+
+
+async def still_holds(store: Store, config: SurgeConfig, credential: Held) -> bool:
+    """Whether the credential still lets its holder use the route: not revoked, disabled or demoted."""
+    rule = ACCESS[credential.endpoint]
+    if rule.public:
+        return True
+    try:
+        principal, _ = await from_credentials(
+            store, config, credential.scheme, credential.secret, credential.cookies, secure=credential.secure
+        )
+    except Denied:
+        return False
+    return principal.signed_in and rule.roles is not None and principal.role in rule.roles
+
+
 async def from_credentials(
     store: Store, config: SurgeConfig, scheme: str, secret: str, cookies: Mapping[str, str], *, secure: bool
 ) -> tuple[Principal, bool]:
@@ -145,15 +176,21 @@ async def _check_csrf(principal: Principal) -> None:
     if request.method in SAFE_METHODS or principal.via == "token":
         return
     if principal.via == "session":
-        binding = principal.session_id
+        bindings = [principal.session_id]
     elif request.mimetype == "application/json":
         return  # anonymous JSON: no ambient credential to abuse, and browsers preflight it cross-site
     else:
-        binding = sessions.read_cookie(request.cookies, sessions.PRE_SESSION, secure=request.is_secure)
+        secure = request.is_secure
+        bindings = [sessions.read_cookie(request.cookies, sessions.PRE_SESSION, secure=secure)]
+        if getattr(g, "drop_session_cookie", False):
+            # A form rendered while a session lived (ended since, on the server) is bound to that
+            # session's cookie, which the browser still sends and no other site can read.
+            bindings.append(sessions.read_cookie(request.cookies, sessions.SESSION, secure=secure))
     presented = request.headers.get("X-CSRF-Token")
     if presented is None and request.mimetype != "application/json":
         presented = (await request.form).get("csrf_token")
-    if not sessions.csrf_valid(current_app.secret_key or "", binding, presented):  # type: ignore[arg-type]
+    secret = current_app.secret_key or ""
+    if not any(sessions.csrf_valid(secret, binding, presented) for binding in bindings):  # type: ignore[arg-type]
         raise Denied(403, "missing or wrong CSRF token")
 
 

@@ -182,6 +182,7 @@ async def change_user(
         Change()
         .guard(keys.user(name), "v", str(current.version))
         .hset(keys.user(name), {"v": updated.version, "data": _pack(updated)})
+        .command("INCR", keys.auth_epoch)
     )
     event = audit.UserChanged(
         at=updated.updated_at,
@@ -267,6 +268,7 @@ async def revoke_token(store: Store, name: str, *, actor: str) -> None:
         .guard(keys.tokens, name, token_digest.decode())
         .command("DEL", keys.token(token_digest.decode()))
         .command("HDEL", keys.tokens, name)
+        .command("INCR", keys.auth_epoch)
     )
     try:
         await audit.record(store, audit.TokenRevoked(at=datetime.now(UTC), actor=actor, name=name), change)

@@ -75,6 +75,7 @@ async def end(store: Store, session_id: str, user: str) -> None:
     pipe = store.redis.pipeline(transaction=True)
     pipe.delete(store.keys.session(key_digest))
     pipe.srem(store.keys.user_sessions(user), key_digest)
+    pipe.incr(store.keys.auth_epoch)
     await pipe.execute()
 
 
@@ -86,6 +87,7 @@ async def end_all(store: Store, user: str) -> None:
     for key_digest in digests:
         pipe.delete(keys.session(key_digest.decode()))
     pipe.delete(keys.user_sessions(user))
+    pipe.incr(keys.auth_epoch)
     await pipe.execute()
 
 

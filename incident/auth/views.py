@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from quart import Blueprint, Response, render_template, request
 from quart_rate_limiter import rate_limit
 from quart_schema import hide
+from werkzeug.exceptions import HTTPException
 
 from incident import clock
 from incident.auth import accounts, audit, sessions, throttle
@@ -51,7 +52,12 @@ async def login_page() -> Response:
 
 
 async def _address_and_name() -> str:
-    form = await request.form
+    # The rate limiter calls this before the route and again after the answer: a body that cannot be
+    # read (too big, cut off) must not turn the route's 413 into a 500 then. Keyed by address alone.
+    try:
+        form = await request.form
+    except HTTPException:
+        return f"{request.remote_addr}|"
     return f"{request.remote_addr}|{(form.get('username') or '').strip().lower()[:64]}"
 
 

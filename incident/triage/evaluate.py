@@ -3,8 +3,10 @@
 With no file it reports each of the shipped sets on its own, never pooled:
 - written here: the project's own storm calls (tests/incident/triage_calls.yaml), for development;
 - public development: real texts from public sources, for development (tuning allowed);
-- public held-out: real texts from other public sources, frozen before the rules were rebuilt and
-  never used to tune them (tests/incident/triage_sets/SOURCE.txt says where every case came from).
+- public held-out 1: real texts from other public sources, frozen before the rules were rebuilt and
+  measured once on the rebuilt rules; used for development since (so no longer a held-out figure);
+- public held-out 2: real texts from yet other sources, frozen before it was ever run, never used to
+  tune (tests/incident/triage_sets/SOURCE.txt and SOURCE2.txt say where every case came from).
 
 For each set: life-safety recall and false 911 transfers (share of non-emergency calls flagged),
 by language and by concept; precision, recall and F1 per category; every missed life-safety case
@@ -33,7 +35,14 @@ _TESTS = Path(__file__).resolve().parent.parent.parent / "tests" / "incident"
 WRITTEN_HERE = _TESTS / "triage_calls.yaml"
 PUBLIC_DEV = _TESTS / "triage_sets" / "public_dev.yaml"
 PUBLIC_HELDOUT = _TESTS / "triage_sets" / "public_heldout.yaml"
-SETS = {"written here": WRITTEN_HERE, "public development": PUBLIC_DEV, "public held-out": PUBLIC_HELDOUT}
+PUBLIC_HELDOUT_2 = _TESTS / "triage_sets" / "public_heldout2.yaml"
+SETS = {
+    "written here": WRITTEN_HERE,
+    "public development": PUBLIC_DEV,
+    # Held out until the first rebuild of the rules (e23a6e4) was measured on it; seen, and tuned on, since.
+    "public held-out 1 (seen since)": PUBLIC_HELDOUT,
+    "public held-out 2": PUBLIC_HELDOUT_2,
+}
 RECALL_TARGET = 0.98
 FALSE_TRANSFER_TARGET = 0.03
 

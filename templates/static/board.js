@@ -32,6 +32,8 @@ window.board = (() => {
       panels.filter((p) => p.kinds.includes(kind)).forEach((p) => p.soon());
     }));
     source.addEventListener("reset", () => panels.forEach((p) => p.soon()));
+    // The credential no longer holds (revoked, disabled, signed out): stop, and send the person to sign in.
+    source.addEventListener("denied", () => { source.close(); window.location.assign(`/login?next=${encodeURIComponent(window.location.pathname)}`); });
     source.onerror = () => {
       // The browser retries by itself, unless the server answered with an error: then we do.
       if (source.readyState === EventSource.CLOSED) setTimeout(open, 5000);

@@ -117,6 +117,10 @@
       if (source.readyState === EventSource.CLOSED) setTimeout(() => follow(window.stormlineMap.lastEventId), 5000);
     };
     source.addEventListener("reset", () => { snapshot(); });
+    source.addEventListener("denied", () => {
+      source.close(); // signed out, revoked or no longer allowed: no more events, and no retrying
+      status.dataset.state = "denied"; status.textContent = "Not following: sign in again";
+    });
     source.addEventListener("incident.opened", (e) => {
       const i = seen(e).incident;
       arrivals.push([i.ticket, Date.now()]);

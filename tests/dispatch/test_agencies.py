@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
+from quart.testing.app import TestApp as App
 from quart.typing import TestClientProtocol as Client
 
 from dispatch import agencies
-from tests.conftest import ROOT
+from incident.auth.roles import Role
+from tests.conftest import ROOT, as_role
 
 SHIPPED = ROOT / "dispatch" / "data" / "agencies"
 
@@ -83,3 +86,33 @@ async def test_a_coordinator_edits_a_service_and_capacity_is_dated(client: Clien
     refused = await client.patch("/api/v1/agencies/svc-211", json={"method": "email"})
     assert refused.status_code == 422
     assert "email_to" in await refused.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("bad", ["x" * 50_000, "svc-\u202e112", "a/b/../c", "-leading", "svc 211"])
+async def test_ids_an_import_names_follow_the_one_rule(app: App, bad: str) -> None:
+    """A service or organization id that is huge, has a bidi override, a slash or a space is refused."""
+    coordinator = await as_role(app, Role.COORDINATOR)
+    for where in ("service", "organization"):
+        service: dict[str, Any] = {
+            "id": "svc-ok",
+            "name": "Intake",
+            "organization": {"id": "o-1", "name": "Org"},
+        }
+        if where == "service":
+            service["id"] = bad
+        else:
+            service["organization"]["id"] = bad
+        service["phones"] = [{"number": "716-555-0100"}]
+        response = await coordinator.post("/api/v1/agencies/import", json={"services": [service]})
+        assert response.status_code == 422, await response.get_data(as_text=True)
+        assert "at most 64" in (await response.get_json())["errors"][0]["detail"]
+    supervisor = await as_role(app, Role.SUPERVISOR)  # who creates crews
+    crew = await supervisor.post("/api/v1/crews", json={"id": bad, "name": "Crew", "kind": "streets"})
+    assert crew.status_code == 422
+
+
+def test_a_nul_in_a_package_file_is_refused_with_its_place() -> None:
+    """A package read from a file (the CLI's import) refuses an id with a NUL, naming the service."""
+    item = {"id": "svc\x00211", "name": "Intake", "organization": {"id": "o-1", "name": "Org"}}
+    with pytest.raises(agencies.ImportError_, match="service 0: id"):
+        agencies.from_json([{**item, "phones": [{"number": "716-555-0100"}]}])

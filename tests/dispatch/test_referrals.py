@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import re
+import socket
 import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 import msgspec
 import pytest
@@ -50,6 +51,14 @@ async def _wait_for(condition: Any, seconds: float = 15.0) -> None:
     while not condition():
         assert time.monotonic() < deadline, "not in time"
         await asyncio.sleep(0.1)
+
+
+async def _wait_for_async(condition: Any, seconds: float = 15.0) -> Any:
+    deadline = time.monotonic() + seconds
+    while not (found := await condition()):
+        assert time.monotonic() < deadline, "not in time"
+        await asyncio.sleep(0.1)
+    return found
 
 
 async def test_a_phone_referral_is_kept_with_its_consent_and_waits_for_a_call(client: Client) -> None:
@@ -152,6 +161,27 @@ async def test_a_webhook_referral_is_retried_until_taken_and_answered_by_link(
     assert (await (await client.get(f"/api/v1/incidents/{ticket}")).get_json())["incident"][
         "status"
     ] == "resolved"
+
+
+async def test_a_failed_delivery_tells_nothing_of_the_network(client: Client) -> None:
+    """A webhook on a closed port fails with a general error: no exception, no 'connection refused'."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]  # nothing listens there once the probe is closed
+    saved = await client.patch(
+        "/api/v1/agencies/svc-erie-senior-services",
+        json={"method": "webhook", "webhook_url": f"http://127.0.0.1:{port}/hook"},
+    )
+    assert saved.status_code == 200
+    ticket = await _ticket(client)
+    made = await (await _refer(client, ticket)).get_json()
+
+    async def failed() -> dict[str, Any]:
+        view = await (await client.get(f"/api/v1/referrals/{made['referral']['id']}")).get_json()
+        return view["delivery"] if view["delivery"].get("error") else {}
+
+    delivery = await _wait_for_async(failed, seconds=20)
+    assert delivery["error"] == "not delivered: the receiver could not be reached"
 
 
 @pytest.fixture
@@ -277,3 +307,36 @@ def _link_names(app: App, link: str) -> tuple[str, datetime]:
     """The referral a link names (and when it expires), read as the link's page reads it."""
     config = app.app.extensions["stormline.config"]
     return referrals.read_token(str(app.app.secret_key), config, link.rsplit("/", 1)[1])
+
+
+async def test_referral_links_come_from_the_configured_address_only(
+    settings: Settings, config: SurgeConfig
+) -> None:
+    """Without STORMLINE_PUBLIC_URL a webhook referral is refused (409) and the board says why; a forged
+    Host never makes the link."""
+    unset = msgspec.structs.replace(settings, public_url="")
+    async with create_app(unset, config).test_app() as test_app:
+        app = cast(App, test_app)
+        client = await as_role(app, Role.SUPERVISOR)
+        await client.patch(
+            "/api/v1/agencies/svc-erie-senior-services",
+            json={"method": "webhook", "webhook_url": "https://intake.example.org/referrals"},
+        )
+        ticket = await _ticket(client)
+        refused = await _refer(client, ticket)
+        assert refused.status_code == 409
+        assert "STORMLINE_PUBLIC_URL" in (await refused.get_json())["detail"]
+        by_phone = await _refer(client, ticket, service="svc-211")
+        assert by_phone.status_code == 201
+        assert (await by_phone.get_json())["link"] is None
+        board = await (await client.get("/coordinator")).get_data(as_text=True)
+        assert 'id="no-public-url"' in board
+    async with create_app(settings, config).test_app() as test_app:
+        client = await as_role(cast(App, test_app), Role.SUPERVISOR, name="configured")
+        ticket = await _ticket(client)
+        made = await client.post(
+            f"/api/v1/incidents/{ticket}/referrals",
+            json={"service_id": "svc-211", "need": "a heat check", "consent": CONSENT},
+            headers={"Host": "evil.example"},
+        )
+        assert (await made.get_json())["link"].startswith("http://localhost/referral/")

@@ -227,3 +227,37 @@ async def test_an_open311_date_outside_the_calendar_is_400_naming_it(client: Cli
     response = await client.get(f"/open311/v2/requests.json?end_date={quote(moment)}")
     assert response.status_code == 400
     assert (await response.get_json())[0]["description"].startswith("end_date:")
+
+
+DEEP = b"[" * 985 + b"]" * 985
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("POST", "/api/v1/calls"),  # the intake lane's route, with a token: the lane hands it on
+        ("POST", "/api/v1/triage"),
+        ("PATCH", "/api/v1/agencies/svc-211"),
+        ("POST", "/api/v1/mode"),
+    ],
+)
+async def test_deeply_nested_json_is_400_with_headers(client: Client, method: str, path: str) -> None:
+    """A 985-deep array (which made msgspec recurse out) is a 400, with the usual security headers."""
+    send = client.post if method == "POST" else client.patch
+    response = await send(path, data=DEEP, headers={"Content-Type": "application/json"})
+    problem = await _problem(response, 400)
+    assert "nests" in problem["detail"]
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    shallow_enough = b'{"narrative": "tree down", "x": ' + b"[" * 40 + b"]" * 40 + b"}"
+    assert (await _problem(await _raw(client, shallow_enough), 400))["detail"].endswith("32 deep")
+
+
+async def test_characters_xml_forbids_are_taken_out_where_text_enters(client: Client) -> None:
+    """An address and a narrative with control characters are stored without them (once, at the edge)."""
+    body = json.dumps({**CALL, "narrative": "tree\u0001 down\ufffe", "address": "12 Main St\u0001 rear"})
+    answer = await (await _raw(client, body.encode())).get_json()
+    incident = answer["incident"]
+    call = (await (await client.get(f"/api/v1/incidents/{answer['ticket']}")).get_json())["calls"][0]
+    assert call["narrative"] == "tree down"
+    assert call["address"] == "12 Main St rear"
+    assert "\u0001" not in json.dumps(incident)

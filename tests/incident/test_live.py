@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,11 +22,11 @@ def server(tmp_path: Path) -> Iterator[Server]:
     running.stop()
 
 
-def _events(stream: httpx.Response, wanted: int) -> list[tuple[str, str, str]]:
+def _events(stream: httpx.Response | Iterator[str], wanted: int) -> list[tuple[str, str, str]]:
     """Read SSE messages (id, event, data) until `wanted` of them have come."""
     found: list[tuple[str, str, str]] = []
     fields: dict[str, str] = {}
-    for line in stream.iter_lines():
+    for line in stream.iter_lines() if isinstance(stream, httpx.Response) else stream:
         if not line:
             if "id" in fields:
                 found.append((fields["id"], fields.get("event", ""), fields.get("data", "")))
@@ -72,3 +74,49 @@ def test_the_stream_is_for_staff_and_checks_its_id(server: Server) -> None:
         bad = agent.get("/api/v1/events/stream", headers={"Last-Event-ID": "yesterday"})
         assert bad.status_code == 422
         assert "Last-Event-ID" in bad.text
+
+
+def _signed_in(server: Server, name: str, role: str) -> httpx.Client:
+    """A client signed in through the sign-in form, as a browser is."""
+    made = server.cli(
+        "users", "add", name, "--role", role, "--password-stdin", stdin="correct horse battery staple\n"
+    )
+    assert made.returncode == 0, made.stderr
+    client = server.client()
+    page = client.get("/login").text
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page)
+    assert token, "the sign-in page has a CSRF token"
+    form = {
+        "username": name,
+        "password": "correct horse battery staple",
+        "csrf_token": token.group(1),
+        "next": "/",
+    }
+    assert client.post("/login", data=form).status_code in (302, 303)
+    return client
+
+
+@pytest.mark.parametrize("how", ["revoke", "disable", "set-role"])
+def test_an_open_stream_ends_when_its_credential_no_longer_holds(server: Server, how: str) -> None:
+    """A revoked token, a disabled account or a role change ends the open stream before the next event."""
+    name = f"night-{how}"
+    if how == "revoke":
+        client = server.client(server.token("supervisor", name=name))
+    else:
+        client = _signed_in(server, name, "supervisor")
+    with contextlib.closing(client), server.client(server.token("agent")) as agent:
+        with client.stream("GET", "/api/v1/events/stream", timeout=30) as stream:
+            assert stream.status_code == 200
+            lines = stream.iter_lines()
+            agent.post("/api/v1/calls", json=CALL)
+            assert _events(lines, 1)[0][1] == "incident.opened"
+            done = {
+                "revoke": ("tokens", "revoke", name),
+                "disable": ("users", "disable", name),
+                "set-role": ("users", "set-role", name, "crew", "--crew", "forestry-1"),
+            }[how]
+            assert server.cli(*done).returncode == 0
+            ticket = agent.post("/api/v1/calls", json=CALL).json()["ticket"]
+            rest = list(lines)  # the server ends the stream by itself
+        assert "event: denied" in rest
+        assert not any(ticket in line for line in rest)

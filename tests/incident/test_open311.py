@@ -363,3 +363,20 @@ async def test_a_retried_request_with_the_same_idempotency_key_files_once(app: A
     assert json.loads(await other.get_data())[0]["description"].startswith("Idempotency-Key")
     bad = await app_client.post(f"{V2}/requests.json", form=form, headers={"Idempotency-Key": "é" * 3})
     assert bad.status_code == 400
+
+
+async def test_characters_xml_forbids_are_taken_out_of_an_open311_form(app: App, client: Client) -> None:
+    """A description and an address with control characters are stored without them; XML stays XML."""
+    app_client = await _app_client(app)
+    filed = await _file(
+        app_client,
+        service_code="debris",
+        description="Limb\u0001 down\u000b on the walk",
+        address_string="Elmwood Ave & Forest Ave\u0002",
+        **ELMWOOD,
+    )
+    detail = await (await client.get(f"/api/v1/incidents/{filed['service_request_id']}")).get_json()
+    assert detail["calls"][0]["narrative"] == "Limb down on the walk"
+    listing = await app_client.get(f"{V2}/requests/{filed['service_request_id']}.xml")
+    assert listing.status_code == 200
+    _xml_records(await listing.get_data(as_text=False), "service_requests", "request")  # parses

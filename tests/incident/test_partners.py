@@ -5,12 +5,15 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import msgspec
 import pytest
 from lxml import etree
 from quart.testing.app import TestApp as App
 from quart.typing import TestClientProtocol as Client
 
+from incident import documents
 from incident.auth.roles import Role
+from incident.incidents import select_incident
 from tests.conftest import ROOT, as_role
 from tests.incident.helpers import CALL, move, new_ticket
 
@@ -263,3 +266,18 @@ async def test_an_unchanged_feed_answers_304(client: Client, agency: Client) -> 
     assert (await agency.get("/api/v1/partners/cap", headers={"If-None-Match": tag})).status_code == 304
     await move(client, ticket, "assigned")
     assert (await agency.get("/api/v1/partners/cap", headers={"If-None-Match": tag})).status_code == 200
+
+
+async def test_xml_forbidden_characters_never_break_cap(app: App, client: Client, agency: Client) -> None:
+    """A headline with a control character is cleaned where it enters; the writer cleans whatever is left."""
+    ticket = await new_ticket(client)
+    await _share(client, ticket, headline="Trees\u0001 down on Bailey\ufffe")
+    _, alerts = await _feed(agency)  # parses, and each alert is valid CAP 1.2
+    assert _of(alerts, ticket).findtext("cap:info/cap:headline", namespaces=NS) == "Trees down on Bailey"
+    store = app.app.extensions["stormline.store"]
+    config = app.app.extensions["stormline.config"]
+    incident = await select_incident(store, ticket)
+    assert incident is not None
+    broken = msgspec.structs.replace(incident, address="12 Main St\u0001 rear\u000b")  # as if it got in
+    alert = etree.fromstring(documents.cap(config, broken, sender="311@buffalo").encode())
+    assert SCHEMA.validate(alert), SCHEMA.error_log

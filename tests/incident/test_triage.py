@@ -26,8 +26,11 @@ from incident.triage.evaluate import (
 )
 from tests.conftest import CONFIG, as_role
 
-# The held-out set was frozen before the rules were rebuilt; nothing may change it (SOURCE.txt).
-HELDOUT_SHA256 = "c834c6368971dcff9ae5f9d0b6b9cdc46bef2420a4590e6c668034fc0a786d2b"
+# The held-out sets were frozen before they were run; nothing may change them (SOURCE.txt, SOURCE2.txt).
+FROZEN = {
+    "public_heldout.yaml": "c834c6368971dcff9ae5f9d0b6b9cdc46bef2420a4590e6c668034fc0a786d2b",
+    "public_heldout2.yaml": "12ae390866690fbbded35bec58e6c8355205abee94dd4899b12d5f5e6bd239dc",
+}
 
 
 @pytest.fixture(scope="module")
@@ -378,9 +381,16 @@ def test_public_development_set_meets_the_recall_target(config: SurgeConfig, eng
     assert figures["by_language"]["es"]["recall"] >= RECALL_TARGET
 
 
-def test_held_out_set_is_frozen() -> None:
-    """The held-out set is byte for byte the one labelled before the rules were rebuilt."""
-    assert hashlib.sha256(PUBLIC_HELDOUT.read_bytes()).hexdigest() == HELDOUT_SHA256
+@pytest.mark.parametrize("name", sorted(FROZEN))
+def test_held_out_sets_are_frozen(name: str) -> None:
+    """Each held-out set is byte for byte the one labelled before it was first run."""
+    assert hashlib.sha256((PUBLIC_HELDOUT.parent / name).read_bytes()).hexdigest() == FROZEN[name]
+
+
+def test_the_first_held_out_set_keeps_what_tuning_on_it_gained(config: SurgeConfig, engine: Engine) -> None:
+    """Seen since its first run (67.7 %), held-out 1 is development now: recall stays at least 95 %."""
+    figures = evaluate(config, load(PUBLIC_HELDOUT), engine)
+    assert figures["recall"] >= 0.95, [miss["text"] for miss in figures["missed_emergencies"]]
 
 
 @settings(max_examples=300, deadline=None)

@@ -50,18 +50,22 @@ async def test_crew_works_its_incident_but_cannot_assign_or_touch_others(app: Ap
     assert cancel.status_code == 403
 
 
-async def test_unable_hands_the_incident_back(app: App, client: Client) -> None:
-    """A crew that cannot do the job moves it back to open, which unassigns it from that crew."""
+async def test_a_crew_hands_work_back_only_by_marking_it_unable(app: App, client: Client) -> None:
+    """A plain move back to open is refused to a crew; "unable", with its reason, hands it back and alarms."""
     mine = await _assigned(client, "forestry-1")
     crew = await as_role(app, Role.CREW, crew_id="forestry-1")
-    back = await crew.post(
-        f"/api/v1/incidents/{mine}/transitions", json={"to": "open", "reason": "needs a bucket truck"}
+    plain = await crew.post(f"/api/v1/incidents/{mine}/transitions", json={"to": "open", "reason": "meh"})
+    assert plain.status_code == 403
+    unable = await crew.post(
+        f"/api/v1/crews/forestry-1/work/{mine}/mark",
+        json={"mark": "unable", "reason": "needs a bucket truck"},
     )
-    assert back.status_code == 200
-    assert (await back.get_json())["assigned_crew"] is None
+    assert unable.status_code == 200, await unable.get_data(as_text=True)
+    incident = (await (await client.get(f"/api/v1/incidents/{mine}")).get_json())["incident"]
+    assert (incident["status"], incident["assigned_crew"]) == ("open", None)
     assert (await crew.get(f"/api/v1/incidents/{mine}")).status_code == 404
-    history = await (await client.get(f"/api/v1/incidents/{mine}/history")).get_json()
-    assert history["events"][-1]["event"]["reason"] == "needs a bucket truck"
+    alarms = (await (await client.get("/api/v1/alarms?newest=true")).get_json())["alarms"]
+    assert any(a["event"]["kind"] == "crew_unable" and a["event"]["ticket"] == mine for a in alarms)
 
 
 async def test_assigning_names_the_crew(client: Client) -> None:

@@ -206,3 +206,22 @@ async def test_sign_in_post_of_any_non_json_type_needs_the_csrf_token(
     body = b"username=ana&password=correct+horse+battery+staple"
     response = await client.post("/login", data=body, headers={"Content-Type": content_type})
     assert response.status_code == 403
+
+
+async def test_a_sign_in_form_from_an_ended_session_still_signs_in(app: App, store: Store) -> None:
+    """A form rendered while a session lived still signs in once the server ended that session (no 403)."""
+    await make_user(store, "ana", Role.AGENT)
+    client = app.test_client()
+    await sign_in(client, "ana")
+    page = await (await client.get("/login")).get_data(as_text=True)  # rendered during the session
+    await accounts.change_user(store, "ana", actor="admin", password="another long passphrase")  # ends it
+    form = {"username": "ana", "password": "another long passphrase", "csrf_token": csrf_in(page)}
+    response = await client.post("/login", form=form)
+    assert response.status_code == 303, await response.get_data(as_text=True)
+    assert (await (await client.get("/api/v1/me")).get_json())["name"] == "ana"
+
+
+async def test_an_oversized_sign_in_form_is_413(app: App) -> None:
+    """A sign-in form over the body limit is a 413, not a 500 (the rate limiter reads the form too)."""
+    response = await app.test_client().post("/login", form={"username": "a" * 70_000, "password": "x"})
+    assert response.status_code == 413
