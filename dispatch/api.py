@@ -13,7 +13,7 @@ import msgspec
 from quart import Blueprint, Response
 from quart_schema import document_response, validate_request
 
-from dispatch import assign, feed, jobs, recommend, work
+from dispatch import assign, cards, feed, jobs, recommend
 from dispatch.crews import (
     Crew,
     CrewIn,
@@ -147,11 +147,16 @@ async def post_position(crew_id: str, data: PositionIn) -> Response:
 
 
 @blueprint.get("/crews/<crew_id>/route")
-@document_response(work.RouteView)
+@document_response(cards.CardRoute)
 async def get_route(crew_id: str) -> Response:
-    """The crew's work in driving order, from where it is: each stop with its leg and time."""
+    """The crew's work in driving order, from where it is: each stop with its leg and time.
+
+    Each stop carries its card: what the first caller said, the answers to the key questions, the
+    callback number when the crew should call ahead, and for a van its ride (party, pickup window,
+    destination station). Work under way comes first.
+    """
     crew = await _crew(crew_id)
-    return json_response(await work.route_view(store(), surge_config(), crew))
+    return json_response(await cards.crew_cards(store(), surge_config(), crew))
 
 
 @blueprint.get("/crews/<crew_id>/feed")
@@ -186,8 +191,9 @@ async def post_feed_ack(crew_id: str, data: feed.AckIn) -> Response:
 async def post_mark(crew_id: str, ticket: str, data: assign.MarkIn) -> Response:
     """The crew marks its job: `en_route`, `on_scene`, `cleared`, or `unable` (with a reason).
 
-    `unable` puts the work back in the open queue and alarms supervisors. A job's incidents move
-    together.
+    A ride is not `cleared`: the van marks it picked up, dropped off or no-show under
+    /transport/requests (409 `ride-open`). `unable` puts the work back in the open queue and alarms
+    supervisors. A job's incidents move together.
     """
     await _crew(crew_id)
     unit = await assign.mark(store(), surge_config(), crew_id, ticket, data, access.current().name)

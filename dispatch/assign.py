@@ -13,6 +13,7 @@ from typing import Annotated, Any
 
 import msgspec
 
+from dispatch import transport
 from dispatch.crews import Crew, crew_or_404, select_crew
 from dispatch.units import Plan, change_unit
 from dispatch.work import replan
@@ -214,6 +215,14 @@ async def mark(
     crew = await crew_or_404(store, crew_id)
     target = MARK_STATUS[data.mark]
     now = datetime.now(UTC)
+    if data.mark is Mark.CLEARED and await transport.ride_of(store, ticket) is not None:
+        # Clearing would resolve the incident and leave the ride scheduled and its places held.
+        raise Problem(
+            409,
+            "A ride is not cleared",
+            f"{ticket} is a ride: mark it picked up, dropped off or no-show",
+            kind="ride-open",
+        )
 
     async def decide(unit: list[Incident]) -> Plan | None:
         mine = [i for i in unit if i.assigned_crew == crew_id and i.status in CREW_ACTIVE]
@@ -259,8 +268,7 @@ async def mark(
             "crew_unable",
             f"crew {crew_id} cannot do {ticket}: {data.reason}; it is open again",
         )
-    if data.mark in (Mark.CLEARED, Mark.UNABLE):
-        await replan(store, config, crew, actor)
+    await replan(store, config, crew, actor)  # under way moves to the top; done drops out
     return unit
 
 

@@ -148,6 +148,12 @@ async def list_requests(
     return [r for r in found if status is None or r.status == status]
 
 
+async def ride_of(store: Store, ticket: str) -> TransportRequest | None:
+    """The incident's ride not yet ended, if it has one."""
+    found = cast(bytes | None, await store.redis.hget(store.keys.ride_of(ticket), "id"))
+    return await _requests(store).get(store, found.decode()) if found else None
+
+
 async def requests_of(store: Store, run: Run) -> list[TransportRequest]:
     return await _requests(store).many(store, run.requests)
 

@@ -257,7 +257,7 @@ def create_app(settings: Settings | None = None, config: SurgeConfig | None = No
             *(
                 asyncio.create_task(forever(name, seconds, one_round))
                 for name, seconds, one_round in (
-                    ("911 acknowledgement watch", 2, lambda: check_deadlines(store)),
+                    ("911 handoff watch", 2, lambda: check_deadlines(store, config)),
                     ("overdue watch", 5, lambda: check_overdue(store)),
                     ("surge watch", 15, lambda: surge.check(store, config)),
                     ("review watch", 30, lambda: check_review(store, config)),

@@ -15,11 +15,11 @@ import msgspec
 from incident.config import SurgeConfig
 from incident.documents import cap, eido
 from incident.events import Change, Conflict, commit
-from incident.incidents import Decision, change_incident, select_calls
+from incident.incidents import Decision, change_incident, select_calls, select_incident
 from incident.outbox import enqueue
 from incident.problems import Problem, invalid_field
 from incident.records import AlarmRaised, Handoff, HandoffStep, HandoffStepped, Incident, Step
-from incident.status import Status, allowed
+from incident.status import DONE, Status, allowed
 from incident.store import Store
 
 log = logging.getLogger("stormline.handoff")
@@ -128,6 +128,7 @@ async def record_step(
             change.zadd(keys.handoff_deadlines, int(now.timestamp()) + config.handoff.ack_seconds, ticket)
         if step in (Step.ACCEPTED, Step.REJECTED, Step.CLOSED):
             change.zrem(keys.handoff_deadlines, ticket)
+        change.zrem(keys.handoff_unstarted, ticket)  # someone is on it: no more "not started" alarms
         event = HandoffStepped(
             ticket=ticket, at=now, actor=actor, step=step, detail=detail, version=updated.version
         )
@@ -143,6 +144,32 @@ async def record_step(
             f"911 rejected the transfer of {ticket}: {detail or 'no reason given'}",
         )
     return updated
+
+
+async def _check_unstarted(store: Store, config: SurgeConfig, now: int) -> None:
+    """A life-safety call with no handoff step: an alarm at once, and again each period until one."""
+    repeat = config.handoff.unstarted_repeat_seconds
+    due = cast(list[bytes], await store.redis.zrangebyscore(store.keys.handoff_unstarted, "-inf", now))
+    for raw in due:
+        ticket = raw.decode()
+        incident = await select_incident(store, ticket)
+        started = (
+            incident is not None
+            and incident.handoff is not None
+            and any(taken.step is not Step.SCREENED for taken in incident.handoff.steps)
+        )
+        if incident is None or started or not incident.life_safety or incident.status in DONE:
+            await store.redis.zrem(store.keys.handoff_unstarted, ticket)
+            continue
+        minutes = max(0, now - int(incident.opened_at.timestamp())) // 60
+        await raise_alarm(
+            store,
+            ticket,
+            "transfer_not_started",
+            f"life-safety call {ticket}: no 911 transfer step recorded after {minutes} min",
+            once=store.keys.unstarted_alerted(ticket, now // repeat),
+            ttl=repeat * 2,
+        )
 
 
 def check_agent_step(step: Step) -> None:
@@ -180,12 +207,14 @@ async def raise_alarm(
     return True
 
 
-async def check_deadlines(store: Store) -> None:
-    """Alarm supervisors about transfers 911 has not acknowledged in time.
+async def check_deadlines(store: Store, config: SurgeConfig, now: int | None = None) -> None:
+    """Alarm supervisors about life-safety calls not yet transferred, and transfers 911 has not acknowledged.
 
-    Every worker runs it; the one whose ZREM removes a ticket raises its alarm, so it is raised once.
+    Every worker runs it; a marker per ticket and period (or the ZREM that removes a ticket) makes
+    each alarm happen once.
     """
-    now = int(datetime.now(UTC).timestamp())
+    now = int(datetime.now(UTC).timestamp()) if now is None else now
+    await _check_unstarted(store, config, now)
     due = cast(list[bytes], await store.redis.zrangebyscore(store.keys.handoff_deadlines, "-inf", now))
     for raw in due:
         ticket = raw.decode()

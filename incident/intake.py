@@ -294,6 +294,8 @@ async def _take(
         answer = Answer(201, _encode(receipt))
         change = center.unchanged(_settled(config, claimed, answer), store, state)
         surge.count(change, store, config, category, now.timestamp())
+        if incident.handoff is not None:  # watched until someone records a handoff step
+            change.zadd(store.keys.handoff_unstarted, int(now.timestamp()), ticket)
         try:
             await insert_incident(store, incident, call, actor, change)
         except Conflict as conflict:
@@ -368,6 +370,8 @@ async def _attach(
         change = _settled(config, claimed, answer)
         if redated:
             center.unchanged(change, store, state)
+        if current.handoff is None and updated.handoff is not None:
+            change.zadd(store.keys.handoff_unstarted, int(now.timestamp()), ticket)
         surge.count(change, store, config, updated.category, now.timestamp())  # a call, whichever ticket
         try:
             await attach_call(store, current, updated, call, actor, change, triaged)
@@ -497,6 +501,7 @@ def _call(call_in: CallIn, ticket: str, number: int, now: datetime, e164: str | 
         narrative=call_in.narrative,
         address=call_in.address,
         location=call_in.location,
+        answers=call_in.answers,
     )
 
 

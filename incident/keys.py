@@ -165,6 +165,14 @@ class Keys:
         return self._p + "handoff:deadlines"
 
     @property
+    def handoff_unstarted(self) -> str:
+        """Life-safety incidents with no handoff step yet, by when to alarm about them next."""
+        return self._p + "handoff:unstarted"
+
+    def unstarted_alerted(self, ticket: str, slot: int) -> str:
+        return f"{self._p}unstarted:{ticket}:{slot}"
+
+    @property
     def alarms(self) -> str:
         return self._p + "alarms"
 

@@ -51,6 +51,7 @@ class Call(msgspec.Struct, kw_only=True):
     narrative: str = ""  # what the caller said
     address: str | None = None  # the address as given
     location: Point | None = None
+    answers: dict[str, str | int | float | bool] = {}  # to the key questions (the crew's card shows them)
 
 
 class Incident(msgspec.Struct, kw_only=True):

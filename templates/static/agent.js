@@ -9,23 +9,24 @@
   const map = window[frame.dataset.map];
   let pin = null;
   let point = null;
+  // Sent with the call only once sure: the geocoder was, or the agent placed, dragged or confirmed
+  // the pin. A guess goes in as the address alone, and the call waits in the needs-location queue
+  // with the candidates, rather than sending a crew to the middle of a street.
+  let confirmed = false;
+  let logged = false; // a logged call locks the form until the next call: a second Ctrl+Enter files nothing
   let triaged = null;
   let key = crypto.randomUUID();
   let nearby = [];
 
-  const send = async (method, url, body) => {
-    const answer = await fetch(url, {
-      method, credentials: "same-origin",
-      headers: body ? { "Content-Type": "application/json", "X-CSRF-Token": csrf } : {},
-      body: body ? JSON.stringify(body) : undefined,
-    });
-    const data = await answer.json().catch(() => ({}));
-    if (!answer.ok) throw new Error(data.detail || `${answer.status}`);
-    return data;
-  };
+  const send = window.stormline.send;
   const debounce = (fn, ms) => { let t; return (...a) => { clearTimeout(t); t = setTimeout(() => fn(...a), ms); }; };
 
-  map.on("click", (e) => { setPoint(e.latlng.lat, e.latlng.lng); $("located").textContent = "Placed on the map by hand."; });
+  map.on("click", (e) => {
+    if (logged) return;
+    setPoint(e.latlng.lat, e.latlng.lng); confirm_(); $("located").textContent = "Placed on the map by hand.";
+  });
+  function confirm_() { confirmed = true; $("confirm-place").hidden = true; }
+  $("confirm-place").addEventListener("click", () => { confirm_(); $("located").textContent += " Confirmed."; });
   window.stormlineBase(map).then(() => { frame.dataset.ready = "true"; });
 
   function answers() {
@@ -50,7 +51,7 @@
     if (!text) return;
     const mine = ++asked;
     const answer = await send("POST", "/api/v1/triage", { text, answers: answers() });
-    if (mine !== asked) return;
+    if (mine !== asked || logged) return; // a filed call's screen stays as it was filed
     triaged = answer;
     $("transfer").hidden = !triaged.life_safety;
     // A medical or danger word no rule settled: not "general", but the life-safety questions first.
@@ -89,17 +90,23 @@
     const q = $("address").value.trim();
     if (!q) return;
     const found = await send("GET", `/api/v1/geo/geocode?q=${encodeURIComponent(q)}`);
-    if (!found.results.length) { $("located").textContent = "Not found: the call will be logged to be placed."; return; }
+    confirmed = false;
+    if (!found.results.length) {
+      $("located").textContent = "Not found: the call will be logged to be placed."; $("confirm-place").hidden = true; return;
+    }
     const best = found.results[0];
     setPoint(best.point.lat, best.point.lon);
-    $("located").textContent = `${best.label}${found.sure ? "" : " (not sure: check with the caller, drag the pin)"}`;
+    if (found.sure) confirm_();
+    else $("confirm-place").hidden = false;
+    $("located").textContent = `${best.label}${found.sure ? "" :
+      " (not sure: check with the caller, then confirm, drag the pin or click the place; else it is logged to be placed)"}`;
   }
 
   function setPoint(lat, lon) {
     point = { lat, lon };
     if (!pin) {
       pin = L.marker([lat, lon], { draggable: true, keyboard: true, title: "The caller's location" }).addTo(map);
-      pin.on("dragend", () => { const p = pin.getLatLng(); point = { lat: p.lat, lon: p.lng }; lookAround(); });
+      pin.on("dragend", () => { const p = pin.getLatLng(); point = { lat: p.lat, lon: p.lng }; confirm_(); lookAround(); });
     } else pin.setLatLng([lat, lon]);
     map.setView([lat, lon], 16);
     lookAround();
@@ -158,12 +165,13 @@
 
   async function submit(event) {
     event.preventDefault();
+    if (logged) { $("receipt").focus(); return; }
     const body = { narrative: $("narrative").value.trim(), answers: answers(), call_ahead: $("call_ahead").checked };
     for (const name of ["address", "caller_name", "callback_number", "ticket"]) {
       const value = $(name).value.trim(); if (value) body[name] = value;
     }
     if ($("category").value) body.category = $("category").value;
-    if (point && !body.ticket) body.location = point;
+    if (point && confirmed && !body.ticket) body.location = point;
     if (body.ticket) { delete body.address; delete body.location; }
     try {
       const answer = await fetch("/api/v1/calls", { method: "POST", credentials: "same-origin",
@@ -171,6 +179,7 @@
         body: JSON.stringify(body) });
       const receipt = await answer.json();
       if (!answer.ok) throw new Error(receipt.detail || answer.status);
+      lock();
       $("receipt").hidden = false;
       $("receipt").innerHTML = "";
       const h = document.createElement("p");
@@ -178,20 +187,38 @@
       const note = document.createElement("p");
       note.textContent = receipt.new_incident ? "Read this ticket number back to the caller." : "Added to this report.";
       $("receipt").append(h, note);
+      if (receipt.incident.needs_location) {
+        const n = document.createElement("p"); n.textContent = "Not placed yet: it waits in the needs-location queue.";
+        $("receipt").append(n);
+      }
       if (receipt.outside_referral) { const o = document.createElement("p"); o.textContent = receipt.outside_referral; $("receipt").append(o); }
+      const next = document.createElement("button");
+      next.type = "button"; next.id = "next-call"; next.textContent = "Next call (Esc)";
+      next.addEventListener("click", startOver);
+      $("receipt").append(next);
       $("transfer").hidden = !receipt.transfer_to_911;
       $("handoff-steps").hidden = !receipt.transfer_to_911;
       $("handoff-steps").dataset.ticket = receipt.ticket;
       $("handoff-done").textContent = "";
       if (receipt.transfer_to_911) $("handoff-steps").querySelector("button").focus();
-      key = crypto.randomUUID();
+      else { $("receipt").scrollIntoView({ block: "nearest" }); $("receipt").focus(); }
     } catch (error) {
       $("receipt").hidden = false;
       $("receipt").textContent = `Not logged: ${error.message}. Try again (the same call will not be logged twice).`;
     }
   }
 
+  // Logged: every field of the call is read-only until "Next call", so nothing is typed into a filed call.
+  function lock() {
+    logged = true;
+    form.querySelectorAll("input, select, textarea, #log-call, #confirm-place").forEach((el) => { el.disabled = true; });
+    if (pin) pin.dragging.disable();
+  }
+
   function startOver() {
+    logged = false; confirmed = false;
+    form.querySelectorAll("input, select, textarea, #log-call, #confirm-place").forEach((el) => { el.disabled = false; });
+    $("confirm-place").hidden = true;
     form.reset(); $("ticket").value = ""; point = null; triaged = null; nearby = [];
     if (pin) { map.removeLayer(pin); pin = null; }
     ["transfer", "receipt", "station", "handoff-steps", "triage-first", "screen-first"].forEach((id) => { $(id).hidden = true; });
@@ -218,6 +245,9 @@
       // A logged call (or an empty form) starts over at once; a call being typed is not lost to one key.
       const typed = $("narrative").value.trim() && $("receipt").hidden;
       if (!typed || confirm("Start a new call? What was typed is not logged.")) startOver();
+    }
+    else if (e.altKey && e.key.toLowerCase() === "p" && !$("confirm-place").hidden) {
+      e.preventDefault(); $("confirm-place").click();
     }
     else if (e.altKey && !$("handoff-steps").hidden && ["l", "t", "r"].includes(e.key.toLowerCase())) {
       e.preventDefault();

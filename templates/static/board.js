@@ -1,14 +1,6 @@
 // Shared by the boards: calling the API with the page's CSRF token, building rows, following events.
 window.board = (() => {
-  const csrf = document.querySelector("meta[name=csrf-token]").content;
-  async function send(method, url, body) {
-    const answer = await fetch(url, { method, credentials: "same-origin",
-      headers: body !== undefined ? { "Content-Type": "application/json", "X-CSRF-Token": csrf } : {},
-      body: body !== undefined ? JSON.stringify(body) : undefined });
-    const data = await answer.json().catch(() => ({}));
-    if (!answer.ok) { const e = new Error(data.detail || `${answer.status}`); e.problem = data; throw e; }
-    return data;
-  }
+  const send = window.stormline.send;
   function cells(...values) {
     const tr = document.createElement("tr");
     values.forEach((v) => {

@@ -51,7 +51,7 @@
           try { await send("POST", `/api/v1/transport/requests/${r.id}/cancelled`, { reason }); } catch (error) { alert(error.message); }
           rides(); stations();
         }) : "";
-      const row = cells(r.id, r.ticket, r.party + (r.wheelchairs ? ` (${r.wheelchairs} wheelchair)` : ""), r.station,
+      const row = cells(r.id, r.ticket, r.party + (r.wheelchairs ? ` (${r.wheelchairs} wheelchair)` : ""), r.station, r.crew_id || "",
         r.status.replace("_", " "), w ? `${new Date(w[0]).toLocaleTimeString()}–${new Date(w[1]).toLocaleTimeString()}` : "",
         cancel);
       row.dataset.ride = r.id;

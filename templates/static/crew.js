@@ -4,22 +4,14 @@
   const root = document.getElementById("crew");
   if (!root) return;
   const crew = root.dataset.crew;
-  const csrf = document.querySelector("meta[name=csrf-token]").content;
   const $ = (id) => document.getElementById(id);
   const frame = $("map-frame");
   const map = window[frame.dataset.map];
   const drawn = L.layerGroup().addTo(map);
-  const steps = { assigned: ["en_route", "En route"], en_route: ["on_scene", "On scene"], on_scene: ["cleared", "Cleared"] };
+  const steps = { en_route: ["on_scene", "On scene"], on_scene: ["cleared", "Cleared"] }; // after "En route"
   let lastSent = 0;
 
-  const send = async (method, url, body) => {
-    const answer = await fetch(url, { method, credentials: "same-origin",
-      headers: body ? { "Content-Type": "application/json", "X-CSRF-Token": csrf } : {},
-      body: body ? JSON.stringify(body) : undefined });
-    const data = await answer.json().catch(() => ({}));
-    if (!answer.ok) throw new Error(data.detail || `${answer.status}`);
-    return data;
-  };
+  const send = window.stormline.send;
 
   function button(label, kind, onClick) {
     const b = document.createElement("button");
@@ -34,6 +26,42 @@
       await send("POST", `/api/v1/crews/${crew}/work/${ticket}/mark`, { mark: which, ...(reason ? { reason } : {}) });
     } catch (error) { $("crew-status").textContent = `Not sent: ${error.message}`; }
     await load();
+  }
+
+  async function ride(id, move) {
+    document.querySelectorAll("#jobs button").forEach((b) => { b.disabled = true; });
+    try { await send("POST", `/api/v1/transport/requests/${id}/${move}`, {}); }
+    catch (error) { $("crew-status").textContent = `Not sent: ${error.message}`; }
+    await load();
+  }
+
+  const time = (iso) => new Date(iso).toLocaleTimeString([], { hour: "numeric", minute: "2-digit" });
+
+  function para(text, className) {
+    const p = document.createElement("p");
+    p.textContent = text;
+    if (className) p.className = className;
+    return p;
+  }
+
+  function navigate(point, label) {
+    // The phone's maps app opens on this link (Google Maps' universal link; Apple Maps on an iPhone).
+    const a = document.createElement("a");
+    const apple = /iPhone|iPad/.test(navigator.userAgent);
+    a.href = apple ? `https://maps.apple.com/?daddr=${point.lat},${point.lon}`
+      : `https://www.google.com/maps/dir/?api=1&destination=${point.lat},${point.lon}`;
+    a.className = "big navigate"; a.target = "_blank"; a.rel = "noopener";
+    a.textContent = `Navigate to ${label}`;
+    return a;
+  }
+
+  function rideLines(r) {
+    const needs = [r.wheelchairs ? `${r.wheelchairs} wheelchair` : "", r.oxygen ? "oxygen" : "", r.pets ? "pets" : ""]
+      .filter(Boolean).join(", ");
+    const lines = [para(`Ride ${r.id}: ${r.party} ${r.party === 1 ? "person" : "people"}${needs ? ` (${needs})` : ""}`, "ride")];
+    if (r.pickup_window) lines.push(para(`Pick up between ${time(r.pickup_window[0])} and ${time(r.pickup_window[1])}`));
+    lines.push(para(`Take them to ${r.station_name}${r.station_address ? `, ${r.station_address}` : ""}`));
+    return lines;
   }
 
   function unable(ticket) {
@@ -58,17 +86,39 @@
       li.dataset.tickets = stop.tickets.join(" ");
       li.dataset.status = stop.status;
       const where = stop.address || (stop.location ? `${stop.location.lat.toFixed(4)}, ${stop.location.lon.toFixed(4)}` : "no location yet");
-      const head = document.createElement("p");
-      head.className = "job-head";
-      head.textContent = `${index + 1}. ${where}`;
-      const info = document.createElement("p");
-      info.textContent = `${stop.category} · ${stop.priority} · ${stop.status.replace("_", " ")}` +
+      const head = para(`${index + 1}. ${where}`, "job-head");
+      const info = para(`${stop.tickets[0]} · ${stop.category} · ${stop.priority} · ${stop.status.replace("_", " ")}` +
         (stop.job ? ` · job ${stop.job} (${stop.tickets.length} reports)` : "") +
-        (stop.eta_minutes !== null ? ` · about ${Math.round(stop.eta_minutes)} min` : "");
+        (stop.eta_minutes !== null ? ` · about ${Math.round(stop.eta_minutes)} min` : ""));
       li.append(head, info);
-      const next = steps[stop.status];
-      if (next) li.append(button(next[1], "go", () => mark(stop.tickets[0], next[0])));
-      li.append(button("Unable", "stop", () => unable(stop.tickets[0])));
+      if (stop.said) li.append(para(`“${stop.said}”`, "said"));
+      if (stop.answers.length) {
+        const answers = document.createElement("ul");
+        answers.className = "answers";
+        answers.append(...stop.answers.map((a) => {
+          const item = document.createElement("li");
+          item.textContent = `${a.ask} ${a.answer === true ? "Yes" : a.answer === false ? "No" : a.answer}`;
+          return item;
+        }));
+        li.append(answers);
+      }
+      if (stop.callback) li.append(para(`Call ahead: ${stop.callback}`));
+      const r = stop.ride;
+      if (r) li.append(...rideLines(r));
+      const target = r && r.status === "picked_up" ? [r.station_point, r.station_name] : [stop.location, "the job"];
+      if (target[0]) li.append(navigate(target[0], target[1]));
+      const ticket = stop.tickets[0];
+      if (stop.status === "assigned") li.append(button("En route", "go", () => mark(ticket, "en_route")));
+      if (r && r.status === "scheduled") {
+        li.append(button("Picked up", "go", () => ride(r.id, "picked_up")),
+          button("No-show", "stop", () => { if (confirm(`Nobody at the pickup for ${ticket}? The coordinator is told.`)) ride(r.id, "no_show"); }));
+      } else if (r && r.status === "picked_up") {
+        li.append(button(`Dropped off at ${r.station_name}`, "go", () => ride(r.id, "dropped_off")));
+      } else if (!r) {
+        const next = steps[stop.status];
+        if (next) li.append(button(next[1], "go", () => mark(ticket, next[0])));
+      }
+      if (!r || r.status === "scheduled") li.append(button("Unable", "stop", () => unable(ticket)));
       if (stop.location) {
         line.push([stop.location.lat, stop.location.lon]);
         L.marker([stop.location.lat, stop.location.lon], { title: `${index + 1}` })

@@ -100,12 +100,15 @@ async def test_a_van_too_small_is_refused(client: Client) -> None:
 
 
 async def test_pickup_and_drop_off_check_the_party_in(app: App, client: Client) -> None:
-    """The van picks up and drops off: the held places become occupancy and the incident is resolved."""
+    """A van cannot clear a ride; picked up then dropped off turns held places into occupancy, resolved."""
     await open_station(client, "burgard", 40, **EVERYTHING)
     await crew(client, "van-1", kind="transport_van", seats=6, wheelchair_spaces=1)
     request = await _ride(client, party=3)
     await client.post("/api/v1/transport/runs", json={"crew_id": "van-1", "requests": [request["id"]]})
     van = await as_role(app, Role.CREW, crew_id="van-1")
+    cleared = await van.post(f"/api/v1/crews/van-1/work/{request['ticket']}/mark", json={"mark": "cleared"})
+    assert cleared.status_code == 409  # clearing would leave the ride scheduled and its places held
+    assert (await cleared.get_json())["type"].endswith("ride-open")
     for step in ("picked_up", "dropped_off"):
         moved = await van.post(f"/api/v1/transport/requests/{request['id']}/{step}", json={})
         assert moved.status_code == 200, await moved.get_data(as_text=True)

@@ -23,6 +23,7 @@ from quart.typing import TestClientProtocol as Client
 from incident.app import create_app
 from incident.auth.roles import Role
 from incident.config import SurgeConfig
+from incident.handoff import check_deadlines
 from incident.settings import Settings
 from tests.conftest import ROOT, as_role
 from tests.incident.helpers import ensure_crew
@@ -189,7 +190,30 @@ async def test_unacknowledged_transfer_raises_an_alarm(app: App, client: Client)
 
     await _until(alarmed)
     history = await (await client.get(f"/api/v1/incidents/{ticket}/history")).get_json()
-    assert [e["event"]["type"] for e in history["events"]].count("alarm.raised") == 1
+    kinds = [e["event"].get("kind") for e in history["events"] if e["event"]["type"] == "alarm.raised"]
+    assert kinds.count("handoff_unacknowledged") == 1
+
+
+async def test_a_life_safety_call_nobody_transfers_alarms_until_a_step(app: App, client: Client) -> None:
+    """No handoff step on a life-safety call: an alarm at once, again each period, none once a step is in."""
+    ticket = (await _emergency(client))["ticket"]
+    store, config = app.app.extensions["stormline.store"], app.app.extensions["stormline.config"]
+    repeat = config.handoff.unstarted_repeat_seconds
+
+    async def raised() -> int:
+        history = await (await client.get(f"/api/v1/incidents/{ticket}/history")).get_json()
+        return sum(e["event"].get("kind") == "transfer_not_started" for e in history["events"])
+
+    async def at_once() -> bool:
+        return await raised() == 1
+
+    await _until(at_once)  # the watcher's next round, within seconds
+    await check_deadlines(store, config, now=int(time.time()) + repeat)
+    assert await raised() == 2  # and again a period later
+    await client.post(f"/api/v1/incidents/{ticket}/handoff", json={"step": "location_verified"})
+    await check_deadlines(store, config, now=int(time.time()) + 3 * repeat)
+    assert await raised() == 2
+    assert await store.redis.zscore(store.keys.handoff_unstarted, ticket) is None
 
 
 async def test_step_order_and_kinds_are_checked(client: Client) -> None:

@@ -93,3 +93,60 @@ def test_an_unsettled_medical_call_puts_the_screen_questions_first(page: Page, l
     expect(page.locator("#triage-first")).to_be_hidden(timeout=5_000)
     expect(page.locator("#screen")).not_to_have_class(re.compile(r"\bask-first\b"))
     assert csp_violations(page) == []
+
+
+def test_an_unsure_location_stays_unconfirmed_until_the_agent_confirms(page: Page, live: Server) -> None:
+    """A guessed point is not sent as certain: the call waits to be placed, with the candidate kept."""
+    _sign_in_agent(page, live)
+    page.keyboard.type("big limb down on the sidewalk")
+    page.locator("#address").fill("123 Hertel Ave")
+    page.locator("#address").press("Enter")
+    expect(page.locator("#located")).to_contain_text("not sure", timeout=5_000)
+    expect(page.locator("#confirm-place")).to_be_visible()
+    page.keyboard.press("Control+Enter")
+    ticket = page.locator("#ticket-number")
+    expect(ticket).to_have_text(re.compile(r"^\d{4}-\d{6}$"), timeout=5_000)
+    expect(page.locator("#receipt")).to_contain_text("needs-location queue")
+    with live.client(live.token("supervisor")) as api:
+        guessed = api.get(f"/api/v1/incidents/{ticket.inner_text()}").json()["incident"]
+    assert guessed["needs_location"] is True
+    assert guessed["location"] is None
+    assert guessed["location_candidates"], "the candidate is kept for whoever places it"
+    page.keyboard.press("Escape")
+    page.keyboard.type("big limb down on the sidewalk")
+    page.locator("#address").fill("123 Hertel Ave")
+    page.locator("#address").press("Enter")
+    expect(page.locator("#confirm-place")).to_be_visible(timeout=5_000)
+    page.keyboard.press("Alt+p")  # confirmed with the caller
+    page.keyboard.press("Control+Enter")
+    expect(ticket).to_have_text(re.compile(r"^\d{4}-\d{6}$"), timeout=5_000)
+    with live.client(live.token("supervisor")) as api:
+        placed = api.get(f"/api/v1/incidents/{ticket.inner_text()}").json()["incident"]
+    assert placed["needs_location"] is False
+    assert placed["location"] is not None
+
+
+def test_a_logged_call_shows_its_ticket_where_the_agent_is_and_cannot_be_filed_twice(
+    page: Page, live: Server
+) -> None:
+    """The ticket shows by the Log button, in view; the form locks; a second Ctrl+Enter files nothing."""
+    _sign_in_agent(page, live)
+    page.keyboard.type("tree down blocking Elmwood, nobody hurt")
+    page.keyboard.press("Control+Enter")
+    ticket = page.locator("#ticket-number")
+    expect(ticket).to_have_text(re.compile(r"^\d{4}-\d{6}$"), timeout=5_000)
+    expect(ticket).to_be_in_viewport()
+    box, button = ticket.bounding_box(), page.locator("#log-call").bounding_box()
+    assert box is not None
+    assert button is not None
+    assert 0 <= box["y"] - button["y"] < 300, "the ticket is right below the button the agent pressed"
+    expect(page.locator("#narrative")).to_be_disabled()
+    with live.client(live.token("supervisor")) as api:
+        before = len(api.get("/api/v1/incidents?limit=200").json()["items"])
+        page.keyboard.press("Control+Enter")
+        page.wait_for_timeout(1_000)
+        assert len(api.get("/api/v1/incidents?limit=200").json()["items"]) == before
+    page.keyboard.press("Escape")
+    expect(page.locator("#narrative")).to_be_enabled()
+    expect(page.locator("#narrative")).to_be_focused()
+    expect(page.locator("#receipt")).to_be_hidden()

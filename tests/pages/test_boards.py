@@ -73,3 +73,30 @@ def test_the_coordinator_opens_a_station_and_follows_rides_and_referrals(page: P
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "coordinator.png"), full_page=True)
     assert csp_violations(page) == []
+
+
+def test_planning_van_runs_works_and_a_failed_request_is_shown(page: Page, live: Server) -> None:
+    """Plan van runs sends its CSRF token and plans the ride; a refused request is said on the page."""
+    sign_in_as(page, live, "cody", "coordinator")
+    with live.client(live.token("supervisor")) as api:
+        van = {"id": "van-9", "name": "Van 9", "kind": "transport_van", "seats": 6}
+        assert api.post("/api/v1/crews", json=van).status_code == 201
+        assert (
+            api.post(
+                "/api/v1/stations/bennett/open", json={"capacity_day": 30, "capacity_overnight": 30}
+            ).status_code
+            == 200
+        )
+        ticket = api.post("/api/v1/calls", json=RIDE).json()["ticket"]
+        assert api.post("/api/v1/transport/requests", json={"ticket": ticket, "party": 1}).status_code == 201
+    page.goto("/coordinator")
+    expect(page.locator("#coordinator")).to_have_attribute("data-ready", "true", timeout=10_000)
+    expect(page.locator("#rides")).to_contain_text(ticket, timeout=5_000)
+    page.get_by_role("button", name="Plan van runs for waiting rides").click()
+    expect(page.locator("#rides tr", has_text=ticket)).to_contain_text("van-9", timeout=5_000)
+    expect(page.locator("#request-error")).to_be_hidden()
+    page.locator("#open-site").select_option("bennett")  # already open: the server refuses
+    page.get_by_role("button", name="Open station").click()
+    expect(page.locator("#request-error")).to_be_visible(timeout=5_000)
+    expect(page.locator("#request-error")).to_contain_text("Not done")
+    assert csp_violations(page) == []
