@@ -25,7 +25,7 @@ import msgspec
 from incident.auth.audit import ModeSwitched
 from incident.config import ModeProfile, Priority, SurgeConfig
 from incident.events import Change, Conflict, commit
-from incident.incidents import Decision, IncidentFilter, change_incident, select_incidents
+from incident.incidents import Decision, IncidentFilter, change_incident, held_elsewhere, select_incidents
 from incident.problems import Problem, invalid_field
 from incident.records import Incident, Requeued
 from incident.status import Status
@@ -334,9 +334,10 @@ async def requeue(
 
     def target(incident: Incident) -> tuple[str, datetime]:
         # Only the storm's own work changes queue; what was opened before or after it stays put.
+        # Work 911 or an agency holds keeps its label: it is not back in a 311 queue.
         category = (
             config.modes.stand_down_categories.get(incident.category, incident.category)
-            if stood_down is not None and incident.activation == stood_down
+            if stood_down is not None and incident.activation == stood_down and not held_elsewhere(incident)
             else incident.category
         )
         return category, due(config, mode, category, incident.priority, incident.opened_at)

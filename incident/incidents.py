@@ -40,6 +40,16 @@ _DONE = frozenset({Status.RESOLVED, Status.CLOSED, Status.CANCELLED})
 CALLER_MEMORY_S = 30 * 24 * 3600  # how long a number's tickets are remembered after its last call
 CREW_ACTIVE = frozenset({Status.ASSIGNED, Status.EN_ROUTE, Status.ON_SCENE})
 """The statuses in which an incident is on its crew's work list."""
+_ELSEWHERE = frozenset({Status.REFERRED, Status.WITH_911})
+
+
+def held_elsewhere(incident: Incident) -> bool:
+    """911 or an outside agency has the work: its clock is theirs, not a 311 deadline."""
+    return incident.status in _ELSEWHERE or (incident.handoff is not None and incident.handoff.held)
+
+
+def _on_the_clock(incident: Incident) -> bool:
+    return incident.due_at is not None and incident.status not in _DONE and not held_elsewhere(incident)
 
 
 async def select_incident(store: Store, ticket: str) -> Incident | None:
@@ -407,15 +417,12 @@ def _reindex(change: Change, store: Store, before: Incident | None, after: Incid
                 change.zadd(new, seq, ticket)
     if after.location is not None and (before is None or before.location != after.location):
         change.geoadd(keys.incident_geo, after.location, ticket)
-    # Open work with a due time is in the due index (for overdue lists and alarms); finished work is not.
-    due = after.due_at is not None and after.status not in _DONE
-    if (
-        due
-        and after.due_at is not None
-        and (before is None or before.due_at != after.due_at or before.status in _DONE)
-    ):
-        change.zadd(keys.due, int(after.due_at.timestamp()), ticket)
-    elif not due and before is not None and before.due_at is not None and before.status not in _DONE:
+    # 311's own open work with a due time is in the due index (for overdue lists and alarms).
+    was_due = before is not None and _on_the_clock(before)
+    if _on_the_clock(after) and after.due_at is not None:
+        if not was_due or before is None or before.due_at != after.due_at:
+            change.zadd(keys.due, int(after.due_at.timestamp()), ticket)
+    elif was_due:
         change.zrem(keys.due, ticket)
     if after.needs_location and (before is None or not before.needs_location):
         change.zadd(keys.needs_location, seq, ticket)

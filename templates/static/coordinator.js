@@ -19,7 +19,10 @@
         count.type = "number"; count.min = "0"; count.value = s.occupancy; count.setAttribute("aria-label", `Head count at ${s.name}`);
         actions.append(count, button("Count", async () => {
           await send("POST", `/api/v1/stations/${s.id}/count`, { occupancy: Number(count.value) }); stations();
-        }), button("Close", async () => {
+        }), button("Edit", () => edit(s)), button("Close", async () => {
+          // Closing cannot be undone from here: people in it are moved and its rides re-planned.
+          const inside = s.occupancy + s.reserved;
+          if (!confirm(`Close ${s.name}?${inside ? ` ${s.occupancy} people are in it and ${s.reserved} places are held for rides.` : ""}`)) return;
           try { await send("POST", `/api/v1/stations/${s.id}/close`, {}); }
           catch (error) {
             const choices = (error.problem && error.problem.candidates) || [];
@@ -87,11 +90,34 @@
     $("overdue").replaceChildren(...page.items.map((i) => item(`${i.ticket} · ${i.category} · ${i.priority}`, "late")));
   }
 
+  const AMENITIES = { accessible: "accessible", pets: "pets", medical_power: "power", food: "food", cots: "cots" };
+
+  function edit(s) {
+    const dialog = $("edit-dialog");
+    $("edit-title").textContent = `Change ${s.name}`;
+    $("edit-day").value = s.capacity_day; $("edit-night").value = s.capacity_overnight;
+    $("edit-hours").value = s.hours; $("edit-contact").value = s.contact;
+    Object.entries(AMENITIES).forEach(([key, id]) => { $(`edit-${id}`).checked = s.amenities[key]; });
+    dialog.returnValue = "";
+    dialog.showModal();
+    dialog.onclose = async () => {
+      if (dialog.returnValue !== "save") return;
+      const amenities = Object.fromEntries(Object.entries(AMENITIES).map(([key, id]) => [key, $(`edit-${id}`).checked]));
+      try {
+        await send("PATCH", `/api/v1/stations/${s.id}`, { capacity_day: $("edit-day").valueAsNumber,
+          capacity_overnight: $("edit-night").valueAsNumber, hours: $("edit-hours").value,
+          contact: $("edit-contact").value, amenities });
+        $("station-result").textContent = `${s.name} changed.`;
+      } catch (error) { $("station-result").textContent = error.message; }
+      stations();
+    };
+  }
+
   $("open-form").addEventListener("submit", async (e) => {
     e.preventDefault();
     try {
       await send("POST", `/api/v1/stations/${$("open-site").value}/open`, {
-        capacity_day: Number($("open-day").value), capacity_overnight: Number($("open-night").value),
+        capacity_day: $("open-day").valueAsNumber, capacity_overnight: $("open-night").valueAsNumber,
         amenities: { accessible: $("open-accessible").checked, pets: $("open-pets").checked,
                      medical_power: $("open-power").checked, cots: $("open-cots").checked } });
       $("station-result").textContent = "Opened.";

@@ -106,6 +106,9 @@
   $("mode-form").addEventListener("submit", async (e) => {
     e.preventDefault();
     const body = { mode: $("mode").value, reason: $("mode-reason").value };
+    // Standing down ends the storm for everyone and cannot be undone: a new storm is a new activation.
+    if ($("mode-now").dataset.mode === "incident" && body.mode !== "incident" &&
+        !confirm(`Stand the storm down? Incident mode ends for every screen, the storm's open work goes back to the ${body.mode} queues and its report is written.`)) return;
     if ($("mode-name").value.trim()) body.name = $("mode-name").value.trim();
     try { await send("POST", "/api/v1/mode", body); $("mode-result").textContent = "Switched."; }
     catch (error) { $("mode-result").textContent = `Not switched: ${error.message}`; }

@@ -49,7 +49,7 @@ async def test_incident_mode_tags_calls_and_tightens_deadlines(client: Client) -
 
 
 async def test_stand_down_closes_the_storm_and_requeues(client: Client) -> None:
-    """Stand-down moves the storm's emergency work to the normal queue; older work keeps its queue."""
+    """Stand-down moves the storm's released emergency work to the normal queue; older work stays."""
     gas = {"narrative": "smell gas in the basement"}
     earlier = (await (await client.post("/api/v1/calls", json=gas)).get_json())["incident"]
     await client.post("/api/v1/mode", json={"mode": "incident", "name": "October Storm", "reason": "storm"})
@@ -57,6 +57,10 @@ async def test_stand_down_closes_the_storm_and_requeues(client: Client) -> None:
         await (await client.post("/api/v1/calls", json={"narrative": "smell gas in the basement"})).get_json()
     )["incident"]
     assert emergency["category"] == "emergency"
+    release = {"reason": "911 says it is ours"}  # held by 911 it would keep its label (see below)
+    assert (
+        await client.post(f"/api/v1/incidents/{emergency['ticket']}/handoff/release", json=release)
+    ).status_code == 200
     stood = await client.post(
         "/api/v1/mode", json={"mode": "normal", "reason": "power restored, calls back to normal"}
     )
@@ -69,6 +73,38 @@ async def test_stand_down_closes_the_storm_and_requeues(client: Client) -> None:
     assert history["events"][-1]["event"]["type"] == "incident.requeued"
     audit = await (await client.get("/api/v1/audit")).get_json()
     assert audit is not None
+
+
+async def test_stand_down_leaves_work_911_or_an_agency_holds(app: App, client: Client) -> None:
+    """Held by 911 or referred: stand-down keeps its label, and it is never a 311 deadline or alarm."""
+    await client.post("/api/v1/mode", json={"mode": "incident", "name": "October Storm", "reason": "storm"})
+    gas = {"narrative": "smell gas in the basement"}
+    held, released = [(await (await client.post("/api/v1/calls", json=gas)).get_json())["ticket"] for _ in "ab"]
+    release = {"reason": "911 says it is ours"}
+    assert (await client.post(f"/api/v1/incidents/{released}/handoff/release", json=release)).status_code == 200
+    referred = (await (await client.post("/api/v1/calls", json=NO_HEAT)).get_json())["ticket"]
+    referral = {"service_id": "svc-211", "need": "food", "consent": {"given": True}}
+    made = await client.post(f"/api/v1/incidents/{referred}/referrals", json=referral)
+    assert made.status_code == 201, await made.get_data(as_text=True)
+    accepted = {"status": "accepted"}
+    rid = (await made.get_json())["referral"]["id"]
+    assert (await client.post(f"/api/v1/referrals/{rid}/status", json=accepted)).status_code == 200
+    await client.post("/api/v1/mode", json={"mode": "normal", "reason": "power restored, calls back to normal"})
+
+    async def now(ticket: str) -> dict[str, Any]:
+        return dict((await (await client.get(f"/api/v1/incidents/{ticket}")).get_json())["incident"])
+
+    assert ((await now(held))["category"], (await now(released))["category"]) == ("emergency", "general")
+    assert (await now(referred))["status"] == "referred"
+    store = app.app.extensions["stormline.store"]
+    for ticket in (held, released, referred):
+        await make_past_due(store, ticket, minutes=5)
+    listed = await (await client.get("/api/v1/incidents?overdue=true")).get_json()
+    assert [item["ticket"] for item in listed["items"]] == [released]
+    await center.check_overdue(store)
+    alarms = (await (await client.get("/api/v1/alarms")).get_json())["alarms"]
+    missed = {a["event"]["ticket"] for a in alarms if a["event"]["kind"] == "deadline_missed"}
+    assert missed == {released}
 
 
 async def test_only_a_supervisor_switches_and_a_name_is_needed(app: App, client: Client) -> None:
@@ -195,6 +231,8 @@ async def test_stand_down_cut_short_is_finished_by_the_watcher(
     activation_id = (await started.get_json())["state"]["activation"]["id"]
     gas = {"narrative": "smell gas in the basement"}
     ticket = (await (await client.post("/api/v1/calls", json=gas)).get_json())["ticket"]
+    release = {"reason": "911 says it is ours"}
+    assert (await client.post(f"/api/v1/incidents/{ticket}/handoff/release", json=release)).status_code == 200
 
     real_requeue = center.requeue
 

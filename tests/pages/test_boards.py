@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from playwright.sync_api import Page, expect
 
 from tests.pages.conftest import csp_violations, sign_in_as
@@ -52,6 +54,8 @@ def test_the_coordinator_opens_a_station_and_follows_rides_and_referrals(page: P
     page.goto("/coordinator")
     expect(page.locator("#coordinator")).to_have_attribute("data-ready", "true", timeout=10_000)
     page.locator("#open-site").select_option("burgard")
+    page.locator("#open-form").get_by_label("Day places").fill("60")
+    page.locator("#open-form").get_by_label("Overnight").fill("40")
     page.get_by_role("button", name="Open station").click()
     expect(page.locator("#stations tr[data-station=burgard]")).to_contain_text("open", timeout=5_000)
     with live.client(live.token("supervisor")) as api:
@@ -96,7 +100,65 @@ def test_planning_van_runs_works_and_a_failed_request_is_shown(page: Page, live:
     expect(page.locator("#rides tr", has_text=ticket)).to_contain_text("van-9", timeout=5_000)
     expect(page.locator("#request-error")).to_be_hidden()
     page.locator("#open-site").select_option("bennett")  # already open: the server refuses
+    page.locator("#open-form").get_by_label("Day places").fill("60")
+    page.locator("#open-form").get_by_label("Overnight").fill("40")
     page.get_by_role("button", name="Open station").click()
     expect(page.locator("#request-error")).to_be_visible(timeout=5_000)
     expect(page.locator("#request-error")).to_contain_text("Not done")
+    assert csp_violations(page) == []
+
+
+def test_closing_a_station_and_standing_down_ask_first_and_a_station_can_be_changed(
+    page: Page, live: Server
+) -> None:
+    """A blank capacity is not 0; Edit changes an open station; Close and stand-down need a yes."""
+    sign_in_as(page, live, "cora", "supervisor")
+    page.goto("/coordinator")
+    expect(page.locator("#coordinator")).to_have_attribute("data-ready", "true", timeout=10_000)
+    row = page.locator("#stations tr[data-station=burgard]")
+    page.locator("#open-site").select_option("burgard")
+    page.locator("#open-form").get_by_label("Overnight").fill("40")
+    page.get_by_role("button", name="Open station").click()  # day places left blank: the browser asks
+    assert page.locator("#open-day").evaluate("(input) => input.validity.valueMissing")
+    expect(row).to_contain_text("closed")
+    page.locator("#open-form").get_by_label("Day places").fill("60")
+    page.get_by_role("button", name="Open station").click()
+    expect(row).to_contain_text("0 / 0 / ", timeout=5_000)
+    row.get_by_role("button", name="Edit").click()
+    dialog = page.locator("#edit-dialog")
+    expect(dialog.get_by_label("Day places")).to_have_value("60")
+    dialog.get_by_label("Day places").fill("75")
+    dialog.get_by_label("Overnight places").fill("50")
+    dialog.get_by_label("Hours").fill("8 am to 10 pm")
+    dialog.get_by_role("button", name="Save").click()
+    with live.client(live.token("supervisor")) as api:
+        expect(page.locator("#station-result")).to_have_text(re.compile("changed"), timeout=5_000)
+        station = next(
+            v for v in api.get("/api/v1/stations").json()["items"] if v["station"]["id"] == "burgard"
+        )
+        assert (station["station"]["capacity_day"], station["station"]["hours"]) == (75, "8 am to 10 pm")
+    page.once("dialog", lambda d: d.dismiss())
+    row.get_by_role("button", name="Close").click()
+    page.wait_for_timeout(500)
+    expect(row).to_contain_text("open")
+    page.once("dialog", lambda d: d.accept())
+    row.get_by_role("button", name="Close").click()
+    expect(row).to_contain_text("closed", timeout=5_000)
+
+    page.goto("/supervisor")
+    expect(page.locator("#supervisor")).to_have_attribute("data-ready", "true", timeout=10_000)
+    page.locator("#mode").select_option("incident")
+    page.locator("#mode-name").fill("November Storm")
+    page.locator("#mode-reason").fill("lake-effect snow")
+    page.get_by_role("button", name="Switch").click()
+    expect(page.locator("#mode-now")).to_contain_text("November Storm", timeout=5_000)
+    page.locator("#mode").select_option("normal")
+    page.locator("#mode-reason").fill("storm over")
+    page.once("dialog", lambda d: d.dismiss())
+    page.get_by_role("button", name="Switch").click()
+    page.wait_for_timeout(500)
+    expect(page.locator("#mode-now")).to_contain_text("November Storm")
+    page.once("dialog", lambda d: d.accept())
+    page.get_by_role("button", name="Switch").click()
+    expect(page.locator("#mode-now")).to_have_attribute("data-mode", "normal", timeout=5_000)
     assert csp_violations(page) == []
