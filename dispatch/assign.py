@@ -41,7 +41,7 @@ class AssignIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
 
     crew_id: Identifier
     reason: Reason | None = None
-    force: bool = False  # a crew of another kind, or without a needed capability, may go all the same
+    force: bool = False  # outside the city, a crew of another kind or without a capability goes all the same
     if_version: int | None = None  # refuse (412) if the incident is no longer at this version
 
 
@@ -281,6 +281,16 @@ async def _replan(store: Store, config: SurgeConfig, crew_ids: set[str], actor: 
 
 
 def _check_fit(config: SurgeConfig, crew: Crew, unit: list[Incident]) -> None:
+    outside = [i for i in unit if i.outside_jurisdiction]
+    if outside:
+        where = f" ({outside[0].town})" if outside[0].town else ""
+        raise Problem(
+            409,
+            "Outside the city",
+            f"{outside[0].ticket} is outside the city{where}: its own town's services usually have it;"
+            " send force: true to send a city crew all the same",
+            kind="outside-jurisdiction",
+        )
     category = config.category(unit[0].category)
     kinds = category.crews if category else []
     if crew.kind not in kinds:

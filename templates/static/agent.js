@@ -24,7 +24,22 @@
   map.on("click", (e) => {
     if (logged) return;
     setPoint(e.latlng.lat, e.latlng.lng); confirm_(); $("located").textContent = "Placed on the map by hand.";
+    checkOutside();
   });
+
+  // Outside the city: said while the caller is still on the line, with what to tell them.
+  function outside(yes, town) {
+    const notice = $("outside");
+    notice.hidden = !yes;
+    notice.textContent = yes
+      ? `Outside the city${town ? ` (${town})` : ""}. ${notice.dataset.referral}` : "";
+  }
+  async function checkOutside() {
+    if (!point) return;
+    const at = { ...point };
+    const found = await send("GET", `/api/v1/geo/reverse?lat=${at.lat}&lon=${at.lon}`);
+    if (point && point.lat === at.lat && point.lon === at.lon) outside(found.outside_jurisdiction, found.zones.town);
+  }
   function confirm_() { confirmed = true; $("confirm-place").hidden = true; }
   $("confirm-place").addEventListener("click", () => { confirm_(); $("located").textContent += " Confirmed."; });
   window.stormlineBase(map).then(() => { frame.dataset.ready = "true"; });
@@ -92,9 +107,11 @@
     const found = await send("GET", `/api/v1/geo/geocode?q=${encodeURIComponent(q)}`);
     confirmed = false;
     if (!found.results.length) {
-      $("located").textContent = "Not found: the call will be logged to be placed."; $("confirm-place").hidden = true; return;
+      $("located").textContent = "Not found: the call will be logged to be placed."; $("confirm-place").hidden = true;
+      outside(false); return;
     }
     const best = found.results[0];
+    outside(found.outside_jurisdiction, best.town);
     setPoint(best.point.lat, best.point.lon);
     if (found.sure) confirm_();
     else $("confirm-place").hidden = false;
@@ -106,7 +123,9 @@
     point = { lat, lon };
     if (!pin) {
       pin = L.marker([lat, lon], { draggable: true, keyboard: true, title: "The caller's location" }).addTo(map);
-      pin.on("dragend", () => { const p = pin.getLatLng(); point = { lat: p.lat, lon: p.lng }; confirm_(); lookAround(); });
+      pin.on("dragend", () => {
+        const p = pin.getLatLng(); point = { lat: p.lat, lon: p.lng }; confirm_(); lookAround(); checkOutside();
+      });
     } else pin.setLatLng([lat, lon]);
     map.setView([lat, lon], 16);
     lookAround();
@@ -221,7 +240,7 @@
     $("confirm-place").hidden = true;
     form.reset(); $("ticket").value = ""; point = null; triaged = null; nearby = [];
     if (pin) { map.removeLayer(pin); pin = null; }
-    ["transfer", "receipt", "station", "handoff-steps", "triage-first", "screen-first"].forEach((id) => { $(id).hidden = true; });
+    ["transfer", "receipt", "station", "handoff-steps", "triage-first", "screen-first", "outside"].forEach((id) => { $(id).hidden = true; });
     $("screen").classList.remove("ask-first");
     delete $("handoff-steps").dataset.ticket;
     $("nearby-list").replaceChildren(); $("nearby-none").hidden = false;

@@ -62,6 +62,24 @@
     b.addEventListener("click", onClick); return b;
   }
 
+  // Outside the city, or a crew that does not fit: said first, and sent only on a yes.
+  const ASK_FIRST = ["outside-jurisdiction", "crew-kind-mismatch", "missing-capability"];
+  async function assign(ticket, crewId, name, reason) {
+    const body = { crew_id: crewId, reason };
+    try {
+      await send("POST", `/api/v1/incidents/${ticket}/assignment`, body, { quiet: true });
+    } catch (error) {
+      const kind = (error.problem && error.problem.type || "").split(":").pop();
+      if (!ASK_FIRST.includes(kind)) { $("assign-result").textContent = error.message; return; }
+      if (!confirm(`${error.message.replace(/; send force: true.*$/, "")}. Send ${name} anyway?`)) {
+        $("assign-result").textContent = `${ticket} not assigned.`; return;
+      }
+      try { await send("POST", `/api/v1/incidents/${ticket}/assignment`, { ...body, force: true }); }
+      catch (again) { $("assign-result").textContent = again.message; return; }
+    }
+    $("assign-result").textContent = `${ticket} assigned to ${name}.`;
+  }
+
   async function waiting() {
     const page = await send("GET", "/api/v1/incidents?status=open&limit=25");
     $("waiting").tBodies[0].replaceChildren(...page.items.map((i) => {
@@ -81,10 +99,7 @@
           actions.replaceChildren(...(found.candidates.length ? found.candidates.slice(0, 3).map((c) => {
             const line = document.createElement("div");
             line.append(button(`Assign ${c.name}`, async () => {
-              try {
-                await send("POST", `/api/v1/incidents/${i.ticket}/assignment`, { crew_id: c.crew_id, reason: c.reason });
-                $("assign-result").textContent = `${i.ticket} assigned to ${c.name}.`;
-              } catch (error) { $("assign-result").textContent = error.message; }
+              await assign(i.ticket, c.crew_id, c.name, c.reason);
               waiting();
             }), ` ${c.reason}`);
             return line;

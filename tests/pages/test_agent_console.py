@@ -150,3 +150,50 @@ def test_a_logged_call_shows_its_ticket_where_the_agent_is_and_cannot_be_filed_t
     expect(page.locator("#narrative")).to_be_enabled()
     expect(page.locator("#narrative")).to_be_focused()
     expect(page.locator("#receipt")).to_be_hidden()
+
+
+def test_an_outside_city_call_is_said_before_logging_and_assigning_it_asks_first(
+    page: Page, live: Server
+) -> None:
+    """The outside-city notice shows as the address is found; a supervisor is asked before a city crew goes."""
+    _sign_in_agent(page, live)
+    page.keyboard.type("big tree down across the road")
+    page.locator("#address").fill("Walden & Union")  # a corner in Cheektowaga
+    page.locator("#address").press("Enter")
+    notice = page.locator("#outside")
+    expect(notice).to_be_visible(timeout=5_000)
+    expect(notice).to_contain_text("outside the City of Buffalo")
+    expect(page.locator("#receipt")).to_be_hidden()  # said while the caller is still on the line
+    page.locator("#map-frame .leaflet-container").click(position={"x": 150, "y": 100})  # a pin in the city
+    with live.client(live.token("supervisor")) as api:
+        city = api.get("/api/v1/geo/reverse", params={"lat": 42.9, "lon": -78.85}).json()
+        assert city["outside_jurisdiction"] is False
+    page.locator("#address").fill("Walden & Union")
+    page.locator("#address").press("Enter")
+    expect(notice).to_be_visible(timeout=5_000)
+    page.locator("#category").select_option("debris")
+    page.keyboard.press("Control+Enter")
+    expect(page.locator("#ticket-number")).to_have_text(re.compile(r"^\d{4}-\d{6}$"), timeout=5_000)
+    ticket = page.locator("#ticket-number").inner_text()
+    with live.client(live.token("supervisor")) as api:
+        crew = {"id": "saw-1", "name": "Saw 1", "kind": "debris_forestry", "base": {"lat": 42.9, "lon": -78.8}}
+        assert api.post("/api/v1/crews", json=crew).status_code == 201
+        refused = api.post(f"/api/v1/incidents/{ticket}/assignment", json={"crew_id": "saw-1"})
+        assert refused.status_code == 409
+        assert refused.json()["type"].endswith("outside-jurisdiction")
+    boss = page.context.browser.new_context(base_url=live.url).new_page()  # type: ignore[union-attr]
+    sign_in_as(boss, live, "sam", "supervisor")
+    boss.goto("/supervisor")
+    row = boss.locator(f"#waiting tr[data-ticket='{ticket}']")
+    row.get_by_role("button", name="Recommend crews").click(timeout=10_000)
+    messages: list[str] = []
+    boss.once("dialog", lambda d: (messages.append(d.message), d.dismiss()))
+    row.get_by_role("button", name="Assign Saw 1").click()
+    expect(boss.locator("#assign-result")).to_have_text(f"{ticket} not assigned.")
+    assert "outside the city" in messages[0]
+    boss.once("dialog", lambda d: d.accept())
+    row.get_by_role("button", name="Recommend crews").click(timeout=10_000)
+    row.get_by_role("button", name="Assign Saw 1").click()
+    expect(boss.locator("#assign-result")).to_have_text(f"{ticket} assigned to Saw 1.")
+    assert csp_violations(page) == []
+    boss.context.close()
