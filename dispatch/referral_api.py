@@ -24,6 +24,7 @@ blueprint = Blueprint("referral", __name__)
 
 class AgencyList(msgspec.Struct, kw_only=True):
     items: list[agencies.Service]
+    suggested: int = 0  # the first this many answer for what triage or the category named
 
 
 class ImportIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
@@ -113,7 +114,9 @@ async def get_suggested_agencies(ticket: str) -> Response:
     codes = {*(incident.triage.refer if incident.triage else []), *(category.refer if category else [])}
     services = await agencies.directory(store())
     named = [s for s in services if codes & set(s.codes)]
-    return json_response(AgencyList(items=named + [s for s in services if s not in named]))
+    return json_response(
+        AgencyList(items=named + [s for s in services if s not in named], suggested=len(named))
+    )
 
 
 # ---- referrals -----------------------------------------------------------------------------------

@@ -25,11 +25,13 @@ from geo.service import open_service, refresh
 from incident import (
     __version__,
     api,
+    casework_api,
     consoles,
     exports_api,
     health,
     live,
     maps,
+    navigation,
     open311,
     pages,
     partners_api,
@@ -142,6 +144,7 @@ def create_app(settings: Settings | None = None, config: SurgeConfig | None = No
     problems.register(app)
     for blueprint in (
         api.blueprint,
+        casework_api.blueprint,
         dispatch_api.blueprint,
         shelter_api.blueprint,
         referral_api.blueprint,
@@ -165,7 +168,13 @@ def create_app(settings: Settings | None = None, config: SurgeConfig | None = No
     access.install(app)  # after every route exists: it refuses a route the access table lacks
     RateLimiter(app, key_function=client_address, store=RedisLimits())
     app.context_processor(
-        lambda: {"config": config, "principal": access.current(), "csrf_token": access.csrf_token}
+        lambda: {
+            "config": config,
+            "principal": access.current(),
+            "csrf_token": access.csrf_token,
+            "menu": navigation.menu(access.current().role),
+            "may_search": navigation.may_open(access.current().role, "casework.search"),
+        }
     )
     app.asgi_app = IntakeLane(app, app.asgi_app)  # type: ignore[method-assign]
     if settings.proxy_hops:

@@ -6,13 +6,23 @@ can do nothing the API does not allow that person to do.
 
 from __future__ import annotations
 
-from quart import Blueprint, render_template
+from quart import Blueprint, render_template, request
 from quart_schema import hide
 
-from incident import center
+from incident import casework, center
 from incident.auth import access
+from incident.auth.privacy import SEES_CALLERS, visible_call
+from incident.config import CrewKind
+from incident.history_text import describe
+from incident.incidents import select_calls, select_history, select_incident
 from incident.maps import CENTER, StormlineMap, map_parts
+from incident.problems import unknown_ticket
+from incident.status import TRANSITIONS, Status
 from incident.web import public_url, store, surge_config
+
+# Moves a person makes from the incident page; the others have their own doors (assigning a crew,
+# the crew's marks, the 911 handoff, a referral).
+_PAGE_MOVES = (Status.OPEN, Status.RESOLVED, Status.CANCELLED, Status.CLOSED)
 
 blueprint = Blueprint("consoles", __name__)
 
@@ -57,5 +67,68 @@ async def agent() -> str:
         scripts=profile.scripts,
         screen=config.triage.screen,
         handoff_steps=config.handoff.steps,
+        ride_categories=[c.code for c in config.categories if CrewKind.TRANSPORT_VAN in c.crews],
         **map_parts(figure),
     )
+
+
+@blueprint.get("/incidents/<ticket>")
+@hide
+async def incident_page(ticket: str) -> str:
+    """One incident for staff: calls, history and notes, location, status, 911 handoff, rides, referrals."""
+    incident = await select_incident(store(), ticket)
+    if incident is None:
+        raise unknown_ticket(ticket)
+    role = access.current().role
+    calls = [visible_call(c, role, incident) for c in await select_calls(store(), incident.calls)]
+    history = await select_history(store(), ticket, limit=500)
+    config = surge_config()
+    category = config.category(incident.category)
+    lat, lon = (incident.location.lat, incident.location.lon) if incident.location else CENTER
+    figure = StormlineMap(location=(lat, lon), zoom_start=16 if incident.location else 12, tiles=None)
+    return await render_template(
+        "incident.html",
+        incident=incident,
+        category=category,
+        calls=calls,
+        history=[(stored.event, describe(stored.event)) for stored in history],
+        moves=[s for s in _PAGE_MOVES if s in TRANSITIONS[incident.status]],
+        questions={q.id: q.ask for c in config.categories for q in c.questions}
+        | {q.id: q.ask for q in config.triage.screen},
+        rides=bool(category and CrewKind.TRANSPORT_VAN in category.crews),
+        **map_parts(figure),
+    )
+
+
+@blueprint.get("/search")
+@hide
+async def search_page() -> str:
+    """What the search box on every staff page finds: a ticket, a callback number, or words."""
+    query = request.args.get("q", "").strip()[:200]
+    found = (
+        await casework.search(
+            store(),
+            surge_config(),
+            query,
+            limit=50,
+            by_number=access.current().role in SEES_CALLERS,
+        )
+        if query
+        else None
+    )
+    return await render_template("search.html", query=query, found=found)
+
+
+@blueprint.get("/locate")
+@hide
+async def locate_page() -> str:
+    """The needs-location queue: calls the gazetteer could not place, each placed on a map by hand."""
+    figure = StormlineMap(location=CENTER, zoom_start=12, tiles=None)
+    return await render_template("locate.html", **map_parts(figure))
+
+
+@blueprint.get("/storms")
+@hide
+async def storms_page() -> str:
+    """Every storm incident (activation) with its after-action report."""
+    return await render_template("storms.html", storms=(await casework.storms(store())).items)

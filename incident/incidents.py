@@ -31,6 +31,7 @@ from incident.records import (
     unpack_event,
     unpack_incident,
 )
+from incident.search_words import search_words
 from incident.status import Status
 from incident.store import Store
 from incident.triage import TriageResult
@@ -366,10 +367,12 @@ async def select_many(store: Store, tickets: Iterable[str]) -> list[Incident]:
 
 
 def _index_caller(change: Change, store: Store, incident: Incident, call: Call) -> None:
-    """Remember which tickets a callback number called about, to recognise a repeat caller."""
+    """Remember which tickets a callback number called about, and the words each call said."""
     if call.callback_e164:
         key = store.keys.by_caller(call.callback_e164)
         change.zadd(key, incident.seq, incident.ticket).expire(key, CALLER_MEMORY_S)
+    for word in search_words(call.narrative, call.address):
+        change.zadd(store.keys.by_word(word), incident.seq, incident.ticket)
 
 
 def put_incident(change: Change, store: Store, current: Incident | None, updated: Incident) -> None:

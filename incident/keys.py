@@ -50,6 +50,7 @@ live in one slot and a Lua script or MULTI may touch any of them together.
     sl:{j}:report:<activation id>     string: the after-action report kept at stand-down
     sl:{j}:geo:open:<category>        geo set: located tickets of that category not yet done (duplicates)
     sl:{j}:idx:caller:<sha256 of number>  sorted set: tickets a callback number called about (30 days)
+    sl:{j}:idx:word:<word>            sorted set: tickets whose calls said that word (words or address)
     sl:{j}:crews                      hash: crew id → crew (MessagePack)
     sl:{j}:crews:v                    hash: crew id → its version (what writes are guarded on)
     sl:{j}:geo:crews                  geo set: each crew's last known position
@@ -219,6 +220,9 @@ class Keys:
 
     def open_geo(self, category: str) -> str:
         return f"{self._p}geo:open:{category}"
+
+    def by_word(self, word: str) -> str:
+        return f"{self._p}idx:word:{word}"
 
     def by_caller(self, e164: str) -> str:
         # Hashed: a phone number is personal data and has no business in a key name.

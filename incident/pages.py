@@ -35,5 +35,5 @@ async def mode_banner() -> dict[str, Any]:
 @blueprint.get("/")
 @hide
 async def index() -> str:
-    """The front page: which center this is and where the API is described."""
+    """The front page: where to start (a person signed in sees their consoles)."""
     return await render_template("index.html", version=__version__)

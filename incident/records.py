@@ -371,6 +371,16 @@ class ReferralChanged(msgspec.Struct, kw_only=True, tag="referral.changed"):
     reason: str | None = None
 
 
+class NoteAdded(msgspec.Struct, kw_only=True, tag="incident.note"):
+    """A person's note on the incident: what was learned or done that no other event says."""
+
+    ticket: str
+    at: datetime
+    actor: str | None
+    text: str
+    version: int
+
+
 class AlarmRaised(msgspec.Struct, kw_only=True, tag="alarm.raised"):
     ticket: str
     at: datetime
@@ -384,6 +394,7 @@ Event = (
     | StatusChanged
     | IncidentLocated
     | TriageOverridden
+    | NoteAdded
     | PartnersChanged
     | HandoffStepped
     | AlarmRaised

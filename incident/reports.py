@@ -5,13 +5,12 @@ from __future__ import annotations
 from quart import Blueprint, Response, render_template, request
 from quart_schema import document_response, hide
 
+from incident import charts
 from incident.problems import Problem, invalid_field
 from incident.report import TABLES, Report, build, kept, to_csv
 from incident.web import json_response, store, surge_config
 
 blueprint = Blueprint("reports", __name__)
-
-CHART_WIDTH, CHART_HEIGHT = 720, 220
 
 
 async def _report(activation_id: str) -> Report:
@@ -58,21 +57,14 @@ async def report_csv(activation_id: str) -> Response:
 @blueprint.get("/reports/<activation_id>")
 @hide
 async def report_page(activation_id: str) -> str:
-    """The report as a page, with the calls-per-hour chart drawn on the server (no script)."""
+    """The report as a page, its charts drawn on the server (no script) with axes, times and units."""
     found = await _report(activation_id)
-    peak = max((count for _, count in found.calls_per_hour), default=1)
-    step = CHART_WIDTH / max(1, len(found.calls_per_hour))
-    bars = [
-        {
-            "x": round(index * step + 1, 1),
-            "width": round(max(1.0, step - 2), 1),
-            "height": round(CHART_HEIGHT * count / peak, 1),
-            "y": round(CHART_HEIGHT - CHART_HEIGHT * count / peak, 1),
-            "hour": hour,
-            "count": count,
-        }
-        for index, (hour, count) in enumerate(found.calls_per_hour)
-    ]
+    zone = surge_config().zone
     return await render_template(
-        "report.html", report=found, bars=bars, peak=peak, width=CHART_WIDTH, height=CHART_HEIGHT
+        "report.html",
+        report=found,
+        per_hour=charts.per_hour("Calls per hour", found.calls_per_hour, zone, "calls per hour"),
+        by_category=charts.ranked(
+            "Incidents by category", [(r.key, r.incidents) for r in found.by_category], "incidents"
+        ),
     )

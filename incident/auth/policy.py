@@ -53,6 +53,9 @@ ACCESS: dict[str, Rule] = {
     "api.post_handoff_release": allow(S),
     "api.post_psap_status": allow(Role.PSAP),
     "api.get_alarms": allow(A, S),
+    "casework.search": allow(A, CO, S),
+    "casework.post_note": allow(A, CO, S),
+    "casework.list_storms": allow(S),
     # partner agencies' CAP feed (no caller's words, address, name or number; the place only roughly)
     "partners.post_sharing": allow(S),
     "partners.cap_feed": allow(Role.AGENCY, CO, S),
@@ -61,7 +64,7 @@ ACCESS: dict[str, Rule] = {
     "exports.incidents_geojson": allow(CO, S, AD),
     "exports.incidents_csv": allow(CO, S, AD),
     # crews, assignments, routes, street-segment jobs, duplicates
-    "dispatch.list_crews": allow(A, CR, CO, S),
+    "dispatch.list_crews": allow(A, CR, CO, S, AD),
     "dispatch.post_crew": allow(S, AD),
     "dispatch.get_crew": allow(A, CR, CO, S),
     "dispatch.patch_crew": allow(S, AD),
@@ -117,6 +120,10 @@ ACCESS: dict[str, Rule] = {
     "consoles.crew": allow(CR, page=True),
     "consoles.supervisor": allow(S, page=True),
     "consoles.coordinator": allow(CO, S, page=True),
+    "consoles.incident_page": allow(A, CO, S, page=True),
+    "consoles.search_page": allow(A, CO, S, page=True),
+    "consoles.locate_page": allow(A, CO, S, page=True),
+    "consoles.storms_page": allow(S, page=True),
     "maps.map_incidents": allow(A, CO, S),
     "maps.map_base": PUBLIC,  # public geodata only: the city, its districts, street blocks
     "public_pages.track": PUBLIC_PAGE,
@@ -158,6 +165,9 @@ ACCESS: dict[str, Rule] = {
     "admin.tokens_page": allow(AD, page=True),
     "admin.create_token": allow(AD, page=True),
     "admin.revoke_token": allow(AD, page=True),
+    "admin.people_page": allow(AD, page=True),
+    "admin.create_person": allow(AD, page=True),
+    "admin.change_person": allow(AD, page=True),
     # plumbing
     "pages.index": PUBLIC_PAGE,
     "health.healthz": PUBLIC,

@@ -9,7 +9,7 @@ from quart_rate_limiter import rate_limit
 from quart_schema import hide
 from werkzeug.exceptions import HTTPException
 
-from incident import clock
+from incident import clock, navigation
 from incident.auth import accounts, audit, sessions, throttle
 from incident.auth.access import current
 from incident.web import store, surge_config
@@ -113,7 +113,7 @@ async def login() -> Response:
         max_seconds=security.session_max_hours * 3600,
     )
     await audit.record(db, audit.LoginSucceeded(at=now, user=user.name, remote=address))
-    signed_in = _redirect(next_)
+    signed_in = _redirect(next_ if next_ != "/" else navigation.home(user.role))
     # A browser-session cookie; the server ends the session on idle or at the shift's length.
     sessions.set_cookie(signed_in, sessions.SESSION, session_id, secure=request.is_secure)
     sessions.clear_cookie(signed_in, sessions.PRE_SESSION, secure=request.is_secure)

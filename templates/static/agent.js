@@ -17,6 +17,7 @@
   let triaged = null;
   let key = crypto.randomUUID();
   let nearby = [];
+  const rideCategories = (form.dataset.rideCategories || "").split(" ").filter(Boolean);
 
   const send = window.stormline.send;
   const debounce = (fn, ms) => { let t; return (...a) => { clearTimeout(t); t = setTimeout(() => fn(...a), ms); }; };
@@ -146,12 +147,15 @@
       button.dataset.ticket = n.ticket;
       button.textContent = `Attach to ${n.ticket} (Alt+${i + 1})`;
       button.addEventListener("click", () => attach(n.ticket));
-      li.append(button, ` ${n.category} · ${n.status} · ${n.calls} call(s)` +
+      const view = document.createElement("a");
+      view.href = `/incidents/${n.ticket}`; view.target = "_blank"; view.textContent = "view";
+      view.tabIndex = -1; // the keyboard path is Alt+number; the link is for the mouse
+      li.append(button, " ", view, ` ${n.category} · ${n.status} · ${n.calls} call(s)` +
         (n.distance_m !== null ? ` · ${Math.round(n.distance_m)} m` : " · same caller"));
       return li;
     }));
-    $("station").hidden = code !== "shelter_transport";
-    if (code === "shelter_transport") {
+    $("station").hidden = !rideCategories.includes(code);
+    if (rideCategories.includes(code)) {
       const a = answers();
       const q = new URLSearchParams({ lat: point.lat, lon: point.lon, party: a.party_size || 1,
         wheelchair: a.wheelchair === "yes", pets: a.pets === "yes" });
@@ -202,7 +206,11 @@
       $("receipt").hidden = false;
       $("receipt").innerHTML = "";
       const h = document.createElement("p");
-      h.className = "ticket-number"; h.id = "ticket-number"; h.textContent = receipt.ticket;
+      h.className = "ticket-number";
+      const link = document.createElement("a");
+      link.id = "ticket-number"; link.href = `/incidents/${receipt.ticket}`; link.target = "_blank";
+      link.textContent = receipt.ticket;
+      h.append(link);
       const note = document.createElement("p");
       note.textContent = receipt.new_incident ? "Read this ticket number back to the caller." : "Added to this report.";
       $("receipt").append(h, note);
@@ -215,6 +223,12 @@
       next.type = "button"; next.id = "next-call"; next.textContent = "Next call (Esc)";
       next.addEventListener("click", startOver);
       $("receipt").append(next);
+      if (!receipt.transfer_to_911 && window.stormlineFollowup) {
+        // A ride or a referral while the caller is still on the line.
+        const code = receipt.incident.category;
+        window.stormlineFollowup.show(receipt.ticket, { rides: rideCategories.includes(code),
+          narrative: body.narrative, answers: body.answers });
+      }
       $("transfer").hidden = !receipt.transfer_to_911;
       $("handoff-steps").hidden = !receipt.transfer_to_911;
       $("handoff-steps").dataset.ticket = receipt.ticket;
@@ -240,6 +254,7 @@
     $("confirm-place").hidden = true;
     form.reset(); $("ticket").value = ""; point = null; triaged = null; nearby = [];
     if (pin) { map.removeLayer(pin); pin = null; }
+    if (window.stormlineFollowup) window.stormlineFollowup.hide();
     ["transfer", "receipt", "station", "handoff-steps", "triage-first", "screen-first", "outside"].forEach((id) => { $(id).hidden = true; });
     $("screen").classList.remove("ask-first");
     delete $("handoff-steps").dataset.ticket;

@@ -11,6 +11,9 @@ window.board = (() => {
     return tr;
   }
   function item(text, cls) { const li = document.createElement("li"); li.textContent = text; if (cls) li.className = cls; return li; }
+  // Every ticket number on a board opens its incident page.
+  function ticket(number) { const a = document.createElement("a"); a.href = `/incidents/${number}`; a.textContent = number; return a; }
+  function ticketItem(number, text, cls) { const li = item("", cls); li.append(ticket(number), text); return li; }
   // One stream per page (a browser allows few connections per host), shared by every panel; each panel
   // refreshes when an event of its kinds comes (after a pause, so a burst is one refresh).
   const panels = [];
@@ -36,5 +39,5 @@ window.board = (() => {
     panels.push({ kinds, soon: () => { clearTimeout(timer); timer = setTimeout(refresh, 400); } });
     if (!started) { started = true; setTimeout(open, 0); } // after every panel has said what it follows
   }
-  return { send, cells, item, follow };
+  return { send, cells, item, ticket, ticketItem, follow };
 })();

@@ -1,6 +1,6 @@
 // The coordinator's board, kept live from the event stream.
 (() => {
-  const { send, cells, item, follow } = window.board;
+  const { send, cells, ticket, ticketItem, follow } = window.board;
   const $ = (id) => document.getElementById(id);
 
   function button(label, onClick) {
@@ -54,7 +54,7 @@
           try { await send("POST", `/api/v1/transport/requests/${r.id}/cancelled`, { reason }); } catch (error) { alert(error.message); }
           rides(); stations();
         }) : "";
-      const row = cells(r.id, r.ticket, r.party + (r.wheelchairs ? ` (${r.wheelchairs} wheelchair)` : ""), r.station, r.crew_id || "",
+      const row = cells(r.id, ticket(r.ticket), r.party + (r.wheelchairs ? ` (${r.wheelchairs} wheelchair)` : ""), r.station, r.crew_id || "",
         r.status.replace("_", " "), w ? `${new Date(w[0]).toLocaleTimeString()}–${new Date(w[1]).toLocaleTimeString()}` : "",
         cancel);
       row.dataset.ride = r.id;
@@ -78,7 +78,7 @@
         catch (error) { alert(error.message); }
         referrals();
       })));
-      const row = cells(r.id, r.ticket, r.service, r.status + (due.has(r.id) ? " (follow up)" : ""), d.state, answers);
+      const row = cells(r.id, ticket(r.ticket), r.service, r.status + (due.has(r.id) ? " (follow up)" : ""), d.state, answers);
       row.dataset.referral = r.id;
       if (due.has(r.id)) row.className = "late";
       return row;
@@ -87,7 +87,7 @@
 
   async function overdue() {
     const page = await send("GET", "/api/v1/incidents?overdue=true&limit=20");
-    $("overdue").replaceChildren(...page.items.map((i) => item(`${i.ticket} · ${i.category} · ${i.priority}`, "late")));
+    $("overdue").replaceChildren(...page.items.map((i) => ticketItem(i.ticket, ` · ${i.category} · ${i.priority}`, "late")));
   }
 
   const AMENITIES = { accessible: "accessible", pets: "pets", medical_power: "power", food: "food", cots: "cots" };

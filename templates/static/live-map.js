@@ -37,7 +37,7 @@
   }
 
   function label(data) {
-    return `<strong>${escape(data.ticket)}</strong><br>${escape(data.category)} · ${escape(data.priority)} · ` +
+    return `<strong><a href="/incidents/${encodeURIComponent(data.ticket)}">${escape(data.ticket)}</a></strong><br>${escape(data.category)} · ${escape(data.priority)} · ` +
       escape(data.status) + (data.crew ? `<br>crew ${escape(data.crew)}` : "") + (data.job ? `<br>job ${escape(data.job)}` : "");
   }
 

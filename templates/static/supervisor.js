@@ -1,6 +1,6 @@
 // The supervisor's wall screen, kept live from the event stream.
 (() => {
-  const { send, cells, item, follow } = window.board;
+  const { send, cells, item, ticket, ticketItem, follow } = window.board;
   const $ = (id) => document.getElementById(id);
   const PRIORITIES = ["P1", "P2", "P3", "P4"];
 
@@ -8,6 +8,12 @@
     const view = await send("GET", "/api/v1/mode");
     $("mode-now").textContent = view.state.mode + (view.state.activation ? ` · ${view.state.activation.name}` : "");
     $("mode-now").dataset.mode = view.state.mode;
+    const latest = (await send("GET", "/api/v1/activations")).items[0];
+    $("storm-report").hidden = !latest;
+    if (latest) {
+      $("storm-report").href = `/reports/${latest.id}`;
+      $("storm-report").textContent = `${latest.name}: after-action report${latest.stood_down_at ? "" : " so far"}`;
+    }
   }
 
   async function surge() {
@@ -15,15 +21,28 @@
     $("window-minutes").textContent = view.window_minutes;
     const all = view.readings[0];
     $("surge-now").textContent = `Now: ${all.calls} calls this window, baseline ${all.baseline}` + (all.surging ? " · SURGE" : "");
+    // Axes: calls per window up the side, local time along the bottom, the baseline dashed.
     const svg = $("surge-chart");
-    const top = Math.max(1, all.baseline * 1.2, ...view.history.map(([, n]) => n));
-    const width = 720 / view.history.length;
-    const bars = view.history.map(([, n], i) => {
-      const h = (n / top) * 190;
-      return `<rect x="${i * width}" y="${200 - h}" width="${Math.max(1, width - 1)}" height="${h}" class="bar"><title>${n}</title></rect>`;
-    }).join("");
-    const y = 200 - (all.baseline / top) * 190;
-    svg.innerHTML = `${bars}<line x1="0" x2="720" y1="${y}" y2="${y}" class="baseline"></line>`;
+    const [L, R, T, B] = [44, 712, 8, 176];
+    const peak = Math.max(1, all.baseline * 1.2, ...view.history.map(([, n]) => n));
+    const step = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000].find((s) => s * 4 >= peak) || 10000;
+    const top = Math.ceil(peak / step) * step;
+    const y = (n) => B - (n / top) * (B - T);
+    const width = (R - L) / view.history.length;
+    const time = (t) => new Date(t).toLocaleTimeString([], { hour: "numeric", minute: "2-digit" });
+    const parts = [];
+    for (let v = 0; v <= top; v += step) {
+      parts.push(`<line x1="${L}" x2="${R}" y1="${y(v)}" y2="${y(v)}" class="grid"></line>`,
+        `<text x="${L - 6}" y="${y(v) + 4}" text-anchor="end" class="tick">${v}</text>`);
+    }
+    view.history.forEach(([t, n], i) => {
+      parts.push(`<rect x="${L + i * width}" y="${y(n)}" width="${Math.max(1, width - 1)}" height="${B - y(n)}" class="col"><title>${time(t)}: ${n} calls</title></rect>`);
+      if (i % 16 === 0) parts.push(`<text x="${L + i * width}" y="${B + 16}" class="tick">${time(t)}</text>`);
+    });
+    parts.push(`<line x1="${L}" x2="${R}" y1="${y(all.baseline)}" y2="${y(all.baseline)}" class="baseline"></line>`,
+      `<line x1="${L}" x2="${R}" y1="${B}" y2="${B}" class="axis"></line><line x1="${L}" x2="${L}" y1="${T}" y2="${B}" class="axis"></line>`,
+      `<text transform="translate(12 ${(T + B) / 2}) rotate(-90)" text-anchor="middle" class="axis-title">calls</text>`);
+    svg.innerHTML = parts.join("");
     svg.dataset.windows = view.history.length;
   }
 
@@ -43,7 +62,7 @@
 
   async function overdue() {
     const page = await send("GET", "/api/v1/incidents?overdue=true&limit=20");
-    $("overdue").replaceChildren(...page.items.map((i) => item(`${i.ticket} · ${i.category} · ${i.priority} · due ${new Date(i.due_at).toLocaleTimeString()}`, "late")));
+    $("overdue").replaceChildren(...page.items.map((i) => ticketItem(i.ticket, ` · ${i.category} · ${i.priority} · due ${new Date(i.due_at).toLocaleTimeString()}`, "late")));
   }
 
   async function crews() {
@@ -106,7 +125,7 @@
           }) : [document.createTextNode(`No crew can go: ${Object.entries(found.excluded).map(([k, n]) => `${n} ${k}`).join(", ") || "none on the board"}`)]));
         }));
       }
-      const row = cells(i.ticket, `${i.category} · ${i.priority}${held ? " · HELD FOR 911" : ""}`, i.address || "", actions);
+      const row = cells(ticket(i.ticket), `${i.category} · ${i.priority}${held ? " · HELD FOR 911" : ""}`, i.address || "", actions);
       row.dataset.ticket = i.ticket;
       return row;
     }));

@@ -79,9 +79,13 @@ async def test_stand_down_leaves_work_911_or_an_agency_holds(app: App, client: C
     """Held by 911 or referred: stand-down keeps its label, and it is never a 311 deadline or alarm."""
     await client.post("/api/v1/mode", json={"mode": "incident", "name": "October Storm", "reason": "storm"})
     gas = {"narrative": "smell gas in the basement"}
-    held, released = [(await (await client.post("/api/v1/calls", json=gas)).get_json())["ticket"] for _ in "ab"]
+    held, released = [
+        (await (await client.post("/api/v1/calls", json=gas)).get_json())["ticket"] for _ in "ab"
+    ]
     release = {"reason": "911 says it is ours"}
-    assert (await client.post(f"/api/v1/incidents/{released}/handoff/release", json=release)).status_code == 200
+    assert (
+        await client.post(f"/api/v1/incidents/{released}/handoff/release", json=release)
+    ).status_code == 200
     referred = (await (await client.post("/api/v1/calls", json=NO_HEAT)).get_json())["ticket"]
     referral = {"service_id": "svc-211", "need": "food", "consent": {"given": True}}
     made = await client.post(f"/api/v1/incidents/{referred}/referrals", json=referral)
@@ -89,7 +93,9 @@ async def test_stand_down_leaves_work_911_or_an_agency_holds(app: App, client: C
     accepted = {"status": "accepted"}
     rid = (await made.get_json())["referral"]["id"]
     assert (await client.post(f"/api/v1/referrals/{rid}/status", json=accepted)).status_code == 200
-    await client.post("/api/v1/mode", json={"mode": "normal", "reason": "power restored, calls back to normal"})
+    await client.post(
+        "/api/v1/mode", json={"mode": "normal", "reason": "power restored, calls back to normal"}
+    )
 
     async def now(ticket: str) -> dict[str, Any]:
         return dict((await (await client.get(f"/api/v1/incidents/{ticket}")).get_json())["incident"])

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Dialog, Page, expect
 
 from tests.pages.conftest import csp_violations, sign_in_as
 from tests.pages.test_live_map import ARTIFACTS
@@ -155,7 +155,7 @@ def test_a_logged_call_shows_its_ticket_where_the_agent_is_and_cannot_be_filed_t
 def test_an_outside_city_call_is_said_before_logging_and_assigning_it_asks_first(
     page: Page, live: Server
 ) -> None:
-    """The outside-city notice shows as the address is found; a supervisor is asked before a city crew goes."""
+    """The outside-city notice shows as the address is found; assigning a city crew asks first."""
     _sign_in_agent(page, live)
     page.keyboard.type("big tree down across the road")
     page.locator("#address").fill("Walden & Union")  # a corner in Cheektowaga
@@ -176,7 +176,12 @@ def test_an_outside_city_call_is_said_before_logging_and_assigning_it_asks_first
     expect(page.locator("#ticket-number")).to_have_text(re.compile(r"^\d{4}-\d{6}$"), timeout=5_000)
     ticket = page.locator("#ticket-number").inner_text()
     with live.client(live.token("supervisor")) as api:
-        crew = {"id": "saw-1", "name": "Saw 1", "kind": "debris_forestry", "base": {"lat": 42.9, "lon": -78.8}}
+        crew = {
+            "id": "saw-1",
+            "name": "Saw 1",
+            "kind": "debris_forestry",
+            "base": {"lat": 42.9, "lon": -78.8},
+        }
         assert api.post("/api/v1/crews", json=crew).status_code == 201
         refused = api.post(f"/api/v1/incidents/{ticket}/assignment", json={"crew_id": "saw-1"})
         assert refused.status_code == 409
@@ -187,7 +192,12 @@ def test_an_outside_city_call_is_said_before_logging_and_assigning_it_asks_first
     row = boss.locator(f"#waiting tr[data-ticket='{ticket}']")
     row.get_by_role("button", name="Recommend crews").click(timeout=10_000)
     messages: list[str] = []
-    boss.once("dialog", lambda d: (messages.append(d.message), d.dismiss()))
+
+    def refuse(dialog: Dialog) -> None:
+        messages.append(dialog.message)
+        dialog.dismiss()
+
+    boss.once("dialog", refuse)
     row.get_by_role("button", name="Assign Saw 1").click()
     expect(boss.locator("#assign-result")).to_have_text(f"{ticket} not assigned.")
     assert "outside the city" in messages[0]

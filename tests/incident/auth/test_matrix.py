@@ -58,6 +58,11 @@ SAMPLES: dict[str, Sample] = {
         f"/api/v1/psap/incidents/{ctx['handed']}", json={"status": "accepted"}
     ),
     "api.get_alarms": lambda c, ctx: c.get("/api/v1/alarms"),
+    "casework.search": lambda c, ctx: c.get("/api/v1/search?q=tree"),
+    "casework.post_note": lambda c, ctx: c.post(
+        f"/api/v1/incidents/{ctx['ticket']}/notes", json={"text": "called back: still no heat"}
+    ),
+    "casework.list_storms": lambda c, ctx: c.get("/api/v1/activations"),
     "partners.post_sharing": lambda c, ctx: c.post(
         f"/api/v1/incidents/{ctx['shared']}/partners", json={"shared": True, "headline": "Trees down"}
     ),
@@ -92,6 +97,14 @@ SAMPLES: dict[str, Sample] = {
         "/admin/tokens", form={"name": ctx["new_token"], "role": "psap"}
     ),
     "admin.revoke_token": lambda c, ctx: c.post(f"/admin/tokens/{ctx['victim']}/revoke"),
+    "admin.people_page": lambda c, ctx: c.get("/admin/people"),
+    "admin.create_person": lambda c, ctx: c.post(
+        "/admin/people",
+        form={"name": ctx["new_token"][:60], "role": "agent", "password": "a long enough passphrase"},
+    ),
+    "admin.change_person": lambda c, ctx: c.post(
+        "/admin/people/matrix", form={"password": "correct horse battery staple"}
+    ),
     "dispatch.list_crews": lambda c, ctx: c.get("/api/v1/crews"),
     "dispatch.post_crew": lambda c, ctx: c.post(
         "/api/v1/crews", json={"id": ctx["victim"][:32], "name": "New crew", "kind": "streets"}
@@ -197,6 +210,10 @@ SAMPLES: dict[str, Sample] = {
     "consoles.crew": lambda c, ctx: c.get("/crew"),
     "consoles.supervisor": lambda c, ctx: c.get("/supervisor"),
     "consoles.coordinator": lambda c, ctx: c.get("/coordinator"),
+    "consoles.incident_page": lambda c, ctx: c.get(f"/incidents/{ctx['ticket']}"),
+    "consoles.search_page": lambda c, ctx: c.get(f"/search?q={ctx['ticket']}"),
+    "consoles.locate_page": lambda c, ctx: c.get("/locate"),
+    "consoles.storms_page": lambda c, ctx: c.get("/storms"),
     "maps.map_base": lambda c, ctx: c.get("/api/v1/map/base"),
     "maps.vendor": lambda c, ctx: c.get("/vendor/leaflet/dist/leaflet.css"),
     "public_pages.track": lambda c, ctx: c.get(f"/track?ticket={ctx['ticket']}"),

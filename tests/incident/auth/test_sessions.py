@@ -144,17 +144,17 @@ async def test_session_ids_are_stored_hashed(app: App, store: Store) -> None:
     ("target", "expected"),
     [
         ("/admin/tokens", "/admin/tokens"),
-        ("https://evil.example/", "/"),
-        ("//evil.example/", "/"),
-        ("/\t/evil.example/", "/"),
-        ("/\\evil.example/", "/"),
-        ("/\n/evil.example", "/"),
+        ("https://evil.example/", "/agent"),
+        ("//evil.example/", "/agent"),
+        ("/\t/evil.example/", "/agent"),
+        ("/\\evil.example/", "/agent"),
+        ("/\n/evil.example", "/agent"),
     ],
 )
 async def test_sign_in_returns_only_to_a_local_path(
     app: App, store: Store, target: str, expected: str
 ) -> None:
-    """After sign-in the browser goes back to `next` only if it is a path here, never another host."""
+    """After sign-in the browser goes to `next` only if it is a path here; else to the role's console."""
     await make_user(store, "ana", Role.AGENT)
     client = app.test_client()
     page = await (await client.get("/login")).get_data(as_text=True)

@@ -1,0 +1,48 @@
+"""The menu on every staff page: the consoles a person's role may open, read from the access table."""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+from incident.auth.policy import ACCESS
+from incident.auth.roles import Role
+
+
+class Link(NamedTuple):
+    path: str
+    label: str
+    endpoint: str  # its entry in the access table decides who sees it
+
+
+LINKS = (
+    Link("/agent", "Calls", "consoles.agent"),
+    Link("/crew", "My jobs", "consoles.crew"),
+    Link("/supervisor", "Supervisor", "consoles.supervisor"),
+    Link("/coordinator", "Coordinator", "consoles.coordinator"),
+    Link("/locate", "Needs location", "consoles.locate_page"),
+    Link("/map", "Map", "maps.map_page"),
+    Link("/storms", "Past storms", "consoles.storms_page"),
+    Link("/admin/people", "People and crews", "admin.people_page"),
+    Link("/admin/tokens", "API tokens", "admin.tokens_page"),
+)
+_HOMES = {
+    Role.AGENT: "/agent",
+    Role.CREW: "/crew",
+    Role.SUPERVISOR: "/supervisor",
+    Role.COORDINATOR: "/coordinator",
+    Role.ADMIN: "/admin/people",
+}
+
+
+def may_open(role: Role | None, endpoint: str) -> bool:
+    roles = ACCESS[endpoint].roles
+    return role is not None and roles is not None and role in roles
+
+
+def menu(role: Role | None) -> list[Link]:
+    return [link for link in LINKS if may_open(role, link.endpoint)]
+
+
+def home(role: Role | None) -> str:
+    """Where a person of this role starts: their console (machines' roles have none: the front page)."""
+    return _HOMES.get(role, "/") if role is not None else "/"
