@@ -2,8 +2,8 @@
 
 The incident writer keeps them in step with every change, but incidents stored before they existed
 (an upgrade) are in none of them: crews' work lists and loads, the open-work geo sets per category,
-the callers' index and the supervisor's queue counters. This rebuilds them from the incidents
-themselves. Run it once after upgrading, before the center takes calls; it is safe to run again.
+the callers' index, the search words, the due index (311's own work only) and the supervisor's queue
+counters. This rebuilds them from the incidents themselves. Run it once after upgrading, before the center takes calls; it is safe to run again.
 """
 
 from __future__ import annotations
@@ -12,7 +12,8 @@ from collections import defaultdict
 from collections.abc import Callable
 from typing import cast
 
-from incident.incidents import CREW_ACTIVE, queue_field, select_calls, select_many
+from incident.incidents import CREW_ACTIVE, on_the_clock, queue_field, select_calls, select_many
+from incident.search_words import search_words
 from incident.status import Status
 from incident.store import Store
 
@@ -26,7 +27,8 @@ async def rebuild(store: Store, tick: Callable[[int], None] | None = None) -> di
     work: dict[str, list[tuple[int, str]]] = defaultdict(list)
     open_geo: dict[str, list[tuple[float, float, str]]] = defaultdict(list)
     queues: dict[str, int] = defaultdict(int)
-    callers = 0
+    due: dict[str, float] = {}
+    callers = words = 0
     start = 0
     while True:
         tickets = cast(list[bytes], await store.redis.zrange(keys.all_incidents, start, start + _BATCH - 1))
@@ -43,10 +45,15 @@ async def rebuild(store: Store, tick: Callable[[int], None] | None = None) -> di
             if incident.location is not None and incident.status not in _DONE:
                 point = incident.location
                 open_geo[incident.category].append((point.lon, point.lat, incident.ticket))
+            if on_the_clock(incident) and incident.due_at is not None:
+                due[incident.ticket] = int(incident.due_at.timestamp())
             for call in await select_calls(store, incident.calls):
                 if call.callback_e164:
                     pipe.zadd(keys.by_caller(call.callback_e164), {incident.ticket: incident.seq})
                     callers += 1
+                for word in search_words(call.narrative, call.address):
+                    pipe.zadd(keys.by_word(word), {incident.ticket: incident.seq})
+                    words += 1
         await pipe.execute()
         if tick:
             tick(len(tickets))
@@ -55,7 +62,9 @@ async def rebuild(store: Store, tick: Callable[[int], None] | None = None) -> di
     pipe = store.redis.pipeline(transaction=True)  # one MULTI: readers see the old or the new
     for key in stale:
         pipe.delete(key)
-    pipe.delete(keys.crew_load, keys.queues)
+    pipe.delete(keys.crew_load, keys.queues, keys.due)
+    if due:
+        pipe.zadd(keys.due, due)
     for field, count in queues.items():
         pipe.hset(keys.queues, field, count)
     for crew_id, members in work.items():
@@ -69,5 +78,7 @@ async def rebuild(store: Store, tick: Callable[[int], None] | None = None) -> di
         "crew_work": sum(len(m) for m in work.values()),
         "open_geo": sum(len(p) for p in open_geo.values()),
         "callers": callers,
+        "search_words": words,
+        "due": len(due),
         "queues": sum(queues.values()),
     }

@@ -8,7 +8,7 @@ import msgspec
 from quart import Blueprint, Response
 from quart_schema import document_response, validate_querystring, validate_request
 
-from incident import casework
+from incident import casework, worklist
 from incident.auth import access
 from incident.auth.privacy import SEES_CALLERS
 from incident.records import Incident
@@ -55,3 +55,16 @@ async def post_note(ticket: str, data: casework.NoteIn) -> Response:
 async def list_storms() -> Response:
     """Past and current storm incidents (activations), newest first, for their after-action reports."""
     return json_response(await casework.storms(store()))
+
+
+@blueprint.get("/worklist")
+@validate_querystring(worklist.WorkQuery)
+@document_response(worklist.WorkList)
+async def get_worklist(query_args: worklist.WorkQuery) -> Response:
+    """The supervisor's work list: one view, by priority then oldest first, paged; every view counted.
+
+    `waiting`: open 311 work placed in the city; apart from it `unplaced` (needs a point), `outside`
+    (another town's), `referred` (an agency has it) and `held` (911 has it). Filter by `category` and
+    council `district`.
+    """
+    return json_response(await worklist.work_list(store(), query_args))

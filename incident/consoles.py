@@ -40,7 +40,9 @@ async def crew() -> str:
 @hide
 async def supervisor() -> str:
     """The supervisor's wall screen: mode, surge, queues, overdue work, crews and alerts, kept live."""
-    return await render_template("supervisor.html", modes=[m.value for m in center.Mode])
+    return await render_template(
+        "supervisor.html", modes=[m.value for m in center.Mode], categories=surge_config().categories
+    )
 
 
 @blueprint.get("/coordinator")

@@ -49,7 +49,8 @@ def held_elsewhere(incident: Incident) -> bool:
     return incident.status in _ELSEWHERE or (incident.handoff is not None and incident.handoff.held)
 
 
-def _on_the_clock(incident: Incident) -> bool:
+def on_the_clock(incident: Incident) -> bool:
+    """311's own open work with a due time: what the due index holds (and overdue alarms watch)."""
     return incident.due_at is not None and incident.status not in _DONE and not held_elsewhere(incident)
 
 
@@ -421,8 +422,8 @@ def _reindex(change: Change, store: Store, before: Incident | None, after: Incid
     if after.location is not None and (before is None or before.location != after.location):
         change.geoadd(keys.incident_geo, after.location, ticket)
     # 311's own open work with a due time is in the due index (for overdue lists and alarms).
-    was_due = before is not None and _on_the_clock(before)
-    if _on_the_clock(after) and after.due_at is not None:
+    was_due = before is not None and on_the_clock(before)
+    if on_the_clock(after) and after.due_at is not None:
         if not was_due or before is None or before.due_at != after.due_at:
             change.zadd(keys.due, int(after.due_at.timestamp()), ticket)
     elif was_due:

@@ -20,6 +20,7 @@ from quart import Blueprint, Response, current_app, render_template, send_file
 from quart_schema import hide
 
 from geo.blocks import blocks_of
+from geo.gazetteer import pretty_street
 from incident.incidents import select_many
 from incident.security import csp_nonce
 from incident.web import geo, json_response, store, surge_config
@@ -46,7 +47,7 @@ class StormlineMap(folium.Map):
 
 
 class MapIncident(msgspec.Struct, array_like=True):
-    """An open incident as the map draws it: [ticket, lat, lon, category, priority, status, crew, job]."""
+    """An open incident as the map draws it: [ticket, lat, lon, category, priority, status, crew, job, outside]."""
 
     ticket: str
     lat: float
@@ -56,6 +57,7 @@ class MapIncident(msgspec.Struct, array_like=True):
     status: str
     crew: str | None
     job: str | None
+    outside: bool  # outside the city: drawn differently
 
 
 @blueprint.get("/map")
@@ -113,6 +115,7 @@ async def map_incidents() -> Response:
                     status=incident.status,
                     crew=incident.assigned_crew,
                     job=incident.job,
+                    outside=incident.outside_jurisdiction,
                 )
             )
     return json_response(rows)
@@ -153,7 +156,7 @@ def _base(_gazetteer: int) -> bytes:
             {
                 "type": "Feature",
                 "geometry": {"type": "LineString", "coordinates": [[lon, lat] for lat, lon in block.coords]},
-                "properties": {"layer": "street", "name": block.label},
+                "properties": {"layer": "street", "name": block.label, "street": pretty_street(block.street)},
             }
         )
     return json.dumps({"type": "FeatureCollection", "features": features}, separators=(",", ":")).encode()

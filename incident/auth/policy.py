@@ -56,6 +56,7 @@ ACCESS: dict[str, Rule] = {
     "casework.search": allow(A, CO, S),
     "casework.post_note": allow(A, CO, S),
     "casework.list_storms": allow(S),
+    "casework.get_worklist": allow(CO, S),
     # partner agencies' CAP feed (no caller's words, address, name or number; the place only roughly)
     "partners.post_sharing": allow(S),
     "partners.cap_feed": allow(Role.AGENCY, CO, S),

@@ -22,6 +22,22 @@ window.stormlineBase = async (map, { fit = true } = {}) => {
     "Neighbourhoods": layerOf("neighborhood"), "Police districts": layerOf("police") };
   const city = layerOf("city");
   L.featureGroup([city, zones["Streets"], zones["Council districts"]]).addTo(map).bringToBack();
+  // Street names, close in only: at the zoom a crew or an agent reads a block, for the streets in view.
+  const names = () => {
+    const near = map.getZoom() >= 16 && map.hasLayer(zones["Streets"]);
+    const view = map.getBounds();
+    const labelled = new Set();
+    zones["Streets"].eachLayer((line) => {
+      const street = line.feature.properties.street;
+      const show = near && street && !labelled.has(street) && view.intersects(line.getBounds());
+      if (show) {
+        labelled.add(street); // one label per street in view is enough to read it
+        if (!line.getTooltip()) line.bindTooltip(named(street), { permanent: true, direction: "center", className: "street-name" });
+        line.openTooltip();
+      } else if (line.getTooltip()) line.closeTooltip();
+    });
+  };
+  map.on("zoomend moveend", names);
   if (fit && city.getLayers().length) map.fitBounds(city.getBounds());
   return { zones, features: base.features.length };
 };

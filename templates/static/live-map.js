@@ -5,7 +5,7 @@
   const frame = document.getElementById("map-frame");
   if (!frame) return;
   const map = window[frame.dataset.map];
-  const colours = { P1: "#c0001a", P2: "#e66a00", P3: "#c9a400", P4: "#2a6fdb" };
+  const colours = { P1: "#c0001a", P2: "#b35300", P3: "#c9a400", P4: "#2a6fdb" };
   // Each category's own border colour, so kinds can be told apart at a glance as well as filtered.
   const kinds = ["#222222", "#6a1b9a", "#00695c", "#ad1457", "#4e342e", "#1565c0", "#558b2f", "#ef6c00"];
   const codes = [...document.querySelectorAll("#map-filters input[name=category]")].map((i) => i.value);
@@ -13,7 +13,14 @@
   const touched = new Set(); // tickets changed by events while the snapshot was loading: events win
   let snapshotting = true;
   const done = new Set(["resolved", "closed", "cancelled"]);
-  const clusters = L.markerClusterGroup({ chunkedLoading: true, disableClusteringAtZoom: 17 });
+  // A cluster takes the colour of its most urgent incident, and says how many it holds.
+  const clusters = L.markerClusterGroup({ chunkedLoading: true, disableClusteringAtZoom: 17,
+    iconCreateFunction: (cluster) => {
+      const worst = cluster.getAllChildMarkers().map((m) => m.options.priority).sort()[0] || "P4";
+      const n = cluster.getChildCount();
+      return L.divIcon({ html: `<span>${n}</span>`, className: `cluster cluster-${worst}`,
+        iconSize: L.point(40, 40) });
+    } });
   const markers = new Map(); // ticket → { marker, data }
   const crews = new Map();
   const stations = new Map();
@@ -31,14 +38,16 @@
   }
 
   function style(data) {
+    // Outside the city: a dashed ring and a pale fill, so another town's work is not read as ours.
     return { radius: data.priority === "P1" ? 9 : 7, color: kinds[codes.indexOf(data.category) % kinds.length] || "#222",
-             weight: data.crew ? 4 : 2,
-             fillColor: colours[data.priority] || "#777", fillOpacity: 0.85 };
+             weight: data.crew ? 4 : 2, priority: data.priority, dashArray: data.outside ? "3 3" : null,
+             fillColor: colours[data.priority] || "#777", fillOpacity: data.outside ? 0.3 : 0.85 };
   }
 
   function label(data) {
     return `<strong><a href="/incidents/${encodeURIComponent(data.ticket)}">${escape(data.ticket)}</a></strong><br>${escape(data.category)} · ${escape(data.priority)} · ` +
-      escape(data.status) + (data.crew ? `<br>crew ${escape(data.crew)}` : "") + (data.job ? `<br>job ${escape(data.job)}` : "");
+      escape(data.status) + (data.crew ? `<br>crew ${escape(data.crew)}` : "") + (data.job ? `<br>job ${escape(data.job)}` : "") +
+      (data.outside ? "<br>outside the city" : "");
   }
 
   function put(data) {
@@ -69,7 +78,7 @@
     try {
       const i = (await json(`/api/v1/incidents/${encodeURIComponent(ticket)}`)).incident;
       if (i.location) put({ ticket: i.ticket, lat: i.location.lat, lon: i.location.lon, category: i.category,
-        priority: i.priority, status: i.status, crew: i.assigned_crew, job: i.job });
+        priority: i.priority, status: i.status, crew: i.assigned_crew, job: i.job, outside: i.outside_jurisdiction });
     } catch (error) { /* gone, or not ours to see */ }
   }
 
@@ -86,8 +95,9 @@
       (view.position.stale ? " (stale)" : "");
     const known = crews.get(view.crew.id);
     if (known) { known.setLatLng([view.position.lat, view.position.lon]).setPopupContent(text); return; }
+    const label = document.createElement("span"); label.textContent = view.crew.name;
     crews.set(view.crew.id, L.marker([view.position.lat, view.position.lon], { title: view.crew.name })
-      .bindPopup(text).addTo(map));
+      .bindPopup(text).bindTooltip(label, { permanent: true, direction: "right", className: "crew-name" }).addTo(map));
   }
 
   function stationAt(view) {
@@ -126,16 +136,19 @@
       arrivals.push([i.ticket, Date.now()]);
       if (arrivals.length > 20000) arrivals.splice(0, 10000);
       if (i.location) put({ ticket: i.ticket, lat: i.location.lat, lon: i.location.lon, category: i.category,
-        priority: i.priority, status: i.status, crew: i.assigned_crew, job: i.job });
+        priority: i.priority, status: i.status, crew: i.assigned_crew, job: i.job, outside: i.outside_jurisdiction });
+      else unplaced();
     });
     source.addEventListener("incident.status_changed", (e) => {
-      const ev = seen(e); update(ev.ticket, { status: ev.to, crew: ev.crew_id });
+      const ev = seen(e); update(ev.ticket, { status: ev.to, crew: ev.crew_id }); unplaced();
     });
     source.addEventListener("call.attached", (e) => {
       const ev = seen(e); if (ev.priority) update(ev.ticket, { priority: ev.priority });
     });
     source.addEventListener("incident.located", (e) => {
-      const ev = seen(e); update(ev.ticket, { lat: ev.located_by.point.lat, lon: ev.located_by.point.lon });
+      const ev = seen(e);
+      update(ev.ticket, { lat: ev.located_by.point.lat, lon: ev.located_by.point.lon, outside: ev.outside_jurisdiction });
+      unplaced();
     });
     source.addEventListener("incident.assigned", (e) => {
       const ev = seen(e); ev.tickets.forEach((t) => update(t, { status: "assigned", crew: ev.crew_id }));
@@ -166,12 +179,22 @@
   async function snapshot() {
     snapshotting = true;
     const rows = await json("/api/v1/map/incidents");
-    rows.forEach(([ticket, lat, lon, category, priority, status, crew, job]) => {
-      if (!touched.has(ticket)) put({ ticket, lat, lon, category, priority, status, crew, job });
+    rows.forEach(([ticket, lat, lon, category, priority, status, crew, job, outside]) => {
+      if (!touched.has(ticket)) put({ ticket, lat, lon, category, priority, status, crew, job, outside });
     });
+    unplaced();
     snapshotting = false;
     touched.clear();
   }
+
+  // The calls that are not on the map at all: counted, with the way to place them.
+  const countUnplaced = async () => {
+    const page = await json("/api/v1/incidents?needs_location=true&status=open,assigned&limit=500");
+    const n = page.items.length;
+    document.getElementById("unplaced-count").textContent = n ? `${n}${page.next_cursor ? "+" : ""} not on the map` : "Every call is on the map";
+  };
+  let unplacedTimer = null;
+  function unplaced() { clearTimeout(unplacedTimer); unplacedTimer = setTimeout(() => countUnplaced().catch(() => {}), 500); }
 
   async function drawJobs() {
     const found = await json("/api/v1/jobs");

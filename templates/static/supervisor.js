@@ -99,9 +99,25 @@
     $("assign-result").textContent = `${ticket} assigned to ${name}.`;
   }
 
+  const work = { view: "waiting", page: 1 };
+  const age = (iso) => {
+    const minutes = Math.round((Date.now() - new Date(iso)) / 60000);
+    return minutes < 60 ? `${minutes} min` : `${Math.floor(minutes / 60)} h ${minutes % 60} min`;
+  };
+
   async function waiting() {
-    const page = await send("GET", "/api/v1/incidents?status=open&limit=25");
-    $("waiting").tBodies[0].replaceChildren(...page.items.map((i) => {
+    const query = new URLSearchParams({ view: work.view, page: work.page, per_page: 25 });
+    if ($("work-category").value) query.set("category", $("work-category").value);
+    if ($("work-district").value) query.set("district", $("work-district").value);
+    const list = await send("GET", `/api/v1/worklist?${query}`);
+    work.page = list.page;
+    document.querySelectorAll("[data-count]").forEach((span) => { span.textContent = `(${list.counts[span.dataset.count]})`; });
+    const chosen = $("work-district").value;
+    $("work-district").replaceChildren(new Option("All", ""), ...list.districts.map((d) => new Option(`District ${d}`, d, false, d === chosen)));
+    $("work-page").textContent = `Page ${list.page} of ${list.pages} · ${list.total} in this list`;
+    $("work-prev").disabled = list.page <= 1;
+    $("work-next").disabled = list.page >= list.pages;
+    $("waiting").tBodies[0].replaceChildren(...list.items.map((i) => {
       const held = i.handoff && i.handoff.held;
       const actions = document.createElement("div");
       if (held) {
@@ -112,7 +128,10 @@
           catch (error) { $("assign-result").textContent = error.message; }
           waiting();
         }));
-      } else {
+      } else if (i.needs_location) {
+        const place = document.createElement("a"); place.href = "/locate"; place.textContent = "Place it on the map";
+        actions.append(place);
+      } else if (i.status === "open") {
         actions.append(button("Recommend crews", async () => {
           const found = await send("GET", `/api/v1/incidents/${i.ticket}/recommendations`);
           actions.replaceChildren(...(found.candidates.length ? found.candidates.slice(0, 3).map((c) => {
@@ -125,11 +144,24 @@
           }) : [document.createTextNode(`No crew can go: ${Object.entries(found.excluded).map(([k, n]) => `${n} ${k}`).join(", ") || "none on the board"}`)]));
         }));
       }
-      const row = cells(ticket(i.ticket), `${i.category} · ${i.priority}${held ? " · HELD FOR 911" : ""}`, i.address || "", actions);
+      const flags = [held ? "HELD FOR 911" : "", i.outside_jurisdiction ? `OUTSIDE THE CITY${i.town ? ` (${i.town})` : ""}` : "",
+        i.status === "referred" ? "REFERRED" : "", i.needs_location ? "NOT PLACED" : ""].filter(Boolean);
+      const row = cells(ticket(i.ticket), `${i.category} · ${i.priority}${flags.length ? ` · ${flags.join(" · ")}` : ""}`,
+        age(i.opened_at), i.address || "", actions);
       row.dataset.ticket = i.ticket;
+      row.dataset.priority = i.priority;
       return row;
     }));
   }
+  document.querySelectorAll(".tab").forEach((tab) => tab.addEventListener("click", () => {
+    work.view = tab.dataset.view; work.page = 1;
+    document.querySelectorAll(".tab").forEach((t) => t.setAttribute("aria-pressed", String(t === tab)));
+    waiting();
+  }));
+  $("work-category").addEventListener("change", () => { work.page = 1; waiting(); });
+  $("work-district").addEventListener("change", () => { work.page = 1; waiting(); });
+  $("work-prev").addEventListener("click", () => { work.page -= 1; waiting(); });
+  $("work-next").addEventListener("click", () => { work.page += 1; waiting(); });
 
   async function alerts() {
     const view = await send("GET", "/api/v1/alarms?newest=true&limit=15");
@@ -152,7 +184,8 @@
   const all = () => Promise.all([mode(), surge(), queues(), overdue(), crews(), alerts(), waiting()])
     .then(() => { document.getElementById("supervisor").dataset.ready = "true"; });
   follow(["incident.opened", "call.attached", "incident.status_changed", "incident.assigned",
-          "incident.unassigned", "crew.marked", "incident.requeued", "handoff.step"],
+          "incident.unassigned", "crew.marked", "incident.requeued", "handoff.step", "incident.located",
+          "referral.changed", "incident.triage_overridden"],
          () => { queues(); surge(); overdue(); crews(); waiting(); });
   follow(["alarm.raised"], alerts);
   follow(["center.mode_changed"], mode);

@@ -18,7 +18,11 @@ async def test_reindex_restores_work_load_duplicates_and_callers(store: Store, c
     open_one = await ticket_at(client, 42.90, -78.85, callback_number="716-555-0123")
     keys = store.keys
     await store.redis.delete(
-        keys.crew_work("crew-1"), keys.crew_load, keys.open_geo("debris"), keys.by_caller("+17165550123")
+        keys.crew_work("crew-1"),
+        keys.crew_load,
+        keys.open_geo("debris"),
+        keys.by_caller("+17165550123"),
+        keys.due,
     )
     before = await call_at(client, 42.90, -78.85, callback_number="716-555-0123")
     assert before["duplicates"] == {"nearby": [], "same_caller": []}
@@ -31,3 +35,5 @@ async def test_reindex_restores_work_load_duplicates_and_callers(store: Store, c
     after = await call_at(client, 42.90, -78.85, callback_number="716-555-0123")
     assert open_one in [n["ticket"] for n in after["duplicates"]["nearby"]]
     assert open_one in [n["ticket"] for n in after["duplicates"]["same_caller"]]
+    assert counts["search_words"] > 0
+    assert await store.redis.zscore(keys.due, open_one) is not None

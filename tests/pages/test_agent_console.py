@@ -189,7 +189,9 @@ def test_an_outside_city_call_is_said_before_logging_and_assigning_it_asks_first
     boss = page.context.browser.new_context(base_url=live.url).new_page()  # type: ignore[union-attr]
     sign_in_as(boss, live, "sam", "supervisor")
     boss.goto("/supervisor")
+    boss.get_by_role("button", name=re.compile("Outside the city")).click()  # not mixed in with the city's
     row = boss.locator(f"#waiting tr[data-ticket='{ticket}']")
+    expect(row).to_contain_text("OUTSIDE THE CITY")
     row.get_by_role("button", name="Recommend crews").click(timeout=10_000)
     messages: list[str] = []
 

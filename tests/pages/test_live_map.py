@@ -133,3 +133,33 @@ def test_the_map_resumes_from_the_last_event_after_the_server_restarts(page: Pag
     assert page.evaluate("window.__loaded === performance.timeOrigin")  # the same page throughout
     assert len(snapshots) == 1  # resumed from the last event id, not redrawn from a fresh snapshot
     assert csp_violations(page) == []
+
+
+def test_the_map_has_a_legend_counts_unplaced_calls_and_marks_other_towns_work(page: Page, live: Server) -> None:
+    """Legend; "N not on the map"; a cluster takes its most urgent colour; outside-city work is dashed;
+    crews are labelled; street names show close in."""
+    with live.client(live.token("supervisor")) as api:
+        for priority in ("P4", "P1", "P3"):  # three in one spot: one cluster, coloured P1
+            assert api.post("/api/v1/calls", json={**CALL, "priority": priority}).status_code == 201
+        away = {**CALL, "location": {"lat": 42.9073, "lon": -78.7542}}  # Cheektowaga
+        outside = api.post("/api/v1/calls", json=away).json()["ticket"]
+        lost = {"narrative": "limb down", "category": "debris", "address": "behind the old grain elevator"}
+        assert api.post("/api/v1/calls", json=lost).status_code == 201
+        crew = {"id": "saw-1", "name": "Saw 1", "kind": "debris_forestry"}
+        assert api.post("/api/v1/crews", json=crew).status_code == 201
+        device = live.token("crew", crew="saw-1")
+    with live.client(device) as phone:
+        assert phone.post("/api/v1/crews/saw-1/position", json={"lat": 42.92, "lon": -78.87}).status_code == 200
+    sign_in_as(page, live, "sam", "supervisor")
+    page.goto("/map")
+    expect(page.locator("#map-frame")).to_have_attribute("data-ready", "true", timeout=15_000)
+    expect(page.locator(".legend")).to_contain_text("dashed and pale: outside the city")
+    expect(page.locator("#unplaced-count")).to_have_text("1 not on the map", timeout=5_000)
+    expect(page.locator(".cluster.cluster-P1").first).to_contain_text("3")
+    dash = page.evaluate("(t) => window.stormlineMap.markers.get(t).marker.options.dashArray", outside)
+    assert dash == "3 3"
+    expect(page.locator(".crew-name")).to_have_text("Saw 1")
+    map_name = page.locator("#map-frame").get_attribute("data-map")
+    page.evaluate(f"window['{map_name}'].setView([42.9242, -78.8770], 17) && null")
+    expect(page.locator(".street-name", has_text="Elmwood Ave").first).to_be_visible(timeout=5_000)
+    assert csp_violations(page) == []

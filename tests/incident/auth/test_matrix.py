@@ -63,6 +63,7 @@ SAMPLES: dict[str, Sample] = {
         f"/api/v1/incidents/{ctx['ticket']}/notes", json={"text": "called back: still no heat"}
     ),
     "casework.list_storms": lambda c, ctx: c.get("/api/v1/activations"),
+    "casework.get_worklist": lambda c, ctx: c.get("/api/v1/worklist?view=held&per_page=5"),
     "partners.post_sharing": lambda c, ctx: c.post(
         f"/api/v1/incidents/{ctx['shared']}/partners", json={"shared": True, "headline": "Trees down"}
     ),
