@@ -1,9 +1,10 @@
-"""`stormline dispatch reindex`: rebuild the indexes dispatch and duplicate detection read.
+"""`stormline dispatch reindex`: rebuild the indexes dispatch, duplicates and search read.
 
 The incident writer keeps them in step with every change, but incidents stored before they existed
 (an upgrade) are in none of them: crews' work lists and loads, the open-work geo sets per category,
 the callers' index, the search words, the due index (311's own work only) and the supervisor's queue
-counters. This rebuilds them from the incidents themselves. Run it once after upgrading, before the center takes calls; it is safe to run again.
+counters. This rebuilds them from the incidents themselves. Run it once after upgrading, before the
+center takes calls; it is safe to run again.
 """
 
 from __future__ import annotations

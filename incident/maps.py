@@ -47,7 +47,7 @@ class StormlineMap(folium.Map):
 
 
 class MapIncident(msgspec.Struct, array_like=True):
-    """An open incident as the map draws it: [ticket, lat, lon, category, priority, status, crew, job, outside]."""
+    """An open incident as the map draws it, as an array (one per incident, so the list stays small)."""
 
     ticket: str
     lat: float

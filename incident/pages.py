@@ -10,6 +10,7 @@ from quart_schema import hide
 from redis.exceptions import RedisError
 
 from incident import __version__, center
+from incident.auth import access
 from incident.web import store, surge_config
 
 blueprint = Blueprint("pages", __name__)
@@ -25,11 +26,16 @@ async def mode_banner() -> dict[str, Any]:
         # A page must still render when Redis is away; the banner script fills it in once it is back.
         log.warning("mode banner: Redis unavailable")
         return {"center_mode": None, "center_banner": "", "incident_name": None}
-    return {
-        "center_mode": state.mode.value,
-        "center_banner": center.profile(surge_config(), state.mode).banner,
-        "incident_name": state.activation.name if state.activation else None,
-    }
+    profile = center.profile(surge_config(), state.mode)
+    if access.current().signed_in:
+        return {
+            "center_mode": state.mode.value,
+            "center_banner": profile.banner,
+            "incident_name": state.activation.name if state.activation else None,
+        }
+    # Residents read the public message, not the staff's instruction.
+    message = profile.public_message if state.mode is not center.Mode.NORMAL else ""
+    return {"center_mode": state.mode.value, "center_banner": message, "incident_name": None}
 
 
 @blueprint.get("/")

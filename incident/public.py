@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 
 import msgspec
@@ -10,13 +11,14 @@ from quart_rate_limiter import rate_limit
 from quart_schema import document_response
 
 from dispatch import stations
+from geo.gazetteer import pretty_street
 from geo.point import Point
 from incident import center
 from incident.api import TICKET
 from incident.incidents import select_incident
 from incident.problems import Problem
 from incident.status import Status
-from incident.web import json_response, store, surge_config
+from incident.web import geo, json_response, store, surge_config
 
 blueprint = Blueprint("public", __name__, url_prefix="/api/v1")
 
@@ -70,6 +72,7 @@ class PublicStation(msgspec.Struct, kw_only=True):
     id: str
     name: str
     address: str | None
+    near: str | None  # the nearest known corner, when the data gives no street address
     point: Point
     hours: str
     amenities: stations.Amenities
@@ -94,8 +97,11 @@ async def get_stations() -> Response:
 @rate_limit(LOOKUPS_PER_ADDRESS, timedelta(minutes=1))
 @document_response(TicketStatus)
 async def get_ticket(ticket: str) -> Response:
-    """Look a ticket up: its category and status. No names, numbers, addresses or narratives."""
-    found = await ticket_status(ticket)
+    """Look a ticket up: its category and status. No names, numbers, addresses or narratives.
+
+    The number may be typed with a space for the dash ("2026 000123").
+    """
+    found = await ticket_status(normal_ticket(ticket))
     if found is None:
         raise Problem(404, "Not Found", "no such ticket", kind="unknown-ticket")
     return json_response(found)
@@ -133,6 +139,7 @@ async def open_stations() -> list[PublicStation]:
                 id=found.id,
                 name=found.name,
                 address=found.address,
+                near=None if found.address else _nearest_corner(found.point),
                 point=found.point,
                 hours=found.hours,
                 amenities=found.amenities,
@@ -142,3 +149,19 @@ async def open_stations() -> list[PublicStation]:
             )
         )
     return items
+
+
+def _nearest_corner(point: Point) -> str | None:
+    found = geo().gazetteer.reverse(point)
+    return pretty_corner(found[0]) if found and found[2] < 400 else None
+
+
+def pretty_corner(label: str) -> str:
+    """A corner as people write it: "MAIN ST & HERTEL AVE" is "Main St & Hertel Ave"."""
+    return " & ".join(pretty_street(part.strip()) for part in label.split("&"))
+
+
+def normal_ticket(typed: str) -> str:
+    """A ticket as a resident types it ("2026 000123", "2026000123") in its one form, "2026-000123"."""
+    digits = re.sub(r"[\s\-–]+", "", typed.strip())
+    return f"{digits[:4]}-{digits[4:]}" if re.fullmatch(r"\d{8,13}", digits) else typed.strip()

@@ -1,5 +1,8 @@
-"""The supervisor's work list: 311's waiting work by priority then age, and apart from it the work that
-waits on something else (a point on the map, another town, an agency, 911), each counted."""
+"""The supervisor's work list: 311's waiting work by priority then age.
+
+Apart from it, each counted, the work that waits on something else: a point on the map, another
+town, an agency, 911.
+"""
 
 from __future__ import annotations
 

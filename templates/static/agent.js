@@ -44,6 +44,15 @@
   function confirm_() { confirmed = true; $("confirm-place").hidden = true; }
   $("confirm-place").addEventListener("click", () => { confirm_(); $("located").textContent += " Confirmed."; });
   window.stormlineBase(map).then(() => { frame.dataset.ready = "true"; });
+  const home = { center: map.getCenter(), zoom: map.getZoom() };
+  // The keyboard goes from the address to the category, not through the map: the pin is set by the
+  // address, confirmed with Alt+P, or placed with the mouse.
+  map.getContainer().tabIndex = -1;
+  map.keyboard.disable();
+  const unfocusable = (root) => root.querySelectorAll("a, button, path, [tabindex]")
+    .forEach((el) => { if (el !== map.getContainer()) el.setAttribute("tabindex", "-1"); });
+  unfocusable(frame);
+  new MutationObserver(() => unfocusable(frame)).observe(frame, { childList: true, subtree: true });
 
   function answers() {
     const out = {};
@@ -52,6 +61,16 @@
       out[input.dataset.question] = input.dataset.kind === "number" ? Number(input.value) : input.value;
     });
     return out;
+  }
+
+  // A reason in the agent's words: what the caller said, and what it does to the call.
+  const names = Object.fromEntries([...$("category").options].filter((o) => o.value).map((o) => [o.value, o.textContent]));
+  function reason(r) {
+    const effect = r.category && names[r.category] ? r.effect.replace(r.category, names[r.category]) : r.effect;
+    if (r.words && r.words.length) return `“${r.words.join("”, “")}”: ${effect}`;
+    if (r.answer) return `The answer “${r.answer}”: ${effect}`;
+    if (r.rule === "vulnerability") return `A vulnerable person ${effect}`;
+    return effect.charAt(0).toUpperCase() + effect.slice(1);
   }
 
   function category() { return $("category").value || (triaged && triaged.category) || ""; }
@@ -70,6 +89,7 @@
     if (mine !== asked || logged) return; // a filed call's screen stays as it was filed
     triaged = answer;
     $("transfer").hidden = !triaged.life_safety;
+    $("handoff-hint").hidden = !triaged.life_safety;
     // A medical or danger word no rule settled: not "general", but the life-safety questions first.
     const first = triaged.screen_first && !triaged.life_safety;
     const unsettled = triaged.reasons.find((r) => r.rule === "unsettled");
@@ -84,7 +104,8 @@
       : `${triaged.category} · ${triaged.priority}` + (triaged.life_safety ? " · LIFE SAFETY" : "");
     $("triage-reasons").replaceChildren(...triaged.reasons.map((r) => {
       const li = document.createElement("li");
-      li.textContent = `${r.rule}: ${r.effect}${r.words ? ` ("${r.words}")` : ""}`;
+      li.textContent = reason(r);
+      li.title = `rule ${r.rule}`; // for the supervisor tuning the rules; the agent reads the sentence
       return li;
     }));
     $("triage-ask").textContent = triaged.questions.length
@@ -123,7 +144,7 @@
   function setPoint(lat, lon) {
     point = { lat, lon };
     if (!pin) {
-      pin = L.marker([lat, lon], { draggable: true, keyboard: true, title: "The caller's location" }).addTo(map);
+      pin = L.marker([lat, lon], { draggable: true, keyboard: false, title: "The caller's location" }).addTo(map);
       pin.on("dragend", () => {
         const p = pin.getLatLng(); point = { lat: p.lat, lon: p.lng }; confirm_(); lookAround(); checkOutside();
       });
@@ -231,6 +252,7 @@
       }
       $("transfer").hidden = !receipt.transfer_to_911;
       $("handoff-steps").hidden = !receipt.transfer_to_911;
+      $("handoff-hint").hidden = true;
       $("handoff-steps").dataset.ticket = receipt.ticket;
       $("handoff-done").textContent = "";
       if (receipt.transfer_to_911) $("handoff-steps").querySelector("button").focus();
@@ -254,6 +276,12 @@
     $("confirm-place").hidden = true;
     form.reset(); $("ticket").value = ""; point = null; triaged = null; nearby = [];
     if (pin) { map.removeLayer(pin); pin = null; }
+    // Nothing of the last call stays on screen: words, place, triage, stations, steps.
+    ["located", "triage-reasons", "triage-ask", "station-text", "handoff-done", "address-suggestions", "triage-first"]
+      .forEach((id) => $(id).replaceChildren());
+    $("triage-decision").textContent = "Type what the caller says.";
+    $("handoff-steps").querySelectorAll("button").forEach((b) => b.classList.remove("done"));
+    map.setView(home.center, home.zoom);
     if (window.stormlineFollowup) window.stormlineFollowup.hide();
     ["transfer", "receipt", "station", "handoff-steps", "triage-first", "screen-first", "outside"].forEach((id) => { $(id).hidden = true; });
     $("screen").classList.remove("ask-first");

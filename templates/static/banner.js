@@ -10,8 +10,10 @@
       if (!answer.ok) return;
       const view = await answer.json();
       const name = view.state.activation ? ` (${view.state.activation.name})` : "";
+      const text = view.banner ? view.banner + name : "";
+      if (banner.textContent.trim() === text && banner.dataset.mode === view.state.mode) return; // said once
       banner.dataset.mode = view.state.mode;
-      banner.textContent = view.banner ? view.banner + name : "";
+      banner.textContent = text;
       banner.hidden = !view.banner;
     } catch (error) {
       // Offline for a moment: keep showing the last known mode and try again.

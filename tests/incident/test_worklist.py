@@ -59,7 +59,8 @@ async def test_filters_by_category_and_district(client: Client) -> None:
     """Category and council district narrow every view; the districts among the work are offered."""
     north = await _call(client, location={"lat": 42.9489, "lon": -78.8516})
     south = await _call(client, location={"lat": 42.8486, "lon": -78.8122})
-    await _call(client, narrative="no heat", category="shelter_transport", location={"lat": 42.9489, "lon": -78.8516})
+    north_point = {"lat": 42.9489, "lon": -78.8516}
+    await _call(client, narrative="no heat", category="shelter_transport", location=north_point)
     everything = await _list(client)
     assert len(everything["districts"]) >= 2
     debris = await _list(client, category="debris")

@@ -209,3 +209,42 @@ def test_an_outside_city_call_is_said_before_logging_and_assigning_it_asks_first
     expect(boss.locator("#assign-result")).to_have_text(f"{ticket} assigned to Saw 1.")
     assert csp_violations(page) == []
     boss.context.close()
+
+
+def test_the_console_speaks_the_agents_words_skips_the_map_and_esc_clears_the_last_call(
+    page: Page, live: Server
+) -> None:
+    """Reasons read as sentences; Tab goes from the address to the questions; Esc leaves nothing behind."""
+    _sign_in_agent(page, live)
+    page.keyboard.type("a tree fell on the car and the driver is trapped")
+    reasons = page.locator("#triage-reasons")
+    expect(reasons).to_contain_text("“trapped”: Emergency (transfer to 911) P1", timeout=5_000)
+    expect(reasons).not_to_contain_text("entrapment")
+    expect(page.locator("#handoff-hint")).to_be_visible()  # the step buttons come once it is logged
+    page.keyboard.press("Tab")
+    page.keyboard.type("Bailey & Kensington")
+    page.keyboard.press("Enter")
+    expect(page.locator("#located")).to_contain_text("KENSINGTON", timeout=5_000)
+    stops = []
+    for _ in range(4):
+        page.keyboard.press("Tab")
+        stops.append(
+            page.evaluate(
+                "document.activeElement.id || document.activeElement.name || document.activeElement.tagName"
+            )
+        )
+    assert "category" in stops[:2], stops
+    assert "answer" in stops, f"the first question is within four Tabs of the address: {stops}"
+    assert not any(s in ("DIV", "A", "IMG") for s in stops), stops  # nothing inside the map
+    page.keyboard.press("Control+Enter")
+    expect(page.locator("#ticket-number")).to_have_text(re.compile(r"^\d{4}-\d{6}$"), timeout=5_000)
+    expect(page.locator("#handoff-hint")).to_be_hidden()
+    expect(page.locator("#handoff-steps")).to_be_visible()
+    page.keyboard.press("Escape")
+    expect(page.locator("#narrative")).to_be_focused()
+    for cleared in ("#located", "#triage-reasons", "#triage-ask", "#handoff-done"):
+        expect(page.locator(cleared)).to_have_text("")
+    expect(page.locator("#triage-decision")).to_have_text("Type what the caller says.")
+    for hidden in ("#transfer", "#receipt", "#outside", "#followup"):
+        expect(page.locator(hidden)).to_be_hidden()
+    assert csp_violations(page) == []

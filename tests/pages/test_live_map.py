@@ -135,9 +135,10 @@ def test_the_map_resumes_from_the_last_event_after_the_server_restarts(page: Pag
     assert csp_violations(page) == []
 
 
-def test_the_map_has_a_legend_counts_unplaced_calls_and_marks_other_towns_work(page: Page, live: Server) -> None:
-    """Legend; "N not on the map"; a cluster takes its most urgent colour; outside-city work is dashed;
-    crews are labelled; street names show close in."""
+def test_the_map_has_a_legend_counts_unplaced_calls_and_marks_other_towns_work(
+    page: Page, live: Server
+) -> None:
+    """Legend, calls not on the map counted, clusters in their worst colour, other towns dashed, names."""
     with live.client(live.token("supervisor")) as api:
         for priority in ("P4", "P1", "P3"):  # three in one spot: one cluster, coloured P1
             assert api.post("/api/v1/calls", json={**CALL, "priority": priority}).status_code == 201
@@ -149,7 +150,8 @@ def test_the_map_has_a_legend_counts_unplaced_calls_and_marks_other_towns_work(p
         assert api.post("/api/v1/crews", json=crew).status_code == 201
         device = live.token("crew", crew="saw-1")
     with live.client(device) as phone:
-        assert phone.post("/api/v1/crews/saw-1/position", json={"lat": 42.92, "lon": -78.87}).status_code == 200
+        fix = {"lat": 42.92, "lon": -78.87}
+        assert phone.post("/api/v1/crews/saw-1/position", json=fix).status_code == 200
     sign_in_as(page, live, "sam", "supervisor")
     page.goto("/map")
     expect(page.locator("#map-frame")).to_have_attribute("data-ready", "true", timeout=15_000)

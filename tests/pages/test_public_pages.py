@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from playwright.sync_api import Page, expect
 
 from tests.pages.conftest import csp_violations
@@ -48,4 +50,41 @@ def test_open_stations_show_on_a_map_and_a_list_with_no_internet(page: Page, liv
     assert outside == []
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "stations.png"))
+    assert csp_violations(page) == []
+
+
+def test_public_pages_say_the_public_message_take_a_spaced_ticket_and_keep_current(
+    page: Page, live: Server
+) -> None:
+    """The storm's public message (not the staff's); "2026 000001" works; status and stations update live."""
+    page.clock.install()
+    with live.client(live.token("supervisor")) as api:
+        storm = {"mode": "incident", "name": "December Storm", "reason": "lake-effect snow"}
+        assert api.post("/api/v1/mode", json=storm).status_code == 200
+        call = {"narrative": "tree down", "category": "debris", "location": {"lat": 42.93, "lon": -78.83}}
+        ticket = api.post("/api/v1/calls", json=call).json()["ticket"]
+        page.goto("/track")
+        banner = page.locator("#mode-banner")
+        expect(banner).to_contain_text("The city is in storm operations")
+        expect(banner).not_to_contain_text("INCIDENT MODE")  # the staff's instruction stays with staff
+        page.get_by_label("Ticket number").fill(ticket.replace("-", " "))
+        page.keyboard.press("Enter")
+        expect(page.locator("#status")).to_have_attribute("data-status", "open")
+        assert api.post(
+            "/api/v1/crews", json={"id": "saw-1", "name": "Saw 1", "kind": "debris_forestry"}
+        ).is_success
+        assert api.post(f"/api/v1/incidents/{ticket}/assignment", json={"crew_id": "saw-1"}).is_success
+        page.clock.fast_forward("00:31")
+        expect(page.locator("#status")).to_have_attribute("data-status", "assigned", timeout=5_000)
+        expect(page.locator("#meaning")).to_contain_text("A crew has your request on its list.")
+        page.goto("/stations")
+        expect(page.locator("#none")).to_be_visible()
+        body = {"capacity_day": 60, "capacity_overnight": 40}
+        assert api.post("/api/v1/stations/bennett/open", json=body).status_code == 200
+        page.clock.fast_forward("01:01")
+        station = page.locator("[data-station=bennett]")
+        expect(station).to_contain_text("Lewis J Bennett High School", timeout=5_000)
+        expect(station).to_contain_text("Near ")  # no street address in the data: the nearest corner
+        expect(station.get_by_role("link", name="Directions")).to_have_attribute("href", re.compile("42.94"))
+        expect(page.locator("#none")).to_be_hidden()
     assert csp_violations(page) == []
