@@ -277,7 +277,8 @@
     form.reset(); $("ticket").value = ""; point = null; triaged = null; nearby = [];
     if (pin) { map.removeLayer(pin); pin = null; }
     // Nothing of the last call stays on screen: words, place, triage, stations, steps.
-    ["located", "triage-reasons", "triage-ask", "station-text", "handoff-done", "address-suggestions", "triage-first"]
+    ["located", "triage-reasons", "triage-ask", "station-text", "handoff-done", "address-suggestions", "triage-first",
+      "receipt"]
       .forEach((id) => $(id).replaceChildren());
     $("triage-decision").textContent = "Type what the caller says.";
     $("handoff-steps").querySelectorAll("button").forEach((b) => b.classList.remove("done"));
