@@ -35,7 +35,8 @@ async def test_load_counts_against_a_crew(client: Client) -> None:
     await _at(client, "busy", 42.930, -78.82)
     await _at(client, "idle", 42.935, -78.82)
     for i in range(3):
-        await assign(client, await ticket_at(client, 42.80 + i / 100, -78.85), "busy")
+        given = await assign(client, await ticket_at(client, 42.88 + i / 100, -78.85), "busy")
+        assert given.status_code == 200
     ticket = await ticket_at(client, 42.93, -78.82)
     body = await (await client.get(f"/api/v1/incidents/{ticket}/recommendations")).get_json()
     assert [c["crew_id"] for c in body["candidates"]] == ["idle", "busy"]
@@ -72,7 +73,8 @@ async def test_when_crews_are_full_the_most_urgent_work_is_planned(client: Clien
     await _at(client, "only", 42.93, -78.82)
     for i in range(12):  # max_jobs_per_crew is 12: fill all but one place
         if i < 11:
-            await assign(client, await ticket_at(client, 42.80 + i / 100, -78.85), "only")
+            given = await assign(client, await ticket_at(client, 42.87 + i / 500, -78.85), "only")
+            assert given.status_code == 200
     low = [await ticket_at(client, 42.931 + i / 1000, -78.82) for i in range(2)]
     urgent = await ticket_at(client, 42.96, -78.82, priority="P2")
     plan = await (await client.post("/api/v1/dispatch/plan", json={})).get_json()
