@@ -10,7 +10,7 @@ from typing import Annotated, cast
 
 import msgspec
 from quart import Blueprint, Quart, Response, current_app, request
-from quart_schema import document_response, validate_querystring, validate_request
+from quart_schema import document_request, document_response, validate_querystring, validate_request
 
 from geo.point import BBox
 from incident import center
@@ -41,6 +41,7 @@ from incident.intake import CallIn, CallReceipt, check_answers, take_call
 from incident.location import LocationIn, place_from_request
 from incident.overrides import OverrideIn, override
 from incident.problems import Problem, invalid_field, unknown_ticket
+from incident.psap_transfer import EidoIn, call_from_eido, transfer_key
 from incident.records import Call, Incident, Step, StoredEvent
 from incident.status import Status
 from incident.surge import Reading
@@ -107,6 +108,16 @@ async def post_call(data: CallIn) -> Response:
     timeout is safe: the same key with the same body returns the first answer and creates nothing;
     the same key with a different body is refused with 422.
     """
+    status, body, headers = await log_call(current_app, data, _idempotency_key(), access.current())
+    return json_response(body, status, headers)
+
+
+def valid_idempotency_key(key: str | None) -> bool:
+    return key is None or (0 < len(key) <= 255 and key.isascii() and key.isprintable())
+
+
+def _idempotency_key() -> str | None:
+    """The request's Idempotency-Key, if it sent one; a 400 if it is not one."""
     key = request.headers.get("Idempotency-Key")
     if not valid_idempotency_key(key):
         raise Problem(
@@ -116,12 +127,7 @@ async def post_call(data: CallIn) -> Response:
             kind="invalid-header",
             errors=[{"field": "Idempotency-Key", "detail": "1 to 255 printable ASCII characters"}],
         )
-    status, body, headers = await log_call(current_app, data, key, access.current())
-    return json_response(body, status, headers)
-
-
-def valid_idempotency_key(key: str | None) -> bool:
-    return key is None or (0 < len(key) <= 255 and key.isascii() and key.isprintable())
+    return key
 
 
 async def log_call(
@@ -269,10 +275,13 @@ async def post_override(ticket: str, data: OverrideIn) -> Response:
 async def post_handoff_step(ticket: str, data: StepIn) -> Response:
     """Record the agent's 911 handoff step: `location_verified`, `transfer_started`, `caller_released`.
 
-    `transfer_started` sends the EIDO incident and the CAP alert to the 911 center through the outbox,
-    and starts the clock for 911's acknowledgement.
+    Or a `note` for 911, its text in `detail`, as many as needed.
+
+    `transfer_started` sends the incident as a NENA EIDO, with the CAP alert, to the 911 center through
+    the outbox, and starts the clock for 911's acknowledgement. After it, a note (like a later call or a
+    corrected location) sends 911 a new version of the EIDO.
     """
-    check_agent_step(data.step)
+    check_agent_step(data.step, data.detail)
     await _incident_or_404(ticket)
     incident = await record_step(
         store(), surge_config(), ticket, data.step, access.current().name, data.detail
@@ -313,6 +322,30 @@ async def post_psap_status(ticket: str, data: PsapStatusIn) -> Response:
         psap_incident_id=data.psap_incident_id,
     )
     return json_response(incident)
+
+
+@blueprint.post("/psap/transfers")
+@document_request(EidoIn)
+@document_response(CallReceipt, 201)
+async def post_psap_transfer() -> Response:
+    """The 911 center transfers a non-emergency call to 311, as one NENA EIDO.
+
+    Authenticated with a `psap` token. The body is an EmergencyIncidentDataObjectType, validated against
+    NENA's schema: one that is not valid is a 422 naming the path of its first error, and nothing is
+    stored. The call (what the caller said, their callback, where) is taken as every call is: triaged,
+    checked for duplicates, placed in its zones; it opens an incident, or joins the 311 incident the
+    EIDO names (its tracking id as the EIDO's `$id` or in a `linkComponent`). The answer is the one
+    POST /calls gives: 201 with the 311 ticket.
+
+    Send an `Idempotency-Key` header so that a retry opens nothing more; without one, the EIDO's `$id`
+    and `lastUpdateTimeStamp` serve as the key.
+    """
+    key = _idempotency_key()
+    document = await request.get_json()
+    call = call_from_eido(surge_config(), document)
+    principal = access.current()
+    status, body, headers = await log_call(current_app, call, transfer_key(key, document), principal)
+    return json_response(body, status, headers)
 
 
 class Alarms(msgspec.Struct, kw_only=True):

@@ -239,15 +239,21 @@ class Geo(_Section, frozen=True):
     provider_cache_hours: Annotated[int, msgspec.Meta(ge=1, le=24 * 365)]
 
 
+# A domain name, lower case, as NENA's agency identifiers are.
+DOMAIN = r"^(?=.{4,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$"
+
+
 class HandoffConfig(_Section, frozen=True, kw_only=True):
     psap_endpoint: str  # where EIDO and CAP documents are POSTed; empty: none yet (deliveries wait)
     sender: Annotated[str, msgspec.Meta(min_length=3, max_length=200)]
+    agency_id: Annotated[str, msgspec.Meta(pattern=DOMAIN)]  # the 311 center's, in NENA's EIDO
     ack_seconds: Annotated[int, msgspec.Meta(ge=5, le=3600)]
     # A life-safety call with no handoff step yet alarms at once, and again this often until one is recorded.
     unstarted_repeat_seconds: Annotated[int, msgspec.Meta(ge=15, le=3600)] = 120
     retry_seconds: Annotated[int, msgspec.Meta(ge=1, le=600)]
     timeout_seconds: Annotated[float, msgspec.Meta(gt=0, le=60)]
     steps: list[Annotated[str, msgspec.Meta(min_length=3, max_length=300)]]
+    state: Annotated[str, msgspec.Meta(pattern=r"^[A-Z]{2}$")] | None = None  # in EIDO civic addresses (A1)
 
 
 class PartnerFeed(_Section, frozen=True):

@@ -1,10 +1,9 @@
-"""Documents for partners: the 911 handoff's NENA EIDO-shaped JSON incident, and CAP 1.2 alerts.
+"""CAP 1.2 alerts for partners: the 911 handoff's alert, and the partner agencies' feed.
 
-EIDO (NENA-STA-024, Emergency Incident Data Object) carries the incident, the calls, the location, the
-caller and the notes as linked components; the CAP 1.2 alert (OASIS) says, in the form every public-
-safety system reads, what is happening where. Both are built from the incident as stored, so what 911
-receives is what 311 logged. The same CAP builder writes the partner agencies' feed, with far less in
-it (see `cap`).
+The CAP 1.2 alert (OASIS) says, in the form every public-safety system reads, what is happening
+where. It is built from the incident as stored, so what 911 receives is what 311 logged (the EIDO that
+goes with it is in `eido`). The same builder writes the partner agencies' feed, with far less in it
+(see `cap`).
 """
 
 from __future__ import annotations
@@ -12,10 +11,9 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from incident.config import Priority, SurgeConfig
-from incident.records import Call, Incident, PartnerAlert
+from incident.records import Incident, PartnerAlert
 from incident.status import DONE, Status
 from incident.validation import xml_safe
 
@@ -36,76 +34,6 @@ def tracking_id(config: SurgeConfig, ticket: str) -> str:
 def partner_alert_id(config: SurgeConfig, ticket: str, message: PartnerAlert) -> str:
     """The CAP <identifier> of one message of an incident's chain to partners."""
     return f"{tracking_id(config, ticket)}:partners:v{message.version}"
-
-
-def eido(config: SurgeConfig, incident: Incident, calls: list[Call]) -> dict[str, Any]:
-    """The incident as an EIDO-shaped JSON object (components linked by identifier)."""
-    location_id, notes = f"loc-{incident.ticket}", []
-    for call in calls:
-        notes.append(
-            {
-                "componentIdentifier": f"note-{call.id}",
-                "notesActionComment": call.narrative,
-                "notesTimestamp": call.received_at.isoformat(),
-                "notesAuthorReference": call.agent,
-            }
-        )
-    if incident.triage is not None:
-        notes.append(
-            {
-                "componentIdentifier": f"note-triage-{incident.ticket}",
-                "notesActionComment": "311 triage: "
-                + "; ".join(
-                    f"{r.rule} ({', '.join(r.words) or r.answer or r.effect})"
-                    for r in incident.triage.reasons
-                ),
-                "notesTimestamp": incident.opened_at.isoformat(),
-            }
-        )
-    location: dict[str, Any] = {"componentIdentifier": location_id, "civicAddressText": incident.address}
-    if incident.location is not None:
-        location["locationByValue"] = {
-            "type": "Point",
-            "coordinates": [incident.location.lon, incident.location.lat],
-        }
-        location["locationMethod"] = incident.located_by.method if incident.located_by else "unknown"
-    return {
-        "eidoMessageIdentifier": f"{tracking_id(config, incident.ticket)}:v{incident.version}",
-        "incidentComponent": {
-            "componentIdentifier": incident.ticket,
-            "incidentTrackingIdentifier": tracking_id(config, incident.ticket),
-            "lastUpdateTimestamp": incident.updated_at.isoformat(),
-            "incidentTypeCommonRegistryText": [incident.category],
-            "incidentStatusCommonRegistryText": ["Active"],
-            "locationReference": [location_id],
-            "callReference": [f"call-{call.id}" for call in calls],
-            "personReference": [f"person-{call.id}" for call in calls],
-            "notesReference": [note["componentIdentifier"] for note in notes],
-        },
-        "callComponent": [
-            {
-                "componentIdentifier": f"call-{call.id}",
-                "callTypeDescription": call.channel,
-                "callStartTimestamp": call.received_at.isoformat(),
-                "callbackNumber": call.callback_e164 or call.callback_number,
-                "languageCode": call.language,
-            }
-            for call in calls
-        ],
-        "personComponent": [
-            {"componentIdentifier": f"person-{call.id}", "personName": call.caller_name, "role": "caller"}
-            for call in calls
-        ],
-        "locationComponent": [location],
-        "notesComponent": notes,
-        "agencyComponent": [
-            {
-                "componentIdentifier": f"agency-311-{config.jurisdiction.id}",
-                "agencyName": f"{config.jurisdiction.name} 311",
-                "agencyRole": "transferring",
-            }
-        ],
-    }
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,7 +1,9 @@
 """The 911 handoff: the agent's steps, the 911 center's answers, the dispatch hold, and the alarms.
 
 Each step is written with its event in one atomic step; "transfer started" also puts the EIDO and CAP
-documents in the outbox and starts the acknowledgement clock, in that same step.
+documents in the outbox and starts the acknowledgement clock, in that same step. While 911 has the
+incident, a change to what it is shown (a later call, a corrected location, an agent's note) puts a
+new version of the EIDO in the outbox in the step that makes the change (`update_911`).
 """
 
 from __future__ import annotations
@@ -13,17 +15,19 @@ from typing import Annotated, cast
 import msgspec
 
 from incident.config import SurgeConfig
-from incident.documents import cap, eido
+from incident.documents import cap
+from incident.eido import eido
 from incident.events import Change, Conflict, commit
 from incident.incidents import Decision, change_incident, select_calls, select_incident
 from incident.outbox import enqueue
 from incident.problems import Problem, invalid_field
-from incident.records import AlarmRaised, Handoff, HandoffStep, HandoffStepped, Incident, Step
+from incident.records import AlarmRaised, Call, Handoff, HandoffStep, HandoffStepped, Incident, Step
 from incident.status import DONE, Status, allowed
 from incident.store import Store
 
 log = logging.getLogger("stormline.handoff")
-AGENT_STEPS = frozenset({Step.LOCATION_VERIFIED, Step.TRANSFER_STARTED, Step.CALLER_RELEASED})
+AGENT_STEPS = frozenset({Step.LOCATION_VERIFIED, Step.TRANSFER_STARTED, Step.CALLER_RELEASED, Step.NOTE})
+REPEATABLE = frozenset({Step.DISPATCHED, Step.ON_SCENE, Step.NOTE, Step.RELEASED})
 PSAP_STEPS = frozenset({Step.ACCEPTED, Step.REJECTED, Step.DISPATCHED, Step.ON_SCENE, Step.CLOSED})
 _encode = msgspec.json.Encoder().encode
 
@@ -66,8 +70,12 @@ async def record_step(
 
     async def decide(current: Incident) -> Decision:
         changed[0] = False
+        if step == Step.NOTE and current.handoff is None:
+            raise Problem(
+                409, "No handoff", f"incident {ticket} is not being handed to 911", kind="handoff-order"
+            )
         handoff = current.handoff or screened(actor, datetime.now(UTC), "handoff started by hand")
-        if step != Step.RELEASED and handoff.has(step) and step not in (Step.DISPATCHED, Step.ON_SCENE):
+        if handoff.has(step) and step not in REPEATABLE:
             return current  # the same answer twice (a retried callback) changes nothing
         if step == Step.CALLER_RELEASED and not handoff.has(Step.TRANSFER_STARTED):
             raise Problem(
@@ -92,16 +100,14 @@ async def record_step(
         elif step == Step.RELEASED:
             held = False
         change = Change()
-        delivery = handoff.delivery
-        steps = [*handoff.steps, HandoffStep(step=step, at=now, by=actor, detail=detail)]
         updated = msgspec.structs.replace(
             current,
             status=status,
-            handoff=Handoff(
-                steps=steps,
+            handoff=msgspec.structs.replace(
+                handoff,
+                steps=[*handoff.steps, HandoffStep(step=step, at=now, by=actor, detail=detail)],
                 held=held,
                 psap_incident_id=psap_incident_id or handoff.psap_incident_id,
-                delivery=delivery,
             ),
             updated_at=now,
             version=current.version + 1,
@@ -116,16 +122,10 @@ async def record_step(
                 }
             )
             delivery = enqueue(change, store, "psap", body)
-            updated = msgspec.structs.replace(
-                updated,
-                handoff=Handoff(
-                    steps=steps,
-                    held=held,
-                    psap_incident_id=updated.handoff.psap_incident_id if updated.handoff else None,
-                    delivery=delivery,
-                ),
-            )
+            updated = msgspec.structs.replace(updated, handoff=_delivered(updated, delivery=delivery))
             change.zadd(keys.handoff_deadlines, int(now.timestamp()) + config.handoff.ack_seconds, ticket)
+        else:
+            updated = await update_911(store, config, current, updated, change)
         if step in (Step.ACCEPTED, Step.REJECTED, Step.CLOSED):
             change.zrem(keys.handoff_deadlines, ticket)
         change.zrem(keys.handoff_unstarted, ticket)  # someone is on it: no more "not started" alarms
@@ -172,9 +172,71 @@ async def _check_unstarted(store: Store, config: SurgeConfig, now: int) -> None:
         )
 
 
-def check_agent_step(step: Step) -> None:
+def check_agent_step(step: Step, detail: str | None) -> None:
     if step not in AGENT_STEPS:
         raise invalid_field("step", f"an agent records one of: {', '.join(sorted(AGENT_STEPS))}")
+    if step == Step.NOTE and not (detail and detail.strip()):
+        raise invalid_field("detail", "a note for 911 needs its text")
+
+
+async def update_911(
+    store: Store,
+    config: SurgeConfig,
+    current: Incident,
+    updated: Incident,
+    change: Change,
+    calls: list[Call] | None = None,
+) -> Incident:
+    """Put a new version of the EIDO in `change` if what 911 is shown of the incident changed.
+
+    `calls` are the updated incident's calls, if the caller has them (a new call is not stored yet).
+    Returns `updated`, its handoff listing the delivery. Every writer of a change 911 should hear of
+    (a call, a location, a note, an override) passes its decision through here.
+    """
+    before, after = shown_to_911(current), shown_to_911(updated)
+    if before is None or after is None or before == after:
+        return updated
+    if calls is None:
+        calls = await select_calls(store, updated.calls)
+    delivery = enqueue(change, store, "psap", _encode({"eido": eido(config, updated, calls)}))
+    return msgspec.structs.replace(updated, handoff=_delivered(updated, update=delivery))
+
+
+def _delivered(incident: Incident, *, delivery: str | None = None, update: str | None = None) -> Handoff:
+    """The incident's handoff, with the first delivery or a later version's recorded."""
+    handoff = incident.handoff
+    assert handoff is not None, "only a handoff is delivered"
+    if delivery is not None:
+        return msgspec.structs.replace(handoff, delivery=delivery)
+    return msgspec.structs.replace(handoff, updates=[*handoff.updates, update or ""])
+
+
+def shown_to_911(incident: Incident) -> tuple[object, ...] | None:
+    """What 911 is shown of an incident it has (a new EIDO goes when it changes); None: it has not.
+
+    911 has it from the transfer until it rejects or closes it, or 311's work on it is over.
+    """
+    handoff = incident.handoff
+    if (
+        handoff is None
+        or not handoff.has(Step.TRANSFER_STARTED)
+        or handoff.has(Step.REJECTED)
+        or handoff.has(Step.CLOSED)
+        or incident.status in DONE
+    ):
+        return None
+    return (
+        incident.calls,
+        incident.address,
+        incident.location,
+        incident.located_by,
+        incident.category,
+        incident.priority,
+        incident.life_safety,
+        incident.override,
+        incident.needs,
+        [step.detail for step in handoff.steps if step.step is Step.NOTE],
+    )
 
 
 def check_psap_status(step: Step) -> None:

@@ -19,7 +19,7 @@ from geo.service import GeoService, Located
 from incident import center, duplicates, idempotency, surge
 from incident.config import Priority, SurgeConfig
 from incident.events import Change, Conflict
-from incident.handoff import screened
+from incident.handoff import screened, update_911
 from incident.incidents import attach_call, insert_incident, select_calls, select_incident
 from incident.phone import to_e164
 from incident.problems import Problem, invalid_field
@@ -364,10 +364,12 @@ async def _attach(
             updated_at=now,
             version=current.version + 1,
         )
+        change = Change()
+        updated = await update_911(store, config, current, updated, change, [*earlier, call])
         answer = Answer(
             201, _encode(CallReceipt(ticket=ticket, call_id=call.id, new_incident=False, incident=updated))
         )
-        change = _settled(config, claimed, answer)
+        _settled(config, claimed, answer, change)
         if redated:
             center.unchanged(change, store, state)
         if current.handoff is None and updated.handoff is not None:
@@ -505,8 +507,10 @@ def _call(call_in: CallIn, ticket: str, number: int, now: datetime, e164: str | 
     )
 
 
-def _settled(config: SurgeConfig, claimed: idempotency.Claim | None, answer: Answer) -> Change:
-    change = Change()
+def _settled(
+    config: SurgeConfig, claimed: idempotency.Claim | None, answer: Answer, change: Change | None = None
+) -> Change:
+    change = change or Change()
     if claimed is not None:
         ttl = config.intake.idempotency_ttl_hours * 3600
         idempotency.settle(change, claimed, answer.status, answer.body, ttl)

@@ -10,6 +10,8 @@ import msgspec
 from geo.point import Point
 from geo.result import GeoResult, Method
 from geo.service import GeoService
+from incident.events import Change
+from incident.handoff import update_911
 from incident.incidents import Decision, change_incident
 from incident.problems import Problem, invalid_field
 from incident.records import Incident, IncidentLocated
@@ -93,7 +95,8 @@ async def set_location(
             outside_jurisdiction=placed.outside,
             version=updated.version,
         )
-        return updated, event, None
+        change = Change()
+        return await update_911(store, geo.config, current, updated, change), event, change
 
     updated = await change_incident(store, ticket, decide)
     return None if kept else updated

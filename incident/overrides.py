@@ -10,6 +10,7 @@ import msgspec
 from incident import center
 from incident.config import Priority, SurgeConfig
 from incident.events import Change
+from incident.handoff import update_911
 from incident.incidents import Decision, change_incident
 from incident.problems import invalid_field
 from incident.records import Incident, Override, TriageOverridden
@@ -53,10 +54,11 @@ async def override(
             updated_at=now,
             version=current.version + 1,
         )
-        return (
-            updated,
-            TriageOverridden(ticket=ticket, at=now, actor=actor, override=decision, version=updated.version),
-            center.unchanged(Change(), store, state),  # dated for the mode it lands in
+        change = center.unchanged(Change(), store, state)  # dated for the mode it lands in
+        updated = await update_911(store, config, current, updated, change)
+        event = TriageOverridden(
+            ticket=ticket, at=now, actor=actor, override=decision, version=updated.version
         )
+        return updated, event, change
 
     return await change_incident(store, ticket, decide)

@@ -31,6 +31,7 @@ class Channel(enum.StrEnum):
     OPEN311 = "open311"
     WALK_IN = "walk_in"
     FIELD = "field"
+    PSAP_TRANSFER = "psap_transfer"  # the 911 center transferred a non-emergency call (its EIDO)
 
 
 class Call(msgspec.Struct, kw_only=True):
@@ -96,6 +97,7 @@ class Step(enum.StrEnum):
     LOCATION_VERIFIED = "location_verified"
     TRANSFER_STARTED = "transfer_started"  # the EIDO and CAP documents go to 911 now
     CALLER_RELEASED = "caller_released"
+    NOTE = "note"  # an agent's note for 911 (the detail), as often as needed; 911 gets a new EIDO
     ACCEPTED = "accepted"  # 911 acknowledged
     REJECTED = "rejected"  # 911 refused, with a reason: 311 has the incident back
     DISPATCHED = "dispatched"
@@ -118,6 +120,7 @@ class Handoff(msgspec.Struct, kw_only=True):
     held: bool = True
     psap_incident_id: str | None = None
     delivery: str | None = None  # the outbox delivery of the EIDO and CAP documents
+    updates: list[str] = []  # the outbox deliveries of the EIDO's later versions, oldest first
 
     def has(self, step: Step) -> bool:
         return any(s.step == step for s in self.steps)

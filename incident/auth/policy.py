@@ -52,6 +52,7 @@ ACCESS: dict[str, Rule] = {
     "api.post_handoff_step": allow(A, S),
     "api.post_handoff_release": allow(S),
     "api.post_psap_status": allow(Role.PSAP),
+    "api.post_psap_transfer": allow(Role.PSAP),
     "api.get_alarms": allow(A, S),
     "casework.search": allow(A, CO, S),
     "casework.post_note": allow(A, CO, S),

@@ -1,10 +1,25 @@
-"""Small helpers for API tests."""
+"""Small helpers for API tests, and the 911 center's side of a handoff."""
 
 from __future__ import annotations
 
+import asyncio
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from typing import Any
 
+import httpx
+import msgspec
+from quart.testing.app import TestApp as App
 from quart.typing import TestClientProtocol as Client
+
+from incident.app import create_app
+from incident.config import SurgeConfig
+from incident.eido_schema import first_error, unknown_properties
+from incident.settings import Settings
+from tests.conftest import ROOT
+
+NENA = ROOT / "tests" / "schemas" / "nena-eido"
 
 CALL = {
     "narrative": "Big limb down across Bailey Ave near Kensington, street blocked",
@@ -41,3 +56,71 @@ async def move(client: Client, ticket: str, to: str, **fields: Any) -> Any:
         fields.setdefault("crew_id", "crew-1")
         await ensure_crew(client, fields["crew_id"])
     return await client.post(f"/api/v1/incidents/{ticket}/transitions", json={"to": to, **fields})
+
+
+class FakePsap:
+    """The 911 center's endpoint: fails the first `failures` attempts, then takes every delivery."""
+
+    def __init__(self, failures: int = 0) -> None:
+        self.failures = failures
+        self.requests: list[httpx.Request] = []
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        self.requests.append(request)
+        if len(self.requests) <= self.failures:
+            return httpx.Response(503)
+        return httpx.Response(202, json={"received": request.headers["Idempotency-Key"]})
+
+    def taken(self) -> dict[str, Any]:
+        """The deliveries 911 took, by Idempotency-Key, in the order they first arrived."""
+        bodies: dict[str, Any] = {}
+        for request in self.requests[self.failures :]:
+            bodies.setdefault(request.headers["Idempotency-Key"], msgspec.json.decode(request.content))
+        return bodies
+
+
+@asynccontextmanager
+async def serving_with_psap(settings: Settings, config: SurgeConfig, psap: FakePsap) -> AsyncIterator[App]:
+    """The app with a 911 endpoint configured (answered by `psap`), retrying every second."""
+    handoff = msgspec.structs.replace(
+        config.handoff, psap_endpoint="https://psap.example/311", retry_seconds=1
+    )
+    quart_app = create_app(settings, msgspec.structs.replace(config, handoff=handoff))
+    quart_app.extensions["stormline.psap_transport"] = httpx.MockTransport(psap)
+    async with quart_app.test_app() as test_app:
+        yield test_app  # type: ignore[misc]
+
+
+async def until(check: Callable[[], Awaitable[bool]], seconds: float = 8.0) -> None:
+    """Wait until `check` answers true; fail after `seconds`."""
+    deadline = time.monotonic() + seconds
+    while not await check():
+        assert time.monotonic() < deadline, "did not happen in time"
+        await asyncio.sleep(0.1)
+
+
+def assert_eido(document: dict[str, Any]) -> None:
+    """A valid NENA EIDO, using only the schema's property names, each `$ref` naming one of its parts."""
+    assert first_error(document, NENA) is None, first_error(document, NENA)
+    assert unknown_properties(document, NENA) == [], unknown_properties(document, NENA)
+    ids, refs = _ids_and_refs(document)
+    assert len(ids) == len(set(ids)), f"an $id given twice: {sorted(ids)}"
+    assert refs <= set(ids), f"references to nothing in the document: {refs - set(ids)}"
+
+
+def _ids_and_refs(node: Any) -> tuple[list[str], set[str]]:
+    ids: list[str] = []
+    refs: set[str] = set()
+    if isinstance(node, dict):
+        if isinstance(node.get("$id"), str):
+            ids.append(node["$id"])
+        if isinstance(node.get("$ref"), str):
+            refs.add(node["$ref"])
+        children = list(node.values())
+    else:
+        children = list(node) if isinstance(node, list) else []
+    for child in children:
+        more_ids, more_refs = _ids_and_refs(child)
+        ids += more_ids
+        refs |= more_refs
+    return ids, refs

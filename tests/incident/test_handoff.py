@@ -6,44 +6,25 @@ HTTP transport. Deliveries go through Redis for real.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import time
 from collections.abc import AsyncIterator
 from typing import Any
 
-import httpx
-import jsonschema
-import msgspec
 import pytest
 from lxml import etree
 from quart.testing.app import TestApp as App
 from quart.typing import TestClientProtocol as Client
 
-from incident.app import create_app
 from incident.auth.roles import Role
 from incident.config import SurgeConfig
 from incident.handoff import check_deadlines
 from incident.settings import Settings
 from tests.conftest import ROOT, as_role
-from tests.incident.helpers import ensure_crew
+from tests.incident.helpers import FakePsap, assert_eido, ensure_crew, serving_with_psap, until
 
 SCHEMAS = ROOT / "tests" / "schemas"
 EMERGENCY = {"narrative": "man trapped under a tree on Bailey, not moving", "address": "Bailey & Kensington"}
-
-
-class FakePsap:
-    """The 911 center's endpoint: fails the first `failures` attempts, then takes every delivery."""
-
-    def __init__(self, failures: int = 0) -> None:
-        self.failures = failures
-        self.requests: list[httpx.Request] = []
-
-    def __call__(self, request: httpx.Request) -> httpx.Response:
-        self.requests.append(request)
-        if len(self.requests) <= self.failures:
-            return httpx.Response(503)
-        return httpx.Response(202, json={"received": request.headers["Idempotency-Key"]})
 
 
 @pytest.fixture
@@ -54,13 +35,8 @@ def psap() -> FakePsap:
 @pytest.fixture
 async def app(settings: Settings, config: SurgeConfig, psap: FakePsap) -> AsyncIterator[App]:
     """The app with a 911 endpoint configured, retrying every second."""
-    handoff = msgspec.structs.replace(
-        config.handoff, psap_endpoint="https://psap.example/311", retry_seconds=1
-    )
-    quart_app = create_app(settings, msgspec.structs.replace(config, handoff=handoff))
-    quart_app.extensions["stormline.psap_transport"] = httpx.MockTransport(psap)
-    async with quart_app.test_app() as test_app:
-        yield test_app  # type: ignore[misc]
+    async with serving_with_psap(settings, config, psap) as test_app:
+        yield test_app
 
 
 async def _emergency(client: Client) -> dict[str, Any]:
@@ -68,13 +44,6 @@ async def _emergency(client: Client) -> dict[str, Any]:
     assert response.status_code == 201
     receipt: dict[str, Any] = await response.get_json()
     return receipt
-
-
-async def _until(check: Any, seconds: float = 8.0) -> None:
-    deadline = time.monotonic() + seconds
-    while not await check():
-        assert time.monotonic() < deadline, "did not happen in time"
-        await asyncio.sleep(0.1)
 
 
 async def test_life_safety_call_says_transfer_now(client: Client) -> None:
@@ -99,28 +68,29 @@ async def test_transfer_delivers_eido_and_cap_with_retries(client: Client, psap:
     async def delivered() -> bool:
         return any(r for r in psap.requests[psap.failures :])
 
-    await _until(delivered)
+    await until(delivered)
     keys = {request.headers["Idempotency-Key"] for request in psap.requests}
     assert keys == {incident["handoff"]["delivery"]}, "every retry carries the same key"
     body = json.loads(psap.requests[-1].content)
-    assert body["eido"]["incidentComponent"]["componentIdentifier"] == ticket
+    assert body["eido"]["$id"] == f"urn:emergency:uid:incidentid:{ticket}:311.buffalony.gov"
+    assert body["eido"]["incidentComponent"]["internalIncidentId"] == ticket
     assert "urn:oasis:names:tc:emergency:cap:1.2" in body["cap"]
 
 
 async def test_documents_are_valid_against_their_schemas(client: Client, psap: FakePsap) -> None:
-    """The CAP alert validates against OASIS's CAP 1.2 XSD; the EIDO incident against its shape."""
+    """The CAP alert validates against OASIS's CAP 1.2 XSD; the EIDO against NENA's schema and words."""
     ticket = (await _emergency(client))["ticket"]
     await client.post(f"/api/v1/incidents/{ticket}/handoff", json={"step": "transfer_started"})
 
     async def delivered() -> bool:
         return len(psap.requests) > psap.failures
 
-    await _until(delivered)
+    await until(delivered)
     body = json.loads(psap.requests[-1].content)
     schema = etree.XMLSchema(etree.parse(str(SCHEMAS / "CAP-v1.2.xsd")))
     alert = etree.fromstring(body["cap"].encode())
     assert schema.validate(alert), schema.error_log
-    jsonschema.validate(body["eido"], json.loads((SCHEMAS / "eido-shape.schema.json").read_text()))
+    assert_eido(body["eido"])
 
 
 async def test_911_answers_and_a_rejection_alarms(app: App, client: Client) -> None:
@@ -188,7 +158,7 @@ async def test_unacknowledged_transfer_raises_an_alarm(app: App, client: Client)
         alarms = (await (await client.get("/api/v1/alarms")).get_json())["alarms"]
         return any(a["event"]["kind"] == "handoff_unacknowledged" for a in alarms)
 
-    await _until(alarmed)
+    await until(alarmed)
     history = await (await client.get(f"/api/v1/incidents/{ticket}/history")).get_json()
     kinds = [e["event"].get("kind") for e in history["events"] if e["event"]["type"] == "alarm.raised"]
     assert kinds.count("handoff_unacknowledged") == 1
@@ -207,7 +177,7 @@ async def test_a_life_safety_call_nobody_transfers_alarms_until_a_step(app: App,
     async def at_once() -> bool:
         return await raised() == 1
 
-    await _until(at_once)  # the watcher's next round, within seconds
+    await until(at_once)  # the watcher's next round, within seconds
     await check_deadlines(store, config, now=int(time.time()) + repeat)
     assert await raised() == 2  # and again a period later
     await client.post(f"/api/v1/incidents/{ticket}/handoff", json={"step": "location_verified"})

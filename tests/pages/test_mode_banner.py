@@ -41,10 +41,14 @@ def test_banner_appears_and_clears_as_the_center_switches(page: Page, live: Serv
 
 
 def test_sign_in_page_shows_the_banner_to_everyone(page: Page, live: Server) -> None:
-    """The banner is rendered into pages for people not signed in too (the sign-in page)."""
+    """People not signed in (the sign-in page) get the banner too, in the mode's words for the public."""
     with live.client(live.token("supervisor")) as supervisor:
         answer = supervisor.post("/api/v1/mode", json={"mode": "standby", "reason": "storm forecast"})
         assert answer.status_code == 200, answer.text
+        public_message = supervisor.get("/api/v1/status").json()["public_message"]
     page.goto("/login")
-    expect(page.locator("#mode-banner")).to_contain_text("STANDBY")
+    banner = page.locator("#mode-banner")
+    expect(banner).to_contain_text(public_message)
+    expect(banner).not_to_contain_text("STANDBY")  # staff wording is for staff pages
+    assert banner.get_attribute("data-mode") == "standby"
     assert page.locator("script[src*='banner.js']").count() == 0

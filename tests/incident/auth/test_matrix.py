@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -15,9 +16,10 @@ from incident.auth.roles import Role
 from incident.store import Store
 from tests.conftest import as_role, open_stream
 from tests.incident.auth.helpers import csrf_in, make_user
-from tests.incident.helpers import CALL
+from tests.incident.helpers import CALL, NENA
 
 Sample = Callable[[Client, dict[str, str]], Awaitable[Any]]
+NENA_SAMPLE = json.loads((NENA / "sample-call-transfer-eido.json").read_text())
 
 
 async def _form(client: Client, path: str, form: dict[str, str], page: str = "/login") -> Any:
@@ -57,6 +59,7 @@ SAMPLES: dict[str, Sample] = {
     "api.post_psap_status": lambda c, ctx: c.post(
         f"/api/v1/psap/incidents/{ctx['handed']}", json={"status": "accepted"}
     ),
+    "api.post_psap_transfer": lambda c, ctx: c.post("/api/v1/psap/transfers", json=NENA_SAMPLE),
     "api.get_alarms": lambda c, ctx: c.get("/api/v1/alarms"),
     "casework.search": lambda c, ctx: c.get("/api/v1/search?q=tree"),
     "casework.post_note": lambda c, ctx: c.post(
