@@ -21,6 +21,7 @@ lint: $(READY)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports
 
 # Page tests drive Debian's Chromium (a browser download by a test tool would not work here).
 chromium:

@@ -148,7 +148,7 @@ async def load(store: Store, services: list[Service], actor: str | None, policy:
             change.command("SADD", store.keys.agencies, service.id)
         event = AgencySaved(service_id=services[0].id, at=now, actor=actor, changed=[s.id for s in services])
         try:
-            await commit(store.apply, change, event, store.keys.events)
+            await commit(store.scripts.apply, change, event, store.keys.events)
         except Conflict:
             if actor == "seed":
                 return 0  # another worker seeded the directory at the same moment

@@ -17,8 +17,8 @@ from dispatch import transport
 from dispatch.crews import Crew, crew_or_404, select_crew
 from dispatch.units import Plan, change_unit
 from dispatch.work import replan
+from incident.alarms import raise_alarm
 from incident.config import SurgeConfig
-from incident.handoff import raise_alarm
 from incident.incidents import CREW_ACTIVE
 from incident.problems import (
     Problem,

@@ -263,7 +263,7 @@ async def create_crew(store: Store, config: SurgeConfig, data: CrewIn, actor: st
     _put(change, store, crew)
     event = CrewSaved(crew_id=crew.id, at=now, actor=actor, version=1, changed=["created"])
     try:
-        await commit(store.apply, change, event, store.keys.events)
+        await commit(store.scripts.apply, change, event, store.keys.events)
     except Conflict:
         raise Problem(
             409, "Crew exists", f"there is already a crew {crew.id!r}", kind="crew-exists", crew_id=crew.id
@@ -293,7 +293,7 @@ async def update_crew(
             crew_id=crew_id, at=now, actor=actor, version=updated.version, changed=sorted(changes)
         )
         try:
-            await commit(store.apply, change, event, store.keys.events)
+            await commit(store.scripts.apply, change, event, store.keys.events)
         except Conflict:
             continue
         return updated
@@ -327,7 +327,7 @@ async def record_position(store: Store, crew_id: str, fix: PositionIn) -> bool:
         heard(store, change, crew_id, now)
         event = CrewPositioned(crew_id=crew_id, at=at, lat=fix.lat, lon=fix.lon, accuracy_m=fix.accuracy_m)
         try:
-            await commit(store.apply, change, event, store.keys.events)
+            await commit(store.scripts.apply, change, event, store.keys.events)
         except Conflict:
             continue  # another fix was kept meanwhile: compare with it
         return True

@@ -16,9 +16,10 @@ from typing import cast
 import msgspec
 from redis.exceptions import ResponseError
 
+from dispatch.crews import views
+from incident.alarms import raise_alarm
 from incident.config import SurgeConfig
 from incident.events import Change
-from incident.handoff import raise_alarm
 from incident.records import CrewNotice, pack, unpack_notice
 from incident.store import Store
 
@@ -119,8 +120,6 @@ def route_notice(change: Change, store: Store, crew_id: str, route: list[str], n
 
 async def check_silent(store: Store, config: SurgeConfig, *, now: datetime | None = None) -> None:
     """Alarm supervisors, once per silence, about crews on shift not heard from in time."""
-    from dispatch.crews import views  # the board reads feeds' counts; the watcher reads the board
-
     now = now or datetime.now(UTC)
     for view in await views(store, config, now=now):
         if not view.silent:

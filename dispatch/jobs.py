@@ -110,7 +110,11 @@ async def group(store: Store, config: SurgeConfig, geo: GeoService, data: JobIn,
         event = JobGrouped(job=job.id, at=now, actor=actor, tickets=tickets, segment=face.id)
         try:
             await commit(
-                store.apply, change, event, store.keys.events, *(store.keys.history(t) for t in tickets)
+                store.scripts.apply,
+                change,
+                event,
+                store.keys.events,
+                *(store.keys.history(t) for t in tickets),
             )
         except Conflict:
             continue  # one of them changed meanwhile: check them all again
@@ -140,7 +144,11 @@ async def dissolve(store: Store, job_id: str, reason: str | None, actor: str | N
         event = JobDissolved(job=job.id, at=now, actor=actor, tickets=tickets, reason=reason)
         try:
             await commit(
-                store.apply, change, event, store.keys.events, *(store.keys.history(t) for t in tickets)
+                store.scripts.apply,
+                change,
+                event,
+                store.keys.events,
+                *(store.keys.history(t) for t in tickets),
             )
         except Conflict:
             continue

@@ -248,7 +248,7 @@ async def create(
             referral_id=referral_id, ticket=ticket, at=now, actor=actor, status="sent", service_id=service.id
         )
         try:
-            await commit(store.apply, change, event, store.keys.events, store.keys.history(ticket))
+            await commit(store.scripts.apply, change, event, store.keys.events, store.keys.history(ticket))
         except Conflict:
             continue  # the incident changed meanwhile: take it as it is now
         return referral

@@ -329,7 +329,7 @@ async def close(store: Store, config: SurgeConfig, site_id: str, data: CloseIn, 
         event = _event(closed, "closed", actor, now, people=current.occupancy, detail=data.reason)
         event.moved_to = target.id if target else None
         try:
-            await commit(store.apply, change, event, store.keys.events)
+            await commit(store.scripts.apply, change, event, store.keys.events)
         except Conflict:
             continue
         return closed

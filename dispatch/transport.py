@@ -21,9 +21,9 @@ from dispatch.routes import Stop, distances, order
 from dispatch.versioned import Kept
 from dispatch.work import fresh_point, replan
 from geo.point import Point, distance_m
+from incident.alarms import raise_alarm
 from incident.config import CrewKind, SurgeConfig
 from incident.events import Change, Conflict, commit
-from incident.handoff import raise_alarm
 from incident.incidents import select_incident, select_many
 from incident.problems import Problem, invalid_field, unknown_ticket
 from incident.records import RunPlanned, TransportChanged
@@ -252,7 +252,9 @@ async def create_request(
             station=destination.id,
         )
         try:
-            await commit(store.apply, change, event, store.keys.events, store.keys.history(data.ticket))
+            await commit(
+                store.scripts.apply, change, event, store.keys.events, store.keys.history(data.ticket)
+            )
         except Conflict as conflict:
             if conflict.key == store.keys.ride_of(data.ticket):
                 raise Problem(
@@ -344,7 +346,11 @@ async def schedule(store: Store, config: SurgeConfig, data: RunIn, actor: str | 
         tickets = [requests[i].ticket for i in ordered]
         try:
             await commit(
-                store.apply, change, event, store.keys.events, *(store.keys.history(t) for t in tickets)
+                store.scripts.apply,
+                change,
+                event,
+                store.keys.events,
+                *(store.keys.history(t) for t in tickets),
             )
         except Conflict as conflict:
             if conflict.key == store.keys.van_run(crew.id):
@@ -442,7 +448,9 @@ async def move(
             detail=reason,
         )
         try:
-            await commit(store.apply, change, event, store.keys.events, store.keys.history(request.ticket))
+            await commit(
+                store.scripts.apply, change, event, store.keys.events, store.keys.history(request.ticket)
+            )
         except Conflict:
             continue
         if to == "no_show":

@@ -83,7 +83,7 @@ async def change_unit(
             put_incident(change, store, current, updated)
         histories = [store.keys.history(updated.ticket) for _, updated in pairs]
         try:
-            await commit(store.apply, change, event, store.keys.events, *histories)
+            await commit(store.scripts.apply, change, event, store.keys.events, *histories)
         except Conflict:
             continue
         changed = {updated.ticket: updated for _, updated in pairs}

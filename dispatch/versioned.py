@@ -97,4 +97,4 @@ class Kept(Generic[T]):
 
 async def _commit(store: Store, plan: Plan[Any]) -> str:
     histories = [store.keys.history(ticket) for ticket in plan.histories]
-    return await commit(store.apply, plan.change, plan.event, store.keys.events, *histories)
+    return await commit(store.scripts.apply, plan.change, plan.event, store.keys.events, *histories)

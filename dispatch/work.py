@@ -117,7 +117,7 @@ async def replan(store: Store, config: SurgeConfig, crew: Crew, actor: str | Non
             crew_id=crew.id, at=now, actor=actor, route=route, length_m=length_m(start, ordered)
         )
         try:
-            await commit(store.apply, change, event, keys.events)
+            await commit(store.scripts.apply, change, event, keys.events)
         except Conflict:
             continue
         return route

@@ -15,7 +15,7 @@ from tqdm import tqdm
 from geo import importers
 from geo.build import Imported
 from geo.gazetteer import Gazetteer
-from geo.service import rebuild
+from geo.service import open_service, rebuild
 from incident.config import SurgeConfig
 from incident.store import Store
 
@@ -82,8 +82,6 @@ async def run(args: argparse.Namespace, store: Store, config: SurgeConfig) -> in
             batch = decode(blob)
             print(f"{key.decode()}\t{len(batch.addresses)} address points\t{len(batch.segments)} segments")
         return 0
-    from geo.service import open_service
-
     service = await open_service(store, config, Path("."))
     gazetteer: Gazetteer = service.gazetteer
     for result in gazetteer.geocode(args.text):

@@ -13,7 +13,7 @@ from quart import Blueprint, Quart, Response, current_app, request
 from quart_schema import document_request, document_response, validate_querystring, validate_request
 
 from geo.point import BBox
-from incident import center
+from incident import center, report
 from incident.auth import access
 from incident.auth.audit import StoredAudit, select_audit
 from incident.auth.privacy import visible_call
@@ -432,7 +432,9 @@ async def post_mode(data: ModeIn) -> Response:
     Standing down closes the storm incident and moves its open work back to the normal queues; any
     switch re-dates open work for the new mode's deadlines.
     """
-    state = await center.switch(store(), surge_config(), data, access.current().name)
+    state = await center.switch(
+        store(), surge_config(), data, access.current().name, keep_report=report.keep_once
+    )
     return json_response(_mode_view(state))
 
 

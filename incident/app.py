@@ -31,18 +31,18 @@ from incident import (
     health,
     live,
     maps,
-    navigation,
     open311,
     pages,
     partners_api,
     problems,
     public,
     public_pages,
-    reports,
+    report,
+    report_api,
     security,
     surge,
 )
-from incident.auth import access, admin, views
+from incident.auth import access, admin, navigation, views
 from incident.auth.throttle import RedisLimits, client_address
 from incident.center import check_overdue, check_review, finish_pending
 from incident.config import SurgeConfig, load_config
@@ -158,7 +158,7 @@ def create_app(settings: Settings | None = None, config: SurgeConfig | None = No
         health.blueprint,
         pages.blueprint,
         views.blueprint,
-        reports.blueprint,
+        report_api.blueprint,
         partners_api.blueprint,
         exports_api.blueprint,
         admin.blueprint,
@@ -268,9 +268,9 @@ def create_app(settings: Settings | None = None, config: SurgeConfig | None = No
                 for name, seconds, one_round in (
                     ("911 handoff watch", 2, lambda: check_deadlines(store, config)),
                     ("overdue watch", 5, lambda: check_overdue(store)),
-                    ("surge watch", 15, lambda: surge.check(store, config)),
+                    ("surge watch", 15, lambda: surge.check(store, config, report.keep_once)),
                     ("review watch", 30, lambda: check_review(store, config)),
-                    ("unfinished switch watch", 15, lambda: finish_pending(store, config)),
+                    ("unfinished switch watch", 15, lambda: finish_pending(store, config, report.keep_once)),
                     ("silent crew watch", 30, lambda: check_silent(store, config)),
                 )
             ),

@@ -17,11 +17,13 @@ import enum
 import logging
 import re
 import secrets
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, cast
 
 import msgspec
 
+from incident.alarms import raise_alarm
 from incident.auth.audit import ModeSwitched
 from incident.config import ModeProfile, Priority, SurgeConfig
 from incident.events import Change, Conflict, commit
@@ -133,7 +135,14 @@ def due(config: SurgeConfig, mode: Mode, category: str, priority: Priority, open
     return opened_at + timedelta(minutes=profile(config, mode).deadline(category, priority))
 
 
-async def switch(store: Store, config: SurgeConfig, request: ModeIn, actor: str | None) -> CenterState:
+# The storm's report is kept at stand-down, before its work is requeued. The report reads dispatch's
+# records too (stations, rides), so the layer that sees both (the web shell) says how to keep it.
+KeepReport = Callable[[Store, str, SurgeConfig], Awaitable[None]]
+
+
+async def switch(
+    store: Store, config: SurgeConfig, request: ModeIn, actor: str | None, *, keep_report: KeepReport
+) -> CenterState:
     """Switch the center's mode (a supervisor's action), then requeue and re-date the open work."""
     keys = store.keys
     state = await current(store)
@@ -208,7 +217,7 @@ async def switch(store: Store, config: SurgeConfig, request: ModeIn, actor: str 
         reason=request.reason,
     )
     try:
-        await commit(store.apply, change, event, keys.events)
+        await commit(store.scripts.apply, change, event, keys.events)
     except Conflict:
         raise Problem(
             409,
@@ -216,24 +225,24 @@ async def switch(store: Store, config: SurgeConfig, request: ModeIn, actor: str 
             "another supervisor switched the mode; look again",
             kind="mode-conflict",
         ) from None
-    await _follow_up(store, config, pending)
+    await _follow_up(store, config, pending, keep_report)
     return updated
 
 
-async def _follow_up(store: Store, config: SurgeConfig, packed: bytes) -> None:
-    from incident import report  # the report reads activations from here
-
+async def _follow_up(store: Store, config: SurgeConfig, packed: bytes, keep_report: KeepReport) -> None:
     pending = _unpack_pending(packed)
-    if pending.stood_down is not None and await report.kept(store, pending.stood_down) is None:
+    if pending.stood_down is not None:
         # How the storm went, kept before its work is moved back to the normal queues.
-        await report.keep(store, pending.stood_down, config)
+        await keep_report(store, pending.stood_down, config)
     await requeue(
         store, config, pending.mode, pending.actor, version=pending.version, stood_down=pending.stood_down
     )
     await store.redis.eval(_DELETE_IF_SAME, 1, store.keys.center_pending, packed)
 
 
-async def finish_pending(store: Store, config: SurgeConfig, settle: float = 60.0) -> bool:
+async def finish_pending(
+    store: Store, config: SurgeConfig, keep_report: KeepReport, settle: float = 60.0
+) -> bool:
     """Finish a switch's follow-up work that its request did not (it crashed); True if there was any.
 
     Only a note older than `settle` seconds is taken, so the request doing the work is not raced;
@@ -249,7 +258,7 @@ async def finish_pending(store: Store, config: SurgeConfig, settle: float = 60.0
         return False
     try:
         log.warning("finishing a mode switch's requeue left undone")
-        await _follow_up(store, config, packed)
+        await _follow_up(store, config, packed, keep_report)
     finally:
         await store.redis.delete(keys.center_pending_lock)
     return True
@@ -285,7 +294,7 @@ async def review(store: Store, actor: str | None) -> CenterState:
         reason="reviewed: still active",
     )
     try:
-        await commit(store.apply, change, event, keys.events)
+        await commit(store.scripts.apply, change, event, keys.events)
     except Conflict:
         raise Problem(409, "Mode changed meanwhile", "look again", kind="mode-conflict") from None
     return updated
@@ -293,8 +302,6 @@ async def review(store: Store, actor: str | None) -> CenterState:
 
 async def check_review(store: Store, config: SurgeConfig) -> None:
     """Ask supervisors, every review interval, whether the storm incident is still active (once each)."""
-    from incident.handoff import raise_alarm
-
     state = await current(store)
     minutes = config.modes.incident.review_minutes
     if state.mode is not Mode.INCIDENT or state.activation is None or not minutes:
@@ -385,8 +392,6 @@ async def activation(store: Store, activation_id: str) -> Activation | None:
 
 async def check_overdue(store: Store) -> None:
     """Alarm supervisors once for each open incident that passes its due time."""
-    from incident.handoff import raise_alarm
-
     now = int(datetime.now(UTC).timestamp())
     due_now = cast(
         list[tuple[bytes, float]],

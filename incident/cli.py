@@ -10,12 +10,16 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from hypercorn.config import Config as HypercornConfig
+
+from bench import loadtest
 from geo import cli as geo_cli
 from incident import __version__, cli_accounts
 from incident.config import ConfigError, load_config
 from incident.embedded import EmbeddedRedis, EmbeddedRedisError
 from incident.settings import Settings, SettingsError, settings_from_env
 from incident.triage import evaluate
+from incident.workers import supervise
 
 EXIT_BAD_CONFIG = 2
 
@@ -62,8 +66,6 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     given = list(sys.argv[1:] if argv is None else argv)
     if given[:1] == ["loadtest"]:  # its options are its own (argparse would take them for ours)
-        from incident import loadtest
-
         return loadtest.main(given[1:])
     args = parser.parse_args(given)
     try:
@@ -101,10 +103,6 @@ def _check_config(settings: Settings) -> int:
 
 
 def _serve(settings: Settings) -> int:
-    from hypercorn.config import Config as HypercornConfig
-
-    from incident.supervisor import supervise
-
     logging.basicConfig(
         level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )

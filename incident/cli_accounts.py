@@ -13,8 +13,14 @@ import contextlib
 import getpass
 import sys
 from collections.abc import AsyncIterator
+from pathlib import Path
 
+from tqdm import tqdm
+
+from dispatch import agencies
 from dispatch.agencies import ImportError_ as AgencyImportError
+from dispatch.reindex import rebuild
+from geo import cli as geo_cli
 from geo.build import GeoBuildError
 from geo.importers import ImportError_
 from incident.auth import accounts
@@ -85,23 +91,13 @@ async def _run(args: argparse.Namespace, settings: Settings, config: SurgeConfig
     min_length = config.security.min_password_length
     async with _store(settings, config) as store:
         if args.command == "geo":
-            from geo import cli as geo_cli
-
             return await geo_cli.run(args, store, config)
         if args.command == "agencies":
-            from pathlib import Path
-
-            from dispatch import agencies
-
             services = agencies.read_package(Path(args.path))
             policy = Policy.allowing(config.referrals.allow_private)
             print(f"{await agencies.load(store, services, actor, policy)} services loaded into the directory")
             return 0
         if args.command == "dispatch":
-            from tqdm import tqdm
-
-            from dispatch.reindex import rebuild
-
             total = int(await store.redis.zcard(store.keys.all_incidents))
             with tqdm(total=total, desc="incidents", unit="incident") as bar:
 

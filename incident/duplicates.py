@@ -63,35 +63,10 @@ class Duplicates(msgspec.Struct, kw_only=True):
     same_caller: list[Nearby] = []  # open incidents this callback number called about, newest first
 
 
-# The candidates and their records, read in the same script: a Lua function, so that intake can call
-# it in the script that makes all its first reads (one round trip). Each candidate's record is read
-# from `prefix .. ticket`, the incident key the key schema gives (passed in as `store.keys.incident("")`).
-NEARBY_LUA = """
-local function nearby(geo_key, caller_key, lon, lat, radius, count, caller_count, prefix)
-  local near, callers, records, seen = {}, {}, {}, {}
-  if geo_key ~= '' then
-    near = redis.call('GEOSEARCH', geo_key, 'FROMLONLAT', lon, lat, 'BYRADIUS', radius, 'm',
-                      'ASC', 'COUNT', count, 'WITHDIST')
-  end
-  if caller_key ~= '' then callers = redis.call('ZREVRANGE', caller_key, 0, caller_count - 1) end
-  local function read(ticket)
-    if not seen[ticket] then
-      seen[ticket] = true
-      records[#records + 1] = redis.call('HGET', prefix .. ticket, 'data') or false
-    end
-  end
-  for _, row in ipairs(near) do read(row[1]) end
-  for _, ticket in ipairs(callers) do read(ticket) end
-  return {near, callers, records}
-end
-"""
-_FIND = NEARBY_LUA + "return nearby(KEYS[1], KEYS[2], unpack(ARGV))"
-
-
 def lookup(
     store: Store, config: SurgeConfig, *, category: str, point: Point | None, callback_e164: str | None
 ) -> tuple[list[str], list[str]]:
-    """The keys and arguments of `nearby` in NEARBY_LUA for a call of `category` at `point`."""
+    """The keys and arguments of `nearby` in scripts.NEARBY for a call of `category` at `point`."""
     rule = (cat := config.category(category)) and cat.duplicates
     by_place = rule and point is not None
     keys = [
@@ -105,7 +80,7 @@ def lookup(
 
 
 def read(config: SurgeConfig, category: str, reply: list[Any], now: datetime) -> Duplicates:
-    """The probable duplicates from what `nearby` in NEARBY_LUA answered."""
+    """The probable duplicates from what `nearby` in scripts.NEARBY answered."""
     near_rows, caller_rows, records = reply
     distances = {row[0].decode(): float(row[1]) for row in near_rows}
     incidents = {seen.ticket: seen for seen in map(_unpack_candidate, filter(None, records))}
@@ -136,7 +111,7 @@ async def find(
 ) -> Duplicates:
     """The probable duplicates of a call of `category` at `point` from `callback_e164`, in one script."""
     keys, args = lookup(store, config, category=category, point=point, callback_e164=callback_e164)
-    reply = await store.script(_FIND)(keys=keys, args=args)
+    reply = await store.scripts.nearby(keys=keys, args=args)
     return read(config, category, cast(list[Any], reply), now)
 
 

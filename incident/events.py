@@ -14,48 +14,12 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 import msgspec
-from redis.asyncio import Redis
 from redis.commands.core import AsyncScript
 
 from geo.point import Point
 
 T = TypeVar("T")
 _pack = msgspec.msgpack.Encoder().encode
-
-# Applies one planned change and appends its event, or writes nothing if a guard fails.
-# ARGV[1] is the plan, one MessagePack array (redis-py packs each argument in Python, and a call's
-# plan has well over a hundred: one blob costs a fraction of that). Redis's cmsgpack reads no binary
-# strings, so each bytes value (a record, an event) is its own argument, stood for in the plan by -n
-# for ARGV[n + 1]. The plan, read in order: guard count, then
-# (key index, field, expected) per guard; op count, then (command, key index, argument count,
-# arguments…) per op; stream key index; count and key indexes of streams that get a copy with the
-# same id; count and values of the event's fields.
-_APPLY = """
-local plan = cmsgpack.unpack(ARGV[1])
-local i = 0
-local function nxt()
-  i = i + 1
-  local v = plan[i]
-  if type(v) == 'number' and v < 0 then return ARGV[1 - v] end
-  return v
-end
-for _ = 1, tonumber(nxt()) do
-  local key, field, expected = KEYS[tonumber(nxt())], nxt(), nxt()
-  local actual = redis.call('HGET', key, field) or ''
-  if actual ~= expected then return {0, key, actual} end
-end
-for _ = 1, tonumber(nxt()) do
-  local name, key, args = nxt(), KEYS[tonumber(nxt())], {}
-  for j = 1, tonumber(nxt()) do args[j] = nxt() end
-  redis.call(name, key, unpack(args))
-end
-local stream, also, fields = KEYS[tonumber(nxt())], {}, {}
-for j = 1, tonumber(nxt()) do also[j] = KEYS[tonumber(nxt())] end
-for j = 1, tonumber(nxt()) do fields[j] = nxt() end
-local id = redis.call('XADD', stream, '*', unpack(fields))
-for _, key in ipairs(also) do redis.call('XADD', key, id, unpack(fields)) end
-return {1, id}
-"""
 
 
 class Conflict(Exception):
@@ -117,11 +81,6 @@ class Change:
     def expire(self, key: str, seconds: int) -> Change:
         self.ops.append(["EXPIRE", self._k(key), str(seconds)])
         return self
-
-
-def register(redis: Redis) -> AsyncScript:
-    """Register the apply script with a client (redis-py re-sends it if the server restarted)."""
-    return redis.register_script(_APPLY)
 
 
 async def commit(apply: AsyncScript, change: Change, event: msgspec.Struct, stream: str, *also: str) -> str:

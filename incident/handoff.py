@@ -14,14 +14,15 @@ from typing import Annotated, cast
 
 import msgspec
 
+from incident.alarms import raise_alarm
 from incident.config import SurgeConfig
 from incident.documents import cap
 from incident.eido import eido
-from incident.events import Change, Conflict, commit
+from incident.events import Change
 from incident.incidents import Decision, change_incident, select_calls, select_incident
 from incident.outbox import enqueue
 from incident.problems import Problem, invalid_field
-from incident.records import AlarmRaised, Call, Handoff, HandoffStep, HandoffStepped, Incident, Step
+from incident.records import Call, Handoff, HandoffStep, HandoffStepped, Incident, Step
 from incident.status import DONE, Status, allowed
 from incident.store import Store
 
@@ -242,31 +243,6 @@ def shown_to_911(incident: Incident) -> tuple[object, ...] | None:
 def check_psap_status(step: Step) -> None:
     if step not in PSAP_STEPS:
         raise invalid_field("status", f"one of: {', '.join(sorted(PSAP_STEPS))}")
-
-
-async def raise_alarm(
-    store: Store, ticket: str | None, kind: str, message: str, *, once: str | None = None, ttl: int = 0
-) -> bool:
-    """An alarm for supervisors: in the alarms stream, and in the incident's history if it has one.
-
-    With `once` (a marker key, kept `ttl` seconds), the alarm and its marker are written in one atomic
-    step, and a second alarm with the same marker writes nothing: every worker may try, one alarms,
-    and a failed write leaves no marker behind to silence the retry. Returns whether it alarmed.
-    """
-    event = AlarmRaised(ticket=ticket or "", at=datetime.now(UTC), kind=kind, message=message)
-    change = Change()
-    if once is not None:
-        change.guard(once, "v", "").hset(once, {"v": 1}).expire(once, ttl)
-    # Ids come from the one events stream; the history and the alarms stream take copies with the same
-    # id (a stream's own clock could run behind the history's and refuse the copy).
-    streams = (store.keys.alarms,) if ticket is None else (store.keys.history(ticket), store.keys.alarms)
-    try:
-        await commit(store.apply, change, event, store.keys.events, *streams)
-    except Conflict as conflict:
-        if conflict.key != once:
-            raise
-        return False
-    return True
 
 
 async def check_deadlines(store: Store, config: SurgeConfig, now: int | None = None) -> None:

@@ -16,36 +16,11 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from redis.asyncio import Redis
-from redis.commands.core import AsyncScript
-
 from incident.events import Change
 
 if TYPE_CHECKING:
     from incident.store import Store
 
-# Claims the key for this body if nobody has, else reports its state: one atomic read-and-set. A Lua
-# function, not a script: intake calls it in the script that also makes its first reads (one round
-# trip), so the numbers it allocates are never spent on a request that turns out to be a replay.
-CLAIM_LUA = """
-local function claim(key, fingerprint, owner, lease_ms)
-  local cur = redis.call('HMGET', key, 'fingerprint', 'state', 'status', 'body')
-  if not cur[1] then
-    redis.call('HSET', key, 'fingerprint', fingerprint, 'state', 'pending', 'owner', owner)
-    redis.call('PEXPIRE', key, lease_ms)
-    return {'claimed'}
-  end
-  if cur[1] ~= fingerprint then return {'mismatch'} end
-  if cur[2] == 'done' then return {'done', cur[3], cur[4]} end
-  return {'pending'}
-end
-"""
-
-# Gives the key up: deletes it if ARGV[1] still owns it.
-_RELEASE = """
-if redis.call('HGET', KEYS[1], 'owner') == ARGV[1] then redis.call('DEL', KEYS[1]) end
-return 1
-"""
 
 LEASE_MS = 15_000  # longer than any intake takes; a crashed claimant's key frees itself after this
 WAIT_S = 20.0  # a concurrent retry waits this long for the first request's answer
@@ -71,11 +46,6 @@ class StillProcessing(Exception):
     """The first request with this key has not finished in time; the client may retry later."""
 
 
-def register(redis: Redis) -> AsyncScript:
-    """The release script (claiming is part of intake's first read)."""
-    return redis.register_script(_RELEASE)
-
-
 def fingerprint(route: str, canonical_body: bytes) -> str:
     """What makes two requests 'the same': the route and the decoded body, re-encoded canonically."""
     return hashlib.sha256(route.encode() + b"\0" + canonical_body).hexdigest()
@@ -87,7 +57,7 @@ def new_owner() -> str:
 
 
 def outcome(redis_key: str, owner: str, reply: list[bytes]) -> Claim | Replay | None:
-    """What `claim` in CLAIM_LUA answered: ours, the first answer, or None while it is pending."""
+    """What `claim` in scripts.FIRST_READ answered: ours, the first answer, or None while it is pending."""
     state, *rest = reply
     if state == b"claimed":
         return Claim(redis_key, owner)
@@ -121,4 +91,4 @@ def settle(change: Change, claim: Claim, status: int, body: bytes, ttl_seconds: 
 
 async def release(store: Store, claim: Claim) -> None:
     """Give the key up after a request that changed nothing, so a corrected retry may use it."""
-    await store.release(keys=[claim.key], args=[claim.owner])
+    await store.scripts.release(keys=[claim.key], args=[claim.owner])

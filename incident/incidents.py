@@ -544,4 +544,4 @@ def _notify(change: Change, store: Store, crew_id: str, kind: str, incident: Inc
 
 
 async def _commit(store: Store, change: Change, event: Event, ticket: str) -> str:
-    return await commit(store.apply, change, event, store.keys.events, store.keys.history(ticket))
+    return await commit(store.scripts.apply, change, event, store.keys.events, store.keys.history(ticket))

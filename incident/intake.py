@@ -21,6 +21,7 @@ from incident.config import Priority, SurgeConfig
 from incident.events import Change, Conflict
 from incident.handoff import screened, update_911
 from incident.incidents import attach_call, insert_incident, select_calls, select_incident
+from incident.location import resolve_online
 from incident.phone import to_e164
 from incident.problems import Problem, invalid_field
 from incident.records import Call, Channel, Handoff, Incident, Override, Ticket
@@ -128,29 +129,6 @@ async def take_call(
             raise
 
 
-# Everything intake reads before it writes, in one round trip: the Idempotency-Key claimed (stopping
-# there, with nothing allocated, if the request is a retry), the call's number and for a new incident
-# its order and ticket number, the center's state, and the probable duplicates with their records.
-# KEYS: idempotency ('' for none), call seq, incident seq ('' to attach to a ticket), ticket seq,
-# center, then nearby's two. ARGV: fingerprint, owner, lease (ms), then nearby's six.
-_FIRST_READ = (
-    idempotency.CLAIM_LUA
-    + duplicates.NEARBY_LUA
-    + """
-local claimed = {'none'}
-if KEYS[1] ~= '' then
-  claimed = claim(KEYS[1], ARGV[1], ARGV[2], ARGV[3])
-  if claimed[1] ~= 'claimed' then return {claimed} end
-end
-local call = redis.call('INCR', KEYS[2])
-if KEYS[3] == '' then return {claimed, {call}} end
-local numbers = {call, redis.call('INCR', KEYS[3]), redis.call('INCR', KEYS[4])}
-return {claimed, numbers, redis.call('HGET', KEYS[5], 'data') or false,
-        nearby(KEYS[6], KEYS[7], ARGV[4], ARGV[5], ARGV[6], ARGV[7], ARGV[8], ARGV[9])}
-"""
-)
-
-
 @dataclass(frozen=True, slots=True)
 class _FirstRead:
     claim: idempotency.Claim | None  # None without an Idempotency-Key
@@ -187,7 +165,7 @@ async def _first_read(
         script_keys += near_keys
         args += near_args
     async for _ in idempotency.patience(key or ""):
-        reply = cast(list[Any], await store.script(_FIRST_READ)(keys=script_keys, args=args))
+        reply = cast(list[Any], await store.scripts.first_read(keys=script_keys, args=args))
         claimed = idempotency.outcome(claim_key, owner, reply[0]) if key else None
         if isinstance(claimed, idempotency.Replay):
             return claimed
@@ -470,8 +448,6 @@ def _resolve_later(store: Store, geo: GeoService | None, call: CallIn, answer: A
         return
     receipt = msgspec.json.decode(answer.body, type=CallReceipt)
     if receipt.new_incident and receipt.incident.needs_location:
-        from incident.location import resolve_online  # location builds on intake's records
-
         geo.later(resolve_online(store, geo, receipt.ticket, call.address))
 
 

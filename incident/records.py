@@ -16,12 +16,51 @@ from geo.point import Point
 from geo.result import GeoResult
 from incident.config import Priority
 from incident.status import Status
-from incident.triage import TriageResult
 
 Ticket = Annotated[
     str,
     msgspec.Meta(pattern=r"^\d{4}-\d{4,9}$", examples=["2026-000123"], description="Human ticket number"),
 ]
+
+
+# What triage decided and why (incident/triage makes them; every record that keeps a decision holds one).
+class Reason(msgspec.Struct, kw_only=True):
+    """Why the result is what it is: one rule, factor or answer that counted."""
+
+    rule: str
+    category: str | None = None
+    words: list[str] = []
+    answer: str | None = None
+    effect: str  # what it did: "emergency P1, life safety", "raises priority", …
+
+
+class Ignored(msgspec.Struct, kw_only=True):
+    """A mention that did not count, and why."""
+
+    words: str
+    why: str
+
+
+class AskNext(msgspec.Struct, kw_only=True):
+    id: str
+    ask: str
+    kind: str
+
+
+class TriageResult(msgspec.Struct, kw_only=True):
+    category: str
+    categories: list[str]
+    priority: Priority
+    life_safety: bool
+    reasons: list[Reason]
+    ignored: list[Ignored] = []
+    vulnerable: list[str] = []
+    questions: list[AskNext] = []
+    refer: list[str] = []
+    concepts: list[str] = []  # the concepts found and counted
+    unsettled: list[str] = []  # medical or danger concepts no rule settled: ask the screen questions first
+    screen_first: bool = False
+    language: str = "en"
 
 
 class Channel(enum.StrEnum):

@@ -199,6 +199,12 @@ async def keep(store: Store, activation_id: str, config: SurgeConfig) -> Report 
     return report
 
 
+async def keep_once(store: Store, activation_id: str, config: SurgeConfig) -> None:
+    """Keep the report unless it is kept already (a stand-down's follow-up may run twice)."""
+    if await kept(store, activation_id) is None:
+        await keep(store, activation_id, config)
+
+
 async def kept(store: Store, activation_id: str) -> Report | None:
     data = cast(bytes | None, await store.redis.get(store.keys.report(activation_id)))
     return _unpack(data) if data else None

@@ -14,6 +14,8 @@ from typing import Annotated
 
 import msgspec
 
+from incident.validation import split_error
+
 PREFIX = "STORMLINE_"
 _CHECKOUT_CONFIG = Path(__file__).resolve().parent.parent / "surge_config.yaml"
 
@@ -83,8 +85,6 @@ def settings_from_env(environ: dict[str, str] | None = None, **overrides: object
     try:
         return msgspec.convert(raw, Settings, strict=False)
     except msgspec.ValidationError as error:
-        from incident.validation import split_error
-
         path, problem = split_error(error)
         name = PREFIX + str(path[0]).upper() if path else "STORMLINE_*"
         raise SettingsError(f"{name}: {problem}") from None

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, cast
 from urllib.parse import unquote, urlsplit
 
@@ -10,12 +10,11 @@ from redis.asyncio import BlockingConnectionPool, Redis
 from redis.asyncio.retry import Retry
 from redis.asyncio.sentinel import Sentinel, SentinelConnectionPool
 from redis.backoff import ExponentialBackoff
-from redis.commands.core import AsyncScript
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from incident import events, idempotency
 from incident.keys import Keys
+from incident.scripts import Scripts
 from incident.settings import DEFAULT_POOL, DEFAULT_POOL_WAIT
 
 SENTINEL_SCHEME = "redis+sentinel"
@@ -27,29 +26,11 @@ class Store:
 
     redis: Redis
     keys: Keys
-    apply: AsyncScript
-    release: AsyncScript
-    gate: AsyncScript
-    _scripts: dict[str, AsyncScript] = field(default_factory=dict, compare=False)
+    scripts: Scripts
 
     @classmethod
     def open(cls, redis: Redis, jurisdiction: str) -> Store:
-        from incident.auth import throttle  # the auth package builds on this module
-
-        return cls(
-            redis,
-            Keys(jurisdiction),
-            events.register(redis),
-            idempotency.register(redis),
-            throttle.register(redis),
-        )
-
-    def script(self, source: str) -> AsyncScript:
-        """`source` registered on this client once (a module's Lua made of other modules' parts)."""
-        registered = self._scripts.get(source)
-        if registered is None:
-            registered = self._scripts[source] = self.redis.register_script(source)
-        return registered
+        return cls(redis, Keys(jurisdiction), Scripts.register(redis))
 
 
 def client_options() -> dict[str, object]:

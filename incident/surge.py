@@ -14,6 +14,8 @@ from typing import cast
 
 import msgspec
 
+from incident import center
+from incident.alarms import raise_alarm
 from incident.config import SurgeConfig
 from incident.events import Change
 from incident.store import Store
@@ -77,11 +79,8 @@ async def history(
     return [(datetime.fromtimestamp(w * seconds, UTC), int(v or 0)) for w, v in zip(span, raw, strict=True)]
 
 
-async def check(store: Store, config: SurgeConfig) -> None:
+async def check(store: Store, config: SurgeConfig, keep_report: center.KeepReport) -> None:
     """Alarm supervisors once per window that surges; switch to incident mode if the config allows."""
-    from incident import center
-    from incident.handoff import raise_alarm
-
     now = time.time()
     surging = [r for r in await readings(store, config, now) if r.surging]
     if not surging:
@@ -101,4 +100,4 @@ async def check(store: Store, config: SurgeConfig) -> None:
         request = center.ModeIn(
             mode=center.Mode.INCIDENT, name=f"Surge {datetime.now(UTC):%Y-%m-%d %H:%M}", reason=parts
         )
-        await center.switch(store, config, request, "surge-detector")
+        await center.switch(store, config, request, "surge-detector", keep_report=keep_report)

@@ -17,7 +17,7 @@ import msgspec
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
-from incident.auth import audit
+from incident.auth import audit, sessions
 from incident.auth.roles import PEOPLE, Role
 from incident.events import Change, Conflict
 from incident.keys import digest
@@ -156,8 +156,6 @@ async def change_user(
     min_length: int = 12,
 ) -> User:
     """Change one thing about an account, audited; its sessions end so the change applies at once."""
-    from incident.auth import sessions  # sessions depend on accounts' records, not the reverse
-
     current = await select_user(store, name)
     if current is None:
         raise AccountError(f"no account named {name!r}")

@@ -98,7 +98,7 @@ class StoredAudit(msgspec.Struct):
 
 async def record(store: Store, event: AuditEvent, change: Change | None = None) -> str:
     """Append `event` to the audit stream, together with `change` if there is one."""
-    return await commit(store.apply, change or Change(), event, store.keys.audit)
+    return await commit(store.scripts.apply, change or Change(), event, store.keys.audit)
 
 
 async def select_audit(store: Store, *, after: str | None = None, limit: int = 100) -> list[StoredAudit]:

@@ -14,8 +14,6 @@ from typing import cast
 
 from quart import request
 from quart_rate_limiter.store import RateLimiterStoreABC
-from redis.asyncio import Redis
-from redis.commands.core import AsyncScript
 
 from incident import clock
 from incident.config import Security
@@ -50,31 +48,6 @@ class RedisLimits(RateLimiterStoreABC):
         await current_store().redis.set(current_store().keys.rate(key), repr(tat.timestamp()), ex=ttl)
 
 
-# Reserves one sign-in attempt, or says how long to wait: one atomic check-and-count, so guesses
-# sent in parallel cannot all slip past the count. KEYS: per (name, address), per name. ARGV: now,
-# free attempts for each key, the longest wait. Each attempt counts as wrong until it succeeds.
-_GATE = """
-local now, wait = tonumber(ARGV[1]), 0
-for i = 1, 2 do
-  local until_ = tonumber(redis.call('HGET', KEYS[i], 'until') or '0')
-  if until_ - now > wait then wait = until_ - now end
-end
-if wait > 0 then return tostring(wait) end
-for i = 1, 2 do
-  local extra = redis.call('HINCRBY', KEYS[i], 'attempts', 1) - tonumber(ARGV[i + 1])
-  if extra > 0 then
-    redis.call('HSET', KEYS[i], 'until', tostring(now + math.min(2 ^ (extra - 1), tonumber(ARGV[4]))))
-  end
-  redis.call('EXPIRE', KEYS[i], 3600)
-end
-return '0'
-"""
-
-
-def register(redis: Redis) -> AsyncScript:
-    return redis.register_script(_GATE)
-
-
 async def login_attempt(store: Store, name: str, address: str, security: Security) -> float:
     """Reserve a sign-in attempt for `name` from `address`: 0 to go ahead, else seconds to wait.
 
@@ -89,7 +62,7 @@ async def login_attempt(store: Store, name: str, address: str, security: Securit
         security.login_free_attempts_any_address,
         security.login_max_delay_seconds,
     ]
-    return float(await store.gate(keys=keys, args=args))
+    return float(await store.scripts.gate(keys=keys, args=args))
 
 
 async def login_succeeded(store: Store, name: str, address: str) -> None:

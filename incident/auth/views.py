@@ -9,8 +9,8 @@ from quart_rate_limiter import rate_limit
 from quart_schema import hide
 from werkzeug.exceptions import HTTPException
 
-from incident import clock, navigation
-from incident.auth import accounts, audit, sessions, throttle
+from incident import clock
+from incident.auth import accounts, audit, navigation, sessions, throttle
 from incident.auth.access import current
 from incident.web import store, surge_config
 

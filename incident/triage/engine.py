@@ -19,9 +19,8 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from typing import NamedTuple
 
-import msgspec
-
 from incident.config import AnswerValue, Concept, Priority, Question, SurgeConfig, Trigger, vocabulary
+from incident.records import AskNext, Ignored, Reason, TriageResult
 from incident.triage.context import Hit, Reading, read
 from incident.triage.shorthand import Shorthand
 from incident.triage.words import TOKEN, WORD, Places, Speller, Text, analyse, fold, term_keys, word
@@ -36,45 +35,6 @@ _DIGIT = re.compile(r"\d")
 _ORDER = list(Priority)
 _RANK = {priority: rank for rank, priority in enumerate(_ORDER)}
 _LANGS = {"en": 0, "es": 1}
-
-
-class Reason(msgspec.Struct, kw_only=True):
-    """Why the result is what it is: one rule, factor or answer that counted."""
-
-    rule: str
-    category: str | None = None
-    words: list[str] = []
-    answer: str | None = None
-    effect: str  # what it did: "emergency P1, life safety", "raises priority", …
-
-
-class Ignored(msgspec.Struct, kw_only=True):
-    """A mention that did not count, and why."""
-
-    words: str
-    why: str
-
-
-class AskNext(msgspec.Struct, kw_only=True):
-    id: str
-    ask: str
-    kind: str
-
-
-class TriageResult(msgspec.Struct, kw_only=True):
-    category: str
-    categories: list[str]
-    priority: Priority
-    life_safety: bool
-    reasons: list[Reason]
-    ignored: list[Ignored] = []
-    vulnerable: list[str] = []
-    questions: list[AskNext] = []
-    refer: list[str] = []
-    concepts: list[str] = []  # the concepts found and counted
-    unsettled: list[str] = []  # medical or danger concepts no rule settled: ask the screen questions first
-    screen_first: bool = False
-    language: str = "en"
 
 
 class _Entry(NamedTuple):

@@ -28,7 +28,8 @@ import msgspec
 import yaml
 
 from incident.config import AnswerValue, SurgeConfig
-from incident.triage.engine import Engine, TriageResult
+from incident.records import TriageResult
+from incident.triage.engine import Engine
 from incident.triage.words import TOKEN
 
 _TESTS = Path(__file__).resolve().parent.parent.parent / "tests" / "incident"

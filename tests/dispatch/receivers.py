@@ -12,7 +12,7 @@ from typing import Any
 
 from aiosmtpd.controller import Controller
 
-from incident.loadgen import Receiver
+from bench.loadgen import Receiver
 
 
 class Webhook(Receiver):

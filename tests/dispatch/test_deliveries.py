@@ -79,7 +79,7 @@ async def test_a_broken_agency_entry_does_not_stop_911_deliveries(
     change = Change()
     poison = outbox.enqueue(change, store, "webhook", b"{}", address="http://[::1")
     await commit(
-        store.apply,
+        store.scripts.apply,
         change,
         AlarmRaised(ticket="", at=datetime.now(UTC), kind="test", message="x"),
         store.keys.events,
@@ -113,7 +113,7 @@ async def test_a_partner_that_is_down_is_probed_not_flooded(settings: Settings, 
         change = Change()
         ids = {outbox.enqueue(change, store, "psap", b"{}") for _ in range(20)}
         event = AlarmRaised(ticket="", at=datetime.now(UTC), kind="test", message="x")
-        await commit(store.apply, change, event, store.keys.events)
+        await commit(store.scripts.apply, change, event, store.keys.events)
         await _until(lambda: seen)
         await asyncio.sleep(2.5)
         # The first attempt, then one each second: unchecked, 20 pending would mean 20 a second.

@@ -255,12 +255,16 @@ async def test_stand_down_cut_short_is_finished_by_the_watcher(
     assert (await center.current(store)).mode is center.Mode.NORMAL, "the switch itself was stored"
     moved = (await (await client.get(f"/api/v1/incidents/{ticket}")).get_json())["incident"]
     assert moved["category"] == "emergency", "not yet requeued"
-    assert not await center.finish_pending(store, config), "a fresh note is left to its own request"
-    assert await center.finish_pending(store, config, settle=0)
+    assert not await center.finish_pending(store, config, report.keep_once), (
+        "a fresh note is left to its own request"
+    )
+    assert await center.finish_pending(store, config, report.keep_once, settle=0)
     moved = (await (await client.get(f"/api/v1/incidents/{ticket}")).get_json())["incident"]
     assert moved["category"] == "general"
     assert await report.kept(store, activation_id) is not None
-    assert not await center.finish_pending(store, config, settle=0), "done once, the note is gone"
+    assert not await center.finish_pending(store, config, report.keep_once, settle=0), (
+        "done once, the note is gone"
+    )
 
 
 async def test_a_call_racing_a_stand_down_lands_in_the_new_mode(

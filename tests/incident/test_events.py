@@ -43,7 +43,7 @@ async def test_change_and_event_are_written_together(store: Store) -> None:
     change = (
         Change().guard(keys.incident("2026-000001"), "v", "").hset(keys.incident("2026-000001"), {"v": 1})
     )
-    event_id = await commit(store.apply, change, _event(), keys.events, keys.history("2026-000001"))
+    event_id = await commit(store.scripts.apply, change, _event(), keys.events, keys.history("2026-000001"))
     assert await store.redis.hget(keys.incident("2026-000001"), "v") == b"1"
     ((global_id, _),) = cast(Entries, await store.redis.xrange(keys.events))
     ((history_id, fields),) = cast(Entries, await store.redis.xrange(keys.history("2026-000001")))
@@ -62,7 +62,7 @@ async def test_failed_guard_writes_nothing(store: Store) -> None:
         .zadd(keys.all_incidents, 1, "2026-000001")
     )
     with pytest.raises(Conflict) as caught:
-        await commit(store.apply, change, _event(), keys.events)
+        await commit(store.scripts.apply, change, _event(), keys.events)
     assert caught.value.actual == b"3"
     assert await store.redis.hget(keys.incident("2026-000001"), "v") == b"3"
     assert await store.redis.exists(keys.all_incidents, keys.events) == 0
@@ -72,7 +72,7 @@ async def test_keys_share_the_jurisdiction_hash_tag(store: Store) -> None:
     """Every key written carries the jurisdiction's hash tag, so a Cluster keeps them in one slot."""
     keys = store.keys
     change = Change().hset(keys.incident("2026-000009"), {"v": 1}).zadd(keys.by_status("open"), 9, "x")
-    await commit(store.apply, change, _event("2026-000009"), keys.events, keys.history("2026-000009"))
+    await commit(store.scripts.apply, change, _event("2026-000009"), keys.events, keys.history("2026-000009"))
     seeded = Keys("buffalo").gazetteer  # put there by the fixture, not by this commit
     written = [key.decode() async for key in store.redis.scan_iter() if key.decode() != seeded]
     assert written
@@ -84,11 +84,11 @@ async def test_plan_values_keep_their_form_and_bad_ones_write_nothing(store: Sto
     key = store.keys.center_pending
     change = Change().command("HSET", key, "big", 10**17).command("HSET", key, "neg", -1.5)  # type: ignore[arg-type]
     change.command("HSET", key, "raw", b"\x00\xff").command("HSET", key, "empty", "")
-    await commit(store.apply, change, _event(), store.keys.events)
+    await commit(store.scripts.apply, change, _event(), store.keys.events)
     stored = await store.redis.hgetall(key)
     assert stored == {b"big": b"100000000000000000", b"neg": b"-1.5", b"raw": b"\x00\xff", b"empty": b""}
     bad = Change().command("SET", store.keys.center_pending_lock, "x")
     bad.command("HSET", key, "n", None)  # type: ignore[arg-type]
     with pytest.raises(TypeError):
-        await commit(store.apply, bad, _event(), store.keys.events)
+        await commit(store.scripts.apply, bad, _event(), store.keys.events)
     assert await store.redis.exists(store.keys.center_pending_lock) == 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from datetime import UTC, datetime
 from typing import Any
@@ -121,7 +122,7 @@ async def test_write_whose_reply_was_lost_is_still_a_success(flushed: str, confi
     """If the intake write runs twice (a retry after a lost reply), the call is reported stored, once."""
     redis = connect(flushed)
     store = Store.open(redis, config.jurisdiction.id)
-    real_apply = store.apply
+    real_apply = store.scripts.apply
     calls = 0
 
     async def apply_twice(**kwargs: Any) -> Any:
@@ -130,7 +131,7 @@ async def test_write_whose_reply_was_lost_is_still_a_success(flushed: str, confi
         await real_apply(**kwargs)  # applied, but pretend the reply never came back
         return await real_apply(**kwargs)
 
-    twice = Store(store.redis, store.keys, apply_twice, store.release, store.gate)  # type: ignore[arg-type]
+    twice = Store(store.redis, store.keys, dataclasses.replace(store.scripts, apply=apply_twice))  # type: ignore[arg-type]
     call = CallIn(narrative="tree on wires", category="debris")
     answer = await take_call(twice, config, call, idempotency_key=None, actor=None)
     ticket = msgspec.json.decode(answer.body)["ticket"]

@@ -9,7 +9,7 @@ import msgspec
 from quart.testing.app import TestApp as App
 from quart.typing import TestClientProtocol as Client
 
-from incident import surge
+from incident import report, surge
 from incident.config import SurgeConfig
 from incident.store import Store
 
@@ -60,7 +60,7 @@ async def test_surge_alarm_once_per_window_and_auto_switch_when_allowed(
     window = surge.window_of(time.time(), config)
     await store.redis.set(store.keys.surge_count(window, "all"), 500)
     for _ in range(3):  # rounds in four workers at once, three times over
-        await asyncio.gather(*(surge.check(store, allowed) for _ in range(4)))
+        await asyncio.gather(*(surge.check(store, allowed, report.keep_once) for _ in range(4)))
     alarms = (await (await client.get("/api/v1/alarms")).get_json())["alarms"]
     assert len([a for a in alarms if a["event"]["kind"] == "surge"]) == 1
     mode = await (await client.get("/api/v1/mode")).get_json()

@@ -1,4 +1,4 @@
-"""The dispatch benchmark: `python -m dispatch.bench`. Prints figures; `--json FILE` saves them.
+"""The dispatch benchmark: `python -m bench.dispatch`. Prints figures; `--json FILE` saves them.
 
 Against a private Redis 6.2 (started here, like Stormline's embedded one) holding 500 crews with
 positions and 20,000 open incidents written through the real event writer, it measures:

@@ -1,7 +1,7 @@
 """Running Hypercorn's workers and keeping them running.
 
 Hypercorn's own runner stops every worker when one exits with an error, which for a 24-hour call
-center means one crashed worker takes the whole center off the air. This supervisor starts the same
+center means one crashed worker takes the whole center off the air. This process manager starts the same
 Hypercorn worker functions on the same shared sockets, and when a worker dies it starts another
 (slowing down if one dies over and over); SIGTERM or SIGINT stop them all gracefully.
 """
@@ -21,7 +21,7 @@ from typing import Any
 from hypercorn.asyncio.run import asyncio_worker, uvloop_worker
 from hypercorn.config import Config
 
-log = logging.getLogger("stormline.supervisor")
+log = logging.getLogger("stormline.workers")
 CRASH_WINDOW_S = 60.0
 CRASHES_BEFORE_PAUSE = 10  # in the window; then wait before each restart, never give up
 

@@ -1,4 +1,4 @@
-"""The exports' benchmark: `python -m incident.export_bench`. Prints figures; `--json FILE` saves them.
+"""The exports' benchmark: `python -m bench.exports`. Prints figures; `--json FILE` saves them.
 
 Starts `stormline serve` (one worker, its embedded Redis, in a temporary folder), loads incidents into
 that private Redis through the real event writer, and streams each export (GeoJSON and CSV, all
@@ -29,8 +29,8 @@ from pathlib import Path
 import httpx
 from tqdm import tqdm
 
+from bench.server import BenchServer
 from geo.point import Point
-from incident.benchkit import BenchServer
 from incident.config import Priority, load_config
 from incident.events import Change
 from incident.incidents import insert_incident

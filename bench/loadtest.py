@@ -38,8 +38,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from incident.benchkit import BenchServer
-from incident.loadgen import Calls, Curve, Follower, HttpError, Pool, Receiver, as_json, follow, quantile
+from bench.loadgen import Calls, Curve, Follower, HttpError, Pool, Receiver, as_json, follow, quantile
+from bench.server import BenchServer
+from incident.config import load_config
+from incident.keys import Keys
+from incident.records import unpack_call
+from incident.store import connect, disconnect
 
 ROOT = Path(__file__).resolve().parent.parent
 RETRY_FOR_S = 60.0  # a console keeps retrying a call this long before it tells the agent
@@ -452,11 +456,6 @@ async def _wait_for_deliveries(tally: Tally, psap: Receiver, agency: Receiver) -
 
 async def _audit(server: _Server, run: str) -> dict[str, list[str]]:
     """Every call stored, read from Redis itself (not through the API under test): marker → tickets."""
-    from incident.config import load_config
-    from incident.keys import Keys
-    from incident.records import unpack_call
-    from incident.store import connect, disconnect
-
     config = load_config(server.config)
     redis = connect(server.redis_url)
     keys = Keys(config.jurisdiction.id)

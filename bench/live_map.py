@@ -1,4 +1,4 @@
-"""The live map's benchmark, in a real browser: `python -m incident.map_bench`.
+"""The live map's benchmark, in a real browser: `python -m bench.live_map`.
 
 Starts `stormline serve` (two workers, its embedded Redis) with 20,000 open incidents, opens the live
 map in headless Chromium and measures how long it takes to draw them all. Then, with 200 other clients
@@ -26,8 +26,8 @@ from pathlib import Path
 import httpx
 from tqdm import tqdm
 
+from bench.server import BenchServer
 from geo.point import Point
-from incident.benchkit import BenchServer
 from incident.config import Priority, load_config
 from incident.events import Change
 from incident.incidents import insert_incident

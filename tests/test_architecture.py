@@ -1,0 +1,71 @@
+"""The floor plan holds: every module is on a floor, and none of ours is imported inside a function."""
+
+from __future__ import annotations
+
+import ast
+import configparser
+import re
+
+import pytest
+
+from tests.conftest import ROOT
+
+PACKAGES = ("incident", "dispatch", "geo", "bench")
+
+
+def _modules() -> dict[str, ast.Module]:
+    found = {}
+    for package in PACKAGES:
+        for path in sorted((ROOT / package).rglob("*.py")):
+            name = ".".join(path.relative_to(ROOT).with_suffix("").parts).removesuffix(".__init__")
+            found[name] = ast.parse(path.read_text(), str(path))
+    return found
+
+
+def _floors() -> list[str]:
+    config = configparser.ConfigParser(inline_comment_prefixes=(";",), comment_prefixes=(";",))
+    config.read(ROOT / ".importlinter")
+    return [
+        m
+        for line in config["importlinter:contract:floors"]["layers"].split("\n")
+        for m in re.split(r"[:|]", line)
+        if m.strip()
+    ]
+
+
+def test_every_module_is_on_a_floor() -> None:
+    """A module the floor plan does not name would escape the layering contract: each one is named."""
+    floors = [name.strip() for name in _floors()]
+    placed = set(floors)
+    assert len(floors) == len(placed), "a module is on two floors"
+    unplaced = [
+        name
+        for name, tree in _modules().items()
+        if not all(isinstance(n, ast.Expr) for n in tree.body)  # a package's docstring is nothing to place
+        and name not in PACKAGES
+        and not any(name == floor or name.startswith(floor + ".") for floor in placed)
+    ]
+    assert unplaced == []
+    missing = placed - set(_modules())
+    assert missing == set(), "the floor plan names modules that do not exist"
+
+
+@pytest.mark.parametrize("package", PACKAGES)
+def test_no_function_imports_our_modules(package: str) -> None:
+    """Our modules are imported at the top of a module, never inside a function to dodge a loop."""
+    inside: list[str] = []
+    for name, tree in _modules().items():
+        if name.split(".")[0] != package:
+            continue
+        for node in ast.walk(tree):
+            if not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                continue
+            for inner in ast.walk(node):
+                if isinstance(inner, ast.ImportFrom):
+                    targets = [inner.module or ""]
+                elif isinstance(inner, ast.Import):
+                    targets = [alias.name for alias in inner.names]
+                else:
+                    continue
+                inside += [f"{name}:{inner.lineno} {t}" for t in targets if t.split(".")[0] in PACKAGES]
+    assert inside == []
