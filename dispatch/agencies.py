@@ -24,11 +24,11 @@ from typing import Annotated, Any, Literal, cast
 import httpx
 import msgspec
 
+from dispatch.events import AgencySaved
 from dispatch.versioned import Kept, Plan
-from incident.events import Change, Conflict, commit
+from incident.events import Change, Conflict, commit, retrying
 from incident.outbound import Policy, Refused
 from incident.problems import Problem, invalid_field
-from incident.records import AgencySaved
 from incident.store import Store
 from incident.validation import is_identifier
 
@@ -133,7 +133,8 @@ async def load(store: Store, services: list[Service], actor: str | None, policy:
                 ) from None
     kept = _kept(store)
     now = datetime.now(UTC)
-    for _ in range(20):
+
+    async def attempt() -> int:
         change = Change()
         for service in services:
             current = await kept.get(store, service.id)
@@ -152,9 +153,10 @@ async def load(store: Store, services: list[Service], actor: str | None, policy:
         except Conflict:
             if actor == "seed":
                 return 0  # another worker seeded the directory at the same moment
-            continue  # a service changed meanwhile: read them again
+            raise  # a service changed meanwhile: read them again
         return len(services)
-    raise Problem(503, "Busy", "the directory is changing too fast; retry", kind="contention")
+
+    return await retrying(attempt, "the directory")
 
 
 async def seed(store: Store, package: Path, policy: Policy) -> int:

@@ -15,6 +15,7 @@ import msgspec
 
 from dispatch import transport
 from dispatch.crews import Crew, crew_or_404, select_crew
+from dispatch.events import CrewMarked, IncidentAssigned, IncidentUnassigned
 from dispatch.units import Plan, change_unit
 from dispatch.work import replan
 from incident.alarms import raise_alarm
@@ -28,7 +29,7 @@ from incident.problems import (
     stale_version,
     unknown_ticket,
 )
-from incident.records import CrewMarked, Incident, IncidentAssigned, IncidentUnassigned
+from incident.records import Incident
 from incident.status import TRANSITIONS, Status, allowed
 from incident.store import Store
 from incident.validation import Identifier

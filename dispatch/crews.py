@@ -15,12 +15,12 @@ from typing import Annotated, Any, TypeVar, cast
 
 import msgspec
 
+from dispatch.events import CrewPositioned, CrewSaved
 from geo.point import Latitude, Longitude, Point
 from incident.config import CrewKind, SurgeConfig
-from incident.events import Change, Conflict, commit
+from incident.events import Change, Conflict, commit, retrying
 from incident.incidents import select_many
 from incident.problems import Problem, invalid_field, stale_version
-from incident.records import CrewPositioned, CrewSaved
 from incident.status import Status
 from incident.store import Store
 from incident.validation import OUT_OF_CALENDAR, Identifier, in_calendar
@@ -281,7 +281,8 @@ async def update_crew(
         for name, value in msgspec.structs.asdict(patch).items()
         if value is not None and name != "if_version"
     }
-    for _ in range(20):
+
+    async def attempt() -> Crew:
         current = await crew_or_404(store, crew_id)
         if patch.if_version is not None and patch.if_version != current.version:
             raise stale_version(f"crew {crew_id}", current.version, patch.if_version)
@@ -292,12 +293,10 @@ async def update_crew(
         event = CrewSaved(
             crew_id=crew_id, at=now, actor=actor, version=updated.version, changed=sorted(changes)
         )
-        try:
-            await commit(store.scripts.apply, change, event, store.keys.events)
-        except Conflict:
-            continue
+        await commit(store.scripts.apply, change, event, store.keys.events)
         return updated
-    raise Problem(503, "Busy", f"crew {crew_id} is changing too fast; retry", kind="contention")
+
+    return await retrying(attempt, f"crew {crew_id}")
 
 
 async def record_position(store: Store, crew_id: str, fix: PositionIn) -> bool:
@@ -315,7 +314,8 @@ async def record_position(store: Store, crew_id: str, fix: PositionIn) -> bool:
     at = min(at, now)  # a phone clock ahead of ours must not pin its position in the future
     point = Point(fix.lat, fix.lon)
     kept = _pack(Position(point=point, at=at, accuracy_m=fix.accuracy_m))
-    for _ in range(10):
+
+    async def attempt() -> bool:
         held = cast(bytes | None, await store.redis.hget(keys.crew_fixed, crew_id))
         if held is not None and datetime.fromisoformat(held.decode()) >= at:
             # Not kept, but the device spoke: it is not silent.
@@ -326,12 +326,10 @@ async def record_position(store: Store, crew_id: str, fix: PositionIn) -> bool:
         change.hset(keys.crew_positions, {crew_id: kept}).hset(keys.crew_fixed, {crew_id: at.isoformat()})
         heard(store, change, crew_id, now)
         event = CrewPositioned(crew_id=crew_id, at=at, lat=fix.lat, lon=fix.lon, accuracy_m=fix.accuracy_m)
-        try:
-            await commit(store.scripts.apply, change, event, store.keys.events)
-        except Conflict:
-            continue  # another fix was kept meanwhile: compare with it
+        await commit(store.scripts.apply, change, event, store.keys.events)
         return True
-    return False
+
+    return await retrying(attempt, f"crew {crew_id}'s position")
 
 
 def heard(store: Store, change: Change, crew_id: str, now: datetime) -> Change:

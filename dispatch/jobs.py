@@ -12,14 +12,15 @@ from typing import Annotated, Any, cast
 
 import msgspec
 
+from dispatch.events import JobDissolved, JobGrouped
 from dispatch.units import Job, select_job, unpack_job
 from geo.blocks import BlockFace, blocks_of
 from geo.service import GeoService
 from incident.config import SurgeConfig
-from incident.events import Change, Conflict, commit
+from incident.events import Change, commit, retrying
 from incident.incidents import put_incident, select_many
 from incident.problems import Problem, invalid_field, unknown_ticket
-from incident.records import Incident, JobDissolved, JobGrouped, pack
+from incident.records import Incident, pack
 from incident.status import Status
 from incident.store import Store
 
@@ -63,7 +64,8 @@ async def group(store: Store, config: SurgeConfig, geo: GeoService, data: JobIn,
     tickets = list(dict.fromkeys(data.tickets))
     if len(tickets) < 2:
         raise invalid_field("tickets", "name at least two different incidents")
-    for _ in range(20):
+
+    async def attempt() -> Job:
         found = {i.ticket: i for i in await select_many(store, tickets)}
         for ticket in tickets:
             if ticket not in found:
@@ -108,23 +110,22 @@ async def group(store: Store, config: SurgeConfig, geo: GeoService, data: JobIn,
             )
             put_incident(change, store, incident, updated)
         event = JobGrouped(job=job.id, at=now, actor=actor, tickets=tickets, segment=face.id)
-        try:
-            await commit(
-                store.scripts.apply,
-                change,
-                event,
-                store.keys.events,
-                *(store.keys.history(t) for t in tickets),
-            )
-        except Conflict:
-            continue  # one of them changed meanwhile: check them all again
+        await commit(
+            store.scripts.apply,
+            change,
+            event,
+            store.keys.events,
+            *(store.keys.history(t) for t in tickets),
+        )
         return job
-    raise Problem(503, "Busy", "the incidents are changing too fast; retry", kind="contention")
+
+    return await retrying(attempt, "the incidents")
 
 
 async def dissolve(store: Store, job_id: str, reason: str | None, actor: str | None) -> Job:
     """Undo a job: its incidents go on (assigned or not) as separate incidents."""
-    for _ in range(20):
+
+    async def attempt() -> Job:
         job = await job_or_404(store, job_id)
         if job.dissolved:
             return job
@@ -142,18 +143,16 @@ async def dissolve(store: Store, job_id: str, reason: str | None, actor: str | N
             )
         tickets = [i.ticket for i in members]
         event = JobDissolved(job=job.id, at=now, actor=actor, tickets=tickets, reason=reason)
-        try:
-            await commit(
-                store.scripts.apply,
-                change,
-                event,
-                store.keys.events,
-                *(store.keys.history(t) for t in tickets),
-            )
-        except Conflict:
-            continue
+        await commit(
+            store.scripts.apply,
+            change,
+            event,
+            store.keys.events,
+            *(store.keys.history(t) for t in tickets),
+        )
         return updated_job
-    raise Problem(503, "Busy", f"job {job_id} is changing too fast; retry", kind="contention")
+
+    return await retrying(attempt, f"job {job_id}")
 
 
 async def job_or_404(store: Store, job_id: str) -> Job:

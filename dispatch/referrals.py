@@ -18,14 +18,14 @@ import msgspec
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
 from dispatch import agencies
+from dispatch.events import ReferralChanged
 from dispatch.versioned import Kept, Plan
 from geo.point import Point
 from incident import outbox
 from incident.config import Priority, SurgeConfig
-from incident.events import Change, Conflict, commit
+from incident.events import Change, commit, retrying
 from incident.incidents import select_calls, select_incident
 from incident.problems import Problem, invalid_field, unknown_ticket
-from incident.records import ReferralChanged
 from incident.status import Status
 from incident.store import Store
 from incident.transitions import move_along
@@ -194,7 +194,8 @@ async def create(
         )
     number = int(await store.redis.incr(store.keys.seq("referral")))
     referral_id = f"F{number}"
-    for _ in range(20):
+
+    async def attempt() -> Referral:
         incident = await select_incident(store, ticket)
         if incident is None:
             raise unknown_ticket(ticket)
@@ -247,12 +248,10 @@ async def create(
         event = ReferralChanged(
             referral_id=referral_id, ticket=ticket, at=now, actor=actor, status="sent", service_id=service.id
         )
-        try:
-            await commit(store.scripts.apply, change, event, store.keys.events, store.keys.history(ticket))
-        except Conflict:
-            continue  # the incident changed meanwhile: take it as it is now
+        await commit(store.scripts.apply, change, event, store.keys.events, store.keys.history(ticket))
         return referral
-    raise Problem(503, "Busy", f"incident {ticket} is changing too fast; retry", kind="contention")
+
+    return await retrying(attempt, f"incident {ticket}")
 
 
 async def answer(store: Store, referral_id: str, data: StatusIn, actor: str | None) -> Referral:

@@ -12,12 +12,12 @@ from typing import Annotated, Literal
 
 import msgspec
 
+from dispatch.events import StationChanged
 from dispatch.versioned import Kept, Plan
 from geo.point import Point, distance_m
 from incident.config import Site, SurgeConfig
-from incident.events import Change, Conflict, commit
+from incident.events import Change, commit, retrying
 from incident.problems import Problem, invalid_field
-from incident.records import StationChanged
 from incident.store import Store
 
 People = Annotated[int, msgspec.Meta(ge=1, le=2000)]
@@ -274,7 +274,8 @@ async def close(store: Store, config: SurgeConfig, site_id: str, data: CloseIn, 
     """Close a station. With people in it, they must go somewhere: `move_to` an open station with room."""
     site(config, site_id)
     kept = _kept(store)
-    for _ in range(20):
+
+    async def attempt() -> Station:
         now = datetime.now(UTC)
         current = await station(store, config, site_id)
         _must_be_open(current)
@@ -328,12 +329,10 @@ async def close(store: Store, config: SurgeConfig, site_id: str, data: CloseIn, 
             kept.put(change, target.id, moved, moved.version)
         event = _event(closed, "closed", actor, now, people=current.occupancy, detail=data.reason)
         event.moved_to = target.id if target else None
-        try:
-            await commit(store.scripts.apply, change, event, store.keys.events)
-        except Conflict:
-            continue
+        await commit(store.scripts.apply, change, event, store.keys.events)
         return closed
-    raise Problem(503, "Busy", f"station {site_id} is changing too fast; retry", kind="contention")
+
+    return await retrying(attempt, f"station {site_id}")
 
 
 def hold(

@@ -17,16 +17,16 @@ import msgspec
 
 from dispatch import stations
 from dispatch.crews import Crew, crew_or_404, roster
+from dispatch.events import RunPlanned, TransportChanged
 from dispatch.routes import Stop, distances, order
 from dispatch.versioned import Kept
 from dispatch.work import fresh_point, replan
 from geo.point import Point, distance_m
 from incident.alarms import raise_alarm
 from incident.config import CrewKind, SurgeConfig
-from incident.events import Change, Conflict, commit
+from incident.events import Change, Conflict, commit, retrying
 from incident.incidents import select_incident, select_many
 from incident.problems import Problem, invalid_field, unknown_ticket
-from incident.records import RunPlanned, TransportChanged
 from incident.status import Status
 from incident.store import Store
 from incident.transitions import move_along
@@ -200,7 +200,8 @@ async def create_request(
     )
     number = int(await store.redis.incr(store.keys.seq("transport")))
     request_id = f"T{number}"
-    for _ in range(20):
+
+    async def attempt() -> TransportRequest:
         now = datetime.now(UTC)
         if data.station is not None:
             try:
@@ -264,9 +265,10 @@ async def create_request(
                     kind="ride-exists",
                     id=conflict.actual.decode(),
                 ) from None
-            continue  # the station changed meanwhile: look again
+            raise  # the station changed meanwhile: look again
         return request
-    raise Problem(503, "Busy", "the stations are changing too fast; retry", kind="contention")
+
+    return await retrying(attempt, "the stations")
 
 
 async def schedule(store: Store, config: SurgeConfig, data: RunIn, actor: str | None) -> Run:
@@ -279,7 +281,8 @@ async def schedule(store: Store, config: SurgeConfig, data: RunIn, actor: str | 
     ids = list(dict.fromkeys(data.requests))
     number = int(await store.redis.incr(store.keys.seq("run")))
     run_id = f"R{number}"
-    for _ in range(20):
+
+    async def attempt() -> Run:
         requests = {r.id: r for r in await _requests(store).many(store, ids)}
         for request_id in ids:
             if request_id not in requests:
@@ -360,10 +363,11 @@ async def schedule(store: Store, config: SurgeConfig, data: RunIn, actor: str | 
                     f"van {crew.id} is on run {conflict.actual.decode()}: plan this one when it is done",
                     kind="van-busy",
                 ) from None
-            continue
+            raise
         await replan(store, config, crew, actor)
         return run
-    raise Problem(503, "Busy", "the requests are changing too fast; retry", kind="contention")
+
+    return await retrying(attempt, "the transport requests")
 
 
 async def auto_runs(store: Store, config: SurgeConfig, actor: str | None) -> list[Run]:
@@ -408,7 +412,8 @@ async def move(
 ) -> TransportRequest:
     """Picked up, dropped off (checked in at the station), no-show, or cancelled."""
     kept = _requests(store)
-    for _ in range(20):
+
+    async def attempt() -> TransportRequest:
         now = datetime.now(UTC)
         request = await kept.get_or_404(store, request_id)
         if crew is not None and request.crew_id != crew:
@@ -447,12 +452,9 @@ async def move(
             run=request.run,
             detail=reason,
         )
-        try:
-            await commit(
-                store.scripts.apply, change, event, store.keys.events, store.keys.history(request.ticket)
-            )
-        except Conflict:
-            continue
+        await commit(
+            store.scripts.apply, change, event, store.keys.events, store.keys.history(request.ticket)
+        )
         if to == "no_show":
             await raise_alarm(
                 store,
@@ -461,7 +463,8 @@ async def move(
                 f"no one was at the pickup for {request.ticket} ({request.party} people): check on them",
             )
         return moved
-    raise Problem(503, "Busy", f"request {request_id} is changing too fast; retry", kind="contention")
+
+    return await retrying(attempt, f"request {request_id}")
 
 
 async def _finish_run(change: Change, store: Store, request: TransportRequest, now: datetime) -> None:

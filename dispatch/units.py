@@ -12,17 +12,17 @@ from typing import cast
 
 import msgspec
 
-from incident.events import Change, Conflict, commit
+from dispatch.events import DispatchEvent
+from incident.events import Change, commit, retrying
 from incident.incidents import put_incident, select_incident, select_many
-from incident.problems import contention, unknown_ticket
-from incident.records import Event, Incident
+from incident.problems import unknown_ticket
+from incident.records import Incident, IncidentEvent
 from incident.status import Status
 from incident.store import Store
 
-Plan = tuple[list[tuple[Incident, Incident]], Event, Change | None]
+Plan = tuple[list[tuple[Incident, Incident]], IncidentEvent | DispatchEvent, Change | None]
 """What a decision about a unit comes to: (current, updated) pairs, the event, and more writes."""
 
-_RETRIES = 20
 _LEFT = frozenset({Status.CANCELLED, Status.CLOSED, Status.WITH_911, Status.REFERRED})
 
 
@@ -72,7 +72,8 @@ async def change_unit(
     store: Store, ticket: str, decide: Callable[[list[Incident]], Awaitable[Plan | None]]
 ) -> list[Incident]:
     """Read the unit, let `decide` plan the change, write it; read and decide again on a conflict."""
-    for _ in range(_RETRIES):
+
+    async def attempt() -> list[Incident]:
         unit = await read_unit(store, ticket)
         plan = await decide(unit)
         if plan is None:
@@ -82,10 +83,8 @@ async def change_unit(
         for current, updated in pairs:
             put_incident(change, store, current, updated)
         histories = [store.keys.history(updated.ticket) for _, updated in pairs]
-        try:
-            await commit(store.scripts.apply, change, event, store.keys.events, *histories)
-        except Conflict:
-            continue
+        await commit(store.scripts.apply, change, event, store.keys.events, *histories)
         changed = {updated.ticket: updated for _, updated in pairs}
         return [changed.get(incident.ticket, incident) for incident in unit]
-    raise contention(ticket)
+
+    return await retrying(attempt, f"incident {ticket}")

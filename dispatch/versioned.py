@@ -13,7 +13,7 @@ from typing import Any, Generic, TypeVar, cast
 
 import msgspec
 
-from incident.events import Change, Conflict, commit
+from incident.events import Change, Conflict, commit, retrying
 from incident.problems import Problem
 from incident.store import Store
 
@@ -79,7 +79,8 @@ class Kept(Generic[T]):
         self, store: Store, record_id: str, decide: Callable[[T], Awaitable[Plan[T] | None]]
     ) -> T:
         """Read, decide, write guarded on the version read; read and decide again on a conflict."""
-        for _ in range(20):
+
+        async def attempt() -> T:
             current = await self.get_or_404(store, record_id)
             plan = await decide(current)
             if plan is None:
@@ -87,12 +88,10 @@ class Kept(Generic[T]):
             version = int(getattr(current, "version", 0)) + 1
             record = msgspec.structs.replace(plan.record, version=version)
             self.put(plan.change, record_id, record, version)
-            try:
-                await _commit(store, Plan(record, plan.event, plan.change, plan.histories))
-            except Conflict:
-                continue
+            await _commit(store, Plan(record, plan.event, plan.change, plan.histories))
             return record
-        raise Problem(503, "Busy", f"{self.kind} {record_id} is changing too fast; retry", kind="contention")
+
+        return await retrying(attempt, f"{self.kind} {record_id}")
 
 
 async def _commit(store: Store, plan: Plan[Any]) -> str:

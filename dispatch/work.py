@@ -14,13 +14,15 @@ from typing import cast
 import msgspec
 
 from dispatch.crews import Crew, Position, unpack_position
+from dispatch.events import CrewRouted
 from dispatch.feed import route_notice
 from dispatch.routes import Stop, distances, length_m, order
 from geo.point import Point
 from incident.config import Priority, SurgeConfig
-from incident.events import Change, Conflict, commit
+from incident.events import Change, commit, retrying
 from incident.incidents import select_many
-from incident.records import CrewRouted, Incident, pack
+from incident.problems import Problem
+from incident.records import Incident, pack
 from incident.status import Status
 from incident.store import Store
 
@@ -97,7 +99,8 @@ def stops_of(incidents: list[Incident]) -> list[tuple[Stop, list[Incident]]]:
 
 async def replan(store: Store, config: SurgeConfig, crew: Crew, actor: str | None) -> list[str]:
     """Put the crew's work in driving order, keep it, and tell the crew's devices if it changed."""
-    for _ in range(10):
+
+    async def attempt() -> list[str]:
         keys = store.keys
         version = cast(bytes | None, await store.redis.hget(keys.crew_route(crew.id), "v"))
         incidents = await work_in_order(store, crew.id)
@@ -116,12 +119,16 @@ async def replan(store: Store, config: SurgeConfig, crew: Crew, actor: str | Non
         event = CrewRouted(
             crew_id=crew.id, at=now, actor=actor, route=route, length_m=length_m(start, ordered)
         )
-        try:
-            await commit(store.scripts.apply, change, event, keys.events)
-        except Conflict:
-            continue
+        await commit(store.scripts.apply, change, event, keys.events)
         return route
-    return [i.ticket for i in await work_in_order(store, crew.id)]
+
+    try:
+        return await retrying(attempt, f"crew {crew.id}'s route")
+    except Problem as problem:
+        if problem.kind != "contention":
+            raise
+        # Whatever changed the work meanwhile replans it again; until then it keeps the order it has.
+        return [i.ticket for i in await work_in_order(store, crew.id)]
 
 
 async def route_view(store: Store, config: SurgeConfig, crew: Crew) -> RouteView:

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from typing import Annotated, cast
 
 import msgspec
-from quart import Blueprint, Quart, Response, current_app, request
+from quart import Blueprint, Response, request
 from quart_schema import document_request, document_response, validate_querystring, validate_request
 
 from geo.point import BBox
@@ -28,21 +28,15 @@ from incident.handoff import (
     check_psap_status,
     record_step,
 )
+from incident.history import StoredEvent, select_alarms, select_history
 from incident.idempotency import KeyReused, StillProcessing
-from incident.incidents import (
-    IncidentFilter,
-    select_alarms,
-    select_calls,
-    select_history,
-    select_incident,
-    select_incidents,
-)
-from incident.intake import CallIn, CallReceipt, check_answers, take_call
+from incident.incidents import IncidentFilter, select_calls, select_incident, select_incidents
+from incident.intake import Answer, CallIn, CallReceipt, check_answers, take_call
 from incident.location import LocationIn, place_from_request
 from incident.overrides import OverrideIn, override
 from incident.problems import Problem, invalid_field, unknown_ticket
 from incident.psap_transfer import EidoIn, call_from_eido, transfer_key
-from incident.records import Call, Incident, Step, StoredEvent
+from incident.records import Call, Incident, Step
 from incident.status import Status
 from incident.surge import Reading
 from incident.surge import history as surge_history
@@ -108,15 +102,14 @@ async def post_call(data: CallIn) -> Response:
     timeout is safe: the same key with the same body returns the first answer and creates nothing;
     the same key with a different body is refused with 422.
     """
-    status, body, headers = await log_call(current_app, data, _idempotency_key(), access.current())
-    return json_response(body, status, headers)
+    return call_response(await log_call(data, idempotency_key()))
 
 
 def valid_idempotency_key(key: str | None) -> bool:
     return key is None or (0 < len(key) <= 255 and key.isascii() and key.isprintable())
 
 
-def _idempotency_key() -> str | None:
+def idempotency_key() -> str | None:
     """The request's Idempotency-Key, if it sent one; a 400 if it is not one."""
     key = request.headers.get("Idempotency-Key")
     if not valid_idempotency_key(key):
@@ -130,40 +123,47 @@ def _idempotency_key() -> str | None:
     return key
 
 
-async def log_call(
-    app: Quart, data: CallIn, key: str | None, principal: access.Principal
-) -> tuple[int, bytes, dict[str, str]]:
-    """What POST /calls answers (status, JSON body, headers), whichever door it came in by (see lane.py)."""
+async def log_call(data: CallIn, key: str | None) -> Answer:
+    """Take a call for whoever is asking, by any door (the JSON API, Open311, 911's transfers).
+
+    The one place a call meets intake: the agent recorded, a reused or pending Idempotency-Key turned
+    into its problem (Open311's paths show it in their own error list).
+    """
+    principal = access.current()
     if data.agent is None and principal.role is Role.AGENT:
         data = msgspec.structs.replace(data, agent=principal.name)
     try:
-        answer = await take_call(
-            store(app),
-            surge_config(app),
+        return await take_call(
+            store(),
+            surge_config(),
             data,
             idempotency_key=key,
             actor=principal.name,
-            geo=geo(app),
-            triage=triage_engine(app),
+            geo=geo(),
+            triage=triage_engine(),
         )
     except KeyReused:
         raise Problem(
             422,
             "Idempotency-Key reused",
-            "this Idempotency-Key was already used with a different request body",
+            "Idempotency-Key: already used with a different request body",
             kind="idempotency-key-reused",
         ) from None
     except StillProcessing:
         raise Problem(
             409,
             "Request in progress",
-            "a request with this Idempotency-Key is still being processed; retry shortly",
+            "Idempotency-Key: a request with this key is still being processed; retry shortly",
             kind="idempotency-in-progress",
         ) from None
-    headers = {"Location": f"/api/v1/incidents/{_ticket_of(answer.body)}"}
+
+
+def call_response(answer: Answer) -> Response:
+    """The JSON answer to a call: the receipt as intake encoded it, where the incident is, if replayed."""
+    headers = {"Location": f"/api/v1/incidents/{answer.receipt.ticket}"}
     if answer.replayed:
         headers["Idempotent-Replayed"] = "true"
-    return answer.status, answer.body, headers
+    return json_response(answer.body, answer.status, headers)
 
 
 @blueprint.get("/incidents/<ticket>")
@@ -340,12 +340,10 @@ async def post_psap_transfer() -> Response:
     Send an `Idempotency-Key` header so that a retry opens nothing more; without one, the EIDO's `$id`
     and `lastUpdateTimeStamp` serve as the key.
     """
-    key = _idempotency_key()
+    key = idempotency_key()
     document = await request.get_json()
     call = call_from_eido(surge_config(), document)
-    principal = access.current()
-    status, body, headers = await log_call(current_app, call, transfer_key(key, document), principal)
-    return json_response(body, status, headers)
+    return call_response(await log_call(call, transfer_key(key, document)))
 
 
 class Alarms(msgspec.Struct, kw_only=True):
@@ -531,14 +529,6 @@ async def _incident_or_404(ticket: str) -> Incident:
     if incident is None:
         raise unknown_ticket(ticket)
     return incident
-
-
-def _ticket_of(body: bytes) -> str:
-    return msgspec.json.decode(body, type=_TicketOnly).ticket
-
-
-class _TicketOnly(msgspec.Struct):
-    ticket: str
 
 
 def _statuses(text: str | None) -> frozenset[Status]:

@@ -48,7 +48,6 @@ from incident.center import check_overdue, check_review, finish_pending
 from incident.config import SurgeConfig, load_config
 from incident.embedded import EmbeddedRedis
 from incident.handoff import check_deadlines
-from incident.lane import IntakeLane
 from incident.outbound import Policy
 from incident.outbox import deliver_forever
 from incident.rounds import forever
@@ -176,7 +175,6 @@ def create_app(settings: Settings | None = None, config: SurgeConfig | None = No
             "may_search": navigation.may_open(access.current().role, "casework.search"),
         }
     )
-    app.asgi_app = IntakeLane(app, app.asgi_app)  # type: ignore[method-assign]
     if settings.proxy_hops:
         # Behind a TLS-terminating proxy: take the client's address and scheme from its headers.
         app.asgi_app = ProxyFixMiddleware(app.asgi_app, mode="legacy", trusted_hops=settings.proxy_hops)  # type: ignore[method-assign]

@@ -13,8 +13,9 @@ from incident import casework, center
 from incident.auth import access
 from incident.auth.privacy import SEES_CALLERS, visible_call
 from incident.config import CrewKind
+from incident.history import select_history
 from incident.history_text import describe
-from incident.incidents import select_calls, select_history, select_incident
+from incident.incidents import select_calls, select_incident
 from incident.maps import CENTER, StormlineMap, map_parts
 from incident.problems import unknown_ticket
 from incident.status import TRANSITIONS, Status

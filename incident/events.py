@@ -9,7 +9,7 @@ happen.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -17,6 +17,7 @@ import msgspec
 from redis.commands.core import AsyncScript
 
 from geo.point import Point
+from incident.problems import contention
 
 T = TypeVar("T")
 _pack = msgspec.msgpack.Encoder().encode
@@ -28,6 +29,28 @@ class Conflict(Exception):
     def __init__(self, key: str, actual: bytes) -> None:
         super().__init__(f"{key} changed (now {actual!r})")
         self.key, self.actual = key, actual
+
+
+# One retry policy for every read-decide-write: a record that changed this often while we decided is
+# contention (a 503 the client retries), not bad luck worth another lap.
+RETRIES = 20
+
+
+async def retrying(
+    attempt: Callable[[], Awaitable[T]], what: str, *, retry_if: Callable[[Conflict], bool] | None = None
+) -> T:
+    """Run `attempt` (it reads, decides and commits) again each time its commit finds the record changed.
+
+    `retry_if` narrows which conflicts mean "read and decide again" (the others propagate). After
+    RETRIES laps the answer is one problem: 503 Busy, `what` is changing too fast.
+    """
+    for _ in range(RETRIES):
+        try:
+            return await attempt()
+        except Conflict as conflict:
+            if retry_if is not None and not retry_if(conflict):
+                raise
+    raise contention(what)
 
 
 @dataclass

@@ -2,24 +2,26 @@
 
 from __future__ import annotations
 
-from incident.records import (
-    AlarmRaised,
-    CallAttached,
+from dispatch.events import (
     CrewMarked,
-    Event,
-    HandoffStepped,
     IncidentAssigned,
-    IncidentLocated,
-    IncidentOpened,
     IncidentUnassigned,
     JobDissolved,
     JobGrouped,
+    ReferralChanged,
+    TransportChanged,
+)
+from incident.history import Event
+from incident.records import (
+    AlarmRaised,
+    CallAttached,
+    HandoffStepped,
+    IncidentLocated,
+    IncidentOpened,
     NoteAdded,
     PartnersChanged,
-    ReferralChanged,
     Requeued,
     StatusChanged,
-    TransportChanged,
     TriageOverridden,
 )
 

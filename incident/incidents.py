@@ -15,20 +15,18 @@ from typing import cast
 from geo.point import BBox
 from incident.config import Priority
 from incident.documents import CANCELLED, partner_state
-from incident.events import Change, Conflict, commit, decode_entries
-from incident.problems import contention, unknown_ticket
+from incident.events import Change, commit, retrying
+from incident.problems import unknown_ticket
 from incident.records import (
     Call,
     CallAttached,
     CrewNotice,
-    Event,
     Incident,
+    IncidentEvent,
     IncidentOpened,
     PartnerAlert,
-    StoredEvent,
     pack,
     unpack_call,
-    unpack_event,
     unpack_incident,
 )
 from incident.search_words import search_words
@@ -113,7 +111,7 @@ async def attach_call(
 
 
 async def update_incident(
-    store: Store, current: Incident, updated: Incident, event: Event, change: Change | None = None
+    store: Store, current: Incident, updated: Incident, event: IncidentEvent, change: Change | None = None
 ) -> str:
     """Store a change to an incident with its event; Conflict if it changed since `current` was read.
 
@@ -126,10 +124,8 @@ async def update_incident(
     return await _commit(store, change, event, updated.ticket)
 
 
-Decision = Incident | tuple[Incident, Event, Change | None]
+Decision = Incident | tuple[Incident, IncidentEvent, Change | None]
 """What a decision about an incident comes to: the incident unchanged, or (updated, event, more writes)."""
-
-_RETRIES = 20
 
 
 async def change_incident(
@@ -141,7 +137,8 @@ async def change_incident(
     is taken on the incident as it is. `decide` raises a Problem to refuse; returning the incident
     unchanged writes nothing.
     """
-    for _ in range(_RETRIES):
+
+    async def attempt() -> Incident:
         current = await select_incident(store, ticket)
         if current is None:
             raise unknown_ticket(ticket)
@@ -149,43 +146,10 @@ async def change_incident(
         if isinstance(outcome, Incident):
             return outcome
         updated, event, change = outcome
-        try:
-            await update_incident(store, current, updated, event, change)
-        except Conflict:
-            continue
+        await update_incident(store, current, updated, event, change)
         return updated
-    raise contention(ticket)
 
-
-async def select_history(
-    store: Store, ticket: str, *, after: str | None = None, limit: int = 100
-) -> list[StoredEvent]:
-    """The incident's events in order, after event id `after` (exclusive)."""
-    start = f"({after}" if after else "-"
-    entries = cast(
-        list[tuple[bytes, dict[bytes, bytes]]],
-        await store.redis.xrange(store.keys.history(ticket), min=start, max="+", count=limit),
-    )
-    return [
-        StoredEvent(id=event_id, event=event) for event_id, event in decode_entries(entries, unpack_event)
-    ]
-
-
-async def select_alarms(
-    store: Store, *, after: str | None = None, limit: int = 100, newest: bool = False
-) -> list[StoredEvent]:
-    """Alarms for supervisors, oldest first, after event id `after` (exclusive); or the `newest` ones."""
-    start = f"({after}" if after else "-"
-    if newest:
-        latest = await store.redis.xrevrange(store.keys.alarms, max="+", min=start, count=limit)
-        entries = list(reversed(cast(list[tuple[bytes, dict[bytes, bytes]]], latest)))
-    else:
-        entries = cast(
-            list[tuple[bytes, dict[bytes, bytes]]],
-            await store.redis.xrange(store.keys.alarms, min=start, max="+", count=limit),
-        )
-    pairs = decode_entries(entries, unpack_event)
-    return [StoredEvent(id=event_id, event=event) for event_id, event in pairs]
+    return await retrying(attempt, f"incident {ticket}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -543,5 +507,5 @@ def _notify(change: Change, store: Store, crew_id: str, kind: str, incident: Inc
     change.command("XADD", store.keys.crew_feed(crew_id), "*", "data", pack(notice))
 
 
-async def _commit(store: Store, change: Change, event: Event, ticket: str) -> str:
+async def _commit(store: Store, change: Change, event: IncidentEvent, ticket: str) -> str:
     return await commit(store.scripts.apply, change, event, store.keys.events, store.keys.history(ticket))

@@ -18,7 +18,7 @@ from geo.result import GeoResult, Method
 from geo.service import GeoService, Located
 from incident import center, duplicates, idempotency, surge
 from incident.config import Priority, SurgeConfig
-from incident.events import Change, Conflict
+from incident.events import Change, Conflict, retrying
 from incident.handoff import screened, update_911
 from incident.incidents import attach_call, insert_incident, select_calls, select_incident
 from incident.location import resolve_online
@@ -32,7 +32,6 @@ from incident.validation import OUT_OF_CALENDAR, in_calendar
 
 Short = Annotated[str, msgspec.Meta(max_length=200)]
 _CLOCK_SKEW = timedelta(minutes=5)
-_VERSION_RETRIES = 20
 
 
 class CallIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
@@ -73,12 +72,16 @@ class CallReceipt(msgspec.Struct, kw_only=True):
 
 @dataclass(frozen=True, slots=True)
 class Answer:
+    """Intake's answer: the typed receipt, and its JSON as kept for a retry (encoded once, sent as is)."""
+
     status: int
+    receipt: CallReceipt
     body: bytes
     replayed: bool = False
 
 
 _encode = msgspec.json.Encoder().encode
+_decode_receipt = msgspec.json.Decoder(CallReceipt).decode
 
 
 async def take_call(
@@ -109,7 +112,7 @@ async def take_call(
         category = decision[0] if decision else None
         first = await _first_read(store, config, idempotency_key, fingerprint, now, category, point, e164)
         if isinstance(first, idempotency.Replay):
-            return Answer(first.status, first.body, replayed=True)
+            return Answer(first.status, _decode_receipt(first.body), first.body, replayed=True)
         try:
             if decision is None:
                 answer = await _attach(store, config, call, now, actor, first, triaged, e164)
@@ -228,7 +231,9 @@ async def _take(
     ticket, seq, possible, claimed, state = first.ticket, first.seq, first.possible, first.claim, first.state
     call = _call(call_in, ticket, first.call_number, now, e164)
     category, priority, override = decision
-    for _ in range(_VERSION_RETRIES):
+
+    async def attempt() -> Answer:
+        nonlocal state
         # Tagged and dated for the mode it lands in: a switch in between makes this read again.
         if state is None:
             state = await center.current(store)
@@ -269,7 +274,7 @@ async def _take(
             handoff_steps=config.handoff.steps if incident.life_safety else [],
             duplicates=possible,
         )
-        answer = Answer(201, _encode(receipt))
+        answer = Answer(201, receipt, _encode(receipt))
         change = center.unchanged(_settled(config, claimed, answer), store, state)
         surge.count(change, store, config, category, now.timestamp())
         if incident.handoff is not None:  # watched until someone records a handoff step
@@ -279,11 +284,13 @@ async def _take(
         except Conflict as conflict:
             if conflict.key == store.keys.center:
                 state = None
-                continue
+                raise
             if conflict.key != store.keys.incident(ticket) or not await _landed(store, ticket, call.id):
                 raise
         return answer
-    raise Problem(503, "Busy", "the center's mode is changing too fast; retry", kind="contention")
+
+    # Only a mode switch in between is worth another lap; any other conflict is not this call's.
+    return await retrying(attempt, "the center's mode", retry_if=lambda c: c.key == store.keys.center)
 
 
 async def _attach(
@@ -300,7 +307,8 @@ async def _attach(
     assert ticket is not None, "only called to attach"
     claimed = first.claim
     call = _call(call_in, ticket, first.call_number, now, e164)
-    for _ in range(_VERSION_RETRIES):
+
+    async def attempt() -> Answer:
         current = await select_incident(store, ticket)
         if current is None:
             raise Problem(
@@ -344,9 +352,8 @@ async def _attach(
         )
         change = Change()
         updated = await update_911(store, config, current, updated, change, [*earlier, call])
-        answer = Answer(
-            201, _encode(CallReceipt(ticket=ticket, call_id=call.id, new_incident=False, incident=updated))
-        )
+        receipt = CallReceipt(ticket=ticket, call_id=call.id, new_incident=False, incident=updated)
+        answer = Answer(201, receipt, _encode(receipt))
         _settled(config, claimed, answer, change)
         if redated:
             center.unchanged(change, store, state)
@@ -357,14 +364,16 @@ async def _attach(
             await attach_call(store, current, updated, call, actor, change, triaged)
         except Conflict as conflict:
             if conflict.key == store.keys.center:
-                continue  # the mode switched: date it again
+                raise  # the mode switched: date it again
             if conflict.key != store.keys.incident(ticket):
                 raise
             if await _landed(store, ticket, call.id):
                 return answer
-            continue  # someone else changed the incident first: read it again
+            raise  # someone else changed the incident first: read it again
         return answer
-    raise Problem(503, "Busy", f"incident {ticket} is changing too fast; retry", kind="contention")
+
+    retry_on = {store.keys.center, store.keys.incident(ticket)}
+    return await retrying(attempt, f"incident {ticket}", retry_if=lambda c: c.key in retry_on)
 
 
 _RANK = {priority: rank for rank, priority in enumerate(Priority)}
@@ -446,7 +455,7 @@ def _resolve_later(store: Store, geo: GeoService | None, call: CallIn, answer: A
         or answer.replayed
     ):
         return
-    receipt = msgspec.json.decode(answer.body, type=CallReceipt)
+    receipt = answer.receipt
     if receipt.new_incident and receipt.incident.needs_location:
         geo.later(resolve_online(store, geo, receipt.ticket, call.address))
 

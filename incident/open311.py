@@ -23,19 +23,17 @@ from werkzeug.datastructures import MultiDict
 from geo.gazetteer import pretty_street
 from geo.point import Point
 from geo.result import Method
-from incident.api import TICKET
-from incident.auth import access
+from incident.api import TICKET, idempotency_key, log_call
 from incident.config import Category, Question, SurgeConfig, vocabulary
 from incident.georeport import Format, Open311Error, errors, format_of, render, render_one
-from incident.idempotency import KeyReused, StillProcessing
 from incident.incidents import IncidentFilter, select_calls, select_incident, select_incidents, select_many
-from incident.intake import CallIn, CallReceipt, take_call
+from incident.intake import CallIn, CallReceipt
 from incident.problems import Problem
 from incident.public import LOOKUPS_PER_ADDRESS
 from incident.records import Channel, Incident
 from incident.status import MEANING, Status
 from incident.validation import xml_safe
-from incident.web import geo, public_base_url, store, surge_config, triage_engine
+from incident.web import geo, public_base_url, store, surge_config
 
 blueprint = Blueprint("open311", __name__, url_prefix="/open311")
 
@@ -196,26 +194,7 @@ async def post_request(fmt: Format) -> Response:
         )
     except msgspec.ValidationError as error:
         raise _problem_of(error) from None
-    key = request.headers.get("Idempotency-Key")
-    if key is not None and not (0 < len(key) <= 255 and key.isascii() and key.isprintable()):
-        raise Open311Error(400, "Idempotency-Key: 1 to 255 printable ASCII characters")
-    try:
-        answer = await take_call(
-            store(),
-            config,
-            call,
-            idempotency_key=key,
-            actor=access.current().name,
-            geo=geo(),
-            triage=triage_engine(),
-        )
-    except KeyReused:
-        raise Open311Error(400, "Idempotency-Key: already used for a different request") from None
-    except StillProcessing:
-        raise Open311Error(
-            409, "Idempotency-Key: that request is still being processed; retry shortly"
-        ) from None
-    receipt = msgspec.json.decode(answer.body, type=CallReceipt)
+    receipt = (await log_call(call, idempotency_key())).receipt
     # The request id is known at once, so no token is given (the spec: one or the other).
     record = {
         "service_request_id": receipt.ticket,

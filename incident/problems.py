@@ -49,8 +49,9 @@ def unknown_ticket(ticket: str) -> Problem:
     )
 
 
-def contention(ticket: str) -> Problem:
-    return Problem(503, "Busy", f"incident {ticket} is changing too fast; retry", kind="contention")
+def contention(what: str) -> Problem:
+    """Someone else's writes kept getting in between a read and its write: the client retries."""
+    return Problem(503, "Busy", f"{what} is changing too fast; retry", kind="contention")
 
 
 def invalid_field(field: str, detail: str) -> Problem:

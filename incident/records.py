@@ -274,145 +274,6 @@ class Requeued(msgspec.Struct, kw_only=True, tag="incident.requeued"):
     version: int
 
 
-class IncidentAssigned(msgspec.Struct, kw_only=True, tag="incident.assigned"):
-    """A supervisor gave incidents (one, or a street-segment job's) to a crew, maybe from another."""
-
-    tickets: list[str]
-    at: datetime
-    actor: str | None
-    crew_id: str
-    from_crew: str | None
-    job: str | None
-    reason: str | None
-
-
-class IncidentUnassigned(msgspec.Struct, kw_only=True, tag="incident.unassigned"):
-    """A supervisor took incidents back from their crew; they are open again."""
-
-    tickets: list[str]
-    at: datetime
-    actor: str | None
-    crew_id: str
-    job: str | None
-    reason: str | None
-
-
-class CrewMarked(msgspec.Struct, kw_only=True, tag="crew.marked"):
-    """A crew said where it is with its work: en route, on scene, cleared, or unable (and why)."""
-
-    tickets: list[str]
-    at: datetime
-    actor: str | None
-    crew_id: str
-    mark: str
-    job: str | None
-    to_status: Status = msgspec.field(name="to")
-    reason: str | None
-
-
-class CrewRouted(msgspec.Struct, kw_only=True, tag="crew.route"):
-    """A crew's work was put in a new driving order."""
-
-    crew_id: str
-    at: datetime
-    actor: str | None
-    route: list[str]
-    length_m: float
-
-
-class JobGrouped(msgspec.Struct, kw_only=True, tag="job.grouped"):
-    """Incidents on one block face became one street-segment job (in each incident's history)."""
-
-    job: str
-    at: datetime
-    actor: str | None
-    tickets: list[str]
-    segment: str
-
-
-class JobDissolved(msgspec.Struct, kw_only=True, tag="job.dissolved"):
-    job: str
-    at: datetime
-    actor: str | None
-    tickets: list[str]
-    reason: str | None
-
-
-class CrewSaved(msgspec.Struct, kw_only=True, tag="crew.saved"):
-    """A crew was created or changed (its record as it now is, MessagePack in the stream)."""
-
-    crew_id: str
-    at: datetime
-    actor: str | None
-    version: int
-    changed: list[str]
-
-
-class CrewPositioned(msgspec.Struct, kw_only=True, tag="crew.position"):
-    crew_id: str
-    at: datetime  # when the device took the fix
-    lat: float
-    lon: float
-    accuracy_m: float | None
-
-
-class StationChanged(msgspec.Struct, kw_only=True, tag="station.changed"):
-    """A warming station opened, changed, counted, checked people in or out, held places, or closed."""
-
-    station_id: str
-    at: datetime
-    actor: str | None
-    action: str  # opened, updated, counted, checked_in, checked_out, reserved, released, closed
-    occupancy: int
-    reserved: int
-    people: int = 0  # how many this change was about
-    detail: str | None = None
-    moved_to: str | None = None  # closing: where the people in it went
-
-
-class TransportChanged(msgspec.Struct, kw_only=True, tag="transport.changed"):
-    """A ride to a warming station moved: requested, scheduled, picked up, dropped off, no-show…"""
-
-    request_id: str
-    ticket: str
-    at: datetime
-    actor: str | None
-    status: str
-    station: str
-    run: str | None = None
-    detail: str | None = None
-
-
-class RunPlanned(msgspec.Struct, kw_only=True, tag="transport.run"):
-    """A van run: which van, which pickups in which order, to which station."""
-
-    run_id: str
-    at: datetime
-    actor: str | None
-    crew_id: str
-    requests: list[str]
-    station: str
-
-
-class AgencySaved(msgspec.Struct, kw_only=True, tag="agency.saved"):
-    service_id: str
-    at: datetime
-    actor: str | None
-    changed: list[str]
-
-
-class ReferralChanged(msgspec.Struct, kw_only=True, tag="referral.changed"):
-    """A referral to an outside agency: sent, accepted, declined (why), completed."""
-
-    referral_id: str
-    ticket: str
-    at: datetime
-    actor: str | None
-    status: str
-    service_id: str
-    reason: str | None = None
-
-
 class NoteAdded(msgspec.Struct, kw_only=True, tag="incident.note"):
     """A person's note on the incident: what was learned or done that no other event says."""
 
@@ -430,7 +291,9 @@ class AlarmRaised(msgspec.Struct, kw_only=True, tag="alarm.raised"):
     message: str
 
 
-Event = (
+# The call center's own events; dispatch's are in dispatch/events.py, and incident/history.py joins
+# them into the one union an incident's history is read with.
+IncidentEvent = (
     IncidentOpened
     | CallAttached
     | StatusChanged
@@ -441,19 +304,6 @@ Event = (
     | HandoffStepped
     | AlarmRaised
     | Requeued
-    | IncidentAssigned
-    | IncidentUnassigned
-    | CrewMarked
-    | JobGrouped
-    | JobDissolved
-    | CrewSaved
-    | CrewPositioned
-    | CrewRouted
-    | StationChanged
-    | TransportChanged
-    | RunPlanned
-    | AgencySaved
-    | ReferralChanged
 )
 
 
@@ -472,16 +322,8 @@ class CrewNotice(msgspec.Struct, kw_only=True):
     route: list[str] | None = None  # with "route": the crew's work in driving order
 
 
-class StoredEvent(msgspec.Struct):
-    """An event as read back, with the id the stream gave it (resumable, ordered)."""
-
-    id: str
-    event: Event
-
-
 pack = msgspec.msgpack.Encoder().encode
 unpack_incident = msgspec.msgpack.Decoder(Incident).decode
 unpack_call = msgspec.msgpack.Decoder(Call).decode
-unpack_event = msgspec.msgpack.Decoder(Event).decode
 unpack_notice = msgspec.msgpack.Decoder(CrewNotice).decode
 unpack_partner_alert = msgspec.msgpack.Decoder(PartnerAlert).decode

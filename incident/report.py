@@ -16,10 +16,12 @@ from typing import cast
 import msgspec
 
 from dispatch import stations, transport
+from dispatch.events import IncidentAssigned, RunPlanned
 from incident.center import Activation, activation
 from incident.config import SurgeConfig
-from incident.incidents import select_calls, select_history, select_many
-from incident.records import Incident, IncidentAssigned, RunPlanned, StatusChanged, Step
+from incident.history import select_history
+from incident.incidents import select_calls, select_many
+from incident.records import Incident, StatusChanged, Step
 from incident.status import Status
 from incident.store import Store
 

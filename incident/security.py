@@ -30,7 +30,7 @@ def install(app: Quart) -> None:
 
 
 def headers_for(app: Quart, path: str, nonce: str, *, secure: bool) -> dict[str, str]:
-    """The security headers of a response to `path` (the intake lane sends them without Quart)."""
+    """The security headers of a response to `path`."""
     headers = {
         "Content-Security-Policy": (
             "default-src 'self'; "

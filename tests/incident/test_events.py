@@ -9,8 +9,9 @@ from typing import cast
 import pytest
 from redis.asyncio import Redis
 
-from incident.events import Change, Conflict, commit
+from incident.events import RETRIES, Change, Conflict, commit, retrying
 from incident.keys import Keys
+from incident.problems import Problem
 from incident.records import StatusChanged
 from incident.status import Status
 from incident.store import Store, connect
@@ -92,3 +93,51 @@ async def test_plan_values_keep_their_form_and_bad_ones_write_nothing(store: Sto
     with pytest.raises(TypeError):
         await commit(store.scripts.apply, bad, _event(), store.keys.events)
     assert await store.redis.exists(store.keys.center_pending_lock) == 0
+
+
+async def test_a_read_decide_write_is_retried_on_a_real_conflict_until_it_lands(store: Store) -> None:
+    """Each lap reads again after another write got in; the lap that finds the record unchanged lands."""
+    key, laps = "testville:counter", 0
+
+    async def attempt() -> int:
+        nonlocal laps
+        laps += 1
+        version = int(cast(bytes | None, await store.redis.hget(key, "v")) or 0)
+        if laps < 3:  # someone else writes between our read and our write, twice
+            await store.redis.hset(key, "v", version + 1)
+        change = Change().guard(key, "v", str(version) if version else "").hset(key, {"v": version + 1})
+        await commit(store.scripts.apply, change, _event(), store.keys.events)
+        return version + 1
+
+    assert await retrying(attempt, "the counter") == 3
+    assert laps == 3
+
+
+async def test_retries_running_out_is_one_problem(store: Store) -> None:
+    """A record that changes under every lap is a 503 'contention' naming it, after RETRIES laps."""
+    laps = 0
+
+    async def attempt() -> None:
+        nonlocal laps
+        laps += 1
+        raise Conflict("k", b"moved")
+
+    with pytest.raises(Problem) as raised:
+        await retrying(attempt, "crew C1")
+    assert (raised.value.status, raised.value.kind) == (503, "contention")
+    assert "crew C1 is changing too fast" in raised.value.detail
+    assert laps == RETRIES
+
+
+async def test_a_conflict_not_worth_a_lap_goes_to_the_caller(store: Store) -> None:
+    """With retry_if, a conflict on another key is not retried: the caller gets it at once."""
+    laps = 0
+
+    async def attempt() -> None:
+        nonlocal laps
+        laps += 1
+        raise Conflict("other", b"")
+
+    with pytest.raises(Conflict):
+        await retrying(attempt, "x", retry_if=lambda conflict: conflict.key == "mine")
+    assert laps == 1

@@ -350,7 +350,7 @@ async def test_discovery_points_apps_at_the_v2_endpoint(client: Client) -> None:
 
 
 async def test_a_retried_request_with_the_same_idempotency_key_files_once(app: App) -> None:
-    """An app retrying after a timeout gets the same request id; the same key on another body is a 400."""
+    """An app retrying gets the same request id; the same key on another body is refused (a 400)."""
     app_client = await _app_client(app)
     form = {"service_code": "debris", "description": "limb on the wires", **ELMWOOD}
     headers = {"Idempotency-Key": "app-retry-1"}
@@ -359,7 +359,7 @@ async def test_a_retried_request_with_the_same_idempotency_key_files_once(app: A
     assert first.status_code == again.status_code == 201
     assert json.loads(await first.get_data()) == json.loads(await again.get_data())
     other = await app_client.post(f"{V2}/requests.json", form={**form, "description": "x"}, headers=headers)
-    assert other.status_code == 400
+    assert other.status_code == 400  # the intake door's 422, as Open311 apps are told every bad request
     assert json.loads(await other.get_data())[0]["description"].startswith("Idempotency-Key")
     bad = await app_client.post(f"{V2}/requests.json", form=form, headers={"Idempotency-Key": "é" * 3})
     assert bad.status_code == 400
