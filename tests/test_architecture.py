@@ -8,14 +8,14 @@ import re
 
 import pytest
 
-from tests.conftest import ROOT
+from tests.support import ROOT
 
 PACKAGES = ("incident", "dispatch", "geo", "bench")
 
 
-def _modules() -> dict[str, ast.Module]:
+def _modules(packages: tuple[str, ...] = PACKAGES) -> dict[str, ast.Module]:
     found = {}
-    for package in PACKAGES:
+    for package in packages:
         for path in sorted((ROOT / package).rglob("*.py")):
             name = ".".join(path.relative_to(ROOT).with_suffix("").parts).removesuffix(".__init__")
             found[name] = ast.parse(path.read_text(), str(path))
@@ -50,11 +50,11 @@ def test_every_module_is_on_a_floor() -> None:
     assert missing == set(), "the floor plan names modules that do not exist"
 
 
-@pytest.mark.parametrize("package", PACKAGES)
+@pytest.mark.parametrize("package", [*PACKAGES, "tests"])
 def test_no_function_imports_our_modules(package: str) -> None:
-    """Our modules are imported at the top of a module, never inside a function to dodge a loop."""
+    """Our modules (and the tests' helpers) are imported at the top of a module, never inside a function."""
     inside: list[str] = []
-    for name, tree in _modules().items():
+    for name, tree in _modules((*PACKAGES, "tests")).items():
         if name.split(".")[0] != package:
             continue
         for node in ast.walk(tree):
@@ -67,5 +67,20 @@ def test_no_function_imports_our_modules(package: str) -> None:
                     targets = [alias.name for alias in inner.names]
                 else:
                     continue
-                inside += [f"{name}:{inner.lineno} {t}" for t in targets if t.split(".")[0] in PACKAGES]
+                ours = (*PACKAGES, "tests")
+                inside += [f"{name}:{inner.lineno} {t}" for t in targets if t.split(".")[0] in ours]
     assert inside == []
+
+
+def test_no_test_module_imports_another() -> None:
+    """Tests share helpers through helper modules, never by importing another test module or a conftest."""
+    borrowed = [
+        f"{name} imports {node.module}"
+        for name, tree in _modules(("tests",)).items()
+        for node in ast.walk(tree)
+        if isinstance(node, ast.ImportFrom)
+        and node.module
+        and node.module.startswith("tests.")
+        and node.module.rsplit(".", 1)[-1].startswith(("test_", "conftest"))
+    ]
+    assert borrowed == []

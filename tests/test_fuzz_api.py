@@ -37,8 +37,8 @@ from incident.auth.policy import ACCESS
 from incident.auth.roles import Role
 from incident.config import load_config
 from incident.settings import Settings
-from tests.conftest import CONFIG
 from tests.server import Server, free_port
+from tests.support import CONFIG
 
 # Examples per operation and pass (schemathesis adds its own boundary cases); FUZZ_EXAMPLES=200 digs deeper.
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "30"))

@@ -6,15 +6,16 @@ import asyncio
 import os
 import signal
 import subprocess
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.conftest import CONFIG
 from tests.incident.helpers import CALL
 from tests.server import STORMLINE, Server
+from tests.support import CONFIG
 
 
 @pytest.fixture
@@ -127,7 +128,6 @@ def _workers(pid: int) -> list[int]:
 
 def test_a_killed_worker_is_replaced_and_no_call_is_lost(server: Server) -> None:
     """kill -9 of one worker: calls keep being taken, a new worker starts, every acknowledged call stays."""
-    import time
 
     assert server.process is not None
     token = server.token("agent")
@@ -162,7 +162,6 @@ def test_a_killed_worker_is_replaced_and_no_call_is_lost(server: Server) -> None
 
 def test_a_killed_redis_is_started_again_and_keeps_every_acknowledged_call(server: Server) -> None:
     """kill -9 of the embedded Redis: serve starts it again from its append-only file; no 500s meanwhile."""
-    import time
 
     token = server.token("agent")
     with server.client(token) as client:

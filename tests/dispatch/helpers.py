@@ -40,3 +40,19 @@ async def ticket_at(client: Client, lat: float, lon: float, category: str = "deb
 
 async def assign(client: Client, ticket: str, crew_id: str, **fields: Any) -> Any:
     return await client.post(f"/api/v1/incidents/{ticket}/assignment", json={"crew_id": crew_id, **fields})
+
+
+EVERYTHING = {"accessible": True, "pets": True, "medical_power": True, "food": True, "cots": True}
+
+
+async def open_station(client: Client, site: str, capacity: int = 40, **amenities: bool) -> dict[str, Any]:
+    """Open a configured warming site through the API and return its board view."""
+    body = {
+        "capacity_day": capacity,
+        "capacity_overnight": capacity,
+        "amenities": amenities,
+        "contact": "Desk",
+    }
+    response = await client.post(f"/api/v1/stations/{site}/open", json=body)
+    assert response.status_code == 200, await response.get_data(as_text=True)
+    return dict(await response.get_json())

@@ -12,7 +12,7 @@ from quart.typing import TestClientProtocol as Client
 
 from dispatch import agencies
 from incident.auth.roles import Role
-from tests.conftest import ROOT, as_role
+from tests.support import ROOT, as_role
 
 SHIPPED = ROOT / "dispatch" / "data" / "agencies"
 

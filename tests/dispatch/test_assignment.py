@@ -8,8 +8,8 @@ from quart.testing.app import TestApp as App
 from quart.typing import TestClientProtocol as Client
 
 from incident.auth.roles import Role
-from tests.conftest import as_role
 from tests.dispatch.helpers import assign, crew, ticket_at
+from tests.support import as_role
 
 
 async def _history(client: Client, ticket: str) -> list[dict[str, Any]]:

@@ -12,8 +12,8 @@ from dispatch.crews import PositionIn, record_position, views
 from incident.auth.roles import Role
 from incident.config import load_config
 from incident.store import Store
-from tests.conftest import CONFIG, as_role
 from tests.dispatch.helpers import assign, crew, ticket_at
+from tests.support import CONFIG, as_role
 
 
 async def test_a_crew_is_created_with_its_record_and_starts_available(client: Client) -> None:

@@ -19,8 +19,8 @@ from incident.config import SurgeConfig
 from incident.events import Change, commit
 from incident.records import AlarmRaised
 from incident.settings import Settings
-from tests.conftest import as_role
 from tests.dispatch.receivers import Webhook
+from tests.support import as_role
 
 
 @pytest.fixture

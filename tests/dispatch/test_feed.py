@@ -14,8 +14,8 @@ from dispatch.crews import views
 from incident.auth.roles import Role
 from incident.config import SurgeConfig
 from incident.store import Store
-from tests.conftest import as_role
 from tests.dispatch.helpers import assign, crew, ticket_at
+from tests.support import as_role
 
 
 async def test_the_device_gets_its_work_once_acknowledged(app: App, client: Client) -> None:

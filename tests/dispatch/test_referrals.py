@@ -21,9 +21,9 @@ from incident.auth.roles import Role
 from incident.config import SurgeConfig
 from incident.settings import Settings
 from incident.store import Store
-from tests.conftest import as_role
 from tests.dispatch.receivers import Mailbox, Webhook
 from tests.incident.auth.helpers import csrf_in
+from tests.support import as_role
 
 CALL = {
     "narrative": "my mother is 88, no heat and she needs her medicine delivered",

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import msgspec
 from quart.testing.app import TestApp as App
@@ -13,20 +13,7 @@ from dispatch import stations
 from geo.point import Point
 from incident.config import SurgeConfig
 from incident.store import Store
-
-EVERYTHING = {"accessible": True, "pets": True, "medical_power": True, "food": True, "cots": True}
-
-
-async def open_station(client: Client, site: str, capacity: int = 40, **amenities: bool) -> dict[str, Any]:
-    body = {
-        "capacity_day": capacity,
-        "capacity_overnight": capacity,
-        "amenities": amenities,
-        "contact": "Desk",
-    }
-    response = await client.post(f"/api/v1/stations/{site}/open", json=body)
-    assert response.status_code == 200, await response.get_data(as_text=True)
-    return dict(await response.get_json())
+from tests.dispatch.helpers import EVERYTHING, open_station
 
 
 async def test_a_station_opens_at_a_config_site_with_its_capacity(client: Client) -> None:
@@ -167,7 +154,6 @@ async def test_reopening_counts_afresh_and_unknown_move_to_is_named(client: Clie
 
 async def test_concurrent_rides_never_overfill_a_station(client: Client) -> None:
     """Twelve rides asked for at once for a five-place station: five hold a place, the rest are refused."""
-    import asyncio
 
     await open_station(client, "burgard", 5, **EVERYTHING)
     body = {"narrative": "no heat, need a ride", "location": {"lat": 42.93, "lon": -78.83}}

@@ -8,9 +8,8 @@ from quart.testing.app import TestApp as App
 from quart.typing import TestClientProtocol as Client
 
 from incident.auth.roles import Role
-from tests.conftest import as_role
-from tests.dispatch.helpers import crew
-from tests.dispatch.test_stations import EVERYTHING, open_station
+from tests.dispatch.helpers import EVERYTHING, crew, open_station
+from tests.support import as_role
 
 
 async def _ride(client: Client, lat: float = 42.93, lon: float = -78.83, **request: Any) -> dict[str, Any]:

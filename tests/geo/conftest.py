@@ -9,7 +9,7 @@ from geo.gazetteer import Gazetteer
 from geo.service import config_places
 from geo.zones import Zones
 from incident.config import load_config
-from tests.conftest import CONFIG
+from tests.support import CONFIG
 
 
 @pytest.fixture(scope="session")

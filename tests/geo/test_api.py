@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from quart.typing import TestClientProtocol as Client
 
+from geo.point import Point
+from geo.result import GeoResult, Method
+from incident.location import set_location
 from tests.incident.helpers import CALL
 
 
@@ -106,9 +109,6 @@ async def test_bad_geo_queries_are_422(client: Client) -> None:
 
 async def test_background_geocoder_never_overwrites_an_agents_point(app: object, client: Client) -> None:
     """If an agent placed the incident first, a late online answer leaves it where the agent put it."""
-    from geo.point import Point
-    from geo.result import GeoResult, Method
-    from incident.location import set_location
 
     incident = await _call(client, location=None, address="somewhere by the old mill")
     ticket = str(incident["ticket"])

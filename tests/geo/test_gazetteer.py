@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -14,7 +16,7 @@ from geo.result import GeoResult, Method
 from geo.service import GeoService
 from geo.zones import Zones
 from incident.config import load_config
-from tests.conftest import CONFIG
+from tests.support import CONFIG
 
 BAILEY_KENSINGTON = Point(42.93812, -78.81348)
 
@@ -319,7 +321,6 @@ def test_kind_on_a_street_prefers_the_city(gazetteer: Gazetteer) -> None:
 )
 def test_pathological_input_is_answered_fast(gazetteer: Gazetteer, text: str) -> None:
     """Huge or repetitive input is read only as far as an address can reach (no blow-up to seconds)."""
-    import time
 
     started = time.perf_counter()
     gazetteer.geocode(text + str(time.monotonic_ns()))  # not cached

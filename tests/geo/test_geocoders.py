@@ -12,6 +12,7 @@ from geopy.exc import GeocoderServiceError
 from geo.gazetteer import Gazetteer
 from geo.geocoders import Chain, Offline, online
 from geo.result import Method
+from geo.zones import Zones
 from incident.store import Store, connect
 
 
@@ -126,7 +127,6 @@ async def test_offline_only_when_asked(gazetteer: Gazetteer, store: Store) -> No
 
 async def test_online_answer_outside_the_city_is_only_a_candidate(gazetteer: Gazetteer, store: Store) -> None:
     """An online geocoder's Elmwood Avenue in another city is never taken as sure."""
-    from geo.zones import Zones
 
     FakeService.answers = {
         "nominatim": [

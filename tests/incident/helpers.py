@@ -17,7 +17,7 @@ from incident.app import create_app
 from incident.config import SurgeConfig
 from incident.eido_schema import first_error, unknown_properties
 from incident.settings import Settings
-from tests.conftest import ROOT
+from tests.support import ROOT
 
 NENA = ROOT / "tests" / "schemas" / "nena-eido"
 

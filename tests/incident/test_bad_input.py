@@ -13,8 +13,8 @@ from quart.testing.app import TestApp as App
 from quart.typing import TestClientProtocol as Client
 
 from incident.auth.roles import Role
-from tests.conftest import as_role
 from tests.incident.helpers import CALL
+from tests.support import as_role
 
 PROBLEM = "application/problem+json"
 

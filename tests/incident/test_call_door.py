@@ -14,9 +14,9 @@ from quart.typing import TestClientProtocol as Client
 from incident.auth import accounts, audit
 from incident.auth.audit import select_audit
 from incident.auth.roles import Role
-from tests.conftest import as_role
 from tests.incident.auth.helpers import csrf_in, make_user, sign_in
 from tests.incident.helpers import CALL, post_call
+from tests.support import as_role
 
 
 async def test_a_call_is_taken_and_a_bad_one_names_its_field(client: Client) -> None:

@@ -7,7 +7,7 @@ from quart.typing import TestClientProtocol as Client
 
 from incident.auth.roles import Role
 from incident.search_words import search_words
-from tests.conftest import as_role
+from tests.support import as_role
 
 TREE = {"narrative": "Big maple fell across Crescent Ave, café owner says", "address": "Crescent & Hertel"}
 

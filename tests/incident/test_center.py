@@ -2,22 +2,26 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
 from collections.abc import Awaitable, Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
+import msgspec
 import pytest
 from quart.testing.app import TestApp as App
 from quart.typing import TestClientProtocol as Client
 
 from incident import center, intake, report
 from incident.auth.roles import Role
+from incident.center import check_review
 from incident.config import SurgeConfig
 from incident.incidents import Decision, change_incident, insert_incident
 from incident.records import Incident
 from incident.store import Store
-from tests.conftest import as_role
 from tests.incident.deadlines import make_past_due
+from tests.support import as_role
 
 NO_HEAT = {"narrative": "no heat in the house since noon", "address": "Bailey & Kensington"}
 
@@ -141,8 +145,6 @@ async def test_public_status_follows_the_mode(app: App, client: Client) -> None:
 
 async def test_overdue_list_and_alarm(app: App, client: Client) -> None:
     """An overdue open incident is listed and alarmed once per due time; re-dated, it alarms again."""
-    import asyncio
-    import time
 
     ticket = (await (await client.post("/api/v1/calls", json=NO_HEAT)).get_json())["ticket"]
     store = app.app.extensions["stormline.store"]
@@ -186,11 +188,6 @@ async def test_mode_switch_is_in_the_audit(client: Client) -> None:
 
 async def test_review_interval_asks_supervisors(app: App, client: Client) -> None:
     """Past the review interval supervisors are asked once whether the storm goes on; a review resets it."""
-    import asyncio
-
-    import msgspec
-
-    from incident.center import check_review
 
     await client.post("/api/v1/mode", json={"mode": "incident", "name": "October Storm", "reason": "storm"})
     config = app.app.extensions["stormline.config"]
@@ -204,9 +201,6 @@ async def test_review_interval_asks_supervisors(app: App, client: Client) -> Non
     state = await store.redis.hget(store.keys.center, "data")
     assert state is not None
     # As if the storm had started two minutes ago.
-    from datetime import timedelta
-
-    from incident import center
 
     current = await center.current(store)
     assert current.activation is not None

@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from incident.config import ConfigError, decode_config, load_config
-from tests.conftest import CONFIG
+from tests.support import CONFIG
 
 SHIPPED = CONFIG.read_text()
 

@@ -22,8 +22,8 @@ from incident.auth.roles import Role
 from incident.config import SurgeConfig
 from incident.eido_schema import PACKAGED, first_error, unknown_properties
 from incident.settings import Settings
-from tests.conftest import as_role
 from tests.incident.helpers import NENA, FakePsap, assert_eido, serving_with_psap, until
+from tests.support import as_role
 
 AGENCY = "311.buffalony.gov"
 TRAPPED = {

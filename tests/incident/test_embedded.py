@@ -10,7 +10,7 @@ import pytest
 import redis
 
 from incident.embedded import EmbeddedRedis, EmbeddedRedisError, find_server
-from tests.conftest import REDIS_6
+from tests.support import REDIS_6
 
 
 def test_persists_across_restart(tmp_path: Path) -> None:

@@ -20,8 +20,8 @@ from incident.auth.roles import Role
 from incident.config import SurgeConfig
 from incident.handoff import check_deadlines
 from incident.settings import Settings
-from tests.conftest import ROOT, as_role
 from tests.incident.helpers import FakePsap, assert_eido, ensure_crew, serving_with_psap, until
+from tests.support import ROOT, as_role
 
 SCHEMAS = ROOT / "tests" / "schemas"
 EMERGENCY = {"narrative": "man trapped under a tree on Bailey, not moving", "address": "Bailey & Kensington"}

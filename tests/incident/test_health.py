@@ -10,7 +10,7 @@ from quart.typing import TestClientProtocol as Client
 from incident.app import create_app
 from incident.config import SurgeConfig
 from incident.settings import Settings
-from tests.conftest import CONFIG
+from tests.support import CONFIG
 
 
 async def test_healthz_and_readyz(client: Client) -> None:

@@ -11,7 +11,7 @@ from quart.typing import TestClientProtocol as Client
 
 from incident.auth import accounts
 from incident.auth.roles import Role
-from tests.conftest import as_role
+from tests.support import as_role
 
 V2 = "/open311/v2"
 ELMWOOD = {"lat": "42.9242", "long": "-78.8770"}

@@ -13,8 +13,8 @@ from quart.testing.app import TestApp as App
 from incident.auth.roles import Role
 from incident.config import ConfigError, decode_config
 from incident.outbound import GuardedTransport, Policy, Refused
-from tests.conftest import CONFIG, as_role
 from tests.dispatch.receivers import Webhook
+from tests.support import CONFIG, as_role
 
 _REFUSED = [
     "http://127.0.0.2/hook",

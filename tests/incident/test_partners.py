@@ -14,8 +14,8 @@ from quart.typing import TestClientProtocol as Client
 from incident import documents
 from incident.auth.roles import Role
 from incident.incidents import select_incident
-from tests.conftest import ROOT, as_role
 from tests.incident.helpers import CALL, move, new_ticket
+from tests.support import ROOT, as_role
 
 CAP = "urn:oasis:names:tc:emergency:cap:1.2"
 ATOM = "http://www.w3.org/2005/Atom"

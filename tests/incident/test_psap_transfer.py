@@ -15,8 +15,8 @@ from quart.typing import TestClientProtocol as Client
 from geo.point import Point
 from incident import pidf
 from incident.auth.roles import Role
-from tests.conftest import as_role
 from tests.incident.helpers import NENA, new_ticket
+from tests.support import as_role
 
 PSAP = "psap.erie.ny.us"
 SAMPLE = json.loads((NENA / "sample-call-transfer-eido.json").read_text())

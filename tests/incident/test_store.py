@@ -12,7 +12,7 @@ import pytest
 import redis
 
 from incident.store import connect, disconnect
-from tests.conftest import REDIS_6
+from tests.support import REDIS_6
 
 
 def _free_port() -> int:

@@ -24,7 +24,7 @@ from incident.triage.evaluate import (
     evaluate,
     load,
 )
-from tests.conftest import CONFIG, as_role
+from tests.support import CONFIG, as_role
 
 # The held-out sets were frozen before they were run; nothing may change them (SOURCE.txt, SOURCE2.txt).
 FROZEN = {

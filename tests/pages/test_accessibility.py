@@ -7,9 +7,9 @@ import json
 import pytest
 from playwright.sync_api import Browser, Page
 
-from tests.conftest import ROOT
-from tests.pages.conftest import sign_in_as
+from tests.pages.helpers import sign_in_as
 from tests.server import Server
+from tests.support import ROOT
 
 AXE = ROOT / "web" / "node_modules" / "axe-core" / "axe.min.js"
 WCAG_21_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]

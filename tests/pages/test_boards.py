@@ -6,8 +6,7 @@ import re
 
 from playwright.sync_api import Page, expect
 
-from tests.pages.conftest import csp_violations, sign_in_as
-from tests.pages.test_live_map import ARTIFACTS
+from tests.pages.helpers import ARTIFACTS, csp_violations, sign_in_as
 from tests.server import Server
 
 RIDE = {"narrative": "no heat, need a ride to a warming station", "location": {"lat": 42.93, "lon": -78.83}}

@@ -7,7 +7,7 @@ import re
 
 from playwright.sync_api import Browser, Page, expect
 
-from tests.pages.conftest import CSP_PROBE, PASSWORD, csp_violations, sign_in_as
+from tests.pages.helpers import CSP_PROBE, PASSWORD, csp_violations, sign_in_as
 from tests.server import Server
 
 NO_HEAT = {

@@ -4,11 +4,9 @@ from __future__ import annotations
 
 from playwright.sync_api import Page, expect
 
-from tests.conftest import ROOT
-from tests.pages.conftest import csp_violations, sign_in_as
+from tests.pages.helpers import ARTIFACTS, csp_violations, sign_in_as
 from tests.server import Server
 
-ARTIFACTS = ROOT / "test-artifacts"
 CALL = {
     "narrative": "tree down blocking Elmwood",
     "category": "debris",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from playwright.sync_api import Page, expect
 
-from tests.pages.conftest import csp_violations
+from tests.pages.helpers import csp_violations
 from tests.server import Server
 
 

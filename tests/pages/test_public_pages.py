@@ -6,8 +6,7 @@ import re
 
 from playwright.sync_api import Page, expect
 
-from tests.pages.conftest import csp_violations
-from tests.pages.test_live_map import ARTIFACTS
+from tests.pages.helpers import ARTIFACTS, csp_violations
 from tests.server import Server
 
 

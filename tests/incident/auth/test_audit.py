@@ -7,8 +7,8 @@ from quart.testing.app import TestApp as App
 from incident.auth import accounts
 from incident.auth.roles import Role
 from incident.store import Store
-from tests.conftest import as_role
 from tests.incident.auth.helpers import csrf_in, make_user, sign_in
+from tests.support import as_role
 
 
 async def test_audit_records_who_did_what(app: App, store: Store) -> None:

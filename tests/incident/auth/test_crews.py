@@ -6,8 +6,8 @@ from quart.testing.app import TestApp as App
 from quart.typing import TestClientProtocol as Client
 
 from incident.auth.roles import Role
-from tests.conftest import as_role
 from tests.incident.helpers import CALL, ensure_crew
+from tests.support import as_role
 
 
 async def _assigned(supervisor: Client, crew: str) -> str:

@@ -7,16 +7,18 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
+from quart import Blueprint
 from quart.testing.app import TestApp as App
 from quart.typing import TestClientProtocol as Client
 
-from incident.auth import accounts
+from incident import app as app_module
+from incident.auth import accounts, admin
 from incident.auth.policy import ACCESS
 from incident.auth.roles import Role
 from incident.store import Store
-from tests.conftest import as_role, open_stream
 from tests.incident.auth.helpers import csrf_in, make_user
 from tests.incident.helpers import CALL, NENA
+from tests.support import as_role, open_stream
 
 Sample = Callable[[Client, dict[str, str]], Awaitable[Any]]
 NENA_SAMPLE = json.loads((NENA / "sample-call-transfer-eido.json").read_text())
@@ -373,19 +375,10 @@ async def _debris(client: Client, lat: float, lon: float) -> str:
     return str((await (await client.post("/api/v1/calls", json=body)).get_json())["ticket"])
 
 
-def test_undeclared_route_stops_the_app(settings: Any, config: Any) -> None:
+def test_undeclared_route_stops_the_app(settings: Any, config: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     """An app with a route missing from the access table refuses to be built."""
-    from quart import Blueprint
-
-    from incident import app as app_module
-    from incident.auth import admin
-
     rogue = Blueprint("rogue", __name__)
     rogue.add_url_rule("/rogue", "rogue_view", lambda: "open to all?")
-    original = admin.blueprint
-    admin.blueprint = rogue
-    try:
-        with pytest.raises(RuntimeError, match=r"rogue\.rogue_view"):
-            app_module.create_app(settings, config)
-    finally:
-        admin.blueprint = original
+    monkeypatch.setattr(admin, "blueprint", rogue)
+    with pytest.raises(RuntimeError, match=r"rogue\.rogue_view"):
+        app_module.create_app(settings, config)

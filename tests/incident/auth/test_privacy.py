@@ -6,8 +6,8 @@ from quart.testing.app import TestApp as App
 
 from incident.auth.policy import ACCESS
 from incident.auth.roles import Role
-from tests.conftest import as_role
 from tests.incident.helpers import CALL, ensure_crew
+from tests.support import as_role
 
 SECRET_CALL = {
     **CALL,

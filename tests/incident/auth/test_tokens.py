@@ -9,7 +9,7 @@ from quart.typing import TestClientProtocol as Client
 from incident.auth import accounts
 from incident.auth.roles import Role
 from incident.store import Store
-from tests.conftest import as_role, with_token
+from tests.support import as_role, with_token
 
 
 async def test_revoked_token_stops_working_at_once(app: App, store: Store) -> None:
