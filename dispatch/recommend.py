@@ -19,7 +19,7 @@ import numpy as np
 from scipy.optimize import linear_sum_assignment
 
 from dispatch.crews import Crew, Roster, roster
-from dispatch.routes import Stop, length_m, order
+from dispatch.driving import Stop, length_m, order
 from dispatch.work import stops_of
 from geo.point import Point
 from incident.config import Category, Priority, SurgeConfig

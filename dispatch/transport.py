@@ -17,8 +17,8 @@ import msgspec
 
 from dispatch import stations
 from dispatch.crews import Crew, crew_or_404, roster
+from dispatch.driving import Stop, distances, order
 from dispatch.events import RunPlanned, TransportChanged
-from dispatch.routes import Stop, distances, order
 from dispatch.versioned import Kept
 from dispatch.work import fresh_point, replan
 from geo.point import Point, distance_m

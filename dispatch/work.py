@@ -14,9 +14,9 @@ from typing import cast
 import msgspec
 
 from dispatch.crews import Crew, Position, unpack_position
+from dispatch.driving import Stop, distances, length_m, order
 from dispatch.events import CrewRouted
 from dispatch.feed import route_notice
-from dispatch.routes import Stop, distances, length_m, order
 from geo.point import Point
 from incident.config import Priority, SurgeConfig
 from incident.events import Change, commit, retrying

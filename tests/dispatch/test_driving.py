@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 
-from dispatch.routes import Stop, length_m, order
+from dispatch.driving import Stop, length_m, order
 from geo.point import Point
 
 
