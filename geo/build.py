@@ -16,7 +16,7 @@ from pathlib import Path
 
 import msgspec
 
-from geo.lines import crossings, street_lines
+from geo.lines import approximate_lines, crossings, street_lines
 from geo.normalize import street_from_words, words
 from geo.stops import intersection, known_streets, on_street
 
@@ -42,7 +42,8 @@ class Corner(msgspec.Struct, array_like=True):
     lon: float
     seen: int  # how many source points were merged
     # How it is known: "stop" (transit stops are named after it), "crossing" (the two streets' lines
-    # cross there), "reached" (one street's loose end, run on, meets the other: a T, less certain).
+    # cross there), "reached" (one street's loose end, run on, meets the other: a T, less certain),
+    # "approximate" (one street is known only at a few points, joined by straight lines).
     how: str = "stop"
 
 
@@ -194,12 +195,14 @@ def build(
     ]
     # Corners no stop is named after: where two streets' lines cross. A stop's corner is where the
     # caller stands; a computed one only adds what the stops do not already say.
-    for crossing in crossings(lines):
+    # Streets no bus runs along are drawn through their known points, for crossings only: such a
+    # line is a guess, kept out of the street lines served and its corners marked "approximate".
+    drawn = approximate_lines({key: pts for key, pts in street_points.items() if key not in lines})
+    for crossing in crossings({**lines, **drawn}, frozenset(drawn)):
         known_here = corner_points.get((crossing.a, crossing.b), ())
         if any(_metres(crossing.point, p) <= CORNER_SPAN_M for p in known_here):
             continue
-        how = "reached" if crossing.reached else "crossing"
-        corners.append(Corner(crossing.a, crossing.b, *crossing.point, 0, how))
+        corners.append(Corner(crossing.a, crossing.b, *crossing.point, 0, crossing.how))
         street_points[crossing.a].append(crossing.point)
         street_points[crossing.b].append(crossing.point)
     tick("corners", len(corners))

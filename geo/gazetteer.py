@@ -33,8 +33,9 @@ PLACE_GUESS = 0.75  # the most a place matched on part of its name can be: never
 CORNER_MISS = 0.6  # confidence factor for what the words fit when the corner asked for is not known
 # A corner no stop is named after is computed from the streets' lines: where they cross is as good as
 # the lines (a few tens of metres); where one street's loose end had to be run on to meet the other
-# it may be a street that stops short, so it is a candidate for an agent to confirm, never sure.
-CORNER_CONFIDENCE = {"stop": 0.95, "crossing": 0.88, "reached": 0.7}
+# it may be a street that stops short, and a street drawn straight through a few known points is a
+# guess: both are candidates for an agent to confirm, never sure.
+CORNER_CONFIDENCE = {"stop": 0.95, "crossing": 0.88, "reached": 0.7, "approximate": 0.6}
 OUTSIDE_CAP = 0.6  # the most an answer outside the city can be when the caller named no town
 TOWN_NEAR_M = 12_000.0  # an answer this close to a town's known places is in (or by) that town
 STREET_LINE_MAX = 400  # vertices of a street's line sent to the console (the map needs no more)
@@ -138,6 +139,12 @@ class Gazetteer:
             self.streets[street.key] = StreetInfo(street.key, name, _anchor(street.points), street.points)
             self.by_core[name.core].append(street.key)
         self.cores = sorted(self.by_core)
+        # Streets with some of their length in the city (a sample of their points is enough).
+        self.in_city = {
+            key
+            for key, info in self.streets.items()
+            if home is None or any(home(Point(*p)) for p in info.points[:: max(1, len(info.points) // 16)])
+        }
         self.corners: dict[tuple[str, str], list[Point]] = defaultdict(list)
         self.computed: dict[Point, str] = {}  # corners no stop names: how each was found
         for c in data.corners:
@@ -311,8 +318,18 @@ class Gazetteer:
             found = self._corner(parts[0], parts[1])
             if found:
                 return found
-            # Two streets that do not meet in the data: whatever else the words fit is only a guess.
-            return tuple(_less_sure(r, CORNER_MISS) for r in self._place_or_street(text))
+            # Two streets that do not meet in the data: whatever else the words fit is only a guess,
+            # and so is each street the caller named, drawn so the agent can pin the corner on it.
+            guesses = list(self._place_or_street(text))
+            if not guesses:
+                miss = f"{parts[0].strip()} & {parts[1].strip()} is not a known corner: place it on the map."
+                guesses = [
+                    msgspec.structs.replace(r, warning=r.warning or miss)
+                    for part in parts
+                    for key, score in self.streets_for(part)[:1]
+                    for r in self._street_results(key, score)[:1]
+                ]
+            return tuple(_less_sure(r, CORNER_MISS) for r in guesses)
         return self._place_or_street(text)
 
     def _corner(self, first: str, second: str) -> tuple[GeoResult, ...]:
@@ -500,6 +517,10 @@ class Gazetteer:
             return ((name.key, 1.0),)
         keys = [(key, 1.0) for key in self.by_core.get(name.core, ())]
         if not keys:
+            keys = [(key, 0.95) for core in _variants(name) for key in self.by_core.get(core, ())]
+        if not keys and not any(ch.isdigit() for ch in name.core):
+            # A misspelling ("Elmwod", "Sufflok"); never for numbered streets, where one digit off
+            # ("14th" for "4th") is another street entirely.
             keys = [
                 (key, score / 100)
                 for core, score, _ in process.extract(
@@ -518,7 +539,8 @@ class Gazetteer:
                 continue
             unsaid = (not name.predir and found.predir) or (not name.postdir and found.postdir)
             fitting.append((key, score * 0.9 if unsaid else score))
-        return tuple(sorted(fitting or keys, key=lambda item: -item[1]))
+        # Between equal fits, the street in the city is what a caller to this center means.
+        return tuple(sorted(fitting or keys, key=lambda item: (-item[1], item[0] not in self.in_city)))
 
     def _settle(self, found: list[GeoResult]) -> tuple[GeoResult, ...]:
         """Best first; near-duplicates merged; far-apart alternatives kept, each marked less sure.
@@ -625,6 +647,22 @@ _GENERIC = frozenset(
 )  # fmt: skip
 
 
+# What people call a park-side street: "Cazenovia Park" for Cazenovia Parkway, "Johnson Pk" for
+# Johnson Park. PARK is not a USPS suffix in our table (it is part of names: "South Park Avenue").
+_PARK_WORDS = {"PARK", "PK", "PRK"}
+
+
+def _variants(name: StreetName) -> list[str]:
+    """Other cores the same street may go by in the data: park and parkway names, "Pk" spelt out."""
+    parts = name.core.split()
+    out = []
+    if len(parts) >= 2 and parts[-1] in _PARK_WORDS:
+        out += [" ".join(parts[:-1]), " ".join([*parts[:-1], "PARK"])]
+    if name.suffix == "PKWY":
+        out.append(f"{name.core} PARK")
+    return [core for core in out if core != name.core]
+
+
 def _distinctive(name: str) -> str:
     tokens = words(name)
     kept = [token for token in tokens if token not in _GENERIC]
@@ -632,6 +670,7 @@ def _distinctive(name: str) -> str:
 
 
 _TAIL_TOKEN = re.compile(r"[^,\s]+")
+_NOTE = re.compile(r"\s+-\s+\D[^,]*$")  # "1120 Seneca - DPW": a note after a dash is not the address
 _TAIL_WORDS = re.compile(r"^(?:buffalo|bflo|n\.?y\.?|new|york|\d{5}(?:-\d{4})?)$", re.IGNORECASE)
 
 
@@ -640,6 +679,7 @@ def _strip_tail(query: str) -> str:
 
     "Buffalo" at the start is part of a name, so at least one word is always kept.
     """
+    query = _NOTE.sub("", query)
     tokens = list(_TAIL_TOKEN.finditer(query))
     cut = len(tokens)
     while cut > 1 and _TAIL_WORDS.match(tokens[cut - 1].group()):

@@ -31,6 +31,8 @@ STRETCH_MIN_M = 80.0
 STRETCH_MAX_M = 1500.0  # a longer gap between stops on "the same street" is an expressway run, not it
 TURN_GAP_M = 600.0  # a bus turning a corner passes its last stop before and first after within this
 REACH_M = 150.0  # a loose end of a street's line is run on this far to find the street it meets
+APPROXIMATE_GAP_M = 1600.0  # known points of a street further apart than this are not joined
+APPROXIMATE_BEND_M = 40.0  # nor points that stray this far from one straight line
 SIMPLIFY_M = 3.0  # lines are kept to this tolerance: the map and crossings need no finer
 CROSSING_MERGE_M = 60.0  # crossings closer than this are one corner (two directions of a divided road)
 _M_PER_DEG = 111_320.0
@@ -131,10 +133,15 @@ class Crossing:
     a: str  # street keys, a < b
     b: str
     point: LatLon
-    reached: bool  # found only by running a street's loose end on to the other (a T the buses turn at)
+    # "crossing": the lines cross; "reached": only once a loose end is run on (a T, or a line that
+    # stops short of the corner); "approximate": one of the lines is drawn through the few points
+    # the data has of a street no bus runs along.
+    how: str
 
 
-def crossings(lines: Mapping[str, Sequence[Sequence[LatLon]]]) -> list[Crossing]:
+def crossings(
+    lines: Mapping[str, Sequence[Sequence[LatLon]]], approximate: frozenset[str] = frozenset()
+) -> list[Crossing]:
     """Where two streets' lines cross, one point per meeting.
 
     Two lines that share a stretch (a bus route attributed to both names there) do not cross; only
@@ -156,7 +163,8 @@ def crossings(lines: Mapping[str, Sequence[Sequence[LatLon]]]) -> list[Crossing]
     for i, j in zip(left.tolist(), right.tolist(), strict=True):
         if i < j:
             points = _points(shapely.intersection(geometries[i], geometries[j]))
-            out += _merged(streets[i], streets[j], points, plane, reached=False)
+            how = "approximate" if {streets[i], streets[j]} & approximate else "crossing"
+            out += _merged(streets[i], streets[j], points, plane, how)
             met.add((i, j))
     left, right = tree.query(ends, predicate="intersects")
     reached: dict[tuple[int, int], list[tuple[float, float]]] = defaultdict(list)
@@ -165,8 +173,56 @@ def crossings(lines: Mapping[str, Sequence[Sequence[LatLon]]]) -> list[Crossing]
         if i != j and pair not in met:
             reached[pair] += _points(shapely.intersection(ends[i], geometries[j]))
     for (i, j), points in reached.items():
-        out += _merged(streets[i], streets[j], points, plane, reached=True)
+        how = "approximate" if {streets[i], streets[j]} & approximate else "reached"
+        out += _merged(streets[i], streets[j], points, plane, how)
     return out
+
+
+def approximate_lines(points: Mapping[str, Sequence[LatLon]]) -> dict[str, list[list[LatLon]]]:
+    """Straight lines through what the data shows of streets no bus runs along (corners, places).
+
+    A street known only at a few corners is drawn corner to corner, where those lie on a straight
+    line (Buffalo's side streets mostly do); a group that bends, or a gap longer than a long block,
+    is left undrawn rather than guessed.
+    """
+    out: dict[str, list[list[LatLon]]] = {}
+    for street, found in points.items():
+        unique = sorted(set(found))
+        if len(unique) < 2:
+            continue
+        plane = plane_for(unique)
+        xy = np.array(plane.xy(unique))
+        pieces = []
+        for group in _groups(xy, APPROXIMATE_GAP_M):
+            if len(group) < 2:
+                continue
+            centred = xy[group] - xy[group].mean(axis=0)
+            _, _, axes = np.linalg.svd(centred, full_matrices=False)
+            if np.abs(centred @ axes[1]).max() > APPROXIMATE_BEND_M:
+                continue
+            ordered = [group[int(k)] for k in np.argsort(centred @ axes[0])]
+            pieces.append([unique[k] for k in ordered])
+        if pieces:
+            out[street] = pieces
+    return out
+
+
+def _groups(xy: np.ndarray, gap: float) -> list[list[int]]:
+    """Indices of points joined by steps no longer than `gap` (single linkage)."""
+    unseen = set(range(len(xy)))
+    groups = []
+    while unseen:
+        frontier = [unseen.pop()]
+        group = list(frontier)
+        while frontier:
+            here = frontier.pop()
+            near = [k for k in unseen if math.dist(xy[here], xy[k]) <= gap]
+            for k in near:
+                unseen.discard(k)
+            frontier += near
+            group += near
+        groups.append(group)
+    return groups
 
 
 def _points(meeting: shapely.Geometry) -> list[tuple[float, float]]:
@@ -174,14 +230,12 @@ def _points(meeting: shapely.Geometry) -> list[tuple[float, float]]:
     return [(float(g.x), float(g.y)) for g in parts if g.geom_type == "Point"]
 
 
-def _merged(
-    a: str, b: str, points: list[tuple[float, float]], plane: Plane, *, reached: bool
-) -> list[Crossing]:
+def _merged(a: str, b: str, points: list[tuple[float, float]], plane: Plane, how: str) -> list[Crossing]:
     out = []
     for cluster in _clusters(points, CROSSING_MERGE_M):
         x = sum(p[0] for p in cluster) / len(cluster)
         y = sum(p[1] for p in cluster) / len(cluster)
-        out.append(Crossing(a, b, plane.latlon([(x, y)])[0], reached))
+        out.append(Crossing(a, b, plane.latlon([(x, y)])[0], how))
     return out
 
 
