@@ -18,6 +18,7 @@ class Method(enum.StrEnum):
     STREET = "street"  # only the street was found: somewhere on it
     PROVIDER = "provider"  # an online geocoder answered
     MANUAL = "manual"  # a person set the point on the map
+    ALIAS = "alias"  # words this center's agents taught it by pinning them (geo.aliases)
 
 
 class GeoResult(msgspec.Struct, kw_only=True, frozen=True):

@@ -5,12 +5,15 @@ from __future__ import annotations
 from typing import Annotated
 
 import msgspec
-from quart import Blueprint, Response
-from quart_schema import document_response, validate_querystring
+from quart import Blueprint, Response, render_template, request
+from quart_schema import document_response, hide, validate_querystring, validate_request
 
+from geo import aliases
 from geo.point import Latitude, Longitude, Point
 from geo.result import GeoResult
-from incident.web import geo, json_response
+from incident.auth.access import current
+from incident.problems import Problem
+from incident.web import geo, json_response, store
 
 blueprint = Blueprint("geo", __name__, url_prefix="/api/v1/geo")
 
@@ -95,3 +98,98 @@ async def reverse(query_args: ReverseQuery) -> Response:
             outside_jurisdiction="city" not in zones,
         )
     )
+
+
+# ---- city aliases learnt from agents' pins (geo.aliases) ------------------------------------------
+
+
+class AliasIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    text: Annotated[str, msgspec.Meta(min_length=2, max_length=300)]
+    point: Point
+
+
+class AliasQuery(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    text: Annotated[str, msgspec.Meta(min_length=2, max_length=300)]
+
+
+class AliasList(msgspec.Struct):
+    aliases: list[aliases.Alias]
+
+
+def _alias_keys() -> tuple[str, str]:
+    keys = store().keys
+    return keys.geo_pins, keys.geo_aliases
+
+
+@blueprint.get("/aliases")
+@document_response(AliasList)
+async def list_aliases() -> Response:
+    """Every alias the center has learnt (or a supervisor set), by its words."""
+    return json_response(AliasList(await aliases.all_aliases(store().redis, _alias_keys()[1])))
+
+
+@blueprint.put("/aliases")
+@validate_request(AliasIn)
+@document_response(aliases.Alias)
+async def put_alias(data: AliasIn) -> Response:
+    """Confirm, add or move an alias: these words mean this point, for every worker at once."""
+    pins, kept = _alias_keys()
+    alias = await aliases.set_alias(
+        store().redis, pins=pins, aliases=kept, text=data.text, point=data.point, by=current().name or "?"
+    )
+    return json_response(alias)
+
+
+@blueprint.delete("/aliases")
+@validate_querystring(AliasQuery)
+async def delete_alias(query_args: AliasQuery) -> Response:
+    """Forget an alias (404 if there is none by those words)."""
+    if not await aliases.remove_alias(store().redis, aliases=_alias_keys()[1], text=query_args.text):
+        raise Problem(404, "No such alias", f"no alias for {query_args.text!r}", kind="unknown-alias")
+    return Response(status=204)
+
+
+pages = Blueprint("geo_pages", __name__, url_prefix="/admin")
+
+
+async def _aliases_page(status: int = 200, error: str | None = None) -> Response:
+    body = await render_template(
+        "admin_aliases.html", aliases=await aliases.all_aliases(store().redis, _alias_keys()[1]), error=error
+    )
+    return Response(body, status, content_type="text/html; charset=utf-8")
+
+
+@pages.get("/aliases")
+@hide
+async def aliases_page() -> Response:
+    """The learnt aliases, to review, correct or remove."""
+    return await _aliases_page()
+
+
+@pages.post("/aliases")
+@hide
+async def save_alias() -> Response:
+    """Add or correct an alias from the page's form."""
+    form = await request.form
+    try:
+        point = Point(float(form.get("lat", "")), float(form.get("lon", "")))
+        msgspec.convert(point, Point)  # the bounds of a latitude and longitude
+    except (ValueError, msgspec.ValidationError):
+        return await _aliases_page(422, "Give the latitude and longitude as numbers.")
+    text = form.get("text", "").strip()
+    if len(text) < 2:
+        return await _aliases_page(422, "Give the words the alias stands for.")
+    pins, kept = _alias_keys()
+    await aliases.set_alias(
+        store().redis, pins=pins, aliases=kept, text=text, point=point, by=current().name or "?"
+    )
+    return await _aliases_page()
+
+
+@pages.post("/aliases/remove")
+@hide
+async def remove_alias() -> Response:
+    """Remove an alias from the page."""
+    form = await request.form
+    await aliases.remove_alias(store().redis, aliases=_alias_keys()[1], text=form.get("text", ""))
+    return await _aliases_page()

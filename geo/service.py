@@ -185,5 +185,6 @@ async def open_service(store: Store, config: SurgeConfig, config_dir: Path) -> G
         cache_prefix=store.keys.geo_cache,
         cache_seconds=config.geo.provider_cache_hours * 3600,
         home=zones.inside,
+        aliases_key=store.keys.geo_aliases,
     )
     return GeoService(config, gazetteer, zones, chain, digest)

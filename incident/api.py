@@ -38,7 +38,7 @@ from incident.incidents import (
     select_incidents,
 )
 from incident.intake import CallIn, CallReceipt, check_answers, take_call
-from incident.location import LocationIn, place_from_request
+from incident.location import LocationIn, learn_from_pin, place_from_request
 from incident.overrides import OverrideIn, override
 from incident.problems import Problem, invalid_field, unknown_ticket
 from incident.psap_transfer import EidoIn, call_from_eido, transfer_key
@@ -376,8 +376,11 @@ async def post_location(ticket: str, data: LocationIn) -> Response:
     The incident leaves the needs-location queue and gets its zones. An address the geocoders are not
     sure of is a 422 listing the candidates.
     """
-    await _incident_or_404(ticket)
+    before = await _incident_or_404(ticket)
     incident = await place_from_request(store(), geo(), ticket, data, access.current().name)
+    if data.point is not None and before.needs_location and before.address:
+        # An address the gazetteer could not place, pinned by hand: what the storm teaches the map.
+        await learn_from_pin(store(), before.address, data.point, access.current().name or "?")
     return json_response(incident, headers={"ETag": f'"{incident.version}"'})
 
 

@@ -7,6 +7,7 @@ from typing import Annotated
 
 import msgspec
 
+from geo import aliases
 from geo.point import Point
 from geo.result import GeoResult, Method
 from geo.service import GeoService
@@ -100,6 +101,14 @@ async def set_location(
 
     updated = await change_incident(store, ticket, decide)
     return None if kept else updated
+
+
+async def learn_from_pin(store: Store, address: str, point: Point, agent: str) -> aliases.Alias | None:
+    """Keep an agent's pin for an address the gazetteer could not place; an alias once two agree."""
+    keys = store.keys
+    return await aliases.record_pin(
+        store.redis, pins=keys.geo_pins, aliases=keys.geo_aliases, text=address, point=point, by=agent
+    )
 
 
 async def resolve_online(store: Store, geo: GeoService, ticket: str, address: str) -> None:

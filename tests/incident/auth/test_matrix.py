@@ -77,6 +77,16 @@ SAMPLES: dict[str, Sample] = {
     "geo.suggest": lambda c, ctx: c.get("/api/v1/geo/suggest?q=Bai"),
     "geo.geocode": lambda c, ctx: c.get("/api/v1/geo/geocode?q=Main%20%26%20Delavan"),
     "geo.reverse": lambda c, ctx: c.get("/api/v1/geo/reverse?lat=42.93&lon=-78.82"),
+    "geo.list_aliases": lambda c, ctx: c.get("/api/v1/geo/aliases"),
+    "geo.put_alias": lambda c, ctx: c.put(
+        "/api/v1/geo/aliases", json={"text": "the old mill", "point": {"lat": 42.9, "lon": -78.85}}
+    ),
+    "geo.delete_alias": lambda c, ctx: c.delete("/api/v1/geo/aliases?text=the%20old%20mill"),
+    "geo_pages.aliases_page": lambda c, ctx: c.get("/admin/aliases"),
+    "geo_pages.save_alias": lambda c, ctx: c.post(
+        "/admin/aliases", form={"text": "the old mill", "lat": "42.9", "lon": "-78.85"}
+    ),
+    "geo_pages.remove_alias": lambda c, ctx: c.post("/admin/aliases/remove", form={"text": "the old mill"}),
     "api.get_me": lambda c, ctx: c.get("/api/v1/me"),
     "api.get_mode": lambda c, ctx: c.get("/api/v1/mode"),
     "api.get_surge": lambda c, ctx: c.get("/api/v1/surge"),
