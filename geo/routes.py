@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 import msgspec
-from quart import Blueprint, Response, render_template, request
+from quart import Blueprint, Response, render_template
 from quart_schema import document_response, hide, validate_querystring, validate_request
 
 from geo import aliases
@@ -152,44 +152,9 @@ async def delete_alias(query_args: AliasQuery) -> Response:
 pages = Blueprint("geo_pages", __name__, url_prefix="/admin")
 
 
-async def _aliases_page(status: int = 200, error: str | None = None) -> Response:
-    body = await render_template(
-        "admin_aliases.html", aliases=await aliases.all_aliases(store().redis, _alias_keys()[1]), error=error
-    )
-    return Response(body, status, content_type="text/html; charset=utf-8")
-
-
 @pages.get("/aliases")
 @hide
 async def aliases_page() -> Response:
-    """The learnt aliases, to review, correct or remove."""
-    return await _aliases_page()
-
-
-@pages.post("/aliases")
-@hide
-async def save_alias() -> Response:
-    """Add or correct an alias from the page's form."""
-    form = await request.form
-    try:
-        point = Point(float(form.get("lat", "")), float(form.get("lon", "")))
-        msgspec.convert(point, Point)  # the bounds of a latitude and longitude
-    except (ValueError, msgspec.ValidationError):
-        return await _aliases_page(422, "Give the latitude and longitude as numbers.")
-    text = form.get("text", "").strip()
-    if len(text) < 2:
-        return await _aliases_page(422, "Give the words the alias stands for.")
-    pins, kept = _alias_keys()
-    await aliases.set_alias(
-        store().redis, pins=pins, aliases=kept, text=text, point=point, by=current().name or "?"
-    )
-    return await _aliases_page()
-
-
-@pages.post("/aliases/remove")
-@hide
-async def remove_alias() -> Response:
-    """Remove an alias from the page."""
-    form = await request.form
-    await aliases.remove_alias(store().redis, aliases=_alias_keys()[1], text=form.get("text", ""))
-    return await _aliases_page()
+    """The learnt aliases, to review, correct or remove (through the aliases API, by aliases.js)."""
+    body = await render_template("admin_aliases.html")
+    return Response(body, 200, content_type="text/html; charset=utf-8")

@@ -141,8 +141,6 @@ ACCESS: dict[str, Rule] = {
     "geo.put_alias": allow(S, AD),
     "geo.delete_alias": allow(S, AD),
     "geo_pages.aliases_page": allow(S, AD, page=True),
-    "geo_pages.save_alias": allow(S, AD, page=True),
-    "geo_pages.remove_alias": allow(S, AD, page=True),
     # who am I, and the audit trail
     "api.get_me": SIGNED_IN,
     "api.get_mode": SIGNED_IN,
