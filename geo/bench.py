@@ -86,10 +86,12 @@ def main() -> None:
         "confident_and_over_1_km": confident_far,
     }
     figures["addresses_not_in_data"] = _unknown_addresses(zones)
-    figures["independent_corners"] = independent(Gazetteer(build(), zones.inside, zones.hints()), zones)
+    figures["independent_corners"] = independent(
+        Gazetteer(build(), zones.inside, zones.hints(), areas=zones.areas()), zones
+    )
 
     print("timing…", flush=True)
-    full = Gazetteer(build(), zones.inside, zones.hints())
+    full = Gazetteer(build(), zones.inside, zones.hints(), areas=zones.areas())
     texts = [text for text, _ in queries]
     baseline = _rate(lambda t: words(t), texts)
     cold = _rate(full._geocode, texts)

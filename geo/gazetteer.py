@@ -36,6 +36,7 @@ CORNER_MISS = 0.6  # confidence factor for what the words fit when the corner as
 # it may be a street that stops short, and a street drawn straight through a few known points is a
 # guess: both are candidates for an agent to confirm, never sure.
 CORNER_CONFIDENCE = {"stop": 0.95, "crossing": 0.88, "reached": 0.7, "approximate": 0.6}
+AREA_CONFIDENCE = 0.5  # a neighbourhood named alone: where to look, never where the caller is
 OUTSIDE_CAP = 0.6  # the most an answer outside the city can be when the caller named no town
 TOWN_NEAR_M = 12_000.0  # an answer this close to a town's known places is in (or by) that town
 STREET_LINE_MAX = 400  # vertices of a street's line sent to the console (the map needs no more)
@@ -107,13 +108,18 @@ class Gazetteer:
         data: GazetteerData,
         home: Callable[[Point], bool] | None = None,
         neighborhoods: tuple[Callable[[Point], str | None], list[str]] | None = None,
+        *,
+        areas: dict[str, tuple[Point, BBox]] | None = None,
     ) -> None:
         """Index the built data.
 
         `home` says whether a point is in the jurisdiction: where candidates lie both in and out of
         it, the ones at home are what a caller to this center means. `neighborhoods` (a lookup and
         the names) lets a caller's "…, Black Rock" or "… in North Park" choose among candidates.
+        `areas` (each neighbourhood's name, a point in it and its box) answers a neighbourhood named
+        alone, never as sure: it says where to look, not where the caller is.
         """
+        self.areas = {" ".join(words(name)): (name, *where) for name, where in (areas or {}).items()}
         self.data = data
         self.home = home
         self.neighborhood_of: Callable[[Point], str | None] | None = (
@@ -410,8 +416,21 @@ class Gazetteer:
     def _place_or_street(self, text: str) -> tuple[GeoResult, ...]:
         found: list[GeoResult] = []
         wanted = _distinctive(text)
+        said = " ".join(words(text))
+        area = self.areas.get(said)
+        if area is not None:
+            name, inside, box = area
+            found.append(
+                GeoResult(
+                    point=inside,
+                    method=Method.NAMED_PLACE,
+                    confidence=AREA_CONFIDENCE,
+                    label=f"{name} (neighbourhood)",
+                    extent=box,
+                    warning="A neighbourhood, not a place in it: ask the caller where in it.",
+                )
+            )
         if len(wanted) >= 1:
-            said = " ".join(words(text))
             for _, score, index in process.extract(
                 wanted, self.place_names, scorer=_place_score, score_cutoff=78, limit=5
             ):
@@ -538,7 +557,9 @@ class Gazetteer:
             if name.suffix and found.suffix not in (name.suffix, ""):
                 continue
             unsaid = (not name.predir and found.predir) or (not name.postdir and found.postdir)
-            fitting.append((key, score * 0.9 if unsaid else score))
+            # "S Elmwood" said, and both S Elmwood Ave and Elmwood Ave known: the one with the S.
+            missing = (name.predir and not found.predir) or (name.suffix and not found.suffix)
+            fitting.append((key, score * 0.9 if unsaid or missing else score))
         # Between equal fits, the street in the city is what a caller to this center means.
         return tuple(sorted(fitting or keys, key=lambda item: (-item[1], item[0] not in self.in_city)))
 

@@ -12,6 +12,7 @@ import hashlib
 import logging
 from collections.abc import Coroutine
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any, cast
 
@@ -84,7 +85,9 @@ async def _indexed(blob: bytes, zones: Zones) -> Gazetteer:
     digest = hashlib.sha256(blob).hexdigest()
     if digest not in _INDEXED:
         _INDEXED.clear()  # one gazetteer per process at a time
-        _INDEXED[digest] = await asyncio.to_thread(Gazetteer, decode(blob), zones.inside, zones.hints())
+        _INDEXED[digest] = await asyncio.to_thread(
+            partial(Gazetteer, areas=zones.areas()), decode(blob), zones.inside, zones.hints()
+        )
     return _INDEXED[digest]
 
 

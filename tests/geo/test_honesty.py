@@ -129,3 +129,14 @@ def test_a_computed_corner_says_how_it_was_found(gazetteer: Gazetteer) -> None:
     best = gazetteer.geocode(f"{a} & {b}")[0]
     assert best.method is Method.CROSSING
     assert best.confidence < 0.95
+
+
+def test_a_neighbourhood_named_alone_is_where_to_look_never_sure(gazetteer: Gazetteer, zones: Zones) -> None:
+    """ "Black Rock" answers the neighbourhood (a point in it, its box), below the bar, with a warning."""
+    best = gazetteer.geocode("Black Rock")[0]
+    assert best.label == "Black Rock (neighbourhood)"
+    assert best.confidence < SURE
+    assert zones.of(best.point)["neighborhood"] == "Black Rock"
+    assert best.extent is not None
+    assert best.extent.contains(best.point)
+    assert best.warning
