@@ -12,6 +12,7 @@ from geo import aliases
 from geo.point import Latitude, Longitude, Point
 from geo.result import GeoResult
 from incident.auth.access import current
+from incident.location import alias_keys
 from incident.problems import Problem
 from incident.web import geo, json_response, store
 
@@ -116,26 +117,32 @@ class AliasList(msgspec.Struct):
     aliases: list[aliases.Alias]
 
 
-def _alias_keys() -> tuple[str, str]:
-    keys = store().keys
-    return keys.geo_pins, keys.geo_aliases
+class PinList(msgspec.Struct):
+    pins: list[aliases.Pin]  # pins not (yet) an alias, the most recently pinned words first
 
 
 @blueprint.get("/aliases")
 @document_response(AliasList)
 async def list_aliases() -> Response:
     """Every alias the center has learnt (or a supervisor set), by its words."""
-    return json_response(AliasList(await aliases.all_aliases(store().redis, _alias_keys()[1])))
+    return json_response(AliasList(await aliases.all_aliases(store().redis, alias_keys(store()).aliases)))
+
+
+@blueprint.get("/pins")
+@document_response(PinList)
+async def list_pins() -> Response:
+    """Agents' pins for words the gazetteer could not place, waiting for a second pin or a supervisor."""
+    return json_response(PinList(await aliases.waiting_pins(store().redis, alias_keys(store()))))
 
 
 @blueprint.put("/aliases")
 @validate_request(AliasIn)
 @document_response(aliases.Alias)
 async def put_alias(data: AliasIn) -> Response:
-    """Confirm, add or move an alias: these words mean this point, for every worker at once."""
-    pins, kept = _alias_keys()
+    """Confirm a pin, or add or move an alias: these words mean this point, for every worker at once."""
+    by = current().name or "?"
     alias = await aliases.set_alias(
-        store().redis, pins=pins, aliases=kept, text=data.text, point=data.point, by=current().name or "?"
+        store().redis, alias_keys(store()), text=data.text, point=data.point, by=by
     )
     return json_response(alias)
 
@@ -144,7 +151,7 @@ async def put_alias(data: AliasIn) -> Response:
 @validate_querystring(AliasQuery)
 async def delete_alias(query_args: AliasQuery) -> Response:
     """Forget an alias (404 if there is none by those words)."""
-    if not await aliases.remove_alias(store().redis, aliases=_alias_keys()[1], text=query_args.text):
+    if not await aliases.remove_alias(store().redis, alias_keys(store()), text=query_args.text):
         raise Problem(404, "No such alias", f"no alias for {query_args.text!r}", kind="unknown-alias")
     return Response(status=204)
 

@@ -105,10 +105,13 @@ async def set_location(
 
 async def learn_from_pin(store: Store, address: str, point: Point, agent: str) -> aliases.Alias | None:
     """Keep an agent's pin for an address the gazetteer could not place; an alias once two agree."""
+    return await aliases.record_pin(store.redis, alias_keys(store), text=address, point=point, by=agent)
+
+
+def alias_keys(store: Store) -> aliases.AliasKeys:
+    """Where geo.aliases keeps pins and aliases: key names from the one key module."""
     keys = store.keys
-    return await aliases.record_pin(
-        store.redis, pins=keys.geo_pins, aliases=keys.geo_aliases, text=address, point=point, by=agent
-    )
+    return aliases.AliasKeys(pins=keys.geo_pins, pinned=keys.geo_pinned, aliases=keys.geo_aliases)
 
 
 async def resolve_online(store: Store, geo: GeoService, ticket: str, address: str) -> None:

@@ -138,6 +138,7 @@ ACCESS: dict[str, Rule] = {
     "geo.reverse": allow(A, CR, CO, S),
     # city aliases learnt from agents' pins: read by agents, set and removed by supervisors and admins
     "geo.list_aliases": allow(A, S, AD),
+    "geo.list_pins": allow(S, AD),
     "geo.put_alias": allow(S, AD),
     "geo.delete_alias": allow(S, AD),
     "geo_pages.aliases_page": allow(S, AD, page=True),

@@ -35,18 +35,38 @@
     tr.append(actions);
     return tr;
   }
+  function pinRow(pin) {
+    const tr = document.createElement("tr");
+    tr.dataset.text = pin.text;
+    tr.append(cell(pin.text), cell(pin.point.lat.toFixed(6)), cell(pin.point.lon.toFixed(6)), cell(pin.by),
+      cell(pin.at.slice(0, 16).replace("T", " ")));
+    const actions = document.createElement("td");
+    const confirm = document.createElement("button");
+    confirm.type = "button";
+    confirm.textContent = "Confirm";
+    confirm.setAttribute("aria-label", `Confirm ${pin.by}'s pin for ${pin.text}`);
+    confirm.addEventListener("click", async () => {
+      try { await send("PUT", "/api/v1/geo/aliases", { text: pin.text, point: pin.point }); say(`Confirmed "${pin.text}".`); }
+      catch (error) { say(`Not confirmed: ${error.message}`); }
+      list();
+    });
+    actions.append(confirm);
+    tr.append(actions);
+    return tr;
+  }
+  function fill(table, rows, none) {
+    const body = $(table).tBodies[0];
+    if (rows.length) { body.replaceChildren(...rows); return; }
+    const empty = document.createElement("tr");
+    const td = cell(none);
+    td.colSpan = 6;
+    empty.append(td);
+    body.replaceChildren(empty);
+  }
   async function list() {
-    const { aliases } = await send("GET", "/api/v1/geo/aliases");
-    const body = $("aliases").tBodies[0];
-    if (!aliases.length) {
-      const empty = document.createElement("tr");
-      const td = cell("No aliases yet.");
-      td.colSpan = 6;
-      empty.append(td);
-      body.replaceChildren(empty);
-      return;
-    }
-    body.replaceChildren(...aliases.map(row));
+    const [{ aliases }, { pins }] = await Promise.all([send("GET", "/api/v1/geo/aliases"), send("GET", "/api/v1/geo/pins")]);
+    fill("aliases", aliases.map(row), "No aliases yet.");
+    fill("pins", pins.map(pinRow), "No pins waiting.");
   }
   $("alias-form").addEventListener("submit", async (e) => {
     e.preventDefault();

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from playwright.sync_api import Page, expect
 
 from tests.pages.conftest import csp_violations, sign_in_as
@@ -29,4 +31,29 @@ def test_a_supervisor_reviews_corrects_and_removes_an_alias(page: Page, live: Se
     page.once("dialog", lambda dialog: dialog.accept())
     row.get_by_role("button", name="Remove the alias Shoreline Deck").click()
     expect(page.locator("#aliases")).to_contain_text("No aliases yet.")
+    assert csp_violations(page) == []
+
+
+def test_a_supervisor_confirms_an_agents_pin_and_it_becomes_an_alias(page: Page, live: Server) -> None:
+    """One agent's pin waits on the page; the supervisor confirms it and every look-up answers it."""
+    with live.client(live.token("agent")) as api:
+        call = {
+            "narrative": "tree down on the car",
+            "category": "debris",
+            "address": "behind the old grain elevator",
+        }
+        ticket = api.post("/api/v1/calls", json=call).json()["ticket"]
+        pin = {"point": {"lat": 42.8701, "lon": -78.8702}}
+        assert api.post(f"/api/v1/incidents/{ticket}/location", json=pin).is_success
+    sign_in_as(page, live, "sam", "supervisor")
+    page.goto("/admin/aliases")
+    waiting = page.locator("#pins tr[data-text='behind the old grain elevator']")
+    expect(waiting).to_contain_text("42.870100")
+    waiting.get_by_role("button", name=re.compile("Confirm .* pin for behind the old grain elevator")).click()
+    expect(page.locator("#aliases tr[data-text='behind the old grain elevator']")).to_be_visible()
+    expect(page.locator("#pins")).to_contain_text("No pins waiting.")
+    with live.client(live.token("agent")) as api:
+        found = api.get("/api/v1/geo/geocode", params={"q": "Behind the old grain elevator"}).json()
+        assert found["sure"] is True
+        assert found["results"][0]["method"] == "alias"
     assert csp_violations(page) == []

@@ -85,6 +85,7 @@ SAMPLES: dict[str, Sample] = {
     "geo.geocode": lambda c, ctx: c.get("/api/v1/geo/geocode?q=Main%20%26%20Delavan"),
     "geo.reverse": lambda c, ctx: c.get("/api/v1/geo/reverse?lat=42.93&lon=-78.82"),
     "geo.list_aliases": lambda c, ctx: c.get("/api/v1/geo/aliases"),
+    "geo.list_pins": lambda c, ctx: c.get("/api/v1/geo/pins"),
     "geo.put_alias": lambda c, ctx: c.put(
         "/api/v1/geo/aliases", json={"text": "the old mill", "point": {"lat": 42.9, "lon": -78.85}}
     ),
