@@ -55,11 +55,16 @@ class GeoService:
 
     def locate(self, address: str) -> Located:
         """Offline only (microseconds): what intake uses while the caller is on the line."""
-        results = list(self.gazetteer.geocode(address))
+        # What intake keeps goes into the incident and its events: a street's whole line would make
+        # every unplaced call tens of kilobytes, so candidates keep their extent and lose the line.
+        results = [
+            msgspec.structs.replace(r, line=None) if r.line else r
+            for r in self.gazetteer.geocode(address)[:5]
+        ]
         best = results[0] if results and results[0].confidence >= self.config.geo.accept_confidence else None
         if best is None:
-            return Located(None, results[:5])
-        return self.place(best, results[:5])
+            return Located(None, results)
+        return self.place(best, results)
 
     def place(self, result: GeoResult, candidates: list[GeoResult] | None = None) -> Located:
         """Zones and jurisdiction for a chosen result."""

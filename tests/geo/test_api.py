@@ -33,6 +33,9 @@ async def test_a_call_that_cannot_be_placed_is_kept_and_queued(client: Client) -
     assert incident["needs_location"] is True
     assert incident["location"] is None
     assert incident["location_candidates"][0]["street"] == "ELMWOOD AVE"  # type: ignore[index]
+    # Kept on the incident with its extent, not its whole line (the record stays small).
+    assert incident["location_candidates"][0]["extent"]  # type: ignore[index]
+    assert incident["location_candidates"][0]["line"] is None  # type: ignore[index]
     queue = await (await client.get("/api/v1/incidents?needs_location=true")).get_json()
     assert [item["ticket"] for item in queue["items"]] == [incident["ticket"]]
 
