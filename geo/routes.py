@@ -12,7 +12,7 @@ from geo import aliases
 from geo.point import Latitude, Longitude, Point
 from geo.result import GeoResult
 from incident.auth.access import current
-from incident.location import alias_keys
+from incident.pins import alias_keys
 from incident.problems import Problem
 from incident.web import geo, json_response, store
 

@@ -81,6 +81,10 @@ class GeoService:
         self._later.add(task)
         task.add_done_callback(self._later.discard)
 
+    async def settled(self) -> None:
+        """Wait for the background work started so far (what a test, or a clean stop, waits for)."""
+        await asyncio.gather(*self._later)
+
 
 _INDEXED: dict[str, Gazetteer] = {}
 

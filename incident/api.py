@@ -38,8 +38,9 @@ from incident.incidents import (
     select_incidents,
 )
 from incident.intake import CallIn, CallReceipt, check_answers, take_call
-from incident.location import LocationIn, learn_from_pin, place_from_request
+from incident.location import LocationIn, place_from_request
 from incident.overrides import OverrideIn, override
+from incident.pins import learn_from_pin
 from incident.problems import Problem, invalid_field, unknown_ticket
 from incident.psap_transfer import EidoIn, call_from_eido, transfer_key
 from incident.records import Call, Incident, Step, StoredEvent

@@ -7,7 +7,6 @@ from typing import Annotated
 
 import msgspec
 
-from geo import aliases
 from geo.point import Point
 from geo.result import GeoResult, Method
 from geo.service import GeoService
@@ -101,17 +100,6 @@ async def set_location(
 
     updated = await change_incident(store, ticket, decide)
     return None if kept else updated
-
-
-async def learn_from_pin(store: Store, address: str, point: Point, agent: str) -> aliases.Alias | None:
-    """Keep an agent's pin for an address the gazetteer could not place; an alias once two agree."""
-    return await aliases.record_pin(store.redis, alias_keys(store), text=address, point=point, by=agent)
-
-
-def alias_keys(store: Store) -> aliases.AliasKeys:
-    """Where geo.aliases keeps pins and aliases: key names from the one key module."""
-    keys = store.keys
-    return aliases.AliasKeys(pins=keys.geo_pins, pinned=keys.geo_pinned, aliases=keys.geo_aliases)
 
 
 async def resolve_online(store: Store, geo: GeoService, ticket: str, address: str) -> None:

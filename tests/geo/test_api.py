@@ -6,6 +6,7 @@ from quart.testing.app import TestApp as App
 from quart.typing import TestClientProtocol as Client
 
 from incident.auth.roles import Role
+from incident.web import geo
 from tests.conftest import as_role
 from tests.incident.helpers import CALL
 
@@ -177,3 +178,26 @@ async def test_a_supervisor_sets_and_removes_an_alias(client: Client, app: App) 
     assert (await boss.delete("/api/v1/geo/aliases?text=Shoreline%20Deck")).status_code == 204
     gone = await (await client.get("/api/v1/geo/geocode?q=shoreline deck")).get_json()
     assert not gone["results"] or gone["results"][0]["method"] != "alias"
+
+
+async def test_pins_dropped_at_intake_teach_an_alias(client: Client, app: App) -> None:
+    """Two agents log calls they pinned by hand for the same unplaceable words: those words are learnt."""
+    said = "the lot behind Sattlers on Broadway"
+    await _call(client, address=said, location={"lat": 42.8968, "lon": -78.8201})
+    other = await as_role(app, Role.AGENT, name="agent-four")
+    response = await other.post(
+        "/api/v1/calls", json={**CALL, "address": said, "location": {"lat": 42.8969, "lon": -78.8202}}
+    )
+    assert response.status_code == 201
+    await geo(app.app).settled()  # the pins are written off the caller's time
+    answer = await (await client.get("/api/v1/geo/geocode", query_string={"q": said})).get_json()
+    assert answer["sure"] is True
+    assert answer["results"][0]["method"] == "alias"
+
+
+async def test_a_pin_on_words_the_gazetteer_knows_teaches_nothing(client: Client, app: App) -> None:
+    """A call at a known corner, with a point, leaves no pin waiting."""
+    await _call(client, address="Bailey & Kensington", location={"lat": 42.9381, "lon": -78.8135})
+    await geo(app.app).settled()
+    boss = await as_role(app, Role.SUPERVISOR, name="pin-reviewer")
+    assert (await (await boss.get("/api/v1/geo/pins")).get_json())["pins"] == []
