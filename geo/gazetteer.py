@@ -464,7 +464,8 @@ class Gazetteer:
         for stretch in stretches:
             warning = None
             if stretch.town is None and elsewhere:
-                warning = f"Also a {pretty_street(key)} in {', '.join(elsewhere)}: ask which town."
+                towns = ", ".join(elsewhere[:4]) + (" and others" if len(elsewhere) > 4 else "")
+                warning = f"Also a {pretty_street(key)} in {towns}: ask which town."
             out.append(
                 GeoResult(
                     point=stretch.anchor,
