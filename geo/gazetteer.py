@@ -21,7 +21,7 @@ import shapely
 from rapidfuzz import fuzz, process
 
 from geo.build import AddressPoint, GazetteerData, Place, Segment
-from geo.normalize import StreetName, split_unit, street_from_words, words
+from geo.normalize import DIRECTIONALS, SUFFIXES, StreetName, split_unit, street_from_words, words
 from geo.point import BBox, Point, distance_m
 from geo.result import GeoResult, Method
 
@@ -538,6 +538,9 @@ class Gazetteer:
         keys = [(key, 1.0) for key in self.by_core.get(name.core, ())]
         if not keys:
             keys = [(key, 0.95) for core in _variants(name) for key in self.by_core.get(core, ())]
+        if not keys and len(parts := normalised.split()) >= 2 and _mistyped_suffix(parts[-1]):
+            # "Grant t", "Kenmore ae": a suffix with a letter lost is still a suffix.
+            keys = [(key, 0.9) for key in self.by_core.get(" ".join(parts[:-1]), ())]
         if not keys and not any(ch.isdigit() for ch in name.core):
             # A misspelling ("Elmwod", "Sufflok"); never for numbered streets, where one digit off
             # ("14th" for "4th") is another street entirely.
@@ -674,6 +677,18 @@ _GENERIC = frozenset(
 _PARK_WORDS = {"PARK", "PK", "PRK"}
 
 
+def _mistyped_suffix(word: str) -> bool:
+    """Whether a short word is a USPS suffix with letters left out ("T" for ST, "AE" for AVE)."""
+    if not 1 <= len(word) <= 3 or word in DIRECTIONALS:
+        return False
+    return any(_within(word, spelling) for spelling in SUFFIXES if len(spelling) > len(word))
+
+
+def _within(short: str, long: str) -> bool:
+    letters = iter(long)
+    return all(letter in letters for letter in short)
+
+
 def _variants(name: StreetName) -> list[str]:
     """Other cores the same street may go by in the data: park and parkway names, "Pk" spelt out."""
     parts = name.core.split()
@@ -693,18 +708,22 @@ def _distinctive(name: str) -> str:
 
 _TAIL_TOKEN = re.compile(r"[^,\s]+")
 _NOTE = re.compile(r"\s+-\s+\D[^,]*$")  # "1120 Seneca - DPW": a note after a dash is not the address
+_JOINING = frozenset({"&", "/", "and", "at", "@", "+"})
 _TAIL_WORDS = re.compile(r"^(?:buffalo|bflo|n\.?y\.?|new|york|\d{5}(?:-\d{4})?)$", re.IGNORECASE)
 
 
 def _strip_tail(query: str) -> str:
     """Drop a trailing ", Buffalo, NY 14215" (any part of it), in one pass over the words.
 
-    "Buffalo" at the start is part of a name, so at least one word is always kept.
+    "Buffalo" at the start is part of a name, so at least one word is always kept; so is "Buffalo"
+    right after a joining word ("86th and Buffalo"): there it is Buffalo Avenue.
     """
     query = _NOTE.sub("", query)
     tokens = list(_TAIL_TOKEN.finditer(query))
     cut = len(tokens)
     while cut > 1 and _TAIL_WORDS.match(tokens[cut - 1].group()):
+        if tokens[cut - 2].group().lower() in _JOINING:
+            break
         cut -= 1
     end = tokens[cut - 1].end() if cut and cut < len(tokens) else len(query)
     return query[:end].strip(" ,.")

@@ -140,3 +140,21 @@ def test_a_neighbourhood_named_alone_is_where_to_look_never_sure(gazetteer: Gaze
     assert best.extent is not None
     assert best.extent.contains(best.point)
     assert best.warning
+
+
+@pytest.mark.parametrize(
+    ("said", "streets"),
+    [
+        ("Ferry St & Grant t", {"FERRY ST", "GRANT ST"}),
+        ("Delaware & kenmore ae", {"DELAWARE AVE", "KENMORE AVE"}),
+        ("corner of 86th and Buffalo", {"86TH ST", "BUFFALO AVE"}),
+        ("Elmwood & Bird, Buffalo, NY", {"ELMWOOD AVE", "BIRD AVE"}),
+    ],
+)
+def test_a_lost_suffix_letter_and_buffalo_avenue_are_read(
+    gazetteer: Gazetteer, said: str, streets: set[str]
+) -> None:
+    """A suffix missing a letter is still a suffix; "Buffalo" after "and" is a street, not the city."""
+    best = gazetteer.geocode(said)[0]
+    assert best.method is Method.INTERSECTION
+    assert {best.street, best.cross_street} == streets
