@@ -25,6 +25,7 @@ from geopy.geocoders.base import DEFAULT_SENTINEL
 from geopy.geocoders.base import Geocoder as GeopyGeocoder
 from geopy.location import Location
 from redis.asyncio import Redis
+from redis.exceptions import RedisError
 
 from geo.aliases import lookup
 from geo.gazetteer import Gazetteer
@@ -193,7 +194,12 @@ class Chain:
         results = await self.offline.geocode(query)
         if self.redis is not None and self.aliases_key is not None:
             # Read from Redis on every look-up, so an alias learnt on one worker is served by all.
-            alias = await lookup(self.redis, self.aliases_key, query)
+            try:
+                alias = await lookup(self.redis, self.aliases_key, query)
+            except (RedisError, OSError) as error:
+                # Redis stumbling must not cost the gazetteer's answer: the aliases wait for it.
+                log.warning("aliases not read (%s); answering from the gazetteer alone", error)
+                alias = None
             if alias is not None:
                 return [alias, *results]
         if not online or (results and results[0].confidence >= self.accept):
