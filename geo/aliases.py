@@ -20,6 +20,7 @@ from typing import cast
 import msgspec
 from redis.asyncio import Redis
 
+from geo.gazetteer import MAX_QUERY, strip_tail
 from geo.normalize import words
 from geo.point import Point, distance_m
 from geo.result import GeoResult, Method
@@ -56,8 +57,8 @@ _decode_alias = msgspec.msgpack.Decoder(Alias).decode
 
 
 def normal(text: str) -> str:
-    """The words that identify an alias: case, punctuation and spacing do not matter."""
-    return " ".join(words(text))
+    """The words that identify an alias: case, punctuation, spacing and ", Buffalo, NY" do not matter."""
+    return " ".join(words(strip_tail(text[:MAX_QUERY])))
 
 
 def _pins_key(pins: str, text: str) -> str:

@@ -227,7 +227,7 @@ class Gazetteer:
     def _geocode(self, query: str) -> tuple[GeoResult, ...]:
         """Every plausible answer to `query`, best first (empty if nothing matches)."""
         # No address is longer; and the patterns below must never meet a megabyte of spaces.
-        text = _strip_tail(query[:MAX_QUERY])
+        text = strip_tail(query[:MAX_QUERY])
         exact = self.exact_names.get(" ".join(words(text)))
         if exact is not None:  # a place's full name or alias, even one that looks like an address
             place = self.places[exact]
@@ -712,7 +712,7 @@ _JOINING = frozenset({"&", "/", "and", "at", "@", "+"})
 _TAIL_WORDS = re.compile(r"^(?:buffalo|bflo|n\.?y\.?|new|york|\d{5}(?:-\d{4})?)$", re.IGNORECASE)
 
 
-def _strip_tail(query: str) -> str:
+def strip_tail(query: str) -> str:
     """Drop a trailing ", Buffalo, NY 14215" (any part of it), in one pass over the words.
 
     "Buffalo" at the start is part of a name, so at least one word is always kept; so is "Buffalo"
