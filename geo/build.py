@@ -16,11 +16,13 @@ from pathlib import Path
 
 import msgspec
 
+from geo.lines import approximate_lines, crossings, street_lines
 from geo.normalize import street_from_words, words
 from geo.stops import intersection, known_streets, on_street
 
 DATA = Path(__file__).resolve().parent / "data"
 STOPS = DATA / "nfta_gtfs_stops" / "stops.txt"
+SHAPES = DATA / "nfta_gtfs_stops" / "shapes.txt"
 NAMED_PLACES = DATA / "named_places" / "wny_takeback_sites.csv"
 SCHOOLS = DATA / "schools_nces" / "erie_county_public_schools.csv"
 
@@ -39,6 +41,10 @@ class Corner(msgspec.Struct, array_like=True):
     lat: float
     lon: float
     seen: int  # how many source points were merged
+    # How it is known: "stop" (transit stops are named after it), "crossing" (the two streets' lines
+    # cross there), "reached" (one street's loose end, run on, meets the other: a T, less certain),
+    # "approximate" (one street is known only at a few points, joined by straight lines).
+    how: str = "stop"
 
 
 class Place(msgspec.Struct, kw_only=True):
@@ -82,6 +88,8 @@ class GazetteerData(msgspec.Struct, kw_only=True):
     places: list[Place]
     addresses: list[AddressPoint]
     segments: list[Segment]
+    # Each street's centerline pieces, (lat, lon), read off the transit shapes (see geo.lines).
+    lines: dict[str, list[list[LatLon]]] = {}
 
 
 class Imported(msgspec.Struct, kw_only=True):
@@ -156,7 +164,7 @@ def build(
     tick("named places", len(places))
 
     segments: list[Segment] = []
-    sources = ["nfta_gtfs_stops", "named_places", "schools_nces"]
+    sources = ["nfta_gtfs_stops", "nfta_gtfs_shapes", "named_places", "schools_nces"]
     for batch in imported:
         for address in batch.addresses:
             addresses[(address.street, address.number)] = address
@@ -166,6 +174,13 @@ def build(
             street_points[segment.street].extend(segment.coords[:: max(1, len(segment.coords) // 4)])
         sources.append(batch.name)
         tick(f"import {batch.name}", len(batch.addresses) + len(batch.segments))
+
+    stop_on_streets = [
+        ((float(row["stop_lat"]), float(row["stop_lon"])), on.key)
+        for row in stops
+        if (on := on_street(row["stop_name"])) is not None
+    ]
+    lines = street_lines(_shapes(), stop_on_streets, tick=lambda done: tick("street lines", done))
 
     corners = [
         Corner(
@@ -178,6 +193,19 @@ def build(
         for (a, b), pts in corner_points.items()
         for cluster in _clusters(pts)
     ]
+    # Corners no stop is named after: where two streets' lines cross. A stop's corner is where the
+    # caller stands; a computed one only adds what the stops do not already say.
+    # Streets no bus runs along are drawn through their known points, for crossings only: such a
+    # line is a guess, kept out of the street lines served and its corners marked "approximate".
+    drawn = approximate_lines({key: pts for key, pts in street_points.items() if key not in lines})
+    for crossing in crossings({**lines, **drawn}, frozenset(drawn)):
+        known_here = corner_points.get((crossing.a, crossing.b), ())
+        if any(_metres(crossing.point, p) <= CORNER_SPAN_M for p in known_here):
+            continue
+        corners.append(Corner(crossing.a, crossing.b, *crossing.point, 0, crossing.how))
+        street_points[crossing.a].append(crossing.point)
+        street_points[crossing.b].append(crossing.point)
+    tick("corners", len(corners))
     return GazetteerData(
         built_at=datetime.now(UTC),
         sources=sources,
@@ -186,7 +214,19 @@ def build(
         places=places,
         addresses=list(addresses.values()),
         segments=segments,
+        lines=lines,
     )
+
+
+def _shapes() -> dict[str, list[LatLon]]:
+    """The feed's shapes: shape id → its points in driving order."""
+    points: dict[str, list[tuple[int, float, float]]] = defaultdict(list)
+    with SHAPES.open(encoding="utf-8") as handle:
+        for row in csv.DictReader(handle):
+            points[row["shape_id"]].append(
+                (int(row["shape_pt_sequence"]), float(row["shape_pt_lat"]), float(row["shape_pt_lon"]))
+            )
+    return {shape: [(lat, lon) for _, lat, lon in sorted(found)] for shape, found in points.items()}
 
 
 CORNER_SPAN_M = 300.0  # stops further apart than this mark different meetings of the two streets

@@ -21,8 +21,8 @@ import shapely
 from rapidfuzz import fuzz, process
 
 from geo.build import AddressPoint, GazetteerData, Place, Segment
-from geo.normalize import StreetName, split_unit, street_from_words, words
-from geo.point import Point, distance_m
+from geo.normalize import DIRECTIONALS, SUFFIXES, StreetName, split_unit, street_from_words, words
+from geo.point import BBox, Point, distance_m
 from geo.result import GeoResult, Method
 
 MAX_QUERY = 300  # characters of a query that are read
@@ -31,6 +31,16 @@ AMBIGUOUS = 0.6  # confidence factor when several far-apart places match
 AWAY = 0.5  # confidence factor for a candidate outside the jurisdiction when others are inside
 PLACE_GUESS = 0.75  # the most a place matched on part of its name can be: never sure by itself
 CORNER_MISS = 0.6  # confidence factor for what the words fit when the corner asked for is not known
+# A corner no stop is named after is computed from the streets' lines: where they cross is as good as
+# the lines (a few tens of metres); where one street's loose end had to be run on to meet the other
+# it may be a street that stops short, and a street drawn straight through a few known points is a
+# guess: both are candidates for an agent to confirm, never sure.
+CORNER_CONFIDENCE = {"stop": 0.95, "crossing": 0.88, "reached": 0.7, "approximate": 0.6}
+AREA_CONFIDENCE = 0.5  # a neighbourhood named alone: where to look, never where the caller is
+OUTSIDE_CAP = 0.6  # the most an answer outside the city can be when the caller named no town
+TOWN_NEAR_M = 12_000.0  # an answer this close to a town's known places is in (or by) that town
+STREET_LINE_MAX = 400  # vertices of a street's line sent to the console (the map needs no more)
+OUTSIDE_WARNING = "Outside the city, and the caller named no town: ask which town before using it."
 
 _CORNER_WORDS = re.compile(r"\s*(?:&|/|@|\+|\band\b|\bat\b|\bx\b|\by\b|\bnear\b|\bby\b)\s*", re.IGNORECASE)
 _LEAD = re.compile(
@@ -54,6 +64,35 @@ _KIND_ON = re.compile(
 
 
 @dataclass(frozen=True, slots=True)
+class Stretch:
+    town: str | None  # None: in the city
+    anchor: Point  # a point on it near the middle of what the data shows of it
+    line: list[list[tuple[float, float]]]
+    extent: BBox
+
+
+def _stretch(
+    town: str | None, points: list[tuple[float, float]], pieces: list[list[tuple[float, float]]]
+) -> Stretch:
+    if not pieces:
+        # No centerline known here: the points the data shows, in order along the street's main axis.
+        pieces = [_along_axis(points)] if len(points) > 1 else []
+    total = sum(len(piece) for piece in pieces)
+    step = max(1, -(-total // STREET_LINE_MAX))
+    line = [piece[::step] + ([piece[-1]] if (len(piece) - 1) % step else []) for piece in pieces]
+    lats = [p[0] for p in points]
+    lons = [p[1] for p in points]
+    return Stretch(town, _anchor(points), line, BBox(min(lons), min(lats), max(lons), max(lats)))
+
+
+def _along_axis(points: list[tuple[float, float]]) -> list[tuple[float, float]]:
+    xy = np.array([(lon * 0.733, lat) for lat, lon in points])  # cos(42.9°): degrees to a square grid
+    centred = xy - xy.mean(axis=0)
+    _, _, axes = np.linalg.svd(centred, full_matrices=False)
+    return [points[int(i)] for i in np.argsort(centred @ axes[0])]
+
+
+@dataclass(frozen=True, slots=True)
 class StreetInfo:
     key: str
     name: StreetName
@@ -69,13 +108,18 @@ class Gazetteer:
         data: GazetteerData,
         home: Callable[[Point], bool] | None = None,
         neighborhoods: tuple[Callable[[Point], str | None], list[str]] | None = None,
+        *,
+        areas: dict[str, tuple[Point, BBox]] | None = None,
     ) -> None:
         """Index the built data.
 
         `home` says whether a point is in the jurisdiction: where candidates lie both in and out of
         it, the ones at home are what a caller to this center means. `neighborhoods` (a lookup and
         the names) lets a caller's "…, Black Rock" or "… in North Park" choose among candidates.
+        `areas` (each neighbourhood's name, a point in it and its box) answers a neighbourhood named
+        alone, never as sure: it says where to look, not where the caller is.
         """
+        self.areas = {" ".join(words(name)): (name, *where) for name, where in (areas or {}).items()}
         self.data = data
         self.home = home
         self.neighborhood_of: Callable[[Point], str | None] | None = (
@@ -101,9 +145,41 @@ class Gazetteer:
             self.streets[street.key] = StreetInfo(street.key, name, _anchor(street.points), street.points)
             self.by_core[name.core].append(street.key)
         self.cores = sorted(self.by_core)
+        # Streets with some of their length in the city (a sample of their points is enough).
+        self.in_city = {
+            key
+            for key, info in self.streets.items()
+            if home is None or any(home(Point(*p)) for p in info.points[:: max(1, len(info.points) // 16)])
+        }
         self.corners: dict[tuple[str, str], list[Point]] = defaultdict(list)
+        self.computed: dict[Point, str] = {}  # corners no stop names: how each was found
         for c in data.corners:
-            self.corners[(c.a, c.b)].append(Point(c.lat, c.lon))
+            point = Point(c.lat, c.lon)
+            self.corners[(c.a, c.b)].append(point)
+            if c.how != "stop":
+                self.computed[point] = c.how
+        self.lines = data.lines
+        # Towns a caller may name ("…, Cheektowaga"), where the data knows them: the named places'.
+        town_points: dict[str, list[tuple[float, float]]] = defaultdict(list)
+        for place in data.places:
+            if place.town and place.town.upper() not in {"BUFFALO", "BFLO"}:
+                town_points[place.town.title()].append((place.lat, place.lon))
+        self.towns = {town: _anchor(points) for town, points in town_points.items()}
+        self._town_names = sorted(self.towns, key=len, reverse=True)
+        self._town = (
+            re.compile(
+                r"(?:,\s*|\s+in\s+(?:the\s+)?(?:town\s+of\s+|village\s+of\s+|city\s+of\s+)?)("
+                + "|".join(re.escape(town) for town in self._town_names)
+                + r")\s*$",
+                re.IGNORECASE,
+            )
+            if self.towns
+            else None
+        )
+        # Whether each corner is at home, worked out once: every answer is checked against it.
+        self._home_of: dict[Point, bool] = (
+            {p: home(p) for points in self.corners.values() for p in points} if home is not None else {}
+        )
         self.crossing: dict[str, set[str]] = defaultdict(set)
         for a, b in self.corners:
             self.crossing[a].add(b)
@@ -151,10 +227,60 @@ class Gazetteer:
     def _geocode(self, query: str) -> tuple[GeoResult, ...]:
         """Every plausible answer to `query`, best first (empty if nothing matches)."""
         # No address is longer; and the patterns below must never meet a megabyte of spaces.
-        text = _strip_tail(query[:MAX_QUERY])
+        text = strip_tail(query[:MAX_QUERY])
         exact = self.exact_names.get(" ".join(words(text)))
         if exact is not None:  # a place's full name or alias, even one that looks like an address
-            return (_place_result(self.places[exact], 0.95),)
+            place = self.places[exact]
+            return self._honest((_place_result(place, 0.95),), _town_in(place, text))
+        town = None
+        if self._town is not None and (named := self._town.search(text, max(0, len(text) - 40))):
+            town = next(t for t in self._town_names if t.lower() == named.group(1).lower())
+            text = text[: named.start()].strip(" ,.")
+        return self._honest(self._answers(text, query), town)
+
+    def _honest(self, results: tuple[GeoResult, ...], town: str | None) -> tuple[GeoResult, ...]:
+        """Never sure of a place outside the city unless the caller named its town.
+
+        With a town named, the answers by that town come first and keep their confidence; without
+        one, an answer outside the city is at most a candidate, with a warning the agent sees.
+        """
+        if self.home is None or not results:
+            return results
+        if town is not None:
+            centre = self.towns[town]
+            by_town = [
+                r
+                for r in results
+                if not self._at_home(r.point) and distance_m(r.point, centre) <= TOWN_NEAR_M
+            ]
+            if by_town:
+                others = [_less_sure(r, AWAY) for r in results if r not in by_town]
+                return (*(msgspec.structs.replace(r, town=r.town or town) for r in by_town), *others)
+            warning = f"Nothing by that name is known in {town}: ask the caller again."
+            return tuple(
+                msgspec.structs.replace(r, confidence=min(r.confidence, OUTSIDE_CAP), warning=warning)
+                for r in results
+            )
+        out = [
+            r
+            if self._at_home(r.point)
+            else msgspec.structs.replace(
+                r, confidence=min(r.confidence, OUTSIDE_CAP), warning=r.warning or OUTSIDE_WARNING
+            )
+            for r in results
+        ]
+        return tuple(sorted(out, key=lambda r: -r.confidence))
+
+    def _at_home(self, point: Point) -> bool:
+        known = self._home_of.get(point)
+        if known is None:
+            assert self.home is not None, "only asked with a jurisdiction"
+            if len(self._home_of) > 200_000:
+                self._home_of.clear()  # a bound on memory; the corners come back as they are asked
+            known = self._home_of[point] = self.home(point)
+        return known
+
+    def _answers(self, text: str, query: str) -> tuple[GeoResult, ...]:
         tail_at = max(0, len(text) - 60)  # a neighbourhood hint is at the end: look only there
         hint = self._hint.search(text, tail_at) if self._hint else None
         if hint and self.neighborhood_of is not None:
@@ -198,8 +324,18 @@ class Gazetteer:
             found = self._corner(parts[0], parts[1])
             if found:
                 return found
-            # Two streets that do not meet in the data: whatever else the words fit is only a guess.
-            return tuple(_less_sure(r, CORNER_MISS) for r in self._place_or_street(text))
+            # Two streets that do not meet in the data: whatever else the words fit is only a guess,
+            # and so is each street the caller named, drawn so the agent can pin the corner on it.
+            guesses = list(self._place_or_street(text))
+            if not guesses:
+                miss = f"{parts[0].strip()} & {parts[1].strip()} is not a known corner: place it on the map."
+                guesses = [
+                    msgspec.structs.replace(r, warning=r.warning or miss)
+                    for part in parts
+                    for key, score in self.streets_for(part)[:1]
+                    for r in self._street_results(key, score)[:1]
+                ]
+            return tuple(_less_sure(r, CORNER_MISS) for r in guesses)
         return self._place_or_street(text)
 
     def _corner(self, first: str, second: str) -> tuple[GeoResult, ...]:
@@ -207,11 +343,12 @@ class Gazetteer:
         for a, score_a in self.streets_for(first):
             for b, score_b in self.streets_for(second):
                 for point in self.corners.get((a, b) if a < b else (b, a), ()):
+                    how = self.computed.get(point, "stop")
                     found.append(
                         GeoResult(
                             point=point,
-                            method=Method.INTERSECTION,
-                            confidence=round(0.95 * min(score_a, score_b), 3),
+                            method=Method.INTERSECTION if how == "stop" else Method.CROSSING,
+                            confidence=round(CORNER_CONFIDENCE[how] * min(score_a, score_b), 3),
                             label=f"{a} & {b}",
                             street=a,
                             cross_street=b,
@@ -257,18 +394,11 @@ class Gazetteer:
             if zip_hint:
                 found = [r for r in found if r.zip in (None, zip_hint)]
             return self._settle(found)
-        # No such house number known: say so honestly, with the street alone.
+        # No such house number known: say so honestly, with the street alone (its stretch in the city).
         return tuple(
-            GeoResult(
-                point=self.streets[key].anchor,
-                method=Method.STREET,
-                confidence=round(0.35 * score, 3),
-                label=key,
-                street=key,
-                number=number,
-                unit=unit or None,
-            )
+            stretch
             for key, score in self.streets_for(" ".join(tokens))[:5]
+            for stretch in self._street_results(key, score, number=number, unit=unit or None)
         )
 
     def _kind_on_street(self, kind: str, street_text: str) -> tuple[GeoResult, ...]:
@@ -286,8 +416,21 @@ class Gazetteer:
     def _place_or_street(self, text: str) -> tuple[GeoResult, ...]:
         found: list[GeoResult] = []
         wanted = _distinctive(text)
+        said = " ".join(words(text))
+        area = self.areas.get(said)
+        if area is not None:
+            name, inside, box = area
+            found.append(
+                GeoResult(
+                    point=inside,
+                    method=Method.NAMED_PLACE,
+                    confidence=AREA_CONFIDENCE,
+                    label=f"{name} (neighbourhood)",
+                    extent=box,
+                    warning="A neighbourhood, not a place in it: ask the caller where in it.",
+                )
+            )
         if len(wanted) >= 1:
-            said = " ".join(words(text))
             for _, score, index in process.extract(
                 wanted, self.place_names, scorer=_place_score, score_cutoff=78, limit=5
             ):
@@ -297,19 +440,89 @@ class Gazetteer:
                 exact = said in self.full_names[self.place_of_name[index]]
                 found.append(_place_result(place, 0.95 if exact else min(PLACE_GUESS, 0.9 * score / 100)))
         found += [
-            GeoResult(
-                point=self.streets[key].anchor,
-                method=Method.STREET,
-                confidence=round(0.35 * score, 3),
-                label=key,
-                street=key,
-            )
+            stretch
             for key, score in self.streets_for(text)[:5]
+            for stretch in self._street_results(key, score)
         ]
         unique: dict[tuple[str, str, Point], GeoResult] = {}
         for result in found:
             unique.setdefault((result.method, result.label, result.point), result)
         return self._settle(list(unique.values()))
+
+    def _street_results(
+        self, key: str, score: float, number: str | None = None, unit: str | None = None
+    ) -> list[GeoResult]:
+        """A street-only answer: the street's stretch in the city, drawn as a line with its extent.
+
+        Never a single point somewhere along all of it: "66 Custer" is Custer Street in Buffalo, not
+        the middle of every Custer Street the data knows. Where the same name is a street in other
+        towns too, those follow as candidates, each saying which town, so the agent asks which.
+        """
+        out = []
+        stretches = self._stretches(key)
+        elsewhere = [s.town for s in stretches if s.town]
+        for stretch in stretches:
+            warning = None
+            if stretch.town is None and elsewhere:
+                towns = ", ".join(elsewhere[:4]) + (" and others" if len(elsewhere) > 4 else "")
+                warning = f"Also a {pretty_street(key)} in {towns}: ask which town."
+            out.append(
+                GeoResult(
+                    point=stretch.anchor,
+                    method=Method.STREET,
+                    confidence=round(0.35 * score, 3),
+                    label=key if stretch.town is None else f"{key} ({stretch.town})",
+                    street=key,
+                    number=number,
+                    unit=unit,
+                    town=stretch.town,
+                    line=stretch.line,
+                    extent=stretch.extent,
+                    warning=warning,
+                )
+            )
+        return out
+
+    @lru_cache(maxsize=4096)  # noqa: B019 - one gazetteer per process; the cache dies with it
+    def _stretches(self, key: str) -> tuple[Stretch, ...]:
+        """The street's stretch in the city (first, if any) and, by town, its stretches elsewhere."""
+        info = self.streets[key]
+        pieces = [list(piece) for piece in self.lines.get(key, ())]
+        every = [*info.points, *(p for piece in pieces for p in piece)]
+        if self.home is None:
+            return (_stretch(None, every, pieces),)
+        at_home = {p: self._at_home(Point(*p)) for p in every}
+        inside = [p for p in every if at_home[p]]
+        out = []
+        if inside:
+            # The line's pieces cut where they leave the city: only the part inside is this street here.
+            kept: list[list[tuple[float, float]]] = []
+            for piece in pieces:
+                run: list[tuple[float, float]] = []
+                for p in piece:
+                    if at_home[p]:
+                        run.append(p)
+                    else:
+                        if len(run) > 1:
+                            kept.append(run)
+                        run = []
+                if len(run) > 1:
+                    kept.append(run)
+            out.append(_stretch(None, inside, kept))
+        by_town: dict[str, list[tuple[float, float]]] = defaultdict(list)
+        for p in every:
+            if not at_home[p]:
+                by_town[self._town_of(Point(*p))].append(p)
+        for town, points in sorted(by_town.items(), key=lambda item: -len(item[1])):
+            out.append(_stretch(town, points, []))
+        return tuple(out)
+
+    def _town_of(self, point: Point) -> str:
+        """The nearest town the data knows, as a label for a place outside the city."""
+        if not self.towns:
+            return "outside the city"
+        town, centre = min(self.towns.items(), key=lambda item: distance_m(point, item[1]))
+        return town if distance_m(point, centre) <= TOWN_NEAR_M else "outside the city"
 
     def streets_for(self, text: str) -> list[tuple[str, float]]:
         """Street keys `text` may mean, with how well each matches (1.0 exact), best first."""
@@ -324,6 +537,13 @@ class Gazetteer:
             return ((name.key, 1.0),)
         keys = [(key, 1.0) for key in self.by_core.get(name.core, ())]
         if not keys:
+            keys = [(key, 0.95) for core in _variants(name) for key in self.by_core.get(core, ())]
+        if not keys and len(parts := normalised.split()) >= 2 and _mistyped_suffix(parts[-1]):
+            # "Grant t", "Kenmore ae": a suffix with a letter lost is still a suffix.
+            keys = [(key, 0.9) for key in self.by_core.get(" ".join(parts[:-1]), ())]
+        if not keys and not any(ch.isdigit() for ch in name.core):
+            # A misspelling ("Elmwod", "Sufflok"); never for numbered streets, where one digit off
+            # ("14th" for "4th") is another street entirely.
             keys = [
                 (key, score / 100)
                 for core, score, _ in process.extract(
@@ -341,8 +561,11 @@ class Gazetteer:
             if name.suffix and found.suffix not in (name.suffix, ""):
                 continue
             unsaid = (not name.predir and found.predir) or (not name.postdir and found.postdir)
-            fitting.append((key, score * 0.9 if unsaid else score))
-        return tuple(sorted(fitting or keys, key=lambda item: -item[1]))
+            # "S Elmwood" said, and both S Elmwood Ave and Elmwood Ave known: the one with the S.
+            missing = (name.predir and not found.predir) or (name.suffix and not found.suffix)
+            fitting.append((key, score * 0.9 if unsaid or missing else score))
+        # Between equal fits, the street in the city is what a caller to this center means.
+        return tuple(sorted(fitting or keys, key=lambda item: (-item[1], item[0] not in self.in_city)))
 
     def _settle(self, found: list[GeoResult]) -> tuple[GeoResult, ...]:
         """Best first; near-duplicates merged; far-apart alternatives kept, each marked less sure.
@@ -449,6 +672,34 @@ _GENERIC = frozenset(
 )  # fmt: skip
 
 
+# What people call a park-side street: "Cazenovia Park" for Cazenovia Parkway, "Johnson Pk" for
+# Johnson Park. PARK is not a USPS suffix in our table (it is part of names: "South Park Avenue").
+_PARK_WORDS = {"PARK", "PK", "PRK"}
+
+
+def _mistyped_suffix(word: str) -> bool:
+    """Whether a short word is a USPS suffix with letters left out ("T" for ST, "AE" for AVE)."""
+    if not 1 <= len(word) <= 3 or word in DIRECTIONALS:
+        return False
+    return any(_within(word, spelling) for spelling in SUFFIXES if len(spelling) > len(word))
+
+
+def _within(short: str, long: str) -> bool:
+    letters = iter(long)
+    return all(letter in letters for letter in short)
+
+
+def _variants(name: StreetName) -> list[str]:
+    """Other cores the same street may go by in the data: park and parkway names, "Pk" spelt out."""
+    parts = name.core.split()
+    out = []
+    if len(parts) >= 2 and parts[-1] in _PARK_WORDS:
+        out += [" ".join(parts[:-1]), " ".join([*parts[:-1], "PARK"])]
+    if name.suffix == "PKWY":
+        out.append(f"{name.core} PARK")
+    return [core for core in out if core != name.core]
+
+
 def _distinctive(name: str) -> str:
     tokens = words(name)
     kept = [token for token in tokens if token not in _GENERIC]
@@ -456,17 +707,23 @@ def _distinctive(name: str) -> str:
 
 
 _TAIL_TOKEN = re.compile(r"[^,\s]+")
+_NOTE = re.compile(r"\s+-\s+\D[^,]*$")  # "1120 Seneca - DPW": a note after a dash is not the address
+_JOINING = frozenset({"&", "/", "and", "at", "@", "+"})
 _TAIL_WORDS = re.compile(r"^(?:buffalo|bflo|n\.?y\.?|new|york|\d{5}(?:-\d{4})?)$", re.IGNORECASE)
 
 
-def _strip_tail(query: str) -> str:
+def strip_tail(query: str) -> str:
     """Drop a trailing ", Buffalo, NY 14215" (any part of it), in one pass over the words.
 
-    "Buffalo" at the start is part of a name, so at least one word is always kept.
+    "Buffalo" at the start is part of a name, so at least one word is always kept; so is "Buffalo"
+    right after a joining word ("86th and Buffalo"): there it is Buffalo Avenue.
     """
+    query = _NOTE.sub("", query)
     tokens = list(_TAIL_TOKEN.finditer(query))
     cut = len(tokens)
     while cut > 1 and _TAIL_WORDS.match(tokens[cut - 1].group()):
+        if tokens[cut - 2].group().lower() in _JOINING:
+            break
         cut -= 1
     end = tokens[cut - 1].end() if cut and cut < len(tokens) else len(query)
     return query[:end].strip(" ,.")
@@ -496,6 +753,11 @@ def _place_result(place: Place, confidence: float) -> GeoResult:
         zip=place.zip,
         town=place.town,
     )
+
+
+def _town_in(place: Place, text: str) -> str | None:
+    """The place's own town, if the caller's words name it ("Cheektowaga Town Hall")."""
+    return place.town.title() if place.town and place.town.upper() in " ".join(words(text)) else None
 
 
 def _less_sure(result: GeoResult, factor: float) -> GeoResult:

@@ -25,12 +25,15 @@ from geopy.geocoders.base import DEFAULT_SENTINEL
 from geopy.geocoders.base import Geocoder as GeopyGeocoder
 from geopy.location import Location
 from redis.asyncio import Redis
+from redis.exceptions import RedisError
 
+from geo.aliases import lookup
 from geo.gazetteer import Gazetteer
 from geo.point import Point
 from geo.result import GeoResult, Method
 
 log = logging.getLogger("stormline.geo")
+ONLINE_CAP = 0.95  # of the accept bar: an online answer stays just below it, a candidate
 
 
 class Geocoder(ABC):
@@ -179,14 +182,26 @@ class Chain:
         cache_prefix: str = "",
         cache_seconds: int = 0,
         home: Callable[[Point], bool] | None = None,
+        aliases_key: str | None = None,
     ) -> None:
         self.offline, self.providers, self.accept = offline, list(providers), accept
+        self.aliases_key = aliases_key  # the city's learnt aliases (geo.aliases), asked first
         self.home = home
         self.redis, self.cache_prefix, self.cache_seconds = redis, cache_prefix, cache_seconds
 
     async def geocode(self, query: str, *, online: bool = True) -> list[GeoResult]:
         """Best answers first; the online providers are asked only if `online` and none is sure."""
         results = await self.offline.geocode(query)
+        if self.redis is not None and self.aliases_key is not None:
+            # Read from Redis on every look-up, so an alias learnt on one worker is served by all.
+            try:
+                alias = await lookup(self.redis, self.aliases_key, query)
+            except (RedisError, OSError) as error:
+                # Redis stumbling must not cost the gazetteer's answer: the aliases wait for it.
+                log.warning("aliases not read (%s); answering from the gazetteer alone", error)
+                alias = None
+            if alias is not None:
+                return [alias, *results]
         if not online or (results and results[0].confidence >= self.accept):
             return results
         for provider in self.providers:
@@ -204,9 +219,18 @@ class Chain:
                     else msgspec.structs.replace(a, confidence=round(a.confidence * 0.5, 3))
                     for a in answers
                 ]
-            if answers and answers[0].confidence >= self.accept:
-                return answers + results
-            results = results + answers
+            # An online answer is a candidate until an agent confirms it: it never places a call by
+            # itself, however sure the provider says it is (its data is not the city's).
+            answers = [
+                msgspec.structs.replace(
+                    a,
+                    confidence=min(a.confidence, round(self.accept * ONLINE_CAP, 3)),
+                    warning=a.warning or "From an online geocoder: confirm it with the caller.",
+                )
+                for a in answers
+            ]
+            if answers:
+                return sorted(results + answers, key=lambda result: -result.confidence)
         return sorted(results, key=lambda result: -result.confidence)
 
     async def _cached(self, provider: Online, query: str) -> list[GeoResult]:

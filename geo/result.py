@@ -6,17 +6,19 @@ import enum
 
 import msgspec
 
-from geo.point import Point
+from geo.point import BBox, Point
 
 
 class Method(enum.StrEnum):
     ADDRESS_POINT = "address_point"  # a house number found in the city's address points
     INTERPOLATED = "interpolated"  # a house number placed along a centerline segment's range
-    INTERSECTION = "intersection"  # a corner of two streets
+    INTERSECTION = "intersection"  # a corner of two streets, where transit stops are named after it
+    CROSSING = "crossing"  # a corner computed where two streets' centerlines cross (no stop names it)
     NAMED_PLACE = "named_place"  # a police station, hospital, school, or an alias from the config
     STREET = "street"  # only the street was found: somewhere on it
     PROVIDER = "provider"  # an online geocoder answered
     MANUAL = "manual"  # a person set the point on the map
+    ALIAS = "alias"  # words this center's agents taught it by pinning them (geo.aliases)
 
 
 class GeoResult(msgspec.Struct, kw_only=True, frozen=True):
@@ -33,3 +35,8 @@ class GeoResult(msgspec.Struct, kw_only=True, frozen=True):
     unit: str | None = None
     zip: str | None = None
     town: str | None = None  # when the answer says so (named places outside the city)
+    # A street-only answer is a stretch, not a point: its pieces of centerline, (lat, lon) each, and
+    # the box that holds them, for the console's map to draw and fit.
+    line: list[list[tuple[float, float]]] | None = None
+    extent: BBox | None = None
+    warning: str | None = None  # what the agent must check before trusting it ("outside the city…")

@@ -5,12 +5,16 @@ from __future__ import annotations
 from typing import Annotated
 
 import msgspec
-from quart import Blueprint, Response
-from quart_schema import document_response, validate_querystring
+from quart import Blueprint, Response, render_template
+from quart_schema import document_response, hide, validate_querystring, validate_request
 
+from geo import aliases
 from geo.point import Latitude, Longitude, Point
 from geo.result import GeoResult
-from incident.web import geo, json_response
+from incident.auth.access import current
+from incident.pins import alias_keys
+from incident.problems import Problem
+from incident.web import geo, json_response, store
 
 blueprint = Blueprint("geo", __name__, url_prefix="/api/v1/geo")
 
@@ -95,3 +99,69 @@ async def reverse(query_args: ReverseQuery) -> Response:
             outside_jurisdiction="city" not in zones,
         )
     )
+
+
+# ---- city aliases learnt from agents' pins (geo.aliases) ------------------------------------------
+
+
+class AliasIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    text: Annotated[str, msgspec.Meta(min_length=2, max_length=300)]
+    point: Point
+
+
+class AliasQuery(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    text: Annotated[str, msgspec.Meta(min_length=2, max_length=300)]
+
+
+class AliasList(msgspec.Struct):
+    aliases: list[aliases.Alias]
+
+
+class PinList(msgspec.Struct):
+    pins: list[aliases.Pin]  # pins not (yet) an alias, the most recently pinned words first
+
+
+@blueprint.get("/aliases")
+@document_response(AliasList)
+async def list_aliases() -> Response:
+    """Every alias the center has learnt (or a supervisor set), by its words."""
+    return json_response(AliasList(await aliases.all_aliases(store().redis, alias_keys(store()).aliases)))
+
+
+@blueprint.get("/pins")
+@document_response(PinList)
+async def list_pins() -> Response:
+    """Agents' pins for words the gazetteer could not place, waiting for a second pin or a supervisor."""
+    return json_response(PinList(await aliases.waiting_pins(store().redis, alias_keys(store()))))
+
+
+@blueprint.put("/aliases")
+@validate_request(AliasIn)
+@document_response(aliases.Alias)
+async def put_alias(data: AliasIn) -> Response:
+    """Confirm a pin, or add or move an alias: these words mean this point, for every worker at once."""
+    by = current().name or "?"
+    alias = await aliases.set_alias(
+        store().redis, alias_keys(store()), text=data.text, point=data.point, by=by
+    )
+    return json_response(alias)
+
+
+@blueprint.delete("/aliases")
+@validate_querystring(AliasQuery)
+async def delete_alias(query_args: AliasQuery) -> Response:
+    """Forget an alias (404 if there is none by those words)."""
+    if not await aliases.remove_alias(store().redis, alias_keys(store()), text=query_args.text):
+        raise Problem(404, "No such alias", f"no alias for {query_args.text!r}", kind="unknown-alias")
+    return Response(status=204)
+
+
+pages = Blueprint("geo_pages", __name__, url_prefix="/admin")
+
+
+@pages.get("/aliases")
+@hide
+async def aliases_page() -> Response:
+    """The learnt aliases, to review, correct or remove (through the aliases API, by aliases.js)."""
+    body = await render_template("admin_aliases.html")
+    return Response(body, 200, content_type="text/html; charset=utf-8")

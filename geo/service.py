@@ -12,6 +12,7 @@ import hashlib
 import logging
 from collections.abc import Coroutine
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any, cast
 
@@ -54,11 +55,16 @@ class GeoService:
 
     def locate(self, address: str) -> Located:
         """Offline only (microseconds): what intake uses while the caller is on the line."""
-        results = list(self.gazetteer.geocode(address))
+        # What intake keeps goes into the incident and its events: a street's whole line would make
+        # every unplaced call tens of kilobytes, so candidates keep their extent and lose the line.
+        results = [
+            msgspec.structs.replace(r, line=None) if r.line else r
+            for r in self.gazetteer.geocode(address)[:5]
+        ]
         best = results[0] if results and results[0].confidence >= self.config.geo.accept_confidence else None
         if best is None:
-            return Located(None, results[:5])
-        return self.place(best, results[:5])
+            return Located(None, results)
+        return self.place(best, results)
 
     def place(self, result: GeoResult, candidates: list[GeoResult] | None = None) -> Located:
         """Zones and jurisdiction for a chosen result."""
@@ -75,6 +81,10 @@ class GeoService:
         self._later.add(task)
         task.add_done_callback(self._later.discard)
 
+    async def settled(self) -> None:
+        """Wait for the background work started so far (what a test, or a clean stop, waits for)."""
+        await asyncio.gather(*self._later)
+
 
 _INDEXED: dict[str, Gazetteer] = {}
 
@@ -84,7 +94,9 @@ async def _indexed(blob: bytes, zones: Zones) -> Gazetteer:
     digest = hashlib.sha256(blob).hexdigest()
     if digest not in _INDEXED:
         _INDEXED.clear()  # one gazetteer per process at a time
-        _INDEXED[digest] = await asyncio.to_thread(Gazetteer, decode(blob), zones.inside, zones.hints())
+        _INDEXED[digest] = await asyncio.to_thread(
+            partial(Gazetteer, areas=zones.areas()), decode(blob), zones.inside, zones.hints()
+        )
     return _INDEXED[digest]
 
 
@@ -185,5 +197,6 @@ async def open_service(store: Store, config: SurgeConfig, config_dir: Path) -> G
         cache_prefix=store.keys.geo_cache,
         cache_seconds=config.geo.provider_cache_hours * 3600,
         home=zones.inside,
+        aliases_key=store.keys.geo_aliases,
     )
     return GeoService(config, gazetteer, zones, chain, digest)

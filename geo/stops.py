@@ -51,8 +51,14 @@ def intersection(name: str, known: set[str]) -> tuple[StreetName, StreetName] | 
     """(on street, cross street) of a stop name, or None if it does not name a street corner.
 
     `known` holds the keys of streets named in full somewhere, to complete a cross street cut short.
+    A rail station is named after its cross street ("Main Street LaSalle Station South", "Main Street
+    Allen/Medical Campus St"): the station is that corner, so the name is read up to "Station" or
+    the slash that starts the landmark's own name.
     """
-    tokens = words(name)
+    tokens = words(name.split("/", 1)[0])
+    station = next((i for i, t in enumerate(tokens) if i >= 2 and t.startswith("STATI")), None)
+    if station is not None:
+        tokens = tokens[:station]
     if any(token.isdigit() for token in tokens):
         return None  # "… 1199 Elmwood Avenue": a house number, not a corner
     joined = _joined(tokens)

@@ -17,7 +17,7 @@ import shapely
 from shapely.geometry import shape
 
 from geo.build import DATA
-from geo.point import Point
+from geo.point import BBox, Point
 
 CITY = "city"
 
@@ -121,6 +121,19 @@ class Zones:
         """The neighbourhood lookup and names, for the gazetteer's "…, Black Rock" hints."""
         layer = self.layer("neighborhood")
         return (layer.zone_of, [str(name) for name in layer.names]) if layer else None
+
+    def areas(self) -> dict[str, tuple[Point, BBox]]:
+        """Each neighbourhood by name: a point inside it and its box (callers name them as places)."""
+        layer = self.layer("neighborhood")
+        if layer is None:
+            return {}
+        out = {}
+        for name, geometry, (west, south, east, north) in zip(
+            layer.names, layer.geometries, layer.bounds, strict=True
+        ):
+            inside = geometry.representative_point()
+            out[str(name)] = (Point(inside.y, inside.x), BBox(west, south, east, north))
+        return out
 
     def inside(self, point: Point) -> bool:
         """Whether the point is in the jurisdiction (the city boundary)."""

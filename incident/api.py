@@ -34,6 +34,7 @@ from incident.incidents import IncidentFilter, select_calls, select_incident, se
 from incident.intake import Answer, CallIn, CallReceipt, check_answers, take_call
 from incident.location import LocationIn, place_from_request
 from incident.overrides import OverrideIn, override
+from incident.pins import learn_from_pin
 from incident.problems import Problem, invalid_field, unknown_ticket
 from incident.psap_transfer import EidoIn, call_from_eido, transfer_key
 from incident.records import Call, Incident, Step
@@ -374,8 +375,11 @@ async def post_location(ticket: str, data: LocationIn) -> Response:
     The incident leaves the needs-location queue and gets its zones. An address the geocoders are not
     sure of is a 422 listing the candidates.
     """
-    await _incident_or_404(ticket)
+    before = await _incident_or_404(ticket)
     incident = await place_from_request(store(), geo(), ticket, data, access.current().name)
+    if data.point is not None and before.needs_location and before.address:
+        # An address the gazetteer could not place, pinned by hand: what the storm teaches the map.
+        await learn_from_pin(store(), before.address, data.point, access.current().name or "?")
     return json_response(incident, headers={"ETag": f'"{incident.version}"'})
 
 

@@ -152,6 +152,7 @@ def create_app(settings: Settings | None = None, config: SurgeConfig | None = No
         consoles.blueprint,
         live.blueprint,
         geo_routes.blueprint,
+        geo_routes.pages,
         public.blueprint,
         open311.blueprint,
         health.blueprint,

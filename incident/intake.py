@@ -23,6 +23,7 @@ from incident.handoff import screened, update_911
 from incident.incidents import attach_call, insert_incident, select_calls, select_incident
 from incident.location import resolve_online
 from incident.phone import to_e164
+from incident.pins import learn_from_pin
 from incident.problems import Problem, invalid_field
 from incident.records import Call, Channel, Handoff, Incident, Override, Ticket
 from incident.status import TAKES_NEW_CALLS, Status
@@ -121,6 +122,7 @@ async def take_call(
                     store, config, call, now, actor, first, located, triaged, decision, point, e164
                 )
             _resolve_later(store, geo, call, answer)
+            _learn_later(store, geo, call, actor, answer)
             return answer
         except Conflict as conflict:
             if first.claim is None or conflict.key != first.claim.key:
@@ -443,6 +445,37 @@ def _locate(geo: GeoService | None, call: CallIn) -> Located | None:
         )
         return geo.place(given)
     return geo.locate(call.address) if call.address else None
+
+
+# Channels on which a person of this center set the point: a resident's app or a partner's transfer
+# is not an agent's pin.
+_PINNED_BY_AGENTS = frozenset({Channel.PHONE, Channel.WALK_IN, Channel.FIELD})
+
+
+def _learn_later(
+    store: Store, geo: GeoService | None, call: CallIn, actor: str | None, answer: Answer
+) -> None:
+    """An agent's point for an address the gazetteer could not place is a pin to learn from (geo.aliases).
+
+    Asked again offline (microseconds, cached): only an address it is not sure of teaches anything.
+    The pin is written in the background, off the caller's time.
+    """
+    if (
+        geo is None
+        or actor is None
+        or answer.replayed
+        or call.ticket is not None
+        or call.location is None
+        or not call.address
+        or call.channel not in _PINNED_BY_AGENTS
+        or geo.locate(call.address).best is not None
+    ):
+        return
+    geo.later(_pinned(store, call.address, call.location, actor))
+
+
+async def _pinned(store: Store, address: str, point: Point, agent: str) -> None:
+    await learn_from_pin(store, address, point, agent)
 
 
 def _resolve_later(store: Store, geo: GeoService | None, call: CallIn, answer: Answer) -> None:

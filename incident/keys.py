@@ -32,6 +32,9 @@ live in one slot and a Lua script or MULTI may touch any of them together.
     sl:{j}:geo:gazetteer:digest       string: its SHA-256, which workers poll to pick up a new build
     sl:{j}:geo:imports                hash: import name → a city's imported address data (MessagePack)
     sl:{j}:geo:cache:<provider>:<sha256 of query>  string: an online geocoder's answer (expires)
+    sl:{j}:geo:pins:<sha256 of words>  hash: agent → that agent's pin for words the gazetteer could not place
+    sl:{j}:geo:pinned                 sorted set: normalised words with pins waiting, by the last pin's time
+    sl:{j}:geo:aliases                hash: normalised words → a city alias learnt from pins (MessagePack)
     sl:{j}:outbox                     stream: deliveries to partners (consumer group "deliveries")
     sl:{j}:delivery:<id>              hash: a delivery's attempts, last error, delivered time
     sl:{j}:handoff:deadlines          sorted set: tickets whose 911 acknowledgement is due, by deadline
@@ -153,6 +156,19 @@ class Keys:
     @property
     def geo_cache(self) -> str:
         return self._p + "geo:cache:"
+
+    @property
+    def geo_pins(self) -> str:
+        """Prefix: one hash per text, completed by geo.aliases."""
+        return self._p + "geo:pins:"
+
+    @property
+    def geo_pinned(self) -> str:
+        return self._p + "geo:pinned"
+
+    @property
+    def geo_aliases(self) -> str:
+        return self._p + "geo:aliases"
 
     @property
     def outbox(self) -> str:

@@ -136,6 +136,12 @@ ACCESS: dict[str, Rule] = {
     "geo.suggest": allow(A, CR, CO, S),
     "geo.geocode": allow(A, CR, CO, S),
     "geo.reverse": allow(A, CR, CO, S),
+    # city aliases learnt from agents' pins: read by agents, set and removed by supervisors and admins
+    "geo.list_aliases": allow(A, S, AD),
+    "geo.list_pins": allow(S, AD),
+    "geo.put_alias": allow(S, AD),
+    "geo.delete_alias": allow(S, AD),
+    "geo_pages.aliases_page": allow(S, AD, page=True),
     # who am I, and the audit trail
     "api.get_me": SIGNED_IN,
     "api.get_mode": SIGNED_IN,

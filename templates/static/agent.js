@@ -9,6 +9,7 @@
   const map = window[frame.dataset.map];
   let pin = null;
   let point = null;
+  let stretch = null; // a street-only answer's stretch in the city, drawn as a line
   // Sent with the call only once sure: the geocoder was, or the agent placed, dragged or confirmed
   // the pin. A guess goes in as the address alone, and the call waits in the needs-location queue
   // with the candidates, rather than sending a crew to the middle of a street.
@@ -128,6 +129,7 @@
     if (!q) return;
     const found = await send("GET", `/api/v1/geo/geocode?q=${encodeURIComponent(q)}`);
     confirmed = false;
+    showStretch(null);
     if (!found.results.length) {
       $("located").textContent = "Not found: the call will be logged to be placed."; $("confirm-place").hidden = true;
       outside(false); return;
@@ -137,8 +139,20 @@
     setPoint(best.point.lat, best.point.lon);
     if (found.sure) confirm_();
     else $("confirm-place").hidden = false;
+    // A street alone is a line, not a place: drawn whole, so the agent asks where on it.
+    showStretch(best);
     $("located").textContent = `${best.label}${found.sure ? "" :
-      " (not sure: check with the caller, then confirm, drag the pin or click the place; else it is logged to be placed)"}`;
+      " (not sure: check with the caller, then confirm, drag the pin or click the place; else it is logged to be placed)"}` +
+      (best.warning ? ` ${best.warning}` : "");
+  }
+
+  function showStretch(best) {
+    if (stretch) { map.removeLayer(stretch); stretch = null; }
+    if (!best || !best.line || !best.line.length) return;
+    stretch = L.polyline(best.line, { color: "#8a4b00", weight: 6, opacity: 0.75, interactive: false,
+      className: "street-stretch" }).addTo(map);
+    const e = best.extent;
+    if (e) map.fitBounds([[e.south, e.west], [e.north, e.east]], { padding: [24, 24], maxZoom: 17 });
   }
 
   function setPoint(lat, lon) {
@@ -276,6 +290,7 @@
     $("confirm-place").hidden = true;
     form.reset(); $("ticket").value = ""; point = null; triaged = null; nearby = [];
     if (pin) { map.removeLayer(pin); pin = null; }
+    showStretch(null);
     // Nothing of the last call stays on screen: words, place, triage, stations, steps.
     ["located", "triage-reasons", "triage-ask", "station-text", "handoff-done", "address-suggestions", "triage-first",
       "receipt"]

@@ -33,11 +33,20 @@
     const found = incident.location_candidates || [];
     $("chosen-candidates").textContent = found.length
       ? `Suggestions on the map: ${found.map((c) => c.label).join("; ")}` : "No suggestion: click the map where the caller is.";
+    const reach = [];
     found.forEach((c) => {
       L.circleMarker([c.point.lat, c.point.lon], { radius: 9, color: "#8a4b00" })
         .bindTooltip(c.label).on("click", () => put(c.point.lat, c.point.lon)).addTo(candidates);
+      reach.push([c.point.lat, c.point.lon]);
+      // A street alone is somewhere along its stretch: its box is shown, not just its middle.
+      if (c.extent) {
+        const box = [[c.extent.south, c.extent.west], [c.extent.north, c.extent.east]];
+        L.rectangle(box, { color: "#8a4b00", weight: 1, dashArray: "4 4", fill: false, interactive: false,
+          className: "candidate-extent" }).addTo(candidates);
+        reach.push(...box);
+      }
     });
-    if (found.length) map.fitBounds(L.latLngBounds(found.map((c) => [c.point.lat, c.point.lon])).pad(0.5), { maxZoom: 16 });
+    if (found.length) map.fitBounds(L.latLngBounds(reach).pad(0.2), { maxZoom: 16 });
     $("place-result").textContent = "";
   }
 

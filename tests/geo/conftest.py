@@ -20,4 +20,6 @@ def zones() -> Zones:
 @pytest.fixture(scope="session")
 def gazetteer(zones: Zones) -> Gazetteer:
     new, aliases = config_places(load_config(CONFIG))
-    return Gazetteer(build(extra_places=new, aliases=aliases), zones.inside, zones.hints())
+    return Gazetteer(
+        build(extra_places=new, aliases=aliases), zones.inside, zones.hints(), areas=zones.areas()
+    )

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from quart.testing.app import TestApp as App
 from quart.typing import TestClientProtocol as Client
 
 from geo.point import Point
 from geo.result import GeoResult, Method
+from incident.auth.roles import Role
 from incident.location import set_location
+from incident.web import geo
 from tests.incident.helpers import CALL
+from tests.support import as_role
 
 
 async def _call(client: Client, **fields: object) -> dict[str, object]:
@@ -33,6 +37,9 @@ async def test_a_call_that_cannot_be_placed_is_kept_and_queued(client: Client) -
     assert incident["needs_location"] is True
     assert incident["location"] is None
     assert incident["location_candidates"][0]["street"] == "ELMWOOD AVE"  # type: ignore[index]
+    # Kept on the incident with its extent, not its whole line (the record stays small).
+    assert incident["location_candidates"][0]["extent"]  # type: ignore[index]
+    assert incident["location_candidates"][0]["line"] is None  # type: ignore[index]
     queue = await (await client.get("/api/v1/incidents?needs_location=true")).get_json()
     assert [item["ticket"] for item in queue["items"]] == [incident["ticket"]]
 
@@ -123,3 +130,74 @@ async def test_background_geocoder_never_overwrites_an_agents_point(app: object,
     assert await set_location(store, geo, ticket, late, "geocoder", only_if_unplaced=True) is None
     detail = await (await client.get(f"/api/v1/incidents/{ticket}")).get_json()
     assert detail["incident"]["location"] == {"lat": 42.9265, "lon": -78.8774}
+
+
+async def _pin(client: Client, address: str, lat: float, lon: float) -> None:
+    incident = await _call(client, location=None, address=address)
+    assert incident["needs_location"] is True
+    placed = await client.post(
+        f"/api/v1/incidents/{incident['ticket']}/location", json={"point": {"lat": lat, "lon": lon}}
+    )
+    assert placed.status_code == 200, await placed.get_data(as_text=True)
+
+
+async def test_two_agents_pinning_the_same_words_teach_an_alias(client: Client, app: App) -> None:
+    """Two agents pin "behind the old Sattler's" within 50 m: every look-up now answers it, sure."""
+    said = "behind the old Sattlers"
+    assert not (await (await client.get(f"/api/v1/geo/geocode?q={said}")).get_json())["sure"]
+    await _pin(client, said, 42.90010, -78.84010)
+    one_pin = await (await client.get(f"/api/v1/geo/geocode?q={said}")).get_json()
+    assert not one_pin["sure"]
+    other = await as_role(app, Role.AGENT, name="agent-two")
+    await _pin(other, said.upper(), 42.90020, -78.84000)
+    answer = await (await client.get(f"/api/v1/geo/geocode?q={said}")).get_json()
+    assert answer["sure"] is True
+    assert answer["results"][0]["method"] == "alias"
+    assert abs(answer["results"][0]["point"]["lat"] - 42.9002) < 1e-6
+
+
+async def test_pins_far_apart_teach_nothing(client: Client, app: App) -> None:
+    """Two agents who disagree by more than 50 m leave the words unsure."""
+    said = "the blue house by the tracks"
+    await _pin(client, said, 42.9001, -78.8401)
+    other = await as_role(app, Role.AGENT, name="agent-three")
+    await _pin(other, said, 42.9101, -78.8401)
+    answer = await (await client.get(f"/api/v1/geo/geocode?q={said}")).get_json()
+    assert not answer["sure"]
+
+
+async def test_a_supervisor_sets_and_removes_an_alias(client: Client, app: App) -> None:
+    """A supervisor's alias is served at once; removed, the words are unknown again."""
+    boss = await as_role(app, Role.SUPERVISOR, name="alias-supervisor")
+    body = {"text": "Shoreline Deck", "point": {"lat": 42.90409, "lon": -78.90159}}
+    assert (await boss.put("/api/v1/geo/aliases", json=body)).status_code == 200
+    listed = await (await client.get("/api/v1/geo/aliases")).get_json()
+    assert [a["text"] for a in listed["aliases"]] == ["Shoreline Deck"]
+    found = await (await client.get("/api/v1/geo/geocode?q=shoreline deck")).get_json()
+    assert found["results"][0]["method"] == "alias"
+    assert (await boss.delete("/api/v1/geo/aliases?text=Shoreline%20Deck")).status_code == 204
+    gone = await (await client.get("/api/v1/geo/geocode?q=shoreline deck")).get_json()
+    assert not gone["results"] or gone["results"][0]["method"] != "alias"
+
+
+async def test_pins_dropped_at_intake_teach_an_alias(client: Client, app: App) -> None:
+    """Two agents log calls they pinned by hand for the same unplaceable words: those words are learnt."""
+    said = "the lot behind Sattlers on Broadway"
+    await _call(client, address=said, location={"lat": 42.8968, "lon": -78.8201})
+    other = await as_role(app, Role.AGENT, name="agent-four")
+    response = await other.post(
+        "/api/v1/calls", json={**CALL, "address": said, "location": {"lat": 42.8969, "lon": -78.8202}}
+    )
+    assert response.status_code == 201
+    await geo(app.app).settled()  # the pins are written off the caller's time
+    answer = await (await client.get("/api/v1/geo/geocode", query_string={"q": said})).get_json()
+    assert answer["sure"] is True
+    assert answer["results"][0]["method"] == "alias"
+
+
+async def test_a_pin_on_words_the_gazetteer_knows_teaches_nothing(client: Client, app: App) -> None:
+    """A call at a known corner, with a point, leaves no pin waiting."""
+    await _call(client, address="Bailey & Kensington", location={"lat": 42.9381, "lon": -78.8135})
+    await geo(app.app).settled()
+    boss = await as_role(app, Role.SUPERVISOR, name="pin-reviewer")
+    assert (await (await boss.get("/api/v1/geo/pins")).get_json())["pins"] == []

@@ -18,7 +18,7 @@ PAGES = {
     "agent": ["/agent", "/locate", "/map", "/incidents/{ticket}", "/search?q=tree"],
     "supervisor": ["/supervisor", "/coordinator", "/storms", "/reports/{activation}"],
     "crew": ["/crew"],
-    "admin": ["/admin/people", "/admin/tokens"],
+    "admin": ["/admin/people", "/admin/tokens", "/admin/aliases"],
 }
 
 

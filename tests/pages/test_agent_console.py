@@ -154,7 +154,11 @@ def test_a_logged_call_shows_its_ticket_where_the_agent_is_and_cannot_be_filed_t
 def test_an_outside_city_call_is_said_before_logging_and_assigning_it_asks_first(
     page: Page, live: Server
 ) -> None:
-    """The outside-city notice shows as the address is found; assigning a city crew asks first."""
+    """The outside-city notice shows as the address is found; assigning a city crew asks first.
+
+    Without the town the corner is only a candidate (the agent is told to ask which town); with it,
+    it is sure (issue 21).
+    """
     _sign_in_agent(page, live)
     page.keyboard.type("big tree down across the road")
     page.locator("#address").fill("Walden & Union")  # a corner in Cheektowaga
@@ -162,12 +166,13 @@ def test_an_outside_city_call_is_said_before_logging_and_assigning_it_asks_first
     notice = page.locator("#outside")
     expect(notice).to_be_visible(timeout=5_000)
     expect(notice).to_contain_text("outside the City of Buffalo")
+    expect(page.locator("#located")).to_contain_text("ask which town")
     expect(page.locator("#receipt")).to_be_hidden()  # said while the caller is still on the line
     page.locator("#map-frame .leaflet-container").click(position={"x": 150, "y": 100})  # a pin in the city
     with live.client(live.token("supervisor")) as api:
         city = api.get("/api/v1/geo/reverse", params={"lat": 42.9, "lon": -78.85}).json()
         assert city["outside_jurisdiction"] is False
-    page.locator("#address").fill("Walden & Union")
+    page.locator("#address").fill("Walden & Union, Cheektowaga")
     page.locator("#address").press("Enter")
     expect(notice).to_be_visible(timeout=5_000)
     page.locator("#category").select_option("debris")
@@ -246,4 +251,17 @@ def test_the_console_speaks_the_agents_words_skips_the_map_and_esc_clears_the_la
     expect(page.locator("#triage-decision")).to_have_text("Type what the caller says.")
     for hidden in ("#transfer", "#receipt", "#outside", "#followup"):
         expect(page.locator(hidden)).to_be_hidden()
+    assert csp_violations(page) == []
+
+
+def test_a_street_alone_is_drawn_as_its_stretch_in_the_city(page: Page, live: Server) -> None:
+    """A house number with no address data draws the street's stretch, and stays unsure (issue 21)."""
+    _sign_in_agent(page, live)
+    page.locator("#address").fill("1128 Elmwood")
+    page.locator("#address").press("Enter")
+    expect(page.locator("#located")).to_contain_text("ELMWOOD AVE", timeout=5_000)
+    expect(page.locator("#located")).to_contain_text("not sure")
+    expect(page.locator("#map-frame path.street-stretch")).to_have_count(1)
+    page.keyboard.press("Escape")
+    expect(page.locator("#map-frame path.street-stretch")).to_have_count(0)
     assert csp_violations(page) == []

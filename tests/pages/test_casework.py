@@ -120,6 +120,21 @@ def test_a_call_nobody_could_place_is_placed_from_the_queue(page: Page, live: Se
     assert csp_violations(page) == []
 
 
+def test_a_street_only_suggestion_shows_the_stretch_it_may_be_on(page: Page, live: Server) -> None:
+    """A queued call known only by its street shows the street's box on the map, not just a dot (issue 21)."""
+    with live.client(live.token("supervisor")) as api:
+        lost = {"narrative": "tree on the wires", "address": "1128 Elmwood apt 2", "category": "debris"}
+        ticket = api.post("/api/v1/calls", json=lost).json()["ticket"]
+    sign_in_as(page, live, "ada", "agent")
+    page.goto("/locate")
+    expect(page.locator("#locate")).to_have_attribute("data-ready", "true", timeout=10_000)
+    expect(page.locator("#map-frame")).to_have_attribute("data-ready", "true", timeout=10_000)
+    page.get_by_role("button", name=re.compile(ticket)).click()
+    expect(page.locator("#chosen-candidates")).to_contain_text("ELMWOOD AVE")
+    expect(page.locator("#map-frame path.candidate-extent").first).to_be_attached()
+    assert csp_violations(page) == []
+
+
 def test_the_agent_asks_for_a_ride_and_refers_by_phone_from_the_console(page: Page, live: Server) -> None:
     """After logging: a ride to the nearest suitable station, and a referral whose agency phone is shown."""
     with live.client(live.token("supervisor")) as api:

@@ -36,6 +36,13 @@ async def _review(client: Client) -> Any:
     return await client.post("/api/v1/mode/review")
 
 
+async def _delete_alias(client: Client) -> Any:
+    # Samples run in name order, so the alias to delete is made first (by the same role, if it may).
+    body = {"text": "the mill to forget", "point": {"lat": 42.9, "lon": -78.85}}
+    await client.put("/api/v1/geo/aliases", json=body)
+    return await client.delete("/api/v1/geo/aliases?text=the%20mill%20to%20forget")
+
+
 # One working request per endpoint; `ctx` holds a ticket and a revocable token name made beforehand.
 SAMPLES: dict[str, Sample] = {
     "api.post_call": lambda c, ctx: c.post("/api/v1/calls", json=CALL),
@@ -79,6 +86,13 @@ SAMPLES: dict[str, Sample] = {
     "geo.suggest": lambda c, ctx: c.get("/api/v1/geo/suggest?q=Bai"),
     "geo.geocode": lambda c, ctx: c.get("/api/v1/geo/geocode?q=Main%20%26%20Delavan"),
     "geo.reverse": lambda c, ctx: c.get("/api/v1/geo/reverse?lat=42.93&lon=-78.82"),
+    "geo.list_aliases": lambda c, ctx: c.get("/api/v1/geo/aliases"),
+    "geo.list_pins": lambda c, ctx: c.get("/api/v1/geo/pins"),
+    "geo.put_alias": lambda c, ctx: c.put(
+        "/api/v1/geo/aliases", json={"text": "the old mill", "point": {"lat": 42.9, "lon": -78.85}}
+    ),
+    "geo.delete_alias": lambda c, ctx: _delete_alias(c),
+    "geo_pages.aliases_page": lambda c, ctx: c.get("/admin/aliases"),
     "api.get_me": lambda c, ctx: c.get("/api/v1/me"),
     "api.get_mode": lambda c, ctx: c.get("/api/v1/mode"),
     "api.get_surge": lambda c, ctx: c.get("/api/v1/surge"),
