@@ -15,9 +15,9 @@ import msgspec
 from dispatch.events import JobDissolved, JobGrouped
 from dispatch.units import Job, select_job, unpack_job
 from geo.blocks import BlockFace, blocks_of
-from geo.service import GeoService
 from incident.config import SurgeConfig
 from incident.events import Change, commit, retrying
+from incident.geocoding import GeoService
 from incident.incidents import put_incident, select_many
 from incident.problems import Problem, invalid_field, unknown_ticket
 from incident.records import Incident, pack

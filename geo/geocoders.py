@@ -3,7 +3,7 @@
 The chain asks the offline gazetteer first, and only when it is not sure, and only where the config
 enables them, the online providers in order: each through geopy, behind geopy's rate limiter, in a
 worker thread, every answer cached in Redis. A provider that is down or slow costs a timeout, never a
-call: intake uses the gazetteer alone and leaves the online ones for later (see geo.service).
+call: intake uses the gazetteer alone and leaves the online ones for later (see incident.geocoding).
 """
 
 from __future__ import annotations

@@ -20,14 +20,13 @@ from werkzeug.routing import BaseConverter
 from dispatch import agencies, referral_api, shelter_api
 from dispatch import api as dispatch_api
 from dispatch.feed import check_silent
-from geo import routes as geo_routes
-from geo.service import open_service, refresh
 from incident import (
     __version__,
     api,
     casework_api,
     consoles,
     exports_api,
+    geo_api,
     health,
     live,
     maps,
@@ -47,6 +46,7 @@ from incident.auth.throttle import RedisLimits, client_address
 from incident.center import check_overdue, check_review, finish_pending
 from incident.config import SurgeConfig, load_config
 from incident.embedded import EmbeddedRedis
+from incident.geocoding import open_service, refresh
 from incident.handoff import check_deadlines
 from incident.outbound import Policy
 from incident.outbox import deliver_forever
@@ -151,8 +151,8 @@ def create_app(settings: Settings | None = None, config: SurgeConfig | None = No
         public_pages.blueprint,
         consoles.blueprint,
         live.blueprint,
-        geo_routes.blueprint,
-        geo_routes.pages,
+        geo_api.blueprint,
+        geo_api.pages,
         public.blueprint,
         open311.blueprint,
         health.blueprint,

@@ -13,8 +13,7 @@ from pathlib import Path
 from hypercorn.config import Config as HypercornConfig
 
 from bench import loadtest
-from geo import cli as geo_cli
-from incident import __version__, cli_accounts
+from incident import __version__, cli_accounts, cli_geo
 from incident.config import ConfigError, load_config
 from incident.embedded import EmbeddedRedis, EmbeddedRedisError
 from incident.settings import Settings, SettingsError, settings_from_env
@@ -38,7 +37,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     check.add_argument("file", nargs="?", help="the file (default: STORMLINE_CONFIG, else surge_config.yaml)")
 
     cli_accounts.add_commands(commands)
-    geo_cli.add_commands(commands)
+    cli_geo.add_commands(commands)
     triage = commands.add_parser("triage", help="the triage rules").add_subparsers(
         dest="action", required=True
     )

@@ -20,9 +20,9 @@ from tqdm import tqdm
 from dispatch import agencies
 from dispatch.agencies import ImportError_ as AgencyImportError
 from dispatch.reindex import rebuild
-from geo import cli as geo_cli
 from geo.build import GeoBuildError
 from geo.importers import ImportError_
+from incident import cli_geo
 from incident.auth import accounts
 from incident.auth.roles import PEOPLE, Role
 from incident.config import ConfigError, SurgeConfig, load_config
@@ -91,7 +91,7 @@ async def _run(args: argparse.Namespace, settings: Settings, config: SurgeConfig
     min_length = config.security.min_password_length
     async with _store(settings, config) as store:
         if args.command == "geo":
-            return await geo_cli.run(args, store, config)
+            return await cli_geo.run(args, store, config)
         if args.command == "agencies":
             services = agencies.read_package(Path(args.path))
             policy = Policy.allowing(config.referrals.allow_private)

@@ -15,10 +15,10 @@ import msgspec
 
 from geo.point import Point
 from geo.result import GeoResult, Method
-from geo.service import GeoService, Located
 from incident import center, duplicates, idempotency, surge
 from incident.config import Priority, SurgeConfig
 from incident.events import Change, Conflict, retrying
+from incident.geocoding import GeoService, Located
 from incident.handoff import screened, update_911
 from incident.incidents import attach_call, insert_incident, select_calls, select_incident
 from incident.location import resolve_online

@@ -9,8 +9,8 @@ import msgspec
 
 from geo.point import Point
 from geo.result import GeoResult, Method
-from geo.service import GeoService
 from incident.events import Change
+from incident.geocoding import GeoService
 from incident.handoff import update_911
 from incident.incidents import Decision, change_incident
 from incident.problems import Problem, invalid_field

@@ -10,7 +10,7 @@ from quart import Quart, Request, Response, current_app, request
 from incident.config import SurgeConfig
 
 if TYPE_CHECKING:
-    from geo.service import GeoService
+    from incident.geocoding import GeoService
 from incident.problems import Problem
 from incident.store import Store
 from incident.triage import Engine

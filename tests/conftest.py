@@ -13,11 +13,11 @@ from quart.testing.app import TestApp as App
 from quart.typing import TestClientProtocol as Client
 
 from geo.build import build, encode
-from geo.service import config_places
 from incident.app import create_app
 from incident.auth.roles import Role
 from incident.config import SurgeConfig, load_config
 from incident.embedded import EmbeddedRedis
+from incident.geocoding import config_places
 from incident.keys import Keys
 from incident.settings import Settings
 from incident.store import Store

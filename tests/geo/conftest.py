@@ -6,9 +6,9 @@ import pytest
 
 from geo.build import build
 from geo.gazetteer import Gazetteer
-from geo.service import config_places
 from geo.zones import Zones
 from incident.config import load_config
+from incident.geocoding import config_places
 from tests.support import CONFIG
 
 

@@ -13,9 +13,9 @@ from geo.gazetteer import Gazetteer, pretty_street
 from geo.geocoders import Chain, Offline
 from geo.point import Point, distance_m
 from geo.result import GeoResult, Method
-from geo.service import GeoService
 from geo.zones import Zones
 from incident.config import load_config
+from incident.geocoding import GeoService
 from tests.support import CONFIG
 
 BAILEY_KENSINGTON = Point(42.93812, -78.81348)

@@ -1,4 +1,4 @@
-"""The geocoding benchmark: `python -m geo.bench`. Prints speed and accuracy; `--json FILE` saves them.
+"""The geocoding benchmark: `python -m bench.geocoding`. Prints speed and accuracy; `--json FILE` saves them.
 
 Accuracy is measured on real Buffalo corners held out of the build: for each sampled corner that
 several transit stops mark, one stop is left out of the gazetteer, and its coordinates are the truth

@@ -15,8 +15,8 @@ from tqdm import tqdm
 from geo import importers
 from geo.build import Imported
 from geo.gazetteer import Gazetteer
-from geo.service import open_service, rebuild
 from incident.config import SurgeConfig
+from incident.geocoding import open_service, rebuild
 from incident.store import Store
 
 _encode = msgspec.msgpack.Encoder().encode
