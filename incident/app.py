@@ -40,6 +40,7 @@ from incident import (
     report_api,
     security,
     surge,
+    write_steps,
 )
 from incident.auth import access, admin, navigation, views
 from incident.auth.throttle import RedisLimits, client_address
@@ -52,7 +53,7 @@ from incident.outbound import Policy
 from incident.outbox import deliver_forever
 from incident.rounds import forever
 from incident.settings import Settings, secret_key, settings_from_env
-from incident.store import Store, connect, disconnect
+from incident.store import connect, disconnect
 from incident.triage import Engine
 from incident.web import StormlineRequest
 
@@ -190,7 +191,7 @@ def create_app(settings: Settings | None = None, config: SurgeConfig | None = No
             embedded = EmbeddedRedis(settings.data_dir, settings.redis_server).start()
             url = embedded.url
         redis = connect(url, pool=settings.redis_pool, wait=settings.redis_pool_wait)
-        store = app.extensions["stormline.store"] = Store.open(redis, config.jurisdiction.id)
+        store = app.extensions["stormline.store"] = write_steps.open_store(redis, config.jurisdiction.id)
         config_dir = Path(settings.config).parent
         app.extensions["stormline.geo"] = await open_service(store, config, config_dir)
         app.extensions["stormline.triage"].learn_names(*app.extensions["stormline.geo"].gazetteer.names())

@@ -30,6 +30,7 @@ from incident.embedded import EmbeddedRedis, EmbeddedRedisError, FolderInUse, an
 from incident.outbound import Policy
 from incident.settings import Settings
 from incident.store import Store, connect, disconnect
+from incident.write_steps import open_store
 
 
 def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -179,7 +180,7 @@ async def _store(settings: Settings, config: SurgeConfig) -> AsyncIterator[Store
         url = f"unix://{EmbeddedRedis(settings.data_dir).socket_path}" if embedded is None else embedded.url
     redis = connect(url)
     try:
-        yield Store.open(redis, config.jurisdiction.id)
+        yield open_store(redis, config.jurisdiction.id)
     finally:
         await disconnect(redis)
         if embedded is not None:

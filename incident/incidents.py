@@ -14,17 +14,14 @@ from typing import cast
 
 from geo.point import BBox
 from incident.config import Priority
-from incident.documents import CANCELLED, partner_state
 from incident.events import Change, commit, retrying
 from incident.problems import unknown_ticket
 from incident.records import (
     Call,
     CallAttached,
-    CrewNotice,
     Incident,
     IncidentEvent,
     IncidentOpened,
-    PartnerAlert,
     pack,
     unpack_call,
     unpack_incident,
@@ -397,9 +394,11 @@ def _reindex(change: Change, store: Store, before: Incident | None, after: Incid
     elif before is not None and before.needs_location and not after.needs_location:
         change.zrem(keys.needs_location, ticket)
     _recount_queues(change, store, before, after)
-    _republish_to_partners(change, store, before, after)
     _reindex_open_geo(change, store, before, after)
-    _reindex_crew(change, store, before, after)
+    # What else a write keeps in step lives with what it is about (partners' chain, crews' work);
+    # the store was opened with those steps (incident/write_steps.py lists them).
+    for step in store.steps:
+        step(change, store, before, after)
 
 
 def queue_field(incident: Incident) -> str | None:
@@ -419,27 +418,6 @@ def _recount_queues(change: Change, store: Store, before: Incident | None, after
             change.command("HINCRBY", store.keys.queues, new, "1")
 
 
-PARTNER_ALERTS_KEPT = 10  # the latest messages of a chain; a feed needs the last two (its <references>)
-
-
-def _republish_to_partners(change: Change, store: Store, before: Incident | None, after: Incident) -> None:
-    """A change partners would see is a new CAP message in the shared incident's chain, written with it."""
-    old, new = partner_state(before), partner_state(after)
-    if old == new or new is None or (old is None and new == CANCELLED):
-        return
-    keys, ticket = store.keys, after.ticket
-    # A chain that was cancelled starts again with an Alert when shared again (or reopened).
-    kind = "Cancel" if new == CANCELLED else "Alert" if old in (None, CANCELLED) else "Update"
-    message = PartnerAlert(version=after.version, sent=after.updated_at, msg_type=kind)
-    at = int(after.updated_at.timestamp())
-    alerts = keys.partner_alerts(ticket)
-    change.command("RPUSH", alerts, pack(message)).command("LTRIM", alerts, str(-PARTNER_ALERTS_KEPT), "-1")
-    if kind == "Cancel":
-        change.zadd(keys.partners_cancelled, at, ticket).zrem(keys.partners_shared, ticket)
-    else:
-        change.zadd(keys.partners_shared, at, ticket).zrem(keys.partners_cancelled, ticket)
-
-
 def _reindex_open_geo(change: Change, store: Store, before: Incident | None, after: Incident) -> None:
     """Located work not yet done is in its category's geo set: where intake looks for duplicates."""
     keys, ticket = store.keys, after.ticket
@@ -456,55 +434,6 @@ def _reindex_open_geo(change: Change, store: Store, before: Incident | None, aft
         change.zrem(keys.open_geo(old[0]), ticket)
     if new is not None and after.location is not None:
         change.geoadd(keys.open_geo(new[0]), after.location, ticket)
-
-
-def _reindex_crew(change: Change, store: Store, before: Incident | None, after: Incident) -> None:
-    """Keep each crew's work list and load in step, and tell its devices what changed for them."""
-    keys, ticket = store.keys, after.ticket
-
-    def crew_of(incident: Incident | None) -> str | None:
-        if incident is None or incident.status not in CREW_ACTIVE:
-            return None
-        return incident.assigned_crew
-
-    old, new = crew_of(before), crew_of(after)
-    if old is not None and old != new:
-        change.zrem(keys.crew_work(old), ticket)
-        change.command("HINCRBY", keys.crew_load, old, "-1")
-        # Cleared or cancelled, it is done; moved to another crew or back to the queue, withdrawn.
-        _notify(change, store, old, "done" if after.status in _DONE else "withdrawn", after)
-    if new is not None and old != new:
-        change.zadd(keys.crew_work(new), after.seq, ticket)
-        change.command("HINCRBY", keys.crew_load, new, "1")
-        _notify(change, store, new, "assigned", after)
-    elif new is not None and before is not None and _crew_sees_change(before, after):
-        _notify(change, store, new, "updated", after)
-
-
-def _crew_sees_change(before: Incident, after: Incident) -> bool:
-    return (before.status, before.priority, before.location, before.address, before.job, before.category) != (
-        after.status,
-        after.priority,
-        after.location,
-        after.address,
-        after.job,
-        after.category,
-    )
-
-
-def _notify(change: Change, store: Store, crew_id: str, kind: str, incident: Incident) -> None:
-    notice = CrewNotice(
-        kind=kind,
-        at=incident.updated_at,
-        ticket=incident.ticket,
-        status=incident.status,
-        category=incident.category,
-        priority=incident.priority,
-        address=incident.address,
-        location=incident.location,
-        job=incident.job,
-    )
-    change.command("XADD", store.keys.crew_feed(crew_id), "*", "data", pack(notice))
 
 
 async def _commit(store: Store, change: Change, event: IncidentEvent, ticket: str) -> str:

@@ -1,9 +1,9 @@
 """Sharing incidents with partner agencies, and the CAP 1.2 feed they read.
 
 A supervisor shares an incident (and may stop). From then on every change partners would see is a new
-message in the incident's CAP chain, written by the incident writer in the same atomic step as the
-change itself (`incidents._republish_to_partners`): an Alert, Updates that refer to the message
-before, and a Cancel when it is shared no longer or its work is over. The feed only reads those
+message in the incident's CAP chain, written in the same atomic step as the change itself (`republish`
+below, a step of every incident write): an Alert, Updates that refer to the message before, and a
+Cancel when it is shared no longer or its work is over. The feed only reads those
 chains, so every partner and every worker sees the same messages with the same identifiers.
 """
 
@@ -20,7 +20,8 @@ import msgspec
 import phonenumbers
 
 from incident.config import SurgeConfig
-from incident.documents import cap, partner_alert_id, partner_headline
+from incident.documents import CANCELLED, cap, partner_alert_id, partner_headline, partner_state
+from incident.events import Change
 from incident.incidents import Decision, change_incident
 from incident.problems import Problem, invalid_field
 from incident.records import (
@@ -28,6 +29,7 @@ from incident.records import (
     PartnerAlert,
     PartnersChanged,
     PartnerShare,
+    pack,
     unpack_incident,
     unpack_partner_alert,
 )
@@ -185,3 +187,24 @@ def atom(config: SurgeConfig, entries: list[Shown], *, base_url: str, now: datet
 
 def _atom_time(at: datetime) -> str:
     return at.astimezone(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+
+
+PARTNER_ALERTS_KEPT = 10  # the latest messages of a chain; a feed needs the last two (its <references>)
+
+
+def republish(change: Change, store: Store, before: Incident | None, after: Incident) -> None:
+    """A change partners would see is a new CAP message in the shared incident's chain, written with it."""
+    old, new = partner_state(before), partner_state(after)
+    if old == new or new is None or (old is None and new == CANCELLED):
+        return
+    keys, ticket = store.keys, after.ticket
+    # A chain that was cancelled starts again with an Alert when shared again (or reopened).
+    kind = "Cancel" if new == CANCELLED else "Alert" if old in (None, CANCELLED) else "Update"
+    message = PartnerAlert(version=after.version, sent=after.updated_at, msg_type=kind)
+    at = int(after.updated_at.timestamp())
+    alerts = keys.partner_alerts(ticket)
+    change.command("RPUSH", alerts, pack(message)).command("LTRIM", alerts, str(-PARTNER_ALERTS_KEPT), "-1")
+    if kind == "Cancel":
+        change.zadd(keys.partners_cancelled, at, ticket).zrem(keys.partners_shared, ticket)
+    else:
+        change.zadd(keys.partners_shared, at, ticket).zrem(keys.partners_cancelled, ticket)

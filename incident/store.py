@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, cast
 from urllib.parse import unquote, urlsplit
@@ -13,11 +14,16 @@ from redis.backoff import ExponentialBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
+from incident.events import Change
 from incident.keys import Keys
+from incident.records import Incident
 from incident.scripts import Scripts
 from incident.settings import DEFAULT_POOL, DEFAULT_POOL_WAIT
 
 SENTINEL_SCHEME = "redis+sentinel"
+# A step of every incident write: it adds to the change what the incident's move from `before` to
+# `after` means for something else (a crew's work list, partners' chain of alerts).
+WriteStep = Callable[[Change, "Store", Incident | None, Incident], None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,10 +33,12 @@ class Store:
     redis: Redis
     keys: Keys
     scripts: Scripts
+    steps: tuple[WriteStep, ...]  # what every write of an incident also keeps, in the same change
 
     @classmethod
-    def open(cls, redis: Redis, jurisdiction: str) -> Store:
-        return cls(redis, Keys(jurisdiction), Scripts.register(redis))
+    def open(cls, redis: Redis, jurisdiction: str, steps: tuple[WriteStep, ...]) -> Store:
+        """The store for one city; `steps` are incident/write_steps.py's (or none, said so, in a test)."""
+        return cls(redis, Keys(jurisdiction), Scripts.register(redis), steps)
 
 
 def client_options() -> dict[str, object]:

@@ -11,6 +11,7 @@ from geo.point import Point
 from geo.result import Method
 from incident.pins import alias_keys
 from incident.store import Store, connect
+from incident.write_steps import open_store
 
 MILL = Point(42.8801, -78.8501)
 NEAR_MILL = Point(42.8803, -78.8503)  # about 27 m away
@@ -20,7 +21,7 @@ FAR_FROM_MILL = Point(42.8811, -78.8501)  # about 111 m away
 @pytest.fixture
 async def store(flushed: str) -> AsyncIterator[Store]:
     redis = connect(flushed)
-    yield Store.open(redis, "buffalo")
+    yield open_store(redis, "buffalo")
     await redis.aclose()
 
 

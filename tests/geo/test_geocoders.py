@@ -17,6 +17,7 @@ from geo.geocoders import Chain, Offline, online
 from geo.result import Method
 from geo.zones import Zones
 from incident.store import Store, connect
+from incident.write_steps import open_store
 
 
 class FakeService(BaseSyncAdapter):  # type: ignore[misc]
@@ -47,7 +48,7 @@ def _reset() -> None:
 @pytest.fixture
 async def store(flushed: str) -> AsyncIterator[Store]:
     redis = connect(flushed)
-    yield Store.open(redis, "buffalo")
+    yield open_store(redis, "buffalo")
     await redis.aclose()
 
 

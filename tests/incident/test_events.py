@@ -15,6 +15,7 @@ from incident.problems import Problem
 from incident.records import StatusChanged
 from incident.status import Status
 from incident.store import Store, connect
+from incident.write_steps import open_store
 
 Entries = list[tuple[bytes, dict[bytes, bytes]]]
 
@@ -22,7 +23,7 @@ Entries = list[tuple[bytes, dict[bytes, bytes]]]
 @pytest.fixture
 async def store(flushed: str) -> AsyncIterator[Store]:
     redis: Redis = connect(flushed)
-    yield Store.open(redis, "testville")
+    yield open_store(redis, "testville")
     await redis.aclose()
 
 

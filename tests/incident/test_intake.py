@@ -13,7 +13,8 @@ from quart.typing import TestClientProtocol as Client
 from incident.config import SurgeConfig
 from incident.incidents import select_incident
 from incident.intake import CallIn, take_call
-from incident.store import Store, connect
+from incident.store import connect
+from incident.write_steps import open_store
 from tests.incident.helpers import CALL, new_ticket, post_call
 
 
@@ -121,7 +122,7 @@ async def test_backdated_call_keeps_received_time(client: Client) -> None:
 async def test_write_whose_reply_was_lost_is_still_a_success(flushed: str, config: SurgeConfig) -> None:
     """If the intake write runs twice (a retry after a lost reply), the call is reported stored, once."""
     redis = connect(flushed)
-    store = Store.open(redis, config.jurisdiction.id)
+    store = open_store(redis, config.jurisdiction.id)
     real_apply = store.scripts.apply
     calls = 0
 
@@ -131,7 +132,7 @@ async def test_write_whose_reply_was_lost_is_still_a_success(flushed: str, confi
         await real_apply(**kwargs)  # applied, but pretend the reply never came back
         return await real_apply(**kwargs)
 
-    twice = Store(store.redis, store.keys, dataclasses.replace(store.scripts, apply=apply_twice))  # type: ignore[arg-type]
+    twice = dataclasses.replace(store, scripts=dataclasses.replace(store.scripts, apply=apply_twice))  # type: ignore[arg-type]
     call = CallIn(narrative="tree on wires", category="debris")
     answer = await take_call(twice, config, call, idempotency_key=None, actor=None)
     ticket = msgspec.json.decode(answer.body)["ticket"]
