@@ -1,4 +1,4 @@
-"""Dispatch's events: crews, their work and routes, jobs, stations, rides, agencies and referrals.
+"""Dispatch's events (crews, work, routes, jobs, stations, rides, agencies, referrals), and crews' notices.
 
 Each lands in the events stream (and the histories of the incidents it is about) in the same atomic
 step as its change; incident/history.py reads them back beside the call center's own.
@@ -10,6 +10,8 @@ from datetime import datetime
 
 import msgspec
 
+from geo.point import Point
+from incident.config import Priority
 from incident.status import Status
 
 
@@ -150,6 +152,24 @@ class ReferralChanged(msgspec.Struct, kw_only=True, tag="referral.changed"):
     status: str
     service_id: str
     reason: str | None = None
+
+
+class CrewNotice(msgspec.Struct, kw_only=True):
+    """What a crew's devices are sent when its work changes: one message in its feed, acknowledged."""
+
+    kind: str  # "assigned", "updated", "done", "withdrawn" (no longer this crew's), "route"
+    at: datetime
+    ticket: str | None = None
+    status: Status | None = None
+    category: str | None = None
+    priority: Priority | None = None
+    address: str | None = None
+    location: Point | None = None
+    job: str | None = None
+    route: list[str] | None = None  # with "route": the crew's work in driving order
+
+
+unpack_notice = msgspec.msgpack.Decoder(CrewNotice).decode
 
 
 DispatchEvent = (

@@ -17,10 +17,11 @@ import msgspec
 from redis.exceptions import ResponseError
 
 from dispatch.crews import views
+from dispatch.events import CrewNotice, unpack_notice
 from incident.alarms import raise_alarm
 from incident.config import SurgeConfig
 from incident.events import Change
-from incident.records import CrewNotice, pack, unpack_notice
+from incident.records import pack
 from incident.store import Store
 
 CONSUMER = "device"

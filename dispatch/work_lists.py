@@ -6,9 +6,10 @@
 
 from __future__ import annotations
 
+from dispatch.events import CrewNotice
 from incident.events import Change
 from incident.incidents import CREW_ACTIVE
-from incident.records import CrewNotice, Incident, pack
+from incident.records import Incident, pack
 from incident.status import DONE
 from incident.store import Store
 

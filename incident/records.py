@@ -307,23 +307,7 @@ IncidentEvent = (
 )
 
 
-class CrewNotice(msgspec.Struct, kw_only=True):
-    """What a crew's devices are sent when its work changes: one message in its feed, acknowledged."""
-
-    kind: str  # "assigned", "updated", "done", "withdrawn" (no longer this crew's), "route"
-    at: datetime
-    ticket: str | None = None
-    status: Status | None = None
-    category: str | None = None
-    priority: Priority | None = None
-    address: str | None = None
-    location: Point | None = None
-    job: str | None = None
-    route: list[str] | None = None  # with "route": the crew's work in driving order
-
-
 pack = msgspec.msgpack.Encoder().encode
 unpack_incident = msgspec.msgpack.Decoder(Incident).decode
 unpack_call = msgspec.msgpack.Decoder(Call).decode
-unpack_notice = msgspec.msgpack.Decoder(CrewNotice).decode
 unpack_partner_alert = msgspec.msgpack.Decoder(PartnerAlert).decode
