@@ -119,7 +119,15 @@ async def _run(args: argparse.Namespace) -> dict[str, Any]:
             return await _drive(args, server, psap, agency)
         finally:
             server.stop()
+            _keep_log(data_dir, Path(args.out))
             shutil.rmtree(data_dir, ignore_errors=True)
+
+
+def _keep_log(data_dir: Path, out: Path) -> None:
+    """The server's own log goes with the results: a 5xx counted in them is explained there."""
+    if (data_dir / "serve.log").exists():
+        out.mkdir(parents=True, exist_ok=True)
+        shutil.copy(data_dir / "serve.log", out / "serve.log")
 
 
 async def _drive(

@@ -246,7 +246,7 @@ class Gazetteer:
         """
         if self.home is None or not results:
             return results
-        if town is not None:
+        if town is not None and town in self.towns:  # the city itself named is no other town
             centre = self.towns[town]
             by_town = [
                 r

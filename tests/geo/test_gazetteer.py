@@ -332,3 +332,11 @@ def test_spanish_y_joins_a_corner_and_an_alias_that_looks_like_an_address(gazett
     """ "Main y Delavan" is a corner; "65 Niagara Square", City Hall's alias, is City Hall."""
     assert gazetteer.geocode("Main y Delavan")[0].method is Method.INTERSECTION
     assert gazetteer.geocode("65 Niagara Square")[0].label == "Buffalo City Hall"
+
+
+def test_a_place_named_with_the_city_itself_is_answered(gazetteer: Gazetteer) -> None:
+    """A Buffalo place whose words name Buffalo (the home city, not another town) is found, sure."""
+    results = gazetteer.geocode("Buffalo Police Department (B District)")
+    assert results, "no answer"
+    assert results[0].confidence >= 0.8
+    assert results[0].warning is None
