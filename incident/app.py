@@ -12,6 +12,7 @@ from typing import Any
 import msgspec
 from hypercorn.middleware import ProxyFixMiddleware
 from quart import Quart
+from quart.sessions import SecureCookieSessionInterface
 from quart_rate_limiter import RateLimiter
 from quart_schema import DataSource, Info, OpenAPIProvider, QuartSchema
 from redis.exceptions import RedisError
@@ -75,6 +76,16 @@ def settle_heap() -> None:
     gc.freeze()
 
 
+class NoCookieSession(SecureCookieSessionInterface):
+    """Quart's signed-cookie session, never used: Stormline's sessions live in Redis (auth.sessions).
+
+    Without this, every request would look for and verify a cookie nobody sets.
+    """
+
+    async def open_session(self, app: Quart, request: Any) -> None:
+        return None
+
+
 class StableOpenAPI(OpenAPIProvider):
     """quart-schema's document, complete and the same in every process.
 
@@ -126,6 +137,7 @@ def create_app(settings: Settings | None = None, config: SurgeConfig | None = No
 
     app = Quart(__name__, template_folder=str(TEMPLATES), static_folder=str(TEMPLATES / "static"))
     app.request_class = StormlineRequest
+    app.session_interface = NoCookieSession()
     app.config.update(MAX_CONTENT_LENGTH=config.intake.max_body_bytes, SECRET_KEY=secret_key(settings))
     app.extensions["stormline.config"] = config
     app.extensions["stormline.triage"] = Engine(config)

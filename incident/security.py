@@ -29,13 +29,14 @@ def install(app: Quart) -> None:
     app.context_processor(lambda: {"csp_nonce": csp_nonce})
 
 
-def headers_for(app: Quart, path: str, nonce: str, *, secure: bool) -> dict[str, str]:
-    """The security headers of a response to `path`."""
+def headers_for(app: Quart, path: str, nonce: str | None, *, secure: bool) -> dict[str, str]:
+    """The security headers of a response to `path`; `nonce` if the response has scripts of its own."""
+    own = f" 'nonce-{nonce}'" if nonce else ""
     headers = {
         "Content-Security-Policy": (
             "default-src 'self'; "
-            f"script-src 'self' 'nonce-{nonce}'; "
-            f"style-src 'self' 'nonce-{nonce}'; "
+            f"script-src 'self'{own}; "
+            f"style-src 'self'{own}; "
             f"img-src 'self' data: {_tile_origin(str(app.extensions.get('stormline.tiles') or ''))}; "
             "connect-src 'self'; font-src 'self'; object-src 'none'; "
             "base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
@@ -61,7 +62,10 @@ _ROUTE_MAY_CHOOSE = frozenset({"Referrer-Policy", "Cache-Control"})
 
 async def _headers(response: Response) -> Response:
     headers = response.headers
-    for name, value in headers_for(current_app, request.path, csp_nonce(), secure=request.is_secure).items():
+    # Only a page that asked for a nonce has inline scripts; a JSON answer needs none (and the random
+    # bytes are a system call on the busiest path).
+    nonce = getattr(g, "csp_nonce", None)
+    for name, value in headers_for(current_app, request.path, nonce, secure=request.is_secure).items():
         if name in _ROUTE_MAY_CHOOSE:
             headers.setdefault(name, value)
         else:

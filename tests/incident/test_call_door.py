@@ -38,11 +38,9 @@ async def test_json_content_types_are_taken_alike(client: Client) -> None:
         assert response.status_code == 201, await response.get_data(as_text=True)
         answers.append(response)
     plain, plus = answers
-    varying = {"content-security-policy", "location", "content-length"}  # the nonce, the ticket
+    varying = {"location", "content-length"}  # the ticket
     assert _fixed_headers(plain, varying) == _fixed_headers(plus, varying)
-    assert plain.headers["Content-Security-Policy"].startswith(
-        "default-src 'self'; script-src 'self' 'nonce-"
-    )
+    assert plain.headers["Content-Security-Policy"].startswith("default-src 'self'; script-src 'self'; ")
     first, second = await plain.get_json(), await plus.get_json()
     assert first.keys() == second.keys()
     assert {k: v for k, v in first["incident"].items() if k not in _PER_INCIDENT} == {

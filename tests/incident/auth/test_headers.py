@@ -5,6 +5,9 @@ from __future__ import annotations
 import pytest
 from quart.testing.app import TestApp as App
 
+from incident.auth.roles import Role
+from tests.support import as_role
+
 
 @pytest.mark.parametrize(
     "path", ["/", "/login", "/api/v1/incidents", "/api/v1/nope", "/healthz", "/static/stormline.css"]
@@ -28,3 +31,13 @@ async def test_no_store_on_data_and_hsts_over_tls(app: App) -> None:
     assert (await client.get("/api/v1/incidents")).headers["Cache-Control"] == "no-store"
     assert "Strict-Transport-Security" in (await client.get("/healthz", scheme="https")).headers
     assert "Strict-Transport-Security" not in (await client.get("/healthz")).headers
+
+
+async def test_page_scripts_carry_the_nonce_and_json_answers_none(app: App) -> None:
+    """A page's CSP names the nonce its own scripts carry; a JSON answer's CSP lets no inline script run."""
+    client = await as_role(app, Role.SUPERVISOR)
+    page = await client.get("/map")
+    csp = page.headers["Content-Security-Policy"]
+    nonce = csp.split("'nonce-", 1)[1].split("'", 1)[0]
+    assert f'nonce="{nonce}"' in await page.get_data(as_text=True)
+    assert "nonce-" not in (await client.get("/healthz")).headers["Content-Security-Policy"]
