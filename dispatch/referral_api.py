@@ -19,7 +19,8 @@ from incident.outbound import Policy
 from incident.problems import Problem, invalid_field, unknown_ticket
 from incident.web import json_response, public_url, store, surge_config
 
-blueprint = Blueprint("referral", __name__)
+blueprint = Blueprint("referral_api", __name__)
+pages = Blueprint("referral_pages", __name__)
 
 
 class AgencyList(msgspec.Struct, kw_only=True):
@@ -204,7 +205,7 @@ async def post_link_json(token: str, data: referrals.StatusIn) -> Response:
     return json_response(referrals.agency_view(answered, expires), headers=_LINK_HEADERS)
 
 
-@blueprint.route("/referral/<token>", methods=["GET", "POST"])
+@pages.route("/referral/<token>", methods=["GET", "POST"])
 async def referral_page(token: str) -> Response | str:
     """The agency's page for one referral: what is asked, and buttons to answer."""
     try:

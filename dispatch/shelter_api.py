@@ -16,7 +16,7 @@ from incident.incidents import select_incident
 from incident.problems import Problem, invalid_field, unknown_ticket
 from incident.web import json_response, store, surge_config
 
-blueprint = Blueprint("shelter", __name__, url_prefix="/api/v1")
+blueprint = Blueprint("shelter_api", __name__, url_prefix="/api/v1")
 
 
 class StationList(msgspec.Struct, kw_only=True):

@@ -18,24 +18,23 @@ from quart_schema import DataSource, Info, OpenAPIProvider, QuartSchema
 from redis.exceptions import RedisError
 from werkzeug.routing import BaseConverter
 
-from dispatch import agencies, referral_api, shelter_api
-from dispatch import api as dispatch_api
+from dispatch import agencies, crews_api, referral_api, shelter_api
 from dispatch.feed import check_silent
 from incident import (
     __version__,
-    api,
     casework_api,
-    consoles,
+    console_pages,
     exports_api,
     geo_api,
     health,
+    home_pages,
+    incidents_api,
     live,
     maps,
     open311,
-    pages,
     partners_api,
     problems,
-    public,
+    public_api,
     public_pages,
     report,
     report_api,
@@ -43,7 +42,7 @@ from incident import (
     surge,
     write_steps,
 )
-from incident.auth import access, admin, navigation, views
+from incident.auth import access, admin_pages, login_pages, navigation
 from incident.auth.throttle import RedisLimits, client_address
 from incident.center import check_overdue, check_review, finish_pending
 from incident.config import SurgeConfig, load_config
@@ -155,26 +154,29 @@ def create_app(settings: Settings | None = None, config: SurgeConfig | None = No
     )
     problems.register(app)
     for blueprint in (
-        api.blueprint,
+        incidents_api.blueprint,
         casework_api.blueprint,
-        dispatch_api.blueprint,
+        crews_api.blueprint,
         shelter_api.blueprint,
         referral_api.blueprint,
+        referral_api.pages,
         maps.blueprint,
+        maps.pages,
         public_pages.blueprint,
-        consoles.blueprint,
+        console_pages.blueprint,
         live.blueprint,
         geo_api.blueprint,
         geo_api.pages,
-        public.blueprint,
+        public_api.blueprint,
         open311.blueprint,
         health.blueprint,
-        pages.blueprint,
-        views.blueprint,
+        home_pages.blueprint,
+        login_pages.blueprint,
         report_api.blueprint,
+        report_api.pages,
         partners_api.blueprint,
         exports_api.blueprint,
-        admin.blueprint,
+        admin_pages.blueprint,
     ):
         app.register_blueprint(blueprint)
     security.install(app)
@@ -186,7 +188,7 @@ def create_app(settings: Settings | None = None, config: SurgeConfig | None = No
             "principal": access.current(),
             "csrf_token": access.csrf_token,
             "menu": navigation.menu(access.current().role),
-            "may_search": navigation.may_open(access.current().role, "casework.search"),
+            "may_search": navigation.may_open(access.current().role, "casework_api.search"),
         }
     )
     if settings.proxy_hops:

@@ -14,7 +14,7 @@ from incident.auth.privacy import SEES_CALLERS
 from incident.records import Incident
 from incident.web import json_response, store, surge_config
 
-blueprint = Blueprint("casework", __name__, url_prefix="/api/v1")
+blueprint = Blueprint("casework_api", __name__, url_prefix="/api/v1")
 
 
 class SearchQuery(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):

@@ -10,13 +10,13 @@ from quart import Blueprint, Response
 from quart_schema import validate_querystring
 
 from incident import exports
-from incident.api import IncidentFilterQuery, incident_filter
 from incident.config import SurgeConfig
 from incident.incidents import stream_incidents
+from incident.incidents_api import IncidentFilterQuery, incident_filter
 from incident.records import Incident
 from incident.web import store, surge_config
 
-blueprint = Blueprint("exports", __name__, url_prefix="/api/v1/exports")
+blueprint = Blueprint("exports_api", __name__, url_prefix="/api/v1/exports")
 log = logging.getLogger("stormline.exports")
 
 BATCH = 500  # incidents read, written and sent at a time: what an export holds in memory

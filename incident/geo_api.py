@@ -16,7 +16,7 @@ from incident.pins import alias_keys
 from incident.problems import Problem
 from incident.web import geo, json_response, store
 
-blueprint = Blueprint("geo", __name__, url_prefix="/api/v1/geo")
+blueprint = Blueprint("geo_api", __name__, url_prefix="/api/v1/geo")
 
 
 class SuggestQuery(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):

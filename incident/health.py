@@ -11,7 +11,7 @@ from redis.exceptions import RedisError
 from incident.problems import Problem, problem_response
 from incident.web import json_response, store, surge_config
 
-blueprint = Blueprint("health", __name__)
+blueprint = Blueprint("health_api", __name__)
 
 
 @blueprint.get("/healthz")

@@ -26,7 +26,7 @@ from incident.store import Store
 from incident.validation import is_stream_id
 from incident.web import store, surge_config
 
-blueprint = Blueprint("live", __name__)
+blueprint = Blueprint("live_api", __name__)
 log = logging.getLogger("stormline.live")
 KEEPALIVE_S = 15.0
 # A stream is authorised when it opens. Its credential is checked again at each keepalive, and before

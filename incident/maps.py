@@ -25,7 +25,8 @@ from incident.incidents import select_many
 from incident.security import csp_nonce
 from incident.web import geo, json_response, store, surge_config
 
-blueprint = Blueprint("maps", __name__)
+blueprint = Blueprint("map_api", __name__)
+pages = Blueprint("map_pages", __name__)
 ROOT = Path(__file__).resolve().parent.parent
 NODE_MODULES = ROOT / "web" / "node_modules"
 BOUNDARIES = ROOT / "geo" / "data" / "boundaries"
@@ -60,7 +61,7 @@ class MapIncident(msgspec.Struct, array_like=True):
     outside: bool  # outside the city: drawn differently
 
 
-@blueprint.get("/map")
+@pages.get("/map")
 @hide
 async def map_page() -> str:
     """The live map: incidents by category and priority (clustered), crews, stations, jobs, zones."""
@@ -162,7 +163,7 @@ def _base(_gazetteer: int) -> bytes:
     return json.dumps({"type": "FeatureCollection", "features": features}, separators=(",", ":")).encode()
 
 
-@blueprint.get("/vendor/<path:asset>")
+@pages.get("/vendor/<path:asset>")
 @hide
 async def vendor(asset: str) -> Response:
     """Leaflet and its plugins, from the npm packages installed at setup."""

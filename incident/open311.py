@@ -23,19 +23,19 @@ from werkzeug.datastructures import MultiDict
 from geo.gazetteer import pretty_street
 from geo.point import Point
 from geo.result import Method
-from incident.api import TICKET, idempotency_key, log_call
 from incident.config import Category, Question, SurgeConfig, vocabulary
 from incident.georeport import Format, Open311Error, errors, format_of, render, render_one
 from incident.incidents import IncidentFilter, select_calls, select_incident, select_incidents, select_many
+from incident.incidents_api import TICKET, idempotency_key, log_call
 from incident.intake import CallIn, CallReceipt
 from incident.problems import Problem
-from incident.public import LOOKUPS_PER_ADDRESS
+from incident.public_api import LOOKUPS_PER_ADDRESS
 from incident.records import Channel, Incident
 from incident.status import MEANING, Status
 from incident.validation import xml_safe
 from incident.web import geo, public_base_url, store, surge_config
 
-blueprint = Blueprint("open311", __name__, url_prefix="/open311")
+blueprint = Blueprint("open311_api", __name__, url_prefix="/open311")
 
 SPEC = "http://wiki.open311.org/GeoReport_v2"
 FMT = "<any(json, xml):fmt>"

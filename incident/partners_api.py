@@ -8,14 +8,14 @@ from datetime import UTC, datetime
 from quart import Blueprint, Response, request
 from quart_schema import document_response, hide, validate_request
 
-from incident.api import TICKET
 from incident.auth import access
+from incident.incidents_api import TICKET
 from incident.partners import CAP_TYPE, SharingIn, alert, atom, feed, share, shown
 from incident.problems import unknown_ticket
 from incident.records import Incident
 from incident.web import json_response, public_base_url, store, surge_config
 
-blueprint = Blueprint("partners", __name__, url_prefix="/api/v1")
+blueprint = Blueprint("partners_api", __name__, url_prefix="/api/v1")
 
 
 @blueprint.post("/incidents/<ticket>/partners")

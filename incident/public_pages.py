@@ -9,7 +9,7 @@ from quart_rate_limiter import rate_limit
 from quart_schema import hide
 
 from incident.maps import CENTER, StormlineMap, map_parts
-from incident.public import LOOKUPS_PER_ADDRESS, normal_ticket, open_stations, ticket_status
+from incident.public_api import LOOKUPS_PER_ADDRESS, normal_ticket, open_stations, ticket_status
 from incident.status import MEANING
 
 blueprint = Blueprint("public_pages", __name__)

@@ -10,7 +10,8 @@ from incident.problems import Problem, invalid_field
 from incident.report import TABLES, Report, build, kept, to_csv
 from incident.web import json_response, store, surge_config
 
-blueprint = Blueprint("reports", __name__)
+blueprint = Blueprint("report_api", __name__)
+pages = Blueprint("report_pages", __name__)
 
 
 async def _report(activation_id: str) -> Report:
@@ -54,7 +55,7 @@ async def report_csv(activation_id: str) -> Response:
     return Response(body, 200, headers, content_type="text/csv; charset=utf-8")
 
 
-@blueprint.get("/reports/<activation_id>")
+@pages.get("/reports/<activation_id>")
 @hide
 async def report_page(activation_id: str) -> str:
     """The report as a page, its charts drawn on the server (no script) with axes, times and units."""

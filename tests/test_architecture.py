@@ -1,13 +1,15 @@
-"""The floor plan holds: every module is on a floor, and none of ours is imported inside a function."""
+"""The floor plan holds: every module on a floor, none of ours imported inside a function, doors named."""
 
 from __future__ import annotations
 
 import ast
 import configparser
 import re
+from typing import Any
 
 import pytest
 
+from incident.app import create_app
 from tests.support import ROOT
 
 PACKAGES = ("incident", "dispatch", "geo", "bench")
@@ -84,3 +86,18 @@ def test_no_test_module_imports_another() -> None:
         and node.module.rsplit(".", 1)[-1].startswith(("test_", "conftest"))
     ]
     assert borrowed == []
+
+
+# Programs' doors: the JSON API, Open311 (GeoReport v2) and the health probes. People's: everything else.
+_MACHINE_PATHS = ("/api/", "/open311/", "/healthz", "/readyz")
+
+
+def test_blueprints_are_named_for_who_they_answer(settings: Any, config: Any) -> None:
+    """Every blueprint is `<room>_api` (programs: JSON, Open311, probes) or `<room>_pages` (people: HTML)."""
+    app = create_app(settings, config)
+    for rule in app.url_map.iter_rules():
+        blueprint, _, _ = rule.endpoint.rpartition(".")
+        if not blueprint:
+            continue  # Quart's own: static files, the OpenAPI document
+        for_machines = rule.rule.startswith(_MACHINE_PATHS)
+        assert blueprint.endswith("_api" if for_machines else "_pages"), f"{rule.endpoint} serves {rule.rule}"

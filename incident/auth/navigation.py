@@ -15,15 +15,15 @@ class Link(NamedTuple):
 
 
 LINKS = (
-    Link("/agent", "Calls", "consoles.agent"),
-    Link("/crew", "My jobs", "consoles.crew"),
-    Link("/supervisor", "Supervisor", "consoles.supervisor"),
-    Link("/coordinator", "Coordinator", "consoles.coordinator"),
-    Link("/locate", "Needs location", "consoles.locate_page"),
-    Link("/map", "Map", "maps.map_page"),
-    Link("/storms", "Past storms", "consoles.storms_page"),
-    Link("/admin/people", "People and crews", "admin.people_page"),
-    Link("/admin/tokens", "API tokens", "admin.tokens_page"),
+    Link("/agent", "Calls", "console_pages.agent"),
+    Link("/crew", "My jobs", "console_pages.crew"),
+    Link("/supervisor", "Supervisor", "console_pages.supervisor"),
+    Link("/coordinator", "Coordinator", "console_pages.coordinator"),
+    Link("/locate", "Needs location", "console_pages.locate_page"),
+    Link("/map", "Map", "map_pages.map_page"),
+    Link("/storms", "Past storms", "console_pages.storms_page"),
+    Link("/admin/people", "People and crews", "admin_pages.people_page"),
+    Link("/admin/tokens", "API tokens", "admin_pages.tokens_page"),
 )
 _HOMES = {
     Role.AGENT: "/agent",

@@ -12,7 +12,7 @@ from quart.testing.app import TestApp as App
 from quart.typing import TestClientProtocol as Client
 
 from incident import app as app_module
-from incident.auth import accounts, admin
+from incident.auth import accounts, admin_pages
 from incident.auth.policy import ACCESS
 from incident.auth.roles import Role
 from incident.store import Store
@@ -45,158 +45,164 @@ async def _delete_alias(client: Client) -> Any:
 
 # One working request per endpoint; `ctx` holds a ticket and a revocable token name made beforehand.
 SAMPLES: dict[str, Sample] = {
-    "api.post_call": lambda c, ctx: c.post("/api/v1/calls", json=CALL),
-    "api.get_incident": lambda c, ctx: c.get(f"/api/v1/incidents/{ctx['ticket']}"),
-    "api.list_incidents": lambda c, ctx: c.get("/api/v1/incidents"),
-    "api.post_transition": lambda c, ctx: c.post(
+    "incidents_api.post_call": lambda c, ctx: c.post("/api/v1/calls", json=CALL),
+    "incidents_api.get_incident": lambda c, ctx: c.get(f"/api/v1/incidents/{ctx['ticket']}"),
+    "incidents_api.list_incidents": lambda c, ctx: c.get("/api/v1/incidents"),
+    "incidents_api.post_transition": lambda c, ctx: c.post(
         f"/api/v1/incidents/{ctx['ticket']}/transitions", json={"to": "en_route"}
     ),
-    "api.get_history": lambda c, ctx: c.get(f"/api/v1/incidents/{ctx['ticket']}/history"),
-    "api.post_location": lambda c, ctx: c.post(
+    "incidents_api.get_history": lambda c, ctx: c.get(f"/api/v1/incidents/{ctx['ticket']}/history"),
+    "incidents_api.post_location": lambda c, ctx: c.post(
         f"/api/v1/incidents/{ctx['ticket']}/location", json={"point": {"lat": 42.93, "lon": -78.82}}
     ),
-    "api.post_triage": lambda c, ctx: c.post("/api/v1/triage", json={"text": "tree down on Elmwood"}),
-    "api.post_override": lambda c, ctx: c.post(
+    "incidents_api.post_triage": lambda c, ctx: c.post(
+        "/api/v1/triage", json={"text": "tree down on Elmwood"}
+    ),
+    "incidents_api.post_override": lambda c, ctx: c.post(
         f"/api/v1/incidents/{ctx['ticket']}/override", json={"priority": "P2", "reason": "caller is 90"}
     ),
-    "api.post_handoff_step": lambda c, ctx: c.post(
+    "incidents_api.post_handoff_step": lambda c, ctx: c.post(
         f"/api/v1/incidents/{ctx['handed']}/handoff", json={"step": "caller_released"}
     ),
-    "api.post_handoff_release": lambda c, ctx: c.post(
+    "incidents_api.post_handoff_release": lambda c, ctx: c.post(
         f"/api/v1/incidents/{ctx['handed']}/handoff/release", json={"reason": "crew already there"}
     ),
-    "api.post_psap_status": lambda c, ctx: c.post(
+    "incidents_api.post_psap_status": lambda c, ctx: c.post(
         f"/api/v1/psap/incidents/{ctx['handed']}", json={"status": "accepted"}
     ),
-    "api.post_psap_transfer": lambda c, ctx: c.post("/api/v1/psap/transfers", json=NENA_SAMPLE),
-    "api.get_alarms": lambda c, ctx: c.get("/api/v1/alarms"),
-    "casework.search": lambda c, ctx: c.get("/api/v1/search?q=tree"),
-    "casework.post_note": lambda c, ctx: c.post(
+    "incidents_api.post_psap_transfer": lambda c, ctx: c.post("/api/v1/psap/transfers", json=NENA_SAMPLE),
+    "incidents_api.get_alarms": lambda c, ctx: c.get("/api/v1/alarms"),
+    "casework_api.search": lambda c, ctx: c.get("/api/v1/search?q=tree"),
+    "casework_api.post_note": lambda c, ctx: c.post(
         f"/api/v1/incidents/{ctx['ticket']}/notes", json={"text": "called back: still no heat"}
     ),
-    "casework.list_storms": lambda c, ctx: c.get("/api/v1/activations"),
-    "casework.get_worklist": lambda c, ctx: c.get("/api/v1/worklist?view=held&per_page=5"),
-    "partners.post_sharing": lambda c, ctx: c.post(
+    "casework_api.list_storms": lambda c, ctx: c.get("/api/v1/activations"),
+    "casework_api.get_worklist": lambda c, ctx: c.get("/api/v1/worklist?view=held&per_page=5"),
+    "partners_api.post_sharing": lambda c, ctx: c.post(
         f"/api/v1/incidents/{ctx['shared']}/partners", json={"shared": True, "headline": "Trees down"}
     ),
-    "partners.cap_feed": lambda c, ctx: c.get("/api/v1/partners/cap"),
-    "partners.cap_alert": lambda c, ctx: c.get(f"/api/v1/partners/cap/{ctx['shared']}.xml"),
-    "exports.incidents_geojson": lambda c, ctx: c.get("/api/v1/exports/incidents.geojson"),
-    "exports.incidents_csv": lambda c, ctx: c.get("/api/v1/exports/incidents.csv?status=open,assigned"),
-    "geo.suggest": lambda c, ctx: c.get("/api/v1/geo/suggest?q=Bai"),
-    "geo.geocode": lambda c, ctx: c.get("/api/v1/geo/geocode?q=Main%20%26%20Delavan"),
-    "geo.reverse": lambda c, ctx: c.get("/api/v1/geo/reverse?lat=42.93&lon=-78.82"),
-    "geo.list_aliases": lambda c, ctx: c.get("/api/v1/geo/aliases"),
-    "geo.list_pins": lambda c, ctx: c.get("/api/v1/geo/pins"),
-    "geo.put_alias": lambda c, ctx: c.put(
+    "partners_api.cap_feed": lambda c, ctx: c.get("/api/v1/partners/cap"),
+    "partners_api.cap_alert": lambda c, ctx: c.get(f"/api/v1/partners/cap/{ctx['shared']}.xml"),
+    "exports_api.incidents_geojson": lambda c, ctx: c.get("/api/v1/exports/incidents.geojson"),
+    "exports_api.incidents_csv": lambda c, ctx: c.get("/api/v1/exports/incidents.csv?status=open,assigned"),
+    "geo_api.suggest": lambda c, ctx: c.get("/api/v1/geo/suggest?q=Bai"),
+    "geo_api.geocode": lambda c, ctx: c.get("/api/v1/geo/geocode?q=Main%20%26%20Delavan"),
+    "geo_api.reverse": lambda c, ctx: c.get("/api/v1/geo/reverse?lat=42.93&lon=-78.82"),
+    "geo_api.list_aliases": lambda c, ctx: c.get("/api/v1/geo/aliases"),
+    "geo_api.list_pins": lambda c, ctx: c.get("/api/v1/geo/pins"),
+    "geo_api.put_alias": lambda c, ctx: c.put(
         "/api/v1/geo/aliases", json={"text": "the old mill", "point": {"lat": 42.9, "lon": -78.85}}
     ),
-    "geo.delete_alias": lambda c, ctx: _delete_alias(c),
+    "geo_api.delete_alias": lambda c, ctx: _delete_alias(c),
     "geo_pages.aliases_page": lambda c, ctx: c.get("/admin/aliases"),
-    "api.get_me": lambda c, ctx: c.get("/api/v1/me"),
-    "api.get_mode": lambda c, ctx: c.get("/api/v1/mode"),
-    "api.get_surge": lambda c, ctx: c.get("/api/v1/surge"),
-    "api.get_queues": lambda c, ctx: c.get("/api/v1/queues"),
-    "reports.report_json": lambda c, ctx: c.get(f"/api/v1/activations/{ctx['activation']}/report"),
-    "reports.report_csv": lambda c, ctx: c.get(f"/api/v1/activations/{ctx['activation']}/report.csv"),
-    "reports.report_page": lambda c, ctx: c.get(f"/reports/{ctx['activation']}"),
-    "api.post_mode": lambda c, ctx: c.post(
+    "incidents_api.get_me": lambda c, ctx: c.get("/api/v1/me"),
+    "incidents_api.get_mode": lambda c, ctx: c.get("/api/v1/mode"),
+    "incidents_api.get_surge": lambda c, ctx: c.get("/api/v1/surge"),
+    "incidents_api.get_queues": lambda c, ctx: c.get("/api/v1/queues"),
+    "report_api.report_json": lambda c, ctx: c.get(f"/api/v1/activations/{ctx['activation']}/report"),
+    "report_api.report_csv": lambda c, ctx: c.get(f"/api/v1/activations/{ctx['activation']}/report.csv"),
+    "report_pages.report_page": lambda c, ctx: c.get(f"/reports/{ctx['activation']}"),
+    "incidents_api.post_mode": lambda c, ctx: c.post(
         "/api/v1/mode", json={"mode": "standby", "reason": "storm forecast tonight"}
     ),
-    "public.get_status": lambda c, ctx: c.get("/api/v1/status"),
-    "api.post_review": lambda c, ctx: _review(c),
-    "api.get_audit": lambda c, ctx: c.get("/api/v1/audit"),
-    "public.get_ticket": lambda c, ctx: c.get(f"/api/v1/public/tickets/{ctx['ticket']}"),
-    "login.login_page": lambda c, ctx: c.get("/login"),
-    "login.login": lambda c, ctx: _form(
+    "public_api.get_status": lambda c, ctx: c.get("/api/v1/status"),
+    "incidents_api.post_review": lambda c, ctx: _review(c),
+    "incidents_api.get_audit": lambda c, ctx: c.get("/api/v1/audit"),
+    "public_api.get_ticket": lambda c, ctx: c.get(f"/api/v1/public/tickets/{ctx['ticket']}"),
+    "login_pages.login_page": lambda c, ctx: c.get("/login"),
+    "login_pages.login": lambda c, ctx: _form(
         c, "/login", {"username": "matrix", "password": "correct horse battery staple"}
     ),
-    "login.logout": lambda c, ctx: c.post("/logout"),
-    "admin.tokens_page": lambda c, ctx: c.get("/admin/tokens"),
-    "admin.create_token": lambda c, ctx: c.post(
+    "login_pages.logout": lambda c, ctx: c.post("/logout"),
+    "admin_pages.tokens_page": lambda c, ctx: c.get("/admin/tokens"),
+    "admin_pages.create_token": lambda c, ctx: c.post(
         "/admin/tokens", form={"name": ctx["new_token"], "role": "psap"}
     ),
-    "admin.revoke_token": lambda c, ctx: c.post(f"/admin/tokens/{ctx['victim']}/revoke"),
-    "admin.people_page": lambda c, ctx: c.get("/admin/people"),
-    "admin.create_person": lambda c, ctx: c.post(
+    "admin_pages.revoke_token": lambda c, ctx: c.post(f"/admin/tokens/{ctx['victim']}/revoke"),
+    "admin_pages.people_page": lambda c, ctx: c.get("/admin/people"),
+    "admin_pages.create_person": lambda c, ctx: c.post(
         "/admin/people",
         form={"name": ctx["new_token"][:60], "role": "agent", "password": "a long enough passphrase"},
     ),
-    "admin.change_person": lambda c, ctx: c.post(
+    "admin_pages.change_person": lambda c, ctx: c.post(
         "/admin/people/matrix", form={"password": "correct horse battery staple"}
     ),
-    "dispatch.list_crews": lambda c, ctx: c.get("/api/v1/crews"),
-    "dispatch.post_crew": lambda c, ctx: c.post(
+    "crews_api.list_crews": lambda c, ctx: c.get("/api/v1/crews"),
+    "crews_api.post_crew": lambda c, ctx: c.post(
         "/api/v1/crews", json={"id": ctx["victim"][:32], "name": "New crew", "kind": "streets"}
     ),
-    "dispatch.get_crew": lambda c, ctx: c.get("/api/v1/crews/crew-1"),
-    "dispatch.patch_crew": lambda c, ctx: c.patch("/api/v1/crews/crew-1", json={"size": 3}),
-    "dispatch.post_position": lambda c, ctx: c.post(
+    "crews_api.get_crew": lambda c, ctx: c.get("/api/v1/crews/crew-1"),
+    "crews_api.patch_crew": lambda c, ctx: c.patch("/api/v1/crews/crew-1", json={"size": 3}),
+    "crews_api.post_position": lambda c, ctx: c.post(
         "/api/v1/crews/crew-1/position", json={"lat": 42.93, "lon": -78.82}
     ),
-    "dispatch.get_route": lambda c, ctx: c.get("/api/v1/crews/crew-1/route"),
-    "dispatch.get_feed": lambda c, ctx: c.get("/api/v1/crews/crew-1/feed"),
-    "dispatch.post_feed_ack": lambda c, ctx: c.post("/api/v1/crews/crew-1/feed/ack", json={"ids": []}),
-    "dispatch.post_mark": lambda c, ctx: c.post(
-        f"/api/v1/crews/crew-1/work/{ctx['ticket']}/mark", json={"mark": "on_scene"}
+    "crews_api.get_route": lambda c, ctx: c.get("/api/v1/crews/crew-1/route"),
+    "crews_api.get_feed": lambda c, ctx: c.get("/api/v1/crews/crew-1/feed"),
+    "crews_api.post_feed_ack": lambda c, ctx: c.post("/api/v1/crews/crew-1/feed/ack", json={"ids": []}),
+    "crews_api.post_mark": lambda c, ctx: c.post(
+        f"/api/v1/crews/crew-1/work/{ctx['worked']}/mark", json={"mark": "on_scene"}
     ),
-    "dispatch.get_recommendations": lambda c, ctx: c.get(f"/api/v1/incidents/{ctx['free']}/recommendations"),
-    "dispatch.post_assignment": lambda c, ctx: c.post(
+    "crews_api.get_recommendations": lambda c, ctx: c.get(f"/api/v1/incidents/{ctx['free']}/recommendations"),
+    "crews_api.post_assignment": lambda c, ctx: c.post(
         f"/api/v1/incidents/{ctx['free']}/assignment", json={"crew_id": "crew-1", "force": True}
     ),
-    "dispatch.post_unassignment": lambda c, ctx: c.post(
+    "crews_api.post_unassignment": lambda c, ctx: c.post(
         f"/api/v1/incidents/{ctx['free']}/unassignment", json={}
     ),
-    "dispatch.post_bulk_assignments": lambda c, ctx: c.post(
+    "crews_api.post_bulk_assignments": lambda c, ctx: c.post(
         "/api/v1/assignments",
         json={"assignments": [{"ticket": ctx["free2"], "crew_id": "crew-1"}], "force": True},
     ),
-    "dispatch.post_plan": lambda c, ctx: c.post("/api/v1/dispatch/plan", json={}),
-    "dispatch.list_jobs": lambda c, ctx: c.get("/api/v1/jobs"),
-    "dispatch.post_job": lambda c, ctx: c.post("/api/v1/jobs", json={"tickets": ctx["groupable"].split()}),
-    "dispatch.get_job_suggestions": lambda c, ctx: c.get("/api/v1/jobs/suggestions"),
-    "dispatch.get_job": lambda c, ctx: c.get(f"/api/v1/jobs/{ctx['job']}"),
-    "dispatch.post_job_dissolve": lambda c, ctx: c.post(f"/api/v1/jobs/{ctx['job']}/dissolve", json={}),
-    "dispatch.post_duplicates": lambda c, ctx: c.post(
+    "crews_api.post_plan": lambda c, ctx: c.post("/api/v1/dispatch/plan", json={}),
+    "crews_api.list_jobs": lambda c, ctx: c.get("/api/v1/jobs"),
+    "crews_api.post_job": lambda c, ctx: c.post("/api/v1/jobs", json={"tickets": ctx["groupable"].split()}),
+    "crews_api.get_job_suggestions": lambda c, ctx: c.get("/api/v1/jobs/suggestions"),
+    "crews_api.get_job": lambda c, ctx: c.get(f"/api/v1/jobs/{ctx['job']}"),
+    "crews_api.post_job_dissolve": lambda c, ctx: c.post(f"/api/v1/jobs/{ctx['job']}/dissolve", json={}),
+    "crews_api.post_duplicates": lambda c, ctx: c.post(
         "/api/v1/duplicates", json={"category": "debris", "location": {"lat": 42.93, "lon": -78.82}}
     ),
-    "public.get_stations": lambda c, ctx: c.get("/api/v1/public/stations"),
-    "shelter.list_stations": lambda c, ctx: c.get("/api/v1/stations"),
-    "shelter.get_nearest_station": lambda c, ctx: c.get(
+    "public_api.get_stations": lambda c, ctx: c.get("/api/v1/public/stations"),
+    "shelter_api.list_stations": lambda c, ctx: c.get("/api/v1/stations"),
+    "shelter_api.get_nearest_station": lambda c, ctx: c.get(
         "/api/v1/stations/nearest?lat=42.93&lon=-78.83&party=2"
     ),
-    "shelter.post_station_open": lambda c, ctx: c.post(
+    "shelter_api.post_station_open": lambda c, ctx: c.post(
         "/api/v1/stations/south_park/open", json={"capacity_day": 50, "capacity_overnight": 30}
     ),
-    "shelter.patch_station": lambda c, ctx: c.patch("/api/v1/stations/burgard", json={"hours": "24 hours"}),
-    "shelter.post_station_count": lambda c, ctx: c.post(
+    "shelter_api.patch_station": lambda c, ctx: c.patch(
+        "/api/v1/stations/burgard", json={"hours": "24 hours"}
+    ),
+    "shelter_api.post_station_count": lambda c, ctx: c.post(
         "/api/v1/stations/burgard/count", json={"occupancy": 3}
     ),
-    "shelter.post_station_check_in": lambda c, ctx: c.post(
+    "shelter_api.post_station_check_in": lambda c, ctx: c.post(
         "/api/v1/stations/burgard/check-in", json={"people": 2}
     ),
-    "shelter.post_station_check_out": lambda c, ctx: c.post(
+    "shelter_api.post_station_check_out": lambda c, ctx: c.post(
         "/api/v1/stations/burgard/check-out", json={"people": 1}
     ),
-    "shelter.post_station_close": lambda c, ctx: c.post("/api/v1/stations/riverside/close", json={}),
-    "shelter.post_transport_request": lambda c, ctx: c.post(
+    "shelter_api.post_station_close": lambda c, ctx: c.post("/api/v1/stations/riverside/close", json={}),
+    "shelter_api.post_transport_request": lambda c, ctx: c.post(
         "/api/v1/transport/requests", json={"ticket": ctx["ride"], "party": 2}
     ),
-    "shelter.list_transport_requests": lambda c, ctx: c.get("/api/v1/transport/requests"),
-    "shelter.get_transport_request": lambda c, ctx: c.get(f"/api/v1/transport/requests/{ctx['scheduled']}"),
-    "shelter.post_transport_move": lambda c, ctx: c.post(
+    "shelter_api.list_transport_requests": lambda c, ctx: c.get("/api/v1/transport/requests"),
+    "shelter_api.get_transport_request": lambda c, ctx: c.get(
+        f"/api/v1/transport/requests/{ctx['scheduled']}"
+    ),
+    "shelter_api.post_transport_move": lambda c, ctx: c.post(
         f"/api/v1/transport/requests/{ctx['scheduled']}/picked_up", json={}
     ),
-    "shelter.post_run": lambda c, ctx: c.post(
+    "shelter_api.post_run": lambda c, ctx: c.post(
         "/api/v1/transport/runs", json={"crew_id": "van-2", "requests": [ctx["waiting"]]}
     ),
-    "shelter.post_runs_auto": lambda c, ctx: c.post("/api/v1/transport/runs/auto"),
-    "shelter.list_runs": lambda c, ctx: c.get("/api/v1/transport/runs"),
-    "shelter.get_run": lambda c, ctx: c.get(f"/api/v1/transport/runs/{ctx['run']}"),
-    "referral.list_agencies": lambda c, ctx: c.get("/api/v1/agencies"),
-    "referral.get_agency": lambda c, ctx: c.get("/api/v1/agencies/svc-211"),
-    "referral.patch_agency": lambda c, ctx: c.patch("/api/v1/agencies/svc-211", json={"capacity": 5}),
-    "referral.post_agencies_import": lambda c, ctx: c.post(
+    "shelter_api.post_runs_auto": lambda c, ctx: c.post("/api/v1/transport/runs/auto"),
+    "shelter_api.list_runs": lambda c, ctx: c.get("/api/v1/transport/runs"),
+    "shelter_api.get_run": lambda c, ctx: c.get(f"/api/v1/transport/runs/{ctx['run']}"),
+    "referral_api.list_agencies": lambda c, ctx: c.get("/api/v1/agencies"),
+    "referral_api.get_agency": lambda c, ctx: c.get("/api/v1/agencies/svc-211"),
+    "referral_api.patch_agency": lambda c, ctx: c.patch("/api/v1/agencies/svc-211", json={"capacity": 5}),
+    "referral_api.post_agencies_import": lambda c, ctx: c.post(
         "/api/v1/agencies/import",
         json={
             "services": [
@@ -209,49 +215,51 @@ SAMPLES: dict[str, Sample] = {
             ]
         },
     ),
-    "referral.post_referral": lambda c, ctx: c.post(
+    "referral_api.post_referral": lambda c, ctx: c.post(
         f"/api/v1/incidents/{ctx['ticket']}/referrals",
         json={"service_id": "svc-211", "need": "needs food", "consent": {"given": True}},
     ),
-    "referral.list_referrals": lambda c, ctx: c.get("/api/v1/referrals"),
-    "referral.get_suggested_agencies": lambda c, ctx: c.get(f"/api/v1/incidents/{ctx['ticket']}/agencies"),
-    "referral.get_referral": lambda c, ctx: c.get(f"/api/v1/referrals/{ctx['referral']}"),
-    "referral.post_referral_status": lambda c, ctx: c.post(
+    "referral_api.list_referrals": lambda c, ctx: c.get("/api/v1/referrals"),
+    "referral_api.get_suggested_agencies": lambda c, ctx: c.get(
+        f"/api/v1/incidents/{ctx['ticket']}/agencies"
+    ),
+    "referral_api.get_referral": lambda c, ctx: c.get(f"/api/v1/referrals/{ctx['referral']}"),
+    "referral_api.post_referral_status": lambda c, ctx: c.post(
         f"/api/v1/referrals/{ctx['referral']}/status", json={"status": "accepted"}
     ),
-    "referral.get_link_json": lambda c, ctx: c.get(f"/api/v1/referral-links/{ctx['link']}"),
-    "referral.post_link_json": lambda c, ctx: c.post(
+    "referral_api.get_link_json": lambda c, ctx: c.get(f"/api/v1/referral-links/{ctx['link']}"),
+    "referral_api.post_link_json": lambda c, ctx: c.post(
         f"/api/v1/referral-links/{ctx['link']}", json={"status": "accepted"}
     ),
-    "referral.referral_page": lambda c, ctx: c.get(f"/referral/{ctx['link']}"),
-    "maps.map_page": lambda c, ctx: c.get("/map"),
-    "maps.map_incidents": lambda c, ctx: c.get("/api/v1/map/incidents"),
-    "consoles.agent": lambda c, ctx: c.get("/agent"),
-    "consoles.crew": lambda c, ctx: c.get("/crew"),
-    "consoles.supervisor": lambda c, ctx: c.get("/supervisor"),
-    "consoles.coordinator": lambda c, ctx: c.get("/coordinator"),
-    "consoles.incident_page": lambda c, ctx: c.get(f"/incidents/{ctx['ticket']}"),
-    "consoles.search_page": lambda c, ctx: c.get(f"/search?q={ctx['ticket']}"),
-    "consoles.locate_page": lambda c, ctx: c.get("/locate"),
-    "consoles.storms_page": lambda c, ctx: c.get("/storms"),
-    "maps.map_base": lambda c, ctx: c.get("/api/v1/map/base"),
-    "maps.vendor": lambda c, ctx: c.get("/vendor/leaflet/dist/leaflet.css"),
+    "referral_pages.referral_page": lambda c, ctx: c.get(f"/referral/{ctx['link']}"),
+    "map_pages.map_page": lambda c, ctx: c.get("/map"),
+    "map_api.map_incidents": lambda c, ctx: c.get("/api/v1/map/incidents"),
+    "console_pages.agent": lambda c, ctx: c.get("/agent"),
+    "console_pages.crew": lambda c, ctx: c.get("/crew"),
+    "console_pages.supervisor": lambda c, ctx: c.get("/supervisor"),
+    "console_pages.coordinator": lambda c, ctx: c.get("/coordinator"),
+    "console_pages.incident_page": lambda c, ctx: c.get(f"/incidents/{ctx['ticket']}"),
+    "console_pages.search_page": lambda c, ctx: c.get(f"/search?q={ctx['ticket']}"),
+    "console_pages.locate_page": lambda c, ctx: c.get("/locate"),
+    "console_pages.storms_page": lambda c, ctx: c.get("/storms"),
+    "map_api.map_base": lambda c, ctx: c.get("/api/v1/map/base"),
+    "map_pages.vendor": lambda c, ctx: c.get("/vendor/leaflet/dist/leaflet.css"),
     "public_pages.track": lambda c, ctx: c.get(f"/track?ticket={ctx['ticket']}"),
     "public_pages.stations_page": lambda c, ctx: c.get("/stations"),
-    "live.stream": lambda c, ctx: open_stream(c, "/api/v1/events/stream"),
-    "open311.discovery": lambda c, ctx: c.get("/open311/discovery.json"),
-    "open311.services": lambda c, ctx: c.get("/open311/v2/services.xml"),
-    "open311.service_definition": lambda c, ctx: c.get("/open311/v2/services/debris.json"),
-    "open311.get_requests": lambda c, ctx: c.get("/open311/v2/requests.json"),
-    "open311.get_request": lambda c, ctx: c.get(f"/open311/v2/requests/{ctx['ticket']}.xml"),
-    "open311.get_token": lambda c, ctx: c.get(f"/open311/v2/tokens/{ctx['app_call']}.json"),
-    "open311.post_request": lambda c, ctx: c.post(
+    "live_api.stream": lambda c, ctx: open_stream(c, "/api/v1/events/stream"),
+    "open311_api.discovery": lambda c, ctx: c.get("/open311/discovery.json"),
+    "open311_api.services": lambda c, ctx: c.get("/open311/v2/services.xml"),
+    "open311_api.service_definition": lambda c, ctx: c.get("/open311/v2/services/debris.json"),
+    "open311_api.get_requests": lambda c, ctx: c.get("/open311/v2/requests.json"),
+    "open311_api.get_request": lambda c, ctx: c.get(f"/open311/v2/requests/{ctx['ticket']}.xml"),
+    "open311_api.get_token": lambda c, ctx: c.get(f"/open311/v2/tokens/{ctx['app_call']}.json"),
+    "open311_api.post_request": lambda c, ctx: c.post(
         "/open311/v2/requests.json",
         form={"service_code": "debris", "lat": "42.93", "long": "-78.82", "description": "limb down"},
     ),
-    "pages.index": lambda c, ctx: c.get("/"),
-    "health.healthz": lambda c, ctx: c.get("/healthz"),
-    "health.readyz": lambda c, ctx: c.get("/readyz"),
+    "home_pages.index": lambda c, ctx: c.get("/"),
+    "health_api.healthz": lambda c, ctx: c.get("/healthz"),
+    "health_api.readyz": lambda c, ctx: c.get("/readyz"),
     "openapi": lambda c, ctx: c.get("/openapi.json"),
     "static": lambda c, ctx: c.get("/static/stormline.css"),
 }
@@ -322,6 +330,7 @@ async def test_every_route_for_role(app: App, store: Store, role: Role | None) -
             "free2": free[1],
             "groupable": " ".join(on_elmwood[2:]),
             "job": (await job.get_json())["job"]["id"],
+            "worked": on_elmwood[0],  # crew-1's, marked by the crew apart from `ticket`'s transitions
             "shared": shared,
             **shelter,
         }
@@ -393,6 +402,6 @@ def test_undeclared_route_stops_the_app(settings: Any, config: Any, monkeypatch:
     """An app with a route missing from the access table refuses to be built."""
     rogue = Blueprint("rogue", __name__)
     rogue.add_url_rule("/rogue", "rogue_view", lambda: "open to all?")
-    monkeypatch.setattr(admin, "blueprint", rogue)
+    monkeypatch.setattr(admin_pages, "blueprint", rogue)
     with pytest.raises(RuntimeError, match=r"rogue\.rogue_view"):
         app_module.create_app(settings, config)

@@ -40,30 +40,30 @@ async def test_public_routes_never_return_personal_data_or_free_text(app: App) -
     app_call = (await filed.get_json())["call_id"]
     anonymous = app.test_client()
     paths = {
-        "public.get_ticket": f"/api/v1/public/tickets/{ticket}",
-        "public.get_status": "/api/v1/status",
-        "public.get_stations": "/api/v1/public/stations",
-        "pages.index": "/",
-        "login.login_page": "/login",
-        "health.healthz": "/healthz",
-        "health.readyz": "/readyz",
+        "public_api.get_ticket": f"/api/v1/public/tickets/{ticket}",
+        "public_api.get_status": "/api/v1/status",
+        "public_api.get_stations": "/api/v1/public/stations",
+        "home_pages.index": "/",
+        "login_pages.login_page": "/login",
+        "health_api.healthz": "/healthz",
+        "health_api.readyz": "/readyz",
         "openapi": "/openapi.json",
         "static": "/static/stormline.css",
-        "maps.vendor": "/vendor/leaflet/dist/leaflet.css",
-        "maps.map_base": "/api/v1/map/base",
+        "map_pages.vendor": "/vendor/leaflet/dist/leaflet.css",
+        "map_api.map_base": "/api/v1/map/base",
         "public_pages.track": f"/track?ticket={ticket}",
         "public_pages.stations_page": "/stations",
-        "open311.discovery": "/open311/discovery.xml",
-        "open311.services": "/open311/v2/services.json",
-        "open311.service_definition": "/open311/v2/services/debris.xml",
-        "open311.get_requests": "/open311/v2/requests.xml",
-        "open311.get_request": f"/open311/v2/requests/{ticket}.json",
-        "open311.get_token": f"/open311/v2/tokens/{app_call}.json",
+        "open311_api.discovery": "/open311/discovery.xml",
+        "open311_api.services": "/open311/v2/services.json",
+        "open311_api.service_definition": "/open311/v2/services/debris.xml",
+        "open311_api.get_requests": "/open311/v2/requests.xml",
+        "open311_api.get_request": f"/open311/v2/requests/{ticket}.json",
+        "open311_api.get_token": f"/open311/v2/tokens/{app_call}.json",
     }
     public_gets = {
         endpoint
         for endpoint, rule in ACCESS.items()
-        if rule.public and not rule.link and endpoint != "login.login"
+        if rule.public and not rule.link and endpoint != "login_pages.login"
     }
     assert public_gets == set(paths), "a new public route needs checking here"
     for endpoint, path in paths.items():

@@ -15,7 +15,7 @@ from incident.auth.roles import PEOPLE, Role
 from incident.config import CrewKind
 from incident.web import store, surge_config
 
-blueprint = Blueprint("admin", __name__, url_prefix="/admin")
+blueprint = Blueprint("admin_pages", __name__, url_prefix="/admin")
 TOKEN_ROLES = [role for role in Role if role is not Role.ADMIN]
 
 

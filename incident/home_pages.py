@@ -13,7 +13,7 @@ from incident import __version__, center
 from incident.auth import access
 from incident.web import store, surge_config
 
-blueprint = Blueprint("pages", __name__)
+blueprint = Blueprint("home_pages", __name__)
 log = logging.getLogger("stormline.pages")
 
 

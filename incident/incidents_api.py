@@ -47,7 +47,7 @@ from incident.triage import TriageResult
 from incident.validation import is_stream_id
 from incident.web import geo, json_response, store, surge_config, triage_engine
 
-blueprint = Blueprint("api", __name__, url_prefix="/api/v1")
+blueprint = Blueprint("incidents_api", __name__, url_prefix="/api/v1")
 
 
 class IncidentDetail(msgspec.Struct, kw_only=True):

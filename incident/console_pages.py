@@ -25,7 +25,7 @@ from incident.web import public_url, store, surge_config
 # the crew's marks, the 911 handoff, a referral).
 _PAGE_MOVES = (Status.OPEN, Status.RESOLVED, Status.CANCELLED, Status.CLOSED)
 
-blueprint = Blueprint("consoles", __name__)
+blueprint = Blueprint("console_pages", __name__)
 
 
 @blueprint.get("/crew")

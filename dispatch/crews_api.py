@@ -39,7 +39,7 @@ from incident.status import Status
 from incident.validation import is_stream_id
 from incident.web import geo, json_response, store, surge_config
 
-blueprint = Blueprint("dispatch", __name__, url_prefix="/api/v1")
+blueprint = Blueprint("crews_api", __name__, url_prefix="/api/v1")
 
 
 class CrewList(msgspec.Struct, kw_only=True):

@@ -14,7 +14,7 @@ from incident.auth import accounts, audit, navigation, sessions, throttle
 from incident.auth.access import current
 from incident.web import store, surge_config
 
-blueprint = Blueprint("login", __name__)
+blueprint = Blueprint("login_pages", __name__)
 
 # Sign-ins a minute. Per address it is generous, because a whole call center may share one address
 # at a shift change; per address and name it is tighter. The per-name back-off does the real work.

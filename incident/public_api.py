@@ -14,13 +14,13 @@ from dispatch import stations
 from geo.gazetteer import pretty_street
 from geo.point import Point
 from incident import center
-from incident.api import TICKET
 from incident.incidents import select_incident
+from incident.incidents_api import TICKET
 from incident.problems import Problem
 from incident.status import Status
 from incident.web import geo, json_response, store, surge_config
 
-blueprint = Blueprint("public", __name__, url_prefix="/api/v1")
+blueprint = Blueprint("public_api", __name__, url_prefix="/api/v1")
 
 LOOKUPS_PER_ADDRESS = 120  # a minute
 
