@@ -25,8 +25,8 @@ import httpx
 import msgspec
 
 from dispatch.events import AgencySaved
-from dispatch.versioned import Kept, Plan
 from incident.events import Change, Conflict, commit, retrying
+from incident.kept import Kept, Plan
 from incident.outbound import Policy, Refused
 from incident.problems import Problem, invalid_field
 from incident.store import Store
@@ -82,16 +82,16 @@ class ImportError_(Exception):
 
 
 def _kept(store: Store) -> Kept[Service]:
-    return Kept("agency", Service, store.keys.agency)
+    return Kept(store, "agency", Service, store.keys.agency)
 
 
 async def get(store: Store, service_id: str) -> Service:
-    return await _kept(store).get_or_404(store, service_id)
+    return await _kept(store).get_or_404(service_id)
 
 
 async def directory(store: Store) -> list[Service]:
     ids = sorted(i.decode() for i in cast(set[bytes], await store.redis.smembers(store.keys.agencies)))
-    return await _kept(store).many(store, ids)
+    return await _kept(store).many(ids)
 
 
 async def update(
@@ -113,7 +113,7 @@ async def update(
         event = AgencySaved(service_id=service_id, at=now, actor=actor, changed=sorted(changes))
         return Plan(updated, event)
 
-    return await _kept(store).change(store, service_id, decide)
+    return await _kept(store).change(service_id, decide)
 
 
 async def load(store: Store, services: list[Service], actor: str | None, policy: Policy) -> int:
@@ -137,15 +137,9 @@ async def load(store: Store, services: list[Service], actor: str | None, policy:
     async def attempt() -> int:
         change = Change()
         for service in services:
-            current = await kept.get(store, service.id)
+            current = await kept.get(service.id)
             version = current.version + 1 if current else 1
-            kept.put(
-                change,
-                service.id,
-                msgspec.structs.replace(service, updated_at=now, version=version),
-                version,
-                new=current is None,
-            )
+            kept.put(change, current, msgspec.structs.replace(service, updated_at=now, version=version))
             change.command("SADD", store.keys.agencies, service.id)
         event = AgencySaved(service_id=services[0].id, at=now, actor=actor, changed=[s.id for s in services])
         try:

@@ -16,11 +16,12 @@ import msgspec
 from dispatch import transport
 from dispatch.crews import Crew, crew_or_404, select_crew
 from dispatch.events import CrewMarked, IncidentAssigned, IncidentUnassigned
-from dispatch.units import Plan, change_unit
+from dispatch.units import change_unit
 from dispatch.work import replan
 from incident.alarms import raise_alarm
 from incident.config import SurgeConfig
 from incident.incidents import CREW_ACTIVE
+from incident.kept import Plans
 from incident.problems import (
     Problem,
     held_for_911,
@@ -99,7 +100,7 @@ async def assign(
         raise Problem(409, "Crew off shift", f"crew {crew.id} is off shift", kind="crew-off-shift")
     previous: set[str] = set()
 
-    async def decide(unit: list[Incident]) -> Plan | None:
+    async def decide(unit: list[Incident]) -> Plans[Incident] | None:
         lead = unit[0]
         if data.if_version is not None and data.if_version != lead.version:
             raise stale_version(f"incident {ticket}", lead.version, data.if_version)
@@ -136,7 +137,7 @@ async def assign(
             job=lead.job,
             reason=data.reason,
         )
-        return pairs, event, None
+        return Plans(pairs, event)
 
     unit = await change_unit(store, ticket, decide)
     await _replan(store, config, {crew.id, *previous}, actor)
@@ -149,7 +150,7 @@ async def unassign(
     now = datetime.now(UTC)
     crews: set[str] = set()
 
-    async def decide(unit: list[Incident]) -> Plan | None:
+    async def decide(unit: list[Incident]) -> Plans[Incident] | None:
         pairs = []
         for incident in unit:
             if incident.assigned_crew is None or incident.status not in CREW_ACTIVE:
@@ -180,7 +181,7 @@ async def unassign(
             job=unit[0].job,
             reason=data.reason,
         )
-        return pairs, event, None
+        return Plans(pairs, event)
 
     unit = await change_unit(store, ticket, decide)
     await _replan(store, config, crews, actor)
@@ -225,7 +226,7 @@ async def mark(
             kind="ride-open",
         )
 
-    async def decide(unit: list[Incident]) -> Plan | None:
+    async def decide(unit: list[Incident]) -> Plans[Incident] | None:
         mine = [i for i in unit if i.assigned_crew == crew_id and i.status in CREW_ACTIVE]
         if not mine:
             raise unknown_ticket(ticket)  # not this crew's work (any more): as far as it knows, none such
@@ -259,7 +260,7 @@ async def mark(
             to_status=target,
             reason=data.reason,
         )
-        return pairs, event, None
+        return Plans(pairs, event)
 
     unit = await change_unit(store, ticket, decide)
     if data.mark is Mark.UNABLE:

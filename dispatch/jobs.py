@@ -13,14 +13,15 @@ from typing import Annotated, Any, cast
 import msgspec
 
 from dispatch.events import JobDissolved, JobGrouped
-from dispatch.units import Job, select_job, unpack_job
+from dispatch.units import Job, kept_jobs
 from geo.blocks import BlockFace, blocks_of
 from incident.config import SurgeConfig
-from incident.events import Change, commit, retrying
+from incident.events import Change, retrying
 from incident.geocoding import GeoService
-from incident.incidents import put_incident, select_many
+from incident.incidents import kept_incidents, select_many
+from incident.kept import Plan
 from incident.problems import Problem, invalid_field, unknown_ticket
-from incident.records import Incident, pack
+from incident.records import Incident
 from incident.status import Status
 from incident.store import Store
 
@@ -102,21 +103,16 @@ async def group(store: Store, config: SurgeConfig, geo: GeoService, data: JobIn,
             created_at=now,
             created_by=actor,
         )
-        change = Change().guard(store.keys.job(job.id), "v", "")
-        change.hset(store.keys.job(job.id), {"v": 1, "data": pack(job)}).zadd(store.keys.jobs, number, job.id)
-        for incident in incidents:
-            updated = msgspec.structs.replace(
-                incident, job=job.id, updated_at=now, version=incident.version + 1
-            )
-            put_incident(change, store, incident, updated)
+        change = kept_jobs(store).put(Change(), None, job).zadd(store.keys.jobs, number, job.id)
+        kept = kept_incidents(store)
+        grouped = [
+            msgspec.structs.replace(incident, job=job.id, updated_at=now, version=incident.version + 1)
+            for incident in incidents
+        ]
+        for incident, updated in zip(incidents, grouped, strict=True):
+            kept.put(change, incident, updated)
         event = JobGrouped(job=job.id, at=now, actor=actor, tickets=tickets, segment=face.id)
-        await commit(
-            store.scripts.apply,
-            change,
-            event,
-            store.keys.events,
-            *(store.keys.history(t) for t in tickets),
-        )
+        await kept.commit(change, event, grouped, [])
         return job
 
     return await retrying(attempt, "the incidents")
@@ -124,42 +120,29 @@ async def group(store: Store, config: SurgeConfig, geo: GeoService, data: JobIn,
 
 async def dissolve(store: Store, job_id: str, reason: str | None, actor: str | None) -> Job:
     """Undo a job: its incidents go on (assigned or not) as separate incidents."""
+    incidents = kept_incidents(store)
 
-    async def attempt() -> Job:
-        job = await job_or_404(store, job_id)
+    async def decide(job: Job) -> Plan[Job] | None:
         if job.dissolved:
-            return job
+            return None
         now = datetime.now(UTC)
         members = [i for i in await select_many(store, job.tickets) if i.job == job.id]
-        updated_job = msgspec.structs.replace(job, dissolved=True, version=job.version + 1)
-        change = Change().guard(store.keys.job(job.id), "v", str(job.version))
-        change.hset(store.keys.job(job.id), {"v": updated_job.version, "data": pack(updated_job)})
+        change = Change()
         for incident in members:
-            put_incident(
+            incidents.put(
                 change,
-                store,
                 incident,
                 msgspec.structs.replace(incident, job=None, updated_at=now, version=incident.version + 1),
             )
         tickets = [i.ticket for i in members]
         event = JobDissolved(job=job.id, at=now, actor=actor, tickets=tickets, reason=reason)
-        await commit(
-            store.scripts.apply,
-            change,
-            event,
-            store.keys.events,
-            *(store.keys.history(t) for t in tickets),
-        )
-        return updated_job
+        return Plan(msgspec.structs.replace(job, dissolved=True), event, change, tickets)
 
-    return await retrying(attempt, f"job {job_id}")
+    return await kept_jobs(store).change(job_id, decide)
 
 
 async def job_or_404(store: Store, job_id: str) -> Job:
-    job = await select_job(store, job_id)
-    if job is None:
-        raise Problem(404, "Not Found", f"no job {job_id!r}", kind="unknown-job", job=job_id)
-    return job
+    return await kept_jobs(store).get_or_404(job_id)
 
 
 async def view(store: Store, job: Job) -> JobView:
@@ -181,10 +164,7 @@ async def view(store: Store, job: Job) -> JobView:
 
 async def list_jobs(store: Store, *, limit: int = 200) -> list[Job]:
     ids = cast(list[bytes], await store.redis.zrevrange(store.keys.jobs, 0, limit - 1))
-    pipe = store.redis.pipeline(transaction=False)
-    for job_id in ids:
-        pipe.hget(store.keys.job(job_id.decode()), "data")
-    return [unpack_job(blob) for blob in await pipe.execute() if blob]
+    return await kept_jobs(store).many([job_id.decode() for job_id in ids])
 
 
 async def suggestions(store: Store, config: SurgeConfig, geo: GeoService) -> list[Suggestion]:

@@ -19,12 +19,12 @@ from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
 from dispatch import agencies
 from dispatch.events import ReferralChanged
-from dispatch.versioned import Kept, Plan
 from geo.point import Point
 from incident import outbox
 from incident.config import Priority, SurgeConfig
 from incident.events import Change, commit, retrying
 from incident.incidents import select_calls, select_incident
+from incident.kept import Kept, Plan
 from incident.problems import Problem, invalid_field, unknown_ticket
 from incident.status import Status
 from incident.store import Store
@@ -134,7 +134,7 @@ class AgencyView(msgspec.Struct, kw_only=True):
 
 
 def _kept(store: Store) -> Kept[Referral]:
-    return Kept("referral", Referral, store.keys.referral)
+    return Kept(store, "referral", Referral, store.keys.referral)
 
 
 def serializer(secret_key: str) -> URLSafeTimedSerializer:
@@ -162,7 +162,7 @@ def read_token(secret_key: str, config: SurgeConfig, token: str) -> tuple[str, d
 
 
 async def get(store: Store, referral_id: str) -> Referral:
-    return await _kept(store).get_or_404(store, referral_id)
+    return await _kept(store).get_or_404(referral_id)
 
 
 async def create(
@@ -240,7 +240,7 @@ async def create(
             )
             body = _encode({"referral": _agency_payload(referral), "link": link})
             referral.delivery = outbox.enqueue(change, store, target, body, address=address)
-        _kept(store).put(change, referral_id, referral, 1, new=True)
+        _kept(store).put(change, None, referral)
         change.zadd(store.keys.referrals, int(now.timestamp()), referral_id)
         change.zadd(store.keys.unanswered_referrals, int(now.timestamp()), referral_id)
         if incident.status is Status.OPEN:  # waiting on no one else: the agency has it now
@@ -296,7 +296,7 @@ async def answer(store: Store, referral_id: str, data: StatusIn, actor: str | No
         )
         return Plan(updated, event, change, [current.ticket])
 
-    return await _kept(store).change(store, referral_id, decide)
+    return await _kept(store).change(referral_id, decide)
 
 
 async def view(store: Store, config: SurgeConfig, referral: Referral) -> ReferralView:
@@ -349,7 +349,7 @@ async def listing(
     ids = [i.decode() for i in cast(list[bytes], raw)]
     found = [
         r
-        for r in await _kept(store).many(store, ids)
+        for r in await _kept(store).many(ids)
         if (status is None or r.status == status) and (service_id is None or r.service_id == service_id)
     ]
     return await views(store, config, found[:limit], now=now)

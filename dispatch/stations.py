@@ -13,10 +13,10 @@ from typing import Annotated, Literal
 import msgspec
 
 from dispatch.events import StationChanged
-from dispatch.versioned import Kept, Plan
 from geo.point import Point, distance_m
 from incident.config import Site, SurgeConfig
 from incident.events import Change, commit, retrying
+from incident.kept import Kept, Plan
 from incident.problems import Problem, invalid_field
 from incident.store import Store
 
@@ -111,7 +111,7 @@ class StationView(msgspec.Struct, kw_only=True):
 
 
 def _kept(store: Store) -> Kept[Station]:
-    return Kept("station", Station, store.keys.station)
+    return Kept(store, "station", Station, store.keys.station)
 
 
 def site(config: SurgeConfig, site_id: str) -> Site:
@@ -124,11 +124,11 @@ def site(config: SurgeConfig, site_id: str) -> Site:
 async def station(store: Store, config: SurgeConfig, site_id: str) -> Station:
     """The station at a config site (closed and empty if it was never opened)."""
     candidate = site(config, site_id)
-    return await _kept(store).get(store, site_id) or _never_opened(candidate)
+    return await _kept(store).get(site_id) or _never_opened(candidate)
 
 
 async def all_stations(store: Store, config: SurgeConfig) -> list[Station]:
-    kept = {s.id: s for s in await _kept(store).many(store, [c.id for c in config.warming.sites])}
+    kept = {s.id: s for s in await _kept(store).many([c.id for c in config.warming.sites])}
     return [kept.get(c.id) or _never_opened(c) for c in config.warming.sites]
 
 
@@ -203,16 +203,16 @@ async def open_station(
         return Plan(opened, _event(opened, "opened", actor, now))
 
     kept = _kept(store)
-    if await kept.get(store, site_id) is None:  # first opening: the record is created
+    if await kept.get(site_id) is None:  # first opening: the record is created
         plan = await decide(_never_opened(candidate))
         assert plan is not None, "a never-opened station always opens"
         first = Plan(msgspec.structs.replace(plan.record, version=1), plan.event)
         try:
-            return await kept.create(store, site_id, first)
+            return await kept.create(first)
         except Problem as problem:
             if problem.status != 409:
                 raise  # created by someone else just now: decide again on theirs, below
-    return await kept.change(store, site_id, decide)
+    return await kept.change(site_id, decide)
 
 
 async def update_station(
@@ -227,7 +227,7 @@ async def update_station(
         updated = msgspec.structs.replace(current, **changes)
         return Plan(updated, _event(updated, "updated", actor, now, detail=", ".join(sorted(changes))))
 
-    return await _kept(store).change(store, site_id, decide)
+    return await _kept(store).change(site_id, decide)
 
 
 async def count(store: Store, config: SurgeConfig, site_id: str, data: CountIn, actor: str | None) -> Station:
@@ -242,7 +242,7 @@ async def count(store: Store, config: SurgeConfig, site_id: str, data: CountIn, 
         )
         return Plan(counted, _event(counted, "counted", actor, now))
 
-    return await _kept(store).change(store, site_id, decide)
+    return await _kept(store).change(site_id, decide)
 
 
 async def check(
@@ -267,7 +267,7 @@ async def check(
         action = "checked_in" if arriving else "checked_out"
         return Plan(changed, _event(changed, action, actor, now, people=data.people, detail=data.detail))
 
-    return await _kept(store).change(store, site_id, decide)
+    return await _kept(store).change(site_id, decide)
 
 
 async def close(store: Store, config: SurgeConfig, site_id: str, data: CloseIn, actor: str | None) -> Station:
@@ -316,7 +316,7 @@ async def close(store: Store, config: SurgeConfig, site_id: str, data: CloseIn, 
             current, status="closed", occupancy=0, closed_at=now, version=current.version + 1
         )
         change = Change()
-        kept.put(change, site_id, closed, closed.version)
+        kept.put(change, current, closed)
         if target is not None:
             moved = msgspec.structs.replace(
                 target,
@@ -326,7 +326,7 @@ async def close(store: Store, config: SurgeConfig, site_id: str, data: CloseIn, 
                 counted_at=now,
                 version=target.version + 1,
             )
-            kept.put(change, target.id, moved, moved.version)
+            kept.put(change, target, moved)
         event = _event(closed, "closed", actor, now, people=current.occupancy, detail=data.reason)
         event.moved_to = target.id if target else None
         await commit(store.scripts.apply, change, event, store.keys.events)
@@ -377,7 +377,7 @@ def _put_counts(change: Change, store: Store, current: Station, **counts: object
     updated = msgspec.structs.replace(current, **counts, version=current.version + 1)
     if current.version == 0:
         raise Problem(409, "Station closed", f"station {current.id} is not open", kind="station-closed")
-    _kept(store).put(change, current.id, updated, updated.version)
+    _kept(store).put(change, current, updated)
     return updated
 
 

@@ -19,13 +19,13 @@ from dispatch import stations
 from dispatch.crews import Crew, crew_or_404, roster
 from dispatch.driving import Stop, distances, order
 from dispatch.events import RunPlanned, TransportChanged
-from dispatch.versioned import Kept
 from dispatch.work import fresh_point, replan
 from geo.point import Point, distance_m
 from incident.alarms import raise_alarm
 from incident.config import CrewKind, SurgeConfig
 from incident.events import Change, Conflict, commit, retrying
 from incident.incidents import select_incident, select_many
+from incident.kept import Kept
 from incident.problems import Problem, invalid_field, unknown_ticket
 from incident.status import Status
 from incident.store import Store
@@ -116,19 +116,19 @@ _INCIDENT_AFTER: dict[str, Status] = {
 
 
 def _requests(store: Store) -> Kept[TransportRequest]:
-    return Kept("transport-request", TransportRequest, store.keys.transport)
+    return Kept(store, "transport-request", TransportRequest, store.keys.transport)
 
 
 def _runs(store: Store) -> Kept[Run]:
-    return Kept("run", Run, store.keys.run)
+    return Kept(store, "run", Run, store.keys.run)
 
 
 async def get_request(store: Store, request_id: str) -> TransportRequest:
-    return await _requests(store).get_or_404(store, request_id)
+    return await _requests(store).get_or_404(request_id)
 
 
 async def get_run(store: Store, run_id: str) -> Run:
-    return await _runs(store).get_or_404(store, run_id)
+    return await _runs(store).get_or_404(run_id)
 
 
 def request_view(config: SurgeConfig, request: TransportRequest) -> RequestView:
@@ -144,23 +144,23 @@ async def list_requests(
 ) -> list[TransportRequest]:
     low = int(since.timestamp()) if since else "-inf"  # scores are whole seconds
     ids = cast(list[bytes], await store.redis.zrevrangebyscore(store.keys.transports, "+inf", low, 0, limit))
-    found = await _requests(store).many(store, [i.decode() for i in ids])
+    found = await _requests(store).many([i.decode() for i in ids])
     return [r for r in found if status is None or r.status == status]
 
 
 async def ride_of(store: Store, ticket: str) -> TransportRequest | None:
     """The incident's ride not yet ended, if it has one."""
     found = cast(bytes | None, await store.redis.hget(store.keys.ride_of(ticket), "id"))
-    return await _requests(store).get(store, found.decode()) if found else None
+    return await _requests(store).get(found.decode()) if found else None
 
 
 async def requests_of(store: Store, run: Run) -> list[TransportRequest]:
-    return await _requests(store).many(store, run.requests)
+    return await _requests(store).many(run.requests)
 
 
 async def list_runs(store: Store, *, limit: int = 200) -> list[Run]:
     ids = cast(list[bytes], await store.redis.zrevrange(store.keys.runs, 0, limit - 1))
-    return await _runs(store).many(store, [i.decode() for i in ids])
+    return await _runs(store).many([i.decode() for i in ids])
 
 
 async def create_request(
@@ -238,7 +238,7 @@ async def create_request(
             updated_at=now,
             created_by=actor,
         )
-        _requests(store).put(change, request_id, request, 1, new=True)
+        _requests(store).put(change, None, request)
         change.zadd(store.keys.transports, int(now.timestamp()), request_id)
         # One ride at a time per incident: a double click must not hold the places twice.
         change.guard(store.keys.ride_of(data.ticket), "id", "").hset(
@@ -283,7 +283,7 @@ async def schedule(store: Store, config: SurgeConfig, data: RunIn, actor: str | 
     run_id = f"R{number}"
 
     async def attempt() -> Run:
-        requests = {r.id: r for r in await _requests(store).many(store, ids)}
+        requests = {r.id: r for r in await _requests(store).many(ids)}
         for request_id in ids:
             if request_id not in requests:
                 raise Problem(
@@ -324,7 +324,7 @@ async def schedule(store: Store, config: SurgeConfig, data: RunIn, actor: str | 
             created_at=now,
             created_by=actor,
         )
-        _runs(store).put(change, run_id, run, 1, new=True)
+        _runs(store).put(change, None, run)
         # One run at a time per van: its room and its pickup times are for this run alone.
         change.guard(store.keys.van_run(crew.id), "run", "").hset(
             store.keys.van_run(crew.id), {"run": run_id}
@@ -341,7 +341,7 @@ async def schedule(store: Store, config: SurgeConfig, data: RunIn, actor: str | 
                 updated_at=now,
                 version=request.version + 1,
             )
-            _requests(store).put(change, request_id, scheduled, scheduled.version)
+            _requests(store).put(change, request, scheduled)
             move_along(change, store, incidents.get(request.ticket), Status.ASSIGNED, now, crew_id=crew.id)
         event = RunPlanned(
             run_id=run_id, at=now, actor=actor, crew_id=crew.id, requests=ordered, station=run.station
@@ -415,7 +415,7 @@ async def move(
 
     async def attempt() -> TransportRequest:
         now = datetime.now(UTC)
-        request = await kept.get_or_404(store, request_id)
+        request = await kept.get_or_404(request_id)
         if crew is not None and request.crew_id != crew:
             raise Problem(
                 404, "Not Found", f"no transport request {request_id!r}", kind="unknown-transport-request"
@@ -429,7 +429,7 @@ async def move(
             )
         change = Change()
         moved = msgspec.structs.replace(request, status=to, updated_at=now, version=request.version + 1)
-        kept.put(change, request_id, moved, moved.version)
+        kept.put(change, request, moved)
         if to in FINAL:
             change.command("HDEL", store.keys.ride_of(request.ticket), "id")
             destination = await stations.station(store, config, request.station)
@@ -469,13 +469,13 @@ async def move(
 
 async def _finish_run(change: Change, store: Store, request: TransportRequest, now: datetime) -> None:
     assert request.run is not None
-    run = await _runs(store).get(store, request.run)
+    run = await _runs(store).get(request.run)
     if run is None or run.status == "done":
         return
-    others = [r for r in await _requests(store).many(store, run.requests) if r.id != request.id]
+    others = [r for r in await _requests(store).many(run.requests) if r.id != request.id]
     if all(r.status in FINAL for r in others):
         done = msgspec.structs.replace(run, status="done", version=run.version + 1)
-        _runs(store).put(change, run.id, done, done.version)
+        _runs(store).put(change, run, done)
         change.command("HDEL", store.keys.van_run(run.crew_id), "run")
 
 

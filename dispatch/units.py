@@ -1,27 +1,22 @@
 """A unit of work is one incident, or every incident of its street-segment job: changed as one.
 
 Assigning, unassigning and a crew's marks act on the unit in one atomic step with one event, which
-goes into the history of every incident it touched.
+goes into the history of every incident it touched (`change_unit`, through `Kept.change_many`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from datetime import datetime
-from typing import cast
 
 import msgspec
 
-from dispatch.events import DispatchEvent
-from incident.events import Change, commit, retrying
-from incident.incidents import put_incident, select_incident, select_many
-from incident.problems import unknown_ticket
-from incident.records import Incident, IncidentEvent
+from incident.incidents import kept_incidents, select_incident, select_many
+from incident.kept import Kept, Plans
+from incident.problems import Problem, unknown_ticket
+from incident.records import Incident
 from incident.status import Status
 from incident.store import Store
-
-Plan = tuple[list[tuple[Incident, Incident]], IncidentEvent | DispatchEvent, Change | None]
-"""What a decision about a unit comes to: (current, updated) pairs, the event, and more writes."""
 
 _LEFT = frozenset({Status.CANCELLED, Status.CLOSED, Status.WITH_911, Status.REFERRED})
 
@@ -41,12 +36,13 @@ class Job(msgspec.Struct, kw_only=True):
     version: int = 1
 
 
-unpack_job = msgspec.msgpack.Decoder(Job).decode
+def kept_jobs(store: Store) -> Kept[Job]:
+    """Jobs as kept records (they have no history of their own: their incidents' histories tell it)."""
 
+    def missing(job_id: str) -> Problem:
+        return Problem(404, "Not Found", f"no job {job_id!r}", kind="unknown-job", job=job_id)
 
-async def select_job(store: Store, job_id: str) -> Job | None:
-    blob = cast(bytes | None, await store.redis.hget(store.keys.job(job_id), "data"))
-    return unpack_job(blob) if blob else None
+    return Kept(store, "job", Job, store.keys.job, ident=lambda job: job.id, missing=missing)
 
 
 async def read_unit(store: Store, ticket: str) -> list[Incident]:
@@ -56,7 +52,7 @@ async def read_unit(store: Store, ticket: str) -> list[Incident]:
         raise unknown_ticket(ticket)
     if incident.job is None:
         return [incident]
-    job = await select_job(store, incident.job)
+    job = await kept_jobs(store).get(incident.job)
     if job is None or job.dissolved:
         return [incident]
     # A member cancelled or closed by itself has left the work; the rest go on as the job.
@@ -69,22 +65,9 @@ async def read_unit(store: Store, ticket: str) -> list[Incident]:
 
 
 async def change_unit(
-    store: Store, ticket: str, decide: Callable[[list[Incident]], Awaitable[Plan | None]]
+    store: Store, ticket: str, decide: Callable[[list[Incident]], Awaitable[Plans[Incident] | None]]
 ) -> list[Incident]:
     """Read the unit, let `decide` plan the change, write it; read and decide again on a conflict."""
-
-    async def attempt() -> list[Incident]:
-        unit = await read_unit(store, ticket)
-        plan = await decide(unit)
-        if plan is None:
-            return unit
-        pairs, event, change = plan
-        change = change or Change()
-        for current, updated in pairs:
-            put_incident(change, store, current, updated)
-        histories = [store.keys.history(updated.ticket) for _, updated in pairs]
-        await commit(store.scripts.apply, change, event, store.keys.events, *histories)
-        changed = {updated.ticket: updated for _, updated in pairs}
-        return [changed.get(incident.ticket, incident) for incident in unit]
-
-    return await retrying(attempt, f"incident {ticket}")
+    return await kept_incidents(store).change_many(
+        lambda: read_unit(store, ticket), decide, f"incident {ticket}"
+    )

@@ -11,7 +11,8 @@ import msgspec
 from incident import center
 from incident.center import Activation
 from incident.config import SurgeConfig
-from incident.incidents import Decision, change_incident, select_incident, select_many
+from incident.incidents import kept_incidents, select_incident, select_many
+from incident.kept import Plan
 from incident.phone import to_e164
 from incident.records import Incident, NoteAdded
 from incident.search_words import search_words
@@ -29,16 +30,14 @@ async def add_note(store: Store, ticket: str, note: NoteIn, actor: str | None) -
     """Keep a person's note in the incident's history (the incident's version moves with it)."""
     text = note.text.strip()
 
-    async def decide(current: Incident) -> Decision:
+    async def decide(current: Incident) -> Plan[Incident] | None:
         now = datetime.now(UTC)
         updated = msgspec.structs.replace(current, updated_at=now, version=current.version + 1)
-        return (
-            updated,
-            NoteAdded(ticket=ticket, at=now, actor=actor, text=text, version=updated.version),
-            None,
+        return Plan(
+            updated, NoteAdded(ticket=ticket, at=now, actor=actor, text=text, version=updated.version)
         )
 
-    return await change_incident(store, ticket, decide)
+    return await kept_incidents(store).change(ticket, decide)
 
 
 class Found(msgspec.Struct, kw_only=True):

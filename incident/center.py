@@ -27,7 +27,8 @@ from incident.alarms import raise_alarm
 from incident.auth.audit import ModeSwitched
 from incident.config import ModeProfile, Priority, SurgeConfig
 from incident.events import Change, Conflict, commit
-from incident.incidents import Decision, IncidentFilter, change_incident, held_elsewhere, select_incidents
+from incident.incidents import IncidentFilter, held_elsewhere, kept_incidents, select_incidents
+from incident.kept import Plan
 from incident.problems import Problem, invalid_field
 from incident.records import Incident, Requeued
 from incident.status import Status
@@ -349,11 +350,11 @@ async def requeue(
         )
         return category, due(config, mode, category, incident.priority, incident.opened_at)
 
-    async def decide(current: Incident) -> Decision:
+    async def decide(current: Incident) -> Plan[Incident] | None:
         state = await current_state(store)
         category, due_at = target(current)
         if state.version != version or (category, due_at) == (current.category, current.due_at):
-            return current
+            return None
         updated = msgspec.structs.replace(
             current,
             category=category,
@@ -370,7 +371,7 @@ async def requeue(
             reason=reason,
             version=updated.version,
         )
-        return updated, event, unchanged(Change(), store, state)
+        return Plan(updated, event, unchanged(Change(), store, state))
 
     while True:
         page, cursor = await select_incidents(store, IncidentFilter(statuses=_OPEN), before=cursor, limit=200)
@@ -379,7 +380,7 @@ async def requeue(
                 continue
             if (await current_state(store)).version != version:
                 return moved  # superseded by a newer switch
-            await change_incident(store, incident.ticket, decide)
+            await kept_incidents(store).change(incident.ticket, decide)
             moved += 1
         if cursor is None:
             return moved

@@ -19,7 +19,8 @@ from incident.config import SurgeConfig
 from incident.documents import cap
 from incident.eido import eido
 from incident.events import Change
-from incident.incidents import Decision, change_incident, select_calls, select_incident
+from incident.incidents import kept_incidents, select_calls, select_incident
+from incident.kept import Plan
 from incident.outbox import enqueue
 from incident.problems import Problem, invalid_field
 from incident.records import Call, Handoff, HandoffStep, HandoffStepped, Incident, Step
@@ -69,7 +70,7 @@ async def record_step(
     keys = store.keys
     changed = [False]  # whether the decision that was kept (the last one taken) changed anything
 
-    async def decide(current: Incident) -> Decision:
+    async def decide(current: Incident) -> Plan[Incident] | None:
         changed[0] = False
         if step == Step.NOTE and current.handoff is None:
             raise Problem(
@@ -77,7 +78,7 @@ async def record_step(
             )
         handoff = current.handoff or screened(actor, datetime.now(UTC), "handoff started by hand")
         if handoff.has(step) and step not in REPEATABLE:
-            return current  # the same answer twice (a retried callback) changes nothing
+            return None  # the same answer twice (a retried callback) changes nothing
         if step == Step.CALLER_RELEASED and not handoff.has(Step.TRANSFER_STARTED):
             raise Problem(
                 409,
@@ -134,9 +135,9 @@ async def record_step(
             ticket=ticket, at=now, actor=actor, step=step, detail=detail, version=updated.version
         )
         changed[0] = True
-        return updated, event, change
+        return Plan(updated, event, change)
 
-    updated = await change_incident(store, ticket, decide)
+    updated = await kept_incidents(store).change(ticket, decide)
     if step == Step.REJECTED and changed[0]:
         await raise_alarm(
             store,

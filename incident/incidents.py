@@ -1,30 +1,29 @@
 """Storage of incidents and calls: small typed functions that take the Store first.
 
-Reads decode MessagePack into records; every write goes through `events.commit`, with the indexes
-kept in step by `_reindex`, so a record, its indexes and its event always change together.
+Incidents are kept records (`incident.kept`): every write goes through `kept_incidents(store)`, whose
+`keeping` step is `_reindex`, so a record, its indexes and its event always change together.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import cast
 
 from geo.point import BBox
 from incident.config import Priority
-from incident.events import Change, commit, retrying
+from incident.events import Change
+from incident.kept import Kept
 from incident.problems import unknown_ticket
 from incident.records import (
     Call,
     CallAttached,
     Incident,
-    IncidentEvent,
     IncidentOpened,
     pack,
     unpack_call,
-    unpack_incident,
 )
 from incident.search_words import search_words
 from incident.status import Status
@@ -49,9 +48,22 @@ def on_the_clock(incident: Incident) -> bool:
     return incident.due_at is not None and incident.status not in _DONE and not held_elsewhere(incident)
 
 
+def kept_incidents(store: Store) -> Kept[Incident]:
+    """Incidents as kept records: each write keeps its indexes and the store's steps, and its history."""
+    return Kept(
+        store,
+        "incident",
+        Incident,
+        store.keys.incident,
+        ident=lambda incident: incident.ticket,
+        history=store.keys.history,
+        missing=unknown_ticket,
+        keeping=lambda change, before, after: _reindex(change, store, before, after),
+    )
+
+
 async def select_incident(store: Store, ticket: str) -> Incident | None:
-    data = cast(bytes | None, await store.redis.hget(store.keys.incident(ticket), "data"))
-    return unpack_incident(data) if data else None
+    return await kept_incidents(store).get(ticket)
 
 
 async def select_calls(store: Store, call_ids: list[str]) -> list[Call]:
@@ -67,16 +79,14 @@ async def insert_incident(
     store: Store, incident: Incident, call: Call, actor: str | None, change: Change
 ) -> str:
     """Store a new incident with its first call; `change` may carry more guarded writes."""
-    keys = store.keys
-    change.guard(keys.incident(incident.ticket), "v", "")
-    _put(change, store, incident)
-    change.set(keys.call(call.id), pack(call))
+    kept = kept_incidents(store)
+    kept.put(change, None, incident)
+    change.set(store.keys.call(call.id), pack(call))
     _index_caller(change, store, incident, call)
-    _reindex(change, store, None, incident)
     event = IncidentOpened(
         ticket=incident.ticket, at=incident.opened_at, actor=actor, call_id=call.id, incident=incident
     )
-    return await _commit(store, change, event, incident.ticket)
+    return await kept.commit(change, event, [incident], [])
 
 
 async def attach_call(
@@ -89,11 +99,10 @@ async def attach_call(
     triage: TriageResult | None = None,
 ) -> str:
     """Store `call` on an existing incident; Conflict if it changed since `current` was read."""
-    _guard_version(change, store, current)
-    _put(change, store, updated)
+    kept = kept_incidents(store)
+    kept.put(change, current, updated)
     change.set(store.keys.call(call.id), pack(call))
     _index_caller(change, store, updated, call)
-    _reindex(change, store, current, updated)
     event = CallAttached(
         ticket=updated.ticket,
         at=updated.updated_at,
@@ -104,49 +113,7 @@ async def attach_call(
         priority=updated.priority,
         life_safety=updated.life_safety,
     )
-    return await _commit(store, change, event, updated.ticket)
-
-
-async def update_incident(
-    store: Store, current: Incident, updated: Incident, event: IncidentEvent, change: Change | None = None
-) -> str:
-    """Store a change to an incident with its event; Conflict if it changed since `current` was read.
-
-    `change` may carry more writes that must land with it (an outbox delivery, a deadline).
-    """
-    change = change or Change()
-    _guard_version(change, store, current)
-    _put(change, store, updated)
-    _reindex(change, store, current, updated)
-    return await _commit(store, change, event, updated.ticket)
-
-
-Decision = Incident | tuple[Incident, IncidentEvent, Change | None]
-"""What a decision about an incident comes to: the incident unchanged, or (updated, event, more writes)."""
-
-
-async def change_incident(
-    store: Store, ticket: str, decide: Callable[[Incident], Awaitable[Decision]]
-) -> Incident:
-    """Read the incident, let `decide` say what changes, and write it with its event.
-
-    If someone else changed the incident meanwhile, read it again and decide again, so every decision
-    is taken on the incident as it is. `decide` raises a Problem to refuse; returning the incident
-    unchanged writes nothing.
-    """
-
-    async def attempt() -> Incident:
-        current = await select_incident(store, ticket)
-        if current is None:
-            raise unknown_ticket(ticket)
-        outcome = await decide(current)
-        if isinstance(outcome, Incident):
-            return outcome
-        updated, event, change = outcome
-        await update_incident(store, current, updated, event, change)
-        return updated
-
-    return await retrying(attempt, f"incident {ticket}")
+    return await kept.commit(change, event, [updated], [])
 
 
 @dataclass(frozen=True, slots=True)
@@ -322,10 +289,7 @@ async def _smallest_index(store: Store, where: IncidentFilter) -> str:
 
 async def select_many(store: Store, tickets: Iterable[str]) -> list[Incident]:
     """The incidents with these tickets (missing ones left out), in one round trip."""
-    pipe = store.redis.pipeline(transaction=False)
-    for ticket in tickets:
-        pipe.hget(store.keys.incident(ticket), "data")
-    return [unpack_incident(blob) for blob in await pipe.execute() if blob]
+    return await kept_incidents(store).many(list(tickets))
 
 
 def _index_caller(change: Change, store: Store, incident: Incident, call: Call) -> None:
@@ -335,26 +299,6 @@ def _index_caller(change: Change, store: Store, incident: Incident, call: Call) 
         change.zadd(key, incident.seq, incident.ticket).expire(key, CALLER_MEMORY_S)
     for word in search_words(call.narrative, call.address):
         change.zadd(store.keys.by_word(word), incident.seq, incident.ticket)
-
-
-def put_incident(change: Change, store: Store, current: Incident | None, updated: Incident) -> None:
-    """Plan the write of `updated` (guarded on `current`'s version) with its indexes, into `change`.
-
-    For writers that change several incidents under one event (a street-segment job).
-    """
-    if current is not None:
-        _guard_version(change, store, current)
-    _put(change, store, updated)
-    _reindex(change, store, current, updated)
-
-
-def _put(change: Change, store: Store, incident: Incident) -> None:
-    # `v` mirrors incident.version so the Lua guard can compare it without decoding MessagePack.
-    change.hset(store.keys.incident(incident.ticket), {"v": incident.version, "data": pack(incident)})
-
-
-def _guard_version(change: Change, store: Store, current: Incident) -> None:
-    change.guard(store.keys.incident(current.ticket), "v", str(current.version))
 
 
 def _reindex(change: Change, store: Store, before: Incident | None, after: Incident) -> None:
@@ -434,7 +378,3 @@ def _reindex_open_geo(change: Change, store: Store, before: Incident | None, aft
         change.zrem(keys.open_geo(old[0]), ticket)
     if new is not None and after.location is not None:
         change.geoadd(keys.open_geo(new[0]), after.location, ticket)
-
-
-async def _commit(store: Store, change: Change, event: IncidentEvent, ticket: str) -> str:
-    return await commit(store.scripts.apply, change, event, store.keys.events, store.keys.history(ticket))

@@ -12,7 +12,8 @@ from geo.result import GeoResult, Method
 from incident.events import Change
 from incident.geocoding import GeoService
 from incident.handoff import update_911
-from incident.incidents import Decision, change_incident
+from incident.incidents import kept_incidents
+from incident.kept import Plan
 from incident.problems import Problem, invalid_field
 from incident.records import Incident, IncidentLocated
 from incident.store import Store
@@ -70,10 +71,10 @@ async def set_location(
     placed = geo.place(result)
     kept: list[Incident] = []
 
-    async def decide(current: Incident) -> Decision:
+    async def decide(current: Incident) -> Plan[Incident] | None:
         if only_if_unplaced and not current.needs_location:
             kept.append(current)
-            return current
+            return None
         updated = msgspec.structs.replace(
             current,
             location=result.point,
@@ -96,9 +97,9 @@ async def set_location(
             version=updated.version,
         )
         change = Change()
-        return await update_911(store, geo.config, current, updated, change), event, change
+        return Plan(await update_911(store, geo.config, current, updated, change), event, change)
 
-    updated = await change_incident(store, ticket, decide)
+    updated = await kept_incidents(store).change(ticket, decide)
     return None if kept else updated
 
 

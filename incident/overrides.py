@@ -11,7 +11,8 @@ from incident import center
 from incident.config import Priority, SurgeConfig
 from incident.events import Change
 from incident.handoff import update_911
-from incident.incidents import Decision, change_incident
+from incident.incidents import kept_incidents
+from incident.kept import Plan
 from incident.problems import invalid_field
 from incident.records import Incident, Override, TriageOverridden
 from incident.store import Store
@@ -33,7 +34,7 @@ async def override(
     if request.category is not None and config.category(request.category) is None:
         raise invalid_field("category", f"unknown category {request.category!r}")
 
-    async def decide(current: Incident) -> Decision:
+    async def decide(current: Incident) -> Plan[Incident] | None:
         state = await center.current(store)
         now = datetime.now(UTC)
         decision = Override(
@@ -59,6 +60,6 @@ async def override(
         event = TriageOverridden(
             ticket=ticket, at=now, actor=actor, override=decision, version=updated.version
         )
-        return updated, event, change
+        return Plan(updated, event, change)
 
-    return await change_incident(store, ticket, decide)
+    return await kept_incidents(store).change(ticket, decide)

@@ -22,7 +22,8 @@ import phonenumbers
 from incident.config import SurgeConfig
 from incident.documents import CANCELLED, cap, partner_alert_id, partner_headline, partner_state
 from incident.events import Change
-from incident.incidents import Decision, change_incident
+from incident.incidents import kept_incidents
+from incident.kept import Plan
 from incident.problems import Problem, invalid_field
 from incident.records import (
     Incident,
@@ -63,10 +64,10 @@ async def share(
     if not request.shared and headline is not None:
         raise invalid_field("headline", "a headline goes with a share, not with stopping one")
 
-    async def decide(current: Incident) -> Decision:
+    async def decide(current: Incident) -> Plan[Incident] | None:
         was = current.partners
         if not request.shared and (was is None or not was.shared):
-            return current  # nothing partners see to take back
+            return None  # nothing partners see to take back
         if request.shared and current.status in DONE:
             raise Problem(
                 409,
@@ -77,7 +78,7 @@ async def share(
             )
         kept = headline if request.shared else (was.headline if was else None)
         if was is not None and was.shared == request.shared and was.headline == kept:
-            return current
+            return None
         now = datetime.now(UTC)
         updated = msgspec.structs.replace(
             current,
@@ -88,9 +89,9 @@ async def share(
         event = PartnersChanged(
             ticket=ticket, at=now, actor=actor, shared=request.shared, headline=kept, version=updated.version
         )
-        return updated, event, None
+        return Plan(updated, event)
 
-    return await change_incident(store, ticket, decide)
+    return await kept_incidents(store).change(ticket, decide)
 
 
 def _has_phone_number(text: str, region: str) -> bool:

@@ -8,7 +8,8 @@ from typing import Annotated
 import msgspec
 
 from incident.events import Change
-from incident.incidents import Decision, change_incident, put_incident
+from incident.incidents import kept_incidents
+from incident.kept import Plan
 from incident.problems import (
     Problem,
     held_for_911,
@@ -56,7 +57,7 @@ async def change_status(
     if request.crew_id is not None and not await store.redis.hexists(store.keys.crews, request.crew_id):
         raise invalid_field("crew_id", f"no crew {request.crew_id!r}")
 
-    async def decide(current: Incident) -> Decision:
+    async def decide(current: Incident) -> Plan[Incident] | None:
         if crew is not None and current.assigned_crew != crew:
             raise unknown_ticket(ticket)  # another crew's incident does not exist, as far as this crew knows
         if current.job is not None and request.to in _JOB_MOVES:
@@ -94,9 +95,9 @@ async def change_status(
             version=updated.version,
             crew_id=updated.assigned_crew,
         )
-        return updated, event, None
+        return Plan(updated, event)
 
-    return await change_incident(store, ticket, decide)
+    return await kept_incidents(store).change(ticket, decide)
 
 
 def move_along(
@@ -125,7 +126,7 @@ def move_along(
         updated_at=now,
         version=incident.version + 1,
     )
-    put_incident(change, store, incident, updated)
+    kept_incidents(store).put(change, incident, updated)
 
 
 def _resolved_at(current: Incident, to: Status, now: datetime) -> datetime | None:

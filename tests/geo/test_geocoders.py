@@ -41,8 +41,9 @@ class FakeService(BaseSyncAdapter):  # type: ignore[misc]
 
 
 @pytest.fixture(autouse=True)
-def _reset() -> None:
-    FakeService.answers, FakeService.requests, FakeService.down = {}, [], False
+def _reset(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name, fresh in (("answers", {}), ("requests", []), ("down", False)):
+        monkeypatch.setattr(FakeService, name, fresh)
 
 
 @pytest.fixture
@@ -81,12 +82,14 @@ async def test_sure_gazetteer_answers_never_go_online(gazetteer: Gazetteer, stor
     assert FakeService.requests == []
 
 
-async def test_unsure_goes_online_and_is_cached(gazetteer: Gazetteer, store: Store) -> None:
+async def test_unsure_goes_online_and_is_cached(
+    gazetteer: Gazetteer, store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """An address the gazetteer only knows as a street is asked of Nominatim once, then served from Redis.
 
     Its answer leads, but only as a candidate (below the bar, with a warning) until an agent confirms it.
     """
-    FakeService.answers = {"nominatim": NOMINATIM_ANSWER}
+    monkeypatch.setattr(FakeService, "answers", {"nominatim": NOMINATIM_ANSWER})
     chain = _chain(gazetteer, store, "nominatim")
     first = await chain.geocode("1128 Elmwood Ave")
     assert first[0].method is Method.PROVIDER
@@ -98,29 +101,37 @@ async def test_unsure_goes_online_and_is_cached(gazetteer: Gazetteer, store: Sto
     assert len(FakeService.requests) == 1
 
 
-async def test_provider_down_falls_back_to_the_gazetteer(gazetteer: Gazetteer, store: Store) -> None:
+async def test_provider_down_falls_back_to_the_gazetteer(
+    gazetteer: Gazetteer, store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """A provider that fails costs nothing but its attempt: the gazetteer's candidates still come back."""
-    FakeService.down = True
+    monkeypatch.setattr(FakeService, "down", True)
     results = await _chain(gazetteer, store, "nominatim", "arcgis").geocode("1128 Elmwood Ave")
     assert results
     assert results[0].method is Method.STREET
     assert len(FakeService.requests) == 2
 
 
-async def test_census_geocoder_answers_in_geopy_style(gazetteer: Gazetteer, store: Store) -> None:
+async def test_census_geocoder_answers_in_geopy_style(
+    gazetteer: Gazetteer, store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The US Census provider reads its JSON (addressMatches) into a result."""
-    FakeService.answers = {
-        "onelineaddress": {
-            "result": {
-                "addressMatches": [
-                    {
-                        "matchedAddress": "1128 ELMWOOD AVE, BUFFALO, NY, 14222",
-                        "coordinates": {"x": -78.877, "y": 42.9265},
-                    }
-                ]
+    monkeypatch.setattr(
+        FakeService,
+        "answers",
+        {
+            "onelineaddress": {
+                "result": {
+                    "addressMatches": [
+                        {
+                            "matchedAddress": "1128 ELMWOOD AVE, BUFFALO, NY, 14222",
+                            "coordinates": {"x": -78.877, "y": 42.9265},
+                        }
+                    ]
+                }
             }
-        }
-    }
+        },
+    )
     results = await _chain(gazetteer, store, "census").geocode("1128 Elmwood Ave")
     assert results[0].source == "census"
     assert results[0].label.startswith("1128 ELMWOOD AVE")
@@ -133,14 +144,20 @@ async def test_offline_only_when_asked(gazetteer: Gazetteer, store: Store) -> No
     assert FakeService.requests == []
 
 
-async def test_online_answer_outside_the_city_is_only_a_candidate(gazetteer: Gazetteer, store: Store) -> None:
+async def test_online_answer_outside_the_city_is_only_a_candidate(
+    gazetteer: Gazetteer, store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """An online geocoder's Elmwood Avenue in another city is never taken as sure."""
 
-    FakeService.answers = {
-        "nominatim": [
-            {"lat": "40.0", "lon": "-75.0", "display_name": "Elmwood Ave, elsewhere", "importance": 0.9}
-        ]
-    }
+    monkeypatch.setattr(
+        FakeService,
+        "answers",
+        {
+            "nominatim": [
+                {"lat": "40.0", "lon": "-75.0", "display_name": "Elmwood Ave, elsewhere", "importance": 0.9}
+            ]
+        },
+    )
     chain = _chain(gazetteer, store, "nominatim")
     chain.home = Zones("City of Buffalo").inside
     results = await chain.geocode("1128 Elmwood Ave")

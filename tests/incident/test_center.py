@@ -17,9 +17,9 @@ from incident import center, intake, report
 from incident.auth.roles import Role
 from incident.center import check_review
 from incident.config import SurgeConfig
-from incident.incidents import Decision, change_incident, insert_incident
+from incident.incidents import insert_incident
+from incident.kept import Kept, Plan
 from incident.records import Incident
-from incident.store import Store
 from tests.incident.deadlines import make_past_due
 from tests.support import as_role
 
@@ -289,20 +289,25 @@ async def test_a_switch_keeps_an_override_made_during_its_requeue(
 ) -> None:
     """A category override that lands while a switch re-dates work is kept, and dated by the new mode."""
     ticket = (await (await client.post("/api/v1/calls", json=NO_HEAT)).get_json())["ticket"]
-    real = change_incident
+    real = Kept.change
+    overridden: list[str] = []
 
     async def override_first(
-        store: Store, at: str, decide: Callable[[Incident], Awaitable[Decision]]
+        kept: Kept[Incident], at: str, decide: Callable[[Incident], Awaitable[Plan[Incident] | None]]
     ) -> Incident:
-        done = await client.post(
-            f"/api/v1/incidents/{at}/override", json={"category": "utility", "reason": "it is the gas line"}
-        )
-        assert done.status_code == 200
-        return await real(store, at, decide)
+        if not overridden:  # the switch's first write: the requeue of `ticket`
+            overridden.append(at)
+            done = await client.post(
+                f"/api/v1/incidents/{at}/override",
+                json={"category": "utility", "reason": "it is the gas line"},
+            )
+            assert done.status_code == 200
+        return await real(kept, at, decide)
 
-    monkeypatch.setattr(center, "change_incident", override_first)
+    monkeypatch.setattr(Kept, "change", override_first)
     await client.post("/api/v1/mode", json={"mode": "incident", "name": "October Storm", "reason": "storm"})
-    monkeypatch.setattr(center, "change_incident", real)
+    monkeypatch.setattr(Kept, "change", real)
+    assert overridden == [ticket]
     incident = (await (await client.get(f"/api/v1/incidents/{ticket}")).get_json())["incident"]
     assert incident["category"] == "utility"
     assert _minutes(incident) == 240, "utility P2 by the incident profile"
