@@ -89,6 +89,11 @@ async def get(store: Store, service_id: str) -> Service:
     return await _kept(store).get_or_404(service_id)
 
 
+async def by_id(store: Store, ids: list[str]) -> dict[str, Service]:
+    """The services with these ids (unknown ones left out)."""
+    return {service.id: service for service in await _kept(store).many(ids)}
+
+
 async def directory(store: Store) -> list[Service]:
     ids = sorted(i.decode() for i in cast(set[bytes], await store.redis.smembers(store.keys.agencies)))
     return await _kept(store).many(ids)

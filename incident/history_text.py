@@ -1,6 +1,12 @@
-"""An incident's history in words a person reads at 3 a.m.: one line per event, who and what."""
+"""An incident's history in words: for staff a line per event; for its resident, the public steps.
+
+Staff read who did what (`describe`). The resident who asked sees only the steps of the request
+(`public_step`): never a name, a number, a crew, a place or the narrative.
+"""
 
 from __future__ import annotations
+
+import enum
 
 from dispatch.events import (
     CrewMarked,
@@ -22,8 +28,10 @@ from incident.records import (
     PartnersChanged,
     Requeued,
     StatusChanged,
+    Step,
     TriageOverridden,
 )
+from incident.status import Status
 
 
 def _words(value: str) -> str:
@@ -72,3 +80,99 @@ def describe(event: Event) -> str:  # one branch per kind of event
         case AlarmRaised(kind=kind, message=message):
             return f"Alarm ({_words(kind)}): {message}"
     return type(event).__name__  # events of no one incident
+
+
+class PublicStep(enum.StrEnum):
+    """A step of a request as the resident who made it follows it on /track."""
+
+    RECEIVED = "received"
+    ANOTHER_REPORT = "another_report"
+    ASSIGNED = "assigned"
+    ON_THE_WAY = "on_the_way"
+    ON_SCENE = "on_scene"
+    DONE = "done"
+    CLOSED = "closed"
+    CANCELLED = "cancelled"
+    BACK_IN_QUEUE = "back_in_queue"
+    WITH_911 = "with_911"
+    BACK_FROM_911 = "back_from_911"
+    REFERRED = "referred"
+    AGENCY_ACCEPTED = "agency_accepted"
+    AGENCY_DECLINED = "agency_declined"
+    AGENCY_DONE = "agency_done"
+    RIDE_BOOKED = "ride_booked"
+    RIDE_PICKED_UP = "ride_picked_up"
+    RIDE_ARRIVED = "ride_arrived"
+    RIDE_CANCELLED = "ride_cancelled"
+
+
+PUBLIC_WORDS: dict[PublicStep, str] = {
+    PublicStep.RECEIVED: "Request received",
+    PublicStep.ANOTHER_REPORT: "Another report about it received",
+    PublicStep.ASSIGNED: "Given to a crew",
+    PublicStep.ON_THE_WAY: "A crew is on the way",
+    PublicStep.ON_SCENE: "A crew is there",
+    PublicStep.DONE: "Done",
+    PublicStep.CLOSED: "Closed",
+    PublicStep.CANCELLED: "Cancelled",
+    PublicStep.BACK_IN_QUEUE: "Waiting for a crew again",
+    PublicStep.WITH_911: "Passed to 911",
+    PublicStep.BACK_FROM_911: "Back with 311",
+    PublicStep.REFERRED: "Referred to {agency}",
+    PublicStep.AGENCY_ACCEPTED: "{agency} has taken it on",
+    PublicStep.AGENCY_DECLINED: "{agency} could not take it; back with 311",
+    PublicStep.AGENCY_DONE: "{agency} has finished",
+    PublicStep.RIDE_BOOKED: "A ride to a warming station is booked",
+    PublicStep.RIDE_PICKED_UP: "Picked up for the warming station",
+    PublicStep.RIDE_ARRIVED: "Arrived at the warming station",
+    PublicStep.RIDE_CANCELLED: "The ride to the warming station is off",
+}
+"""What each step says; `{agency}` is the agency's public name."""
+
+_BY_STATUS = {
+    Status.OPEN: PublicStep.BACK_IN_QUEUE,
+    Status.ASSIGNED: PublicStep.ASSIGNED,
+    Status.EN_ROUTE: PublicStep.ON_THE_WAY,
+    Status.ON_SCENE: PublicStep.ON_SCENE,
+    Status.RESOLVED: PublicStep.DONE,
+    Status.CLOSED: PublicStep.CLOSED,
+    Status.CANCELLED: PublicStep.CANCELLED,
+    Status.WITH_911: PublicStep.WITH_911,
+}
+_BY_REFERRAL = {
+    "sent": PublicStep.REFERRED,
+    "accepted": PublicStep.AGENCY_ACCEPTED,
+    "declined": PublicStep.AGENCY_DECLINED,
+    "completed": PublicStep.AGENCY_DONE,
+}
+_BY_RIDE = {
+    "scheduled": PublicStep.RIDE_BOOKED,
+    "picked_up": PublicStep.RIDE_PICKED_UP,
+    "dropped_off": PublicStep.RIDE_ARRIVED,
+    "no_show": PublicStep.RIDE_CANCELLED,
+    "cancelled": PublicStep.RIDE_CANCELLED,
+}
+
+
+def public_step(event: Event) -> tuple[PublicStep, str | None] | None:  # one branch per kind of event
+    """The step a resident may see for `event`, with the agency service it names; None if not theirs."""
+    match event:
+        case IncidentOpened():
+            return PublicStep.RECEIVED, None
+        case CallAttached():
+            return PublicStep.ANOTHER_REPORT, None
+        case StatusChanged(to_status=after) | CrewMarked(to_status=after) if after in _BY_STATUS:
+            return _BY_STATUS[after], None
+        case IncidentAssigned():
+            return PublicStep.ASSIGNED, None
+        case IncidentUnassigned():
+            return PublicStep.BACK_IN_QUEUE, None
+        case HandoffStepped(step=Step.TRANSFER_STARTED):
+            return PublicStep.WITH_911, None
+        case HandoffStepped(step=Step.REJECTED | Step.RELEASED):
+            return PublicStep.BACK_FROM_911, None
+        case ReferralChanged(status=status, service_id=service) if status in _BY_REFERRAL:
+            return _BY_REFERRAL[status], service
+        case TransportChanged(status=status) if status in _BY_RIDE:
+            return _BY_RIDE[status], None
+    return None  # staff's business: locations, notes, triage, partners, requeues, jobs, alarms

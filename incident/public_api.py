@@ -10,10 +10,12 @@ from quart import Blueprint, Response
 from quart_rate_limiter import rate_limit
 from quart_schema import document_response
 
-from dispatch import stations
+from dispatch import agencies, stations
 from geo.gazetteer import pretty_street
 from geo.point import Point
 from incident import center
+from incident.history import select_history
+from incident.history_text import PUBLIC_WORDS, PublicStep, public_step
 from incident.incidents import select_incident
 from incident.incidents_api import TICKET
 from incident.problems import Problem
@@ -25,8 +27,16 @@ blueprint = Blueprint("public_api", __name__, url_prefix="/api/v1")
 LOOKUPS_PER_ADDRESS = 120  # a minute
 
 
+class TrackStep(msgspec.Struct, kw_only=True):
+    """One step of a request on its way, as its resident follows it."""
+
+    at: datetime
+    step: PublicStep
+    words: str  # "A crew is on the way", "Referred to Erie County Department of Social Services"
+
+
 class TicketStatus(msgspec.Struct, kw_only=True):
-    """A ticket as a resident may see it: what kind of problem, and where it stands."""
+    """A ticket as a resident may see it: what kind of problem, where it stands, and how it got there."""
 
     ticket: str
     category: str
@@ -34,6 +44,10 @@ class TicketStatus(msgspec.Struct, kw_only=True):
     opened_at: datetime
     updated_at: datetime
     resolved_at: datetime | None
+    steps: list[TrackStep] = []
+
+
+HISTORY_READ = 1000  # events read for a timeline: a request with more shows its first thousand
 
 
 class CenterStatus(msgspec.Struct, kw_only=True):
@@ -123,7 +137,25 @@ async def ticket_status(ticket: str) -> TicketStatus | None:
         opened_at=incident.opened_at,
         updated_at=incident.updated_at,
         resolved_at=incident.resolved_at,
+        steps=await _steps(ticket),
     )
+
+
+async def _steps(ticket: str) -> list[TrackStep]:
+    """The request's public timeline: its history's steps a resident may see, each said once in a row."""
+    seen: list[tuple[datetime, PublicStep, str | None]] = []
+    for stored in await select_history(store(), ticket, limit=HISTORY_READ):
+        shown = public_step(stored.event)
+        if shown is not None:
+            seen.append((stored.event.at, *shown))
+    services = await agencies.by_id(store(), sorted({service for _, _, service in seen if service}))
+    steps: list[TrackStep] = []
+    for at, step, service in seen:
+        agency = services[service].organization if service in services else "an outside agency"
+        words = PUBLIC_WORDS[step].format(agency=agency)
+        if not steps or (steps[-1].step, steps[-1].words) != (step, words):
+            steps.append(TrackStep(at=at, step=step, words=words))
+    return steps
 
 
 async def open_stations() -> list[PublicStation]:

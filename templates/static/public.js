@@ -17,6 +17,18 @@
     const meanings = JSON.parse(result.dataset.meanings);
     every(30, async () => {
       const found = await get(`/api/v1/public/tickets/${encodeURIComponent(result.dataset.ticket)}`);
+      const steps = $("steps");
+      if (steps.children.length !== found.steps.length) {
+        steps.replaceChildren(...found.steps.map((step) => {
+          const item = document.createElement("li");
+          const at = document.createElement("time");
+          item.dataset.step = step.step;
+          at.dateTime = step.at;
+          at.textContent = new Date(step.at).toLocaleString();
+          item.append(at, ` ${step.words}`);
+          return item;
+        }));
+      }
       if ($("status").dataset.status === found.status) return; // said once, when it changes
       $("status").dataset.status = found.status;
       $("status").textContent = found.status.replace("_", " ");

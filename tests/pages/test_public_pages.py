@@ -55,7 +55,7 @@ def test_open_stations_show_on_a_map_and_a_list_with_no_internet(page: Page, liv
 def test_public_pages_say_the_public_message_take_a_spaced_ticket_and_keep_current(
     page: Page, live: Server
 ) -> None:
-    """The storm's public message (not the staff's); "2026 000001" works; status and stations update live."""
+    """The storm's public message (not the staff's); "2026 000001" works; status, steps, stations live."""
     page.clock.install()
     with live.client(live.token("supervisor")) as api:
         storm = {"mode": "incident", "name": "December Storm", "reason": "lake-effect snow"}
@@ -76,6 +76,10 @@ def test_public_pages_say_the_public_message_take_a_spaced_ticket_and_keep_curre
         page.clock.fast_forward("00:31")
         expect(page.locator("#status")).to_have_attribute("data-status", "assigned", timeout=5_000)
         expect(page.locator("#meaning")).to_contain_text("A crew has your request on its list.")
+        steps = page.locator("#steps li")
+        expect(steps).to_have_count(2)
+        expect(steps.nth(1)).to_contain_text("Given to a crew")
+        assert "saw-1" not in page.locator("#steps").inner_text()
         page.goto("/stations")
         expect(page.locator("#none")).to_be_visible()
         body = {"capacity_day": 60, "capacity_overnight": 40}

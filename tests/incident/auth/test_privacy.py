@@ -80,7 +80,7 @@ async def test_public_ticket_lookup_says_where_it_stands(app: App) -> None:
     body = await (await app.test_client().get(f"/api/v1/public/tickets/{ticket}")).get_json()
     assert body["status"] == "assigned"
     assert body["category"] == "Debris, trees and blocked streets"
-    assert set(body) == {"ticket", "category", "status", "opened_at", "updated_at", "resolved_at"}
+    assert set(body) == {"ticket", "category", "status", "opened_at", "updated_at", "resolved_at", "steps"}
 
 
 async def test_agent_and_supervisor_see_the_caller(app: App) -> None:
