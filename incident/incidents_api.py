@@ -236,7 +236,7 @@ async def post_transition(ticket: str, data: TransitionIn) -> Response:
                 400, "Invalid If-Match", 'If-Match: expected "<version>"', kind="invalid-header"
             ) from None
     incident = await change_status(store(), ticket, data, access.current().name, crew=access.own_crew())
-    return json_response(incident, headers={"ETag": f'"{incident.version}"'})
+    return _versioned(incident)
 
 
 class TriageIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
@@ -267,7 +267,7 @@ async def post_override(ticket: str, data: OverrideIn) -> Response:
     """Change triage's category or priority, with a reason; the original decision stays beside it."""
     await _incident_or_404(ticket)
     incident = await override(store(), surge_config(), ticket, data, access.current().name)
-    return json_response(incident, headers={"ETag": f'"{incident.version}"'})
+    return _versioned(incident)
 
 
 @blueprint.post("/incidents/<ticket>/handoff")
@@ -283,11 +283,7 @@ async def post_handoff_step(ticket: str, data: StepIn) -> Response:
     corrected location) sends 911 a new version of the EIDO.
     """
     check_agent_step(data.step, data.detail)
-    await _incident_or_404(ticket)
-    incident = await record_step(
-        store(), surge_config(), ticket, data.step, access.current().name, data.detail
-    )
-    return json_response(incident, headers={"ETag": f'"{incident.version}"'})
+    return _versioned(await _step(ticket, data.step, data.detail))
 
 
 @blueprint.post("/incidents/<ticket>/handoff/release")
@@ -295,11 +291,7 @@ async def post_handoff_step(ticket: str, data: StepIn) -> Response:
 @document_response(Incident)
 async def post_handoff_release(ticket: str, data: ReleaseIn) -> Response:
     """A supervisor lets 311 dispatch an incident that 911 has (with the reason)."""
-    await _incident_or_404(ticket)
-    incident = await record_step(
-        store(), surge_config(), ticket, Step.RELEASED, access.current().name, data.reason
-    )
-    return json_response(incident, headers={"ETag": f'"{incident.version}"'})
+    return _versioned(await _step(ticket, Step.RELEASED, data.reason))
 
 
 @blueprint.post("/psap/incidents/<ticket>")
@@ -311,18 +303,9 @@ async def post_psap_status(ticket: str, data: PsapStatusIn) -> Response:
     Authenticated with a `psap` token. A repeated status is accepted and changes nothing.
     """
     check_psap_status(data.status)
-    await _incident_or_404(ticket)
-    actor = access.current().name
-    incident = await record_step(
-        store(),
-        surge_config(),
-        ticket,
-        data.status,
-        actor,
-        data.reason,
-        psap_incident_id=data.psap_incident_id,
+    return json_response(
+        await _step(ticket, data.status, data.reason, psap_incident_id=data.psap_incident_id)
     )
-    return json_response(incident)
 
 
 @blueprint.post("/psap/transfers")
@@ -380,7 +363,7 @@ async def post_location(ticket: str, data: LocationIn) -> Response:
     if data.point is not None and before.needs_location and before.address:
         # An address the gazetteer could not place, pinned by hand: what the storm teaches the map.
         await learn_from_pin(store(), before.address, data.point, access.current().name or "?")
-    return json_response(incident, headers={"ETag": f'"{incident.version}"'})
+    return _versioned(incident)
 
 
 @blueprint.get("/incidents/<ticket>/history")
@@ -560,3 +543,24 @@ def _cursor(text: str | None) -> int | None:
         return int(base64.urlsafe_b64decode(text.encode()).decode())
     except (ValueError, binascii.Error, UnicodeDecodeError):
         raise invalid_field("cursor", "not a cursor this API returned") from None
+
+
+async def _step(
+    ticket: str, step: Step, detail: str | None, *, psap_incident_id: str | None = None
+) -> Incident:
+    """A handoff step by whoever is asking (the agent, 911, a supervisor); 404 for an unknown ticket."""
+    await _incident_or_404(ticket)
+    return await record_step(
+        store(),
+        surge_config(),
+        ticket,
+        step,
+        access.current().name,
+        detail,
+        psap_incident_id=psap_incident_id,
+    )
+
+
+def _versioned(incident: Incident) -> Response:
+    """The incident as JSON, its version as the ETag (for a later If-Match)."""
+    return json_response(incident, headers={"ETag": f'"{incident.version}"'})
