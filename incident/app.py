@@ -29,6 +29,7 @@ from incident import (
     health,
     home_pages,
     incidents_api,
+    languages,
     live,
     maps,
     open311,
@@ -180,6 +181,7 @@ def create_app(settings: Settings | None = None, config: SurgeConfig | None = No
     ):
         app.register_blueprint(blueprint)
     security.install(app)
+    languages.install(app)
     access.install(app)  # after every route exists: it refuses a route the access table lacks
     RateLimiter(app, key_function=client_address, store=RedisLimits())
     app.context_processor(

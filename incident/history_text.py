@@ -18,6 +18,7 @@ from dispatch.events import (
     TransportChanged,
 )
 from incident.history import Event
+from incident.i18n import N_
 from incident.records import (
     AlarmRaised,
     CallAttached,
@@ -107,25 +108,25 @@ class PublicStep(enum.StrEnum):
 
 
 PUBLIC_WORDS: dict[PublicStep, str] = {
-    PublicStep.RECEIVED: "Request received",
-    PublicStep.ANOTHER_REPORT: "Another report about it received",
-    PublicStep.ASSIGNED: "Given to a crew",
-    PublicStep.ON_THE_WAY: "A crew is on the way",
-    PublicStep.ON_SCENE: "A crew is there",
-    PublicStep.DONE: "Done",
-    PublicStep.CLOSED: "Closed",
-    PublicStep.CANCELLED: "Cancelled",
-    PublicStep.BACK_IN_QUEUE: "Waiting for a crew again",
-    PublicStep.WITH_911: "Passed to 911",
-    PublicStep.BACK_FROM_911: "Back with 311",
-    PublicStep.REFERRED: "Referred to {agency}",
-    PublicStep.AGENCY_ACCEPTED: "{agency} has taken it on",
-    PublicStep.AGENCY_DECLINED: "{agency} could not take it; back with 311",
-    PublicStep.AGENCY_DONE: "{agency} has finished",
-    PublicStep.RIDE_BOOKED: "A ride to a warming station is booked",
-    PublicStep.RIDE_PICKED_UP: "Picked up for the warming station",
-    PublicStep.RIDE_ARRIVED: "Arrived at the warming station",
-    PublicStep.RIDE_CANCELLED: "The ride to the warming station is off",
+    PublicStep.RECEIVED: N_("Request received"),
+    PublicStep.ANOTHER_REPORT: N_("Another report about it received"),
+    PublicStep.ASSIGNED: N_("Given to a crew"),
+    PublicStep.ON_THE_WAY: N_("A crew is on the way"),
+    PublicStep.ON_SCENE: N_("A crew is there"),
+    PublicStep.DONE: N_("Done"),
+    PublicStep.CLOSED: N_("Closed"),
+    PublicStep.CANCELLED: N_("Cancelled"),
+    PublicStep.BACK_IN_QUEUE: N_("Waiting for a crew again"),
+    PublicStep.WITH_911: N_("Passed to 911"),
+    PublicStep.BACK_FROM_911: N_("Back with 311"),
+    PublicStep.REFERRED: N_("Referred to {agency}"),
+    PublicStep.AGENCY_ACCEPTED: N_("{agency} has taken it on"),
+    PublicStep.AGENCY_DECLINED: N_("{agency} could not take it; back with 311"),
+    PublicStep.AGENCY_DONE: N_("{agency} has finished"),
+    PublicStep.RIDE_BOOKED: N_("A ride to a warming station is booked"),
+    PublicStep.RIDE_PICKED_UP: N_("Picked up for the warming station"),
+    PublicStep.RIDE_ARRIVED: N_("Arrived at the warming station"),
+    PublicStep.RIDE_CANCELLED: N_("The ride to the warming station is off"),
 }
 """What each step says; `{agency}` is the agency's public name."""
 

@@ -18,6 +18,7 @@ from incident.history import select_history
 from incident.history_text import PUBLIC_WORDS, PublicStep, public_step
 from incident.incidents import select_incident
 from incident.incidents_api import TICKET
+from incident.languages import gettext
 from incident.problems import Problem
 from incident.status import Status
 from incident.web import geo, json_response, store, surge_config
@@ -129,7 +130,7 @@ async def ticket_status(ticket: str) -> TicketStatus | None:
     category = surge_config().category(incident.category)
     # Ticket numbers run in sequence, so anyone can walk them: a sensitive category's name (medical
     # needs, welfare checks) would say who needed what, and when. Those read as a plain request.
-    shown = category.name if category and not category.sensitive else "Service request"
+    shown = category.name if category and not category.sensitive else gettext("Service request")
     return TicketStatus(
         ticket=incident.ticket,
         category=shown,
@@ -152,7 +153,7 @@ async def _steps(ticket: str) -> list[TrackStep]:
     steps: list[TrackStep] = []
     for at, step, service in seen:
         agency = services[service].organization if service in services else "an outside agency"
-        words = PUBLIC_WORDS[step].format(agency=agency)
+        words = gettext(PUBLIC_WORDS[step]).format(agency=agency)
         if not steps or (steps[-1].step, steps[-1].words) != (step, words):
             steps.append(TrackStep(at=at, step=step, words=words))
     return steps

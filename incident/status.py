@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import enum
 
+from incident.i18n import N_
+
 
 class Status(enum.StrEnum):
     OPEN = "open"  # logged; waiting for a crew, a referral or a decision
@@ -44,13 +46,27 @@ def allowed(current: Status, target: Status) -> bool:
 
 # What each status means to the person who called, in their words.
 MEANING = {
-    Status.OPEN: "We have your request and it is waiting for a crew or an agency.",
-    Status.ASSIGNED: "A crew has your request on its list.",
-    Status.EN_ROUTE: "A crew is on its way.",
-    Status.ON_SCENE: "A crew is there now.",
-    Status.REFERRED: "We have passed your request to the agency that handles it; they will contact you.",
-    Status.WITH_911: "Your call was passed to 911.",
-    Status.RESOLVED: "The work is done. Call 311 if it is not.",
-    Status.CLOSED: "This request is closed.",
-    Status.CANCELLED: "This request was withdrawn (a duplicate of another report, or made in error).",
+    Status.OPEN: N_("We have your request and it is waiting for a crew or an agency."),
+    Status.ASSIGNED: N_("A crew has your request on its list."),
+    Status.EN_ROUTE: N_("A crew is on its way."),
+    Status.ON_SCENE: N_("A crew is there now."),
+    Status.REFERRED: N_("We have passed your request to the agency that handles it; they will contact you."),
+    Status.WITH_911: N_("Your call was passed to 911."),
+    Status.RESOLVED: N_("The work is done. Call 311 if it is not."),
+    Status.CLOSED: N_("This request is closed."),
+    Status.CANCELLED: N_("This request was withdrawn (a duplicate of another report, or made in error)."),
+}
+
+
+# A status's name as residents read it (translated where it is shown).
+NAME = {
+    Status.OPEN: N_("open"),
+    Status.ASSIGNED: N_("assigned"),
+    Status.EN_ROUTE: N_("crew on the way"),
+    Status.ON_SCENE: N_("crew there"),
+    Status.REFERRED: N_("referred"),
+    Status.WITH_911: N_("with 911"),
+    Status.RESOLVED: N_("done"),
+    Status.CLOSED: N_("closed"),
+    Status.CANCELLED: N_("cancelled"),
 }

@@ -15,6 +15,7 @@
   const result = $("result");
   if (result && result.dataset.ticket) {
     const meanings = JSON.parse(result.dataset.meanings);
+    const names = JSON.parse(result.dataset.names);
     every(30, async () => {
       const found = await get(`/api/v1/public/tickets/${encodeURIComponent(result.dataset.ticket)}`);
       const steps = $("steps");
@@ -31,7 +32,7 @@
       }
       if ($("status").dataset.status === found.status) return; // said once, when it changes
       $("status").dataset.status = found.status;
-      $("status").textContent = found.status.replace("_", " ");
+      $("status").textContent = names[found.status] || found.status;
       $("meaning").textContent = meanings[found.status] || "";
       $("updated").textContent = new Date(found.updated_at).toLocaleString();
     });
@@ -42,7 +43,10 @@
   if (list && frame) {
     const map = window[frame.dataset.map];
     const markers = L.layerGroup().addTo(map);
-    const text = (s) => `${s.name}: ${s.full ? "full" : `${s.space} places left`} (${s.freshness})`;
+    const words = JSON.parse(list.dataset.words); // the page's language, from the server's catalogue
+    const fill = (template, values) => template.replace(/\{(\w+)\}/g, (_, key) => values[key]);
+    const places = (s) => (s.full ? words.full : s.space === 1 ? words.one_place : fill(words.places, { n: s.space }));
+    const text = (s) => `${s.name}: ${places(s)} (${s.freshness})`;
     const directions = (s) => `https://www.google.com/maps/dir/?api=1&destination=${s.point.lat},${s.point.lon}`;
     const draw = (items) => {
       markers.clearLayers();
@@ -58,13 +62,12 @@
         const li = document.createElement("li");
         li.dataset.station = s.id;
         const name = document.createElement("strong"); name.textContent = s.name;
-        const link = document.createElement("a"); link.href = directions(s); link.rel = "noopener"; link.textContent = "Directions";
-        const amenities = [s.amenities.accessible && "wheelchair accessible", s.amenities.pets && "pets welcome",
-          s.amenities.medical_power && "power for medical equipment", s.amenities.food && "food", s.amenities.cots && "cots"].filter(Boolean);
+        const link = document.createElement("a"); link.href = directions(s); link.rel = "noopener"; link.textContent = words.directions;
+        const amenities = ["accessible", "pets", "medical_power", "food", "cots"].filter((a) => s.amenities[a]).map((a) => words[a]);
         const small = document.createElement("span"); small.className = "small"; small.textContent = amenities.join(" · ");
-        li.append(name, document.createElement("br"), `${s.address || (s.near ? `Near ${s.near}` : "")} · `, link,
-          document.createElement("br"), s.full ? "Full" : `${s.space} places left`, ` (${s.freshness})`,
-          document.createElement("br"), `Hours: ${s.hours}`, document.createElement("br"), small);
+        li.append(name, document.createElement("br"), `${s.address || (s.near ? fill(words.near, { place: s.near }) : "")} · `, link,
+          document.createElement("br"), places(s), ` (${s.freshness})`,
+          document.createElement("br"), fill(words.hours, { hours: s.hours }), document.createElement("br"), small);
         return li;
       }));
     };

@@ -14,7 +14,15 @@ from tests.support import ROOT
 AXE = ROOT / "web" / "node_modules" / "axe-core" / "axe.min.js"
 WCAG_21_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 PAGES = {
-    None: ["/", "/login", "/track", "/track?ticket={ticket}", "/stations"],
+    None: [
+        "/",
+        "/login",
+        "/track",
+        "/track?ticket={ticket}",
+        "/stations",
+        "/track?ticket={ticket}&lang=ar",
+        "/stations?lang=es",
+    ],
     "agent": ["/agent", "/locate", "/map", "/incidents/{ticket}", "/search?q=tree"],
     "supervisor": ["/supervisor", "/coordinator", "/storms", "/reports/{activation}"],
     "crew": ["/crew"],

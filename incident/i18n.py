@@ -1,0 +1,70 @@
+"""Residents' words in their language: the translation catalogues, and which language a request gets.
+
+Catalogues are gettext `.po` files under `incident/data/locale/<language>/LC_MESSAGES/messages.po`,
+read at start (no compiled `.mo` files to keep in step). English is the source language; a message a
+catalogue leaves empty is shown in English, so a city can add a language and fill it in over time.
+`messages.pot` is the template (`pybabel extract -F babel.cfg -o incident/data/locale/messages.pot .`).
+"""
+
+from __future__ import annotations
+
+import functools
+import io
+from dataclasses import dataclass
+from pathlib import Path
+
+from babel import Locale, negotiate_locale
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from babel.support import NullTranslations, Translations
+
+LOCALES = Path(__file__).resolve().parent / "data" / "locale"
+SOURCE = "en"
+
+
+@dataclass(frozen=True)
+class Language:
+    """A language residents may read Stormline's public pages in."""
+
+    code: str
+    name: str  # in the language itself, for the language menu
+    rtl: bool
+
+
+def N_(message: str) -> str:
+    """Mark a message kept in a table for translation where it is shown, in the reader's language."""
+    return message
+
+
+@functools.cache
+def languages() -> dict[str, Language]:
+    """English and every language with a catalogue, by code."""
+    codes = [SOURCE, *sorted(path.name for path in LOCALES.iterdir() if (path / "LC_MESSAGES").is_dir())]
+    found = {}
+    for code in codes:
+        locale = Locale.parse(code)
+        found[code] = Language(code, locale.get_display_name(locale) or code, locale.text_direction == "rtl")
+    return found
+
+
+@functools.cache
+def translations(code: str) -> NullTranslations:
+    """The catalogue of `code` (empty messages fall back to English); English itself has none."""
+    path = LOCALES / code / "LC_MESSAGES" / "messages.po"
+    if code == SOURCE or not path.is_file():
+        return NullTranslations()
+    with path.open("rb") as po:
+        catalog = read_po(po, locale=code)
+    compiled = io.BytesIO()
+    write_mo(compiled, catalog)
+    compiled.seek(0)
+    return Translations(compiled)
+
+
+def choose(asked: str | None, accept_language: str | None) -> str:
+    """The language to answer in: the one asked for by name, else the browser's best we have."""
+    known = languages()
+    if asked and asked in known:
+        return asked
+    wanted = [part.split(";")[0].strip().replace("-", "_") for part in (accept_language or "").split(",")]
+    return negotiate_locale([w for w in wanted if w and w != "*"], list(known), sep="_") or SOURCE
