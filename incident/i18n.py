@@ -13,7 +13,7 @@ import io
 from dataclasses import dataclass
 from pathlib import Path
 
-from babel import Locale, negotiate_locale
+from babel import Locale, UnknownLocaleError, negotiate_locale
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.support import NullTranslations, Translations
@@ -59,6 +59,14 @@ def translations(code: str) -> NullTranslations:
     write_mo(compiled, catalog)
     compiled.seek(0)
     return Translations(compiled)
+
+
+def english_name(code: str) -> str:
+    """A language's name for staff ("Spanish" for es, "Spanish (Mexico)" for es-MX); the code if unknown."""
+    try:
+        return Locale.parse(code.replace("-", "_")).get_display_name(SOURCE) or code
+    except (ValueError, UnknownLocaleError):
+        return code
 
 
 def choose(asked: str | None, accept_language: str | None) -> str:

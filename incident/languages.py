@@ -10,7 +10,7 @@ from urllib.parse import urlencode
 
 from quart import Quart, Response, g, request
 
-from incident.i18n import Language, choose, languages, translations
+from incident.i18n import Language, choose, english_name, languages, translations
 
 COOKIE = "stormline_lang"
 _YEAR = 365 * 24 * 3600
@@ -51,6 +51,7 @@ def install(app: Quart) -> None:
     """Pages translate with `{{ _("…") }}` / `{% trans %}`, and know their language and direction."""
     app.jinja_env.add_extension("jinja2.ext.i18n")
     app.jinja_env.install_gettext_callables(gettext, ngettext, newstyle=True)  # type: ignore[attr-defined]
+    app.jinja_env.filters["language_name"] = english_name  # the language a caller spoke, for staff
     app.context_processor(
         lambda: {"language": current(), "languages": list(languages().values()), "link_to": link_to}
     )

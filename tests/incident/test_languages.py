@@ -84,3 +84,14 @@ def test_every_catalogue_has_every_message_and_spanish_says_them_all() -> None:
 def _ids(path: Path) -> set[str]:
     with path.open("rb") as po:
         return {m.id if isinstance(m.id, str) else m.id[0] for m in read_po(po) if m.id}
+
+
+async def test_whoever_calls_back_sees_the_language_the_caller_spoke(app: App) -> None:
+    """A call taken in Spanish says so on the incident page, in words, beside the caller's number."""
+    supervisor = await as_role(app, Role.SUPERVISOR)
+    call = {**CALL, "language": "es-MX", "callback_number": "716-555-0142"}
+    ticket = (await (await supervisor.post("/api/v1/calls", json=call)).get_json())["ticket"]
+    page = await (await supervisor.get(f"/incidents/{ticket}")).get_data(as_text=True)
+    assert '<span class="speaks">speaks Spanish (Mexico)</span>' in page
+    english = (await (await supervisor.post("/api/v1/calls", json=CALL)).get_json())["ticket"]
+    assert "speaks" not in await (await supervisor.get(f"/incidents/{english}")).get_data(as_text=True)
