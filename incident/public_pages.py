@@ -1,17 +1,26 @@
-"""The residents' pages: a ticket's status, and the open warming stations on a map. No sign-in."""
+"""The residents' pages: report a need, follow a ticket, find an open warming station. No sign-in."""
 
 from __future__ import annotations
 
 from datetime import timedelta
 
+import msgspec
 from quart import Blueprint, render_template, request
 from quart_rate_limiter import rate_limit
 from quart_schema import hide
 
+from incident.auth.throttle import client_address
+from incident.config import Category, SurgeConfig
+from incident.incidents_api import log_call
+from incident.intake import CallIn
+from incident.languages import current as current_language
 from incident.languages import gettext, ngettext
 from incident.maps import CENTER, StormlineMap, map_parts
+from incident.problems import Problem, invalid_field
 from incident.public_api import LOOKUPS_PER_ADDRESS, normal_ticket, open_stations, ticket_status
+from incident.records import Channel
 from incident.status import MEANING, NAME
+from incident.web import surge_config
 
 blueprint = Blueprint("public_pages", __name__)
 
@@ -67,3 +76,115 @@ def _station_words() -> dict[str, str]:
         "food": gettext("food"),
         "cots": gettext("cots"),
     }
+
+
+REPORTS_PER_ADDRESS = 10  # an hour, from one network address
+REPORTS_PER_CONTACT = 5  # an hour, from one phone number or email, wherever it is typed
+HONEYPOT = "website"  # a field no person sees or fills; a form robot fills every field it finds
+
+
+async def _contact_or_address() -> str:
+    """The rate limiter's key for reports: the contact left, else the network address."""
+    form = await request.form
+    contact = (form.get("phone") or form.get("email") or "").strip().lower()
+    return f"contact:{contact}" if contact else f"address:{request.remote_addr or 'unknown'}"
+
+
+@blueprint.get("/report")
+@hide
+async def report_page() -> str:
+    """A resident reports a need on the web: what, where, what happened, how to reach them."""
+    return await _report_form(_offered_to_residents(surge_config()), {}, None)
+
+
+@blueprint.post("/report")
+@rate_limit(REPORTS_PER_ADDRESS, timedelta(hours=1), key_function=client_address)
+@rate_limit(REPORTS_PER_CONTACT, timedelta(hours=1), key_function=_contact_or_address)
+@hide
+async def post_report() -> tuple[str, int]:
+    """File the report through the same intake as a phone call (triage, duplicates, zones), channel `web`.
+
+    When triage hears a life at risk, the answer is a full-width "Call 911 now", and the report is
+    kept, flagged for an agent as any life-safety call is.
+    """
+    config = surge_config()
+    offered = _offered_to_residents(config)
+    form = await request.form
+    if form.get(HONEYPOT):
+        return await _report_form(offered, {}, gettext("This form could not be sent. Please call 311.")), 400
+    fields = {name: (form.get(name) or "").strip() for name in _REPORT_FIELDS}
+    try:
+        call = _report_call(config, offered, fields)
+        receipt = (await log_call(call, None)).receipt
+    except Problem as problem:
+        return await _report_form(offered, fields, _said(problem)), problem.status
+    page = await render_template(
+        "resident_reported.html", public_page=True, receipt=receipt, life_safety=receipt.transfer_to_911
+    )
+    return page, 201
+
+
+_REPORT_FIELDS = ("category", "address", "lat", "lon", "description", "phone", "email")
+
+
+def _offered_to_residents(config: SurgeConfig) -> list[Category]:
+    """What residents may report: the public services, in the order the mode's profile offers them."""
+    public = set(config.open311.services)
+    return [c for c in config.categories if c.code in public and not c.sensitive] or [
+        c for c in config.categories if c.code in public
+    ]
+
+
+def _report_call(config: SurgeConfig, offered: list[Category], fields: dict[str, str]) -> CallIn:
+    """The form as a call, every field checked before intake (a report is stored whole or not at all)."""
+    if fields["category"] not in {c.code for c in offered}:
+        raise invalid_field("category", gettext("Choose what you are reporting."))
+    if not fields["description"]:
+        raise invalid_field("description", gettext("Say in a few words what happened."))
+    point = None
+    if fields["lat"] or fields["lon"]:
+        try:
+            point = {"lat": float(fields["lat"]), "lon": float(fields["lon"])}
+        except ValueError:
+            raise invalid_field(
+                "location", gettext("Your location could not be read; type the address.")
+            ) from None
+    if point is None and not fields["address"]:
+        raise invalid_field("address", gettext("Give an address or a corner, or use your location."))
+    try:
+        return msgspec.convert(
+            {
+                "narrative": fields["description"][: config.intake.max_narrative_chars],
+                "channel": Channel.WEB,
+                "category": fields["category"],
+                "address": fields["address"] or None,
+                "location": point,
+                "callback_number": fields["phone"] or None,
+                "email": fields["email"] or None,
+                "language": current_language().code,
+            },
+            CallIn,
+        )
+    except msgspec.ValidationError as error:
+        field = str(error).rpartition("at `$.")[2].rstrip("`").split(".")[0] or "form"
+        raise invalid_field(field, gettext("Check this field.")) from None
+
+
+def _said(problem: Problem) -> str:
+    """A refusal in the resident's words: the field's own message, else the problem's."""
+    errors = problem.extra.get("errors")
+    if isinstance(errors, list) and errors and isinstance(errors[0], dict):
+        return str(errors[0].get("detail") or problem.detail)
+    return str(problem.detail)
+
+
+async def _report_form(offered: list[Category], fields: dict[str, str], error: str | None) -> str:
+    return await render_template(
+        "resident_report.html",
+        public_page=True,
+        offered=offered,
+        fields=fields,
+        error=error,
+        honeypot=HONEYPOT,
+        max_chars=surge_config().intake.max_narrative_chars,
+    )

@@ -22,6 +22,8 @@ PAGES = {
         "/stations",
         "/track?ticket={ticket}&lang=ar",
         "/stations?lang=es",
+        "/report",
+        "/report?lang=ar",
     ],
     "agent": ["/agent", "/locate", "/map", "/incidents/{ticket}", "/search?q=tree"],
     "supervisor": ["/supervisor", "/coordinator", "/storms", "/reports/{activation}"],

@@ -91,3 +91,29 @@ def test_public_pages_say_the_public_message_take_a_spaced_ticket_and_keep_curre
         expect(station.get_by_role("link", name="Directions")).to_have_attribute("href", re.compile("42.94"))
         expect(page.locator("#none")).to_be_hidden()
     assert csp_violations(page) == []
+
+
+def test_a_resident_reports_on_a_phone_and_a_life_at_risk_is_sent_to_911(page: Page, live: Server) -> None:
+    """The form filled with the keyboard files a ticket; words of a life at risk answer "Call 911 now"."""
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto("/report")
+    page.get_by_label("Debris, trees and blocked streets").check()
+    page.get_by_label("Where?").fill("400 Kensington Ave")
+    page.get_by_label("What happened?").fill("a big limb is down across the sidewalk")
+    page.get_by_role("button", name="Send the report").press("Enter")
+    expect(page.locator("#ticket")).to_have_text(re.compile(r"^\d{4}-\d{6}$"))
+    page.get_by_role("link", name="Follow it step by step").click()
+    expect(page.locator("#steps li")).to_contain_text(["Request received"])
+    page.goto("/report")
+    page.get_by_label("Debris, trees and blocked streets").check()
+    page.get_by_label("Where?").fill("400 Kensington Ave")
+    page.get_by_label("What happened?").fill(
+        "the tree fell on the house and my father is trapped, not breathing"
+    )
+    page.get_by_role("button", name="Send the report").click()
+    alarm = page.locator(".call-911")
+    expect(alarm.get_by_role("heading", name="Call 911 now")).to_be_visible()
+    expect(alarm.get_by_role("link", name="Call 911")).to_have_attribute("href", "tel:911")
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "report-call-911.png"))
+    assert csp_violations(page) == []

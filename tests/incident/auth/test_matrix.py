@@ -246,6 +246,13 @@ SAMPLES: dict[str, Sample] = {
     "map_pages.vendor": lambda c, ctx: c.get("/vendor/leaflet/dist/leaflet.css"),
     "public_pages.track": lambda c, ctx: c.get(f"/track?ticket={ctx['ticket']}"),
     "public_pages.stations_page": lambda c, ctx: c.get("/stations"),
+    "public_pages.report_page": lambda c, ctx: c.get("/report"),
+    "public_pages.post_report": lambda c, ctx: _form(
+        c,
+        "/report",
+        {"category": "debris", "address": "400 Kensington Ave", "description": "limb down"},
+        "/report",
+    ),
     "live_api.stream": lambda c, ctx: open_stream(c, "/api/v1/events/stream"),
     "open311_api.discovery": lambda c, ctx: c.get("/open311/discovery.json"),
     "open311_api.services": lambda c, ctx: c.get("/open311/v2/services.xml"),

@@ -1,0 +1,98 @@
+"""A resident's report on the web: the same intake as a call, 911 first when life is at risk, no robots."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from quart.testing.app import TestApp as App
+from quart.typing import TestClientProtocol as Client
+
+from incident.auth.roles import Role
+from incident.public_pages import REPORTS_PER_CONTACT
+from tests.incident.auth.helpers import csrf_in
+from tests.support import as_role
+
+REPORT = {
+    "category": "debris",
+    "address": "400 Kensington Ave",
+    "description": "a big limb is down across the sidewalk",
+    "phone": "716-555-0142",
+}
+
+
+async def _post(client: Client, form: dict[str, str], **headers: str) -> tuple[int, str]:
+    """Open the form as a browser does (its CSRF token), then send it."""
+    token = csrf_in(await (await client.get("/report", headers=headers)).get_data(as_text=True))
+    response = await client.post("/report", form={**form, "csrf_token": token}, headers=headers)
+    return response.status_code, await response.get_data(as_text=True)
+
+
+async def _incident(app: App, ticket: str) -> Any:
+    supervisor = await as_role(app, Role.SUPERVISOR)
+    return await (await supervisor.get(f"/api/v1/incidents/{ticket}")).get_json()
+
+
+async def test_the_form_offers_the_public_services_only(app: App) -> None:
+    """The form lists what residents may report (not the 911-only emergency, not sensitive categories)."""
+    page = await (await app.test_client().get("/report")).get_data(as_text=True)
+    assert 'value="debris"' in page
+    assert 'value="emergency"' not in page
+    assert 'value="medical_referral"' not in page
+    assert 'href="tel:911"' in page
+
+
+async def test_a_report_is_a_web_call_in_the_residents_language(app: App) -> None:
+    """Filed through intake with channel web, the resident's number and language; the ticket is shown."""
+    status, page = await _post(app.test_client(), REPORT, **{"Accept-Language": "es"})
+    assert status == 201
+    assert "Reporte recibido" in page
+    ticket = page.split('<strong id="ticket">')[1].split("<")[0]
+    detail = await _incident(app, ticket)
+    (call,) = detail["calls"]
+    assert (call["channel"], call["language"], call["callback_e164"]) == ("web", "es", "+17165550142")
+    assert detail["incident"]["category"] == "debris"
+    assert f'href="/track?ticket={ticket}"' in page
+
+
+async def test_a_life_at_risk_is_told_to_call_911_and_kept(app: App) -> None:
+    """Words of a life at risk answer with "Call 911 now" first; the report is kept, flagged life safety."""
+    words = {**REPORT, "description": "the tree fell on the house and my father is trapped and not breathing"}
+    status, page = await _post(app.test_client(), words)
+    assert status == 201
+    assert '<section class="call-911" role="alert">' in page
+    assert 'href="tel:911"' in page
+    ticket = page.split("ticket ")[1].split(";")[0]
+    assert (await _incident(app, ticket))["incident"]["life_safety"] is True
+
+
+async def test_a_report_sent_from_another_site_is_refused(app: App) -> None:
+    """A post without the form's CSRF token (another site's form) files nothing."""
+    response = await app.test_client().post("/report", form=REPORT)
+    assert response.status_code == 403
+
+
+async def test_a_form_robot_is_refused_and_nothing_is_filed(app: App) -> None:
+    """The hidden field filled in: refused, and no ticket is made."""
+    status, page = await _post(app.test_client(), {**REPORT, "website": "http://spam.example"})
+    assert status == 400
+    assert "could not be sent" in page
+    supervisor = await as_role(app, Role.SUPERVISOR)
+    assert (await (await supervisor.get("/api/v1/incidents")).get_json())["items"] == []
+
+
+async def test_a_missing_place_is_said_and_the_words_are_kept(app: App) -> None:
+    """No address and no location: the form comes back saying so, with what was typed still in it."""
+    status, page = await _post(app.test_client(), {**REPORT, "address": ""})
+    assert status == 422
+    assert "Give an address or a corner, or use your location." in page
+    assert "a big limb is down across the sidewalk</textarea>" in page
+
+
+async def test_one_contact_may_not_flood_the_center(app: App) -> None:
+    """The same phone number files a few reports an hour, whichever network it comes from."""
+    answers = []
+    for n in range(REPORTS_PER_CONTACT + 1):
+        status, _ = await _post(app.test_client(), REPORT, **{"X-Real-IP": f"10.0.0.{n}"})
+        answers.append(status)
+    assert answers[:REPORTS_PER_CONTACT] == [201] * REPORTS_PER_CONTACT
+    assert answers[-1] == 429
