@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import msgspec
 from quart import Blueprint, render_template, request
 from quart_rate_limiter import rate_limit
 from quart_schema import hide
 
+from incident import duplicates
 from incident.auth.throttle import client_address
 from incident.config import Category, SurgeConfig
+from incident.duplicates import Nearby
 from incident.incidents_api import log_call
 from incident.intake import CallIn
 from incident.languages import current as current_language
@@ -20,7 +22,7 @@ from incident.problems import Problem, invalid_field
 from incident.public_api import LOOKUPS_PER_ADDRESS, normal_ticket, open_stations, ticket_status
 from incident.records import Channel
 from incident.status import MEANING, NAME
-from incident.web import surge_config
+from incident.web import geo, store, surge_config, triage_engine
 
 blueprint = Blueprint("public_pages", __name__)
 
@@ -115,6 +117,19 @@ async def post_report() -> tuple[str, int]:
     fields = {name: (form.get(name) or "").strip() for name in _REPORT_FIELDS}
     try:
         call = _report_call(config, offered, fields)
+        nearby = await _nearby(config, call)
+        if nearby and not form.get("new") and form.get("ticket") not in {n.ticket for n in nearby}:
+            # Someone may have reported this already: offer it before filing another ticket.
+            offer = await render_template(
+                "resident_duplicate.html",
+                public_page=True,
+                fields=fields,
+                nearby=nearby,
+                now=datetime.now(UTC),
+            )
+            return offer, 200
+        if form.get("ticket") in {n.ticket for n in nearby}:
+            call = msgspec.structs.replace(call, ticket=form.get("ticket"))
         receipt = (await log_call(call, None)).receipt
     except Problem as problem:
         return await _report_form(offered, fields, _said(problem)), problem.status
@@ -125,6 +140,23 @@ async def post_report() -> tuple[str, int]:
 
 
 _REPORT_FIELDS = ("category", "address", "lat", "lon", "description", "phone", "email")
+OFFERED_DUPLICATES = 3  # the nearest open reports of the same kind a resident is shown
+
+
+async def _nearby(config: SurgeConfig, call: CallIn) -> list[Nearby]:
+    """Open reports of the same kind near the place, nearest first; none when a life may be at risk."""
+    if call.category is None or triage_engine().triage(call.narrative, call.answers).life_safety:
+        return []  # 911 first: nothing stands between the resident and that answer
+    point = call.location
+    if point is None and call.address:
+        located = geo().locate(call.address)
+        point = located.best.point if located.best else None
+    if point is None:
+        return []
+    found = await duplicates.find(
+        store(), config, category=call.category, point=point, callback_e164=None, now=datetime.now(UTC)
+    )
+    return found.nearby[:OFFERED_DUPLICATES]
 
 
 def _offered_to_residents(config: SurgeConfig) -> list[Category]:

@@ -96,3 +96,35 @@ async def test_one_contact_may_not_flood_the_center(app: App) -> None:
         answers.append(status)
     assert answers[:REPORTS_PER_CONTACT] == [201] * REPORTS_PER_CONTACT
     assert answers[-1] == 429
+
+
+async def test_a_report_near_an_open_one_is_offered_to_it_first(app: App) -> None:
+    """A second report of the same kind nearby is offered the first ticket: yes adds it, no files anew."""
+    client = app.test_client()
+    _, first_page = await _post(client, {**REPORT, "lat": "42.929500", "lon": "-78.836200"})
+    first = first_page.split('<strong id="ticket">')[1].split("<")[0]
+    second = {**REPORT, "lat": "42.929600", "lon": "-78.836300", "address": "", "phone": ""}
+    second["description"] = "a branch down on the sidewalk"
+    status, offer = await _post(client, second)
+    assert status == 200
+    assert f"Yes, add my report to {first}" in offer
+    for first_callers in ("Kensington", "555-0142", "big limb"):  # nothing of the first report is shown
+        assert first_callers not in offer
+    carried = {**second, "csrf_token": csrf_in(offer)}
+    added = await client.post("/report", form={**carried, "ticket": first})
+    assert added.status_code == 201
+    assert "added to the one already made" in await added.get_data(as_text=True)
+    assert len((await _incident(app, first))["calls"]) == 2
+    apart = await client.post("/report", form={**carried, "new": "1"})
+    other = (await apart.get_data(as_text=True)).split('<strong id="ticket">')[1].split("<")[0]
+    assert other != first
+
+
+async def test_a_life_at_risk_is_not_held_up_by_an_offer(app: App) -> None:
+    """Near an open report, words of a life at risk still answer Call 911 at once, filed."""
+    client = app.test_client()
+    here = {**REPORT, "lat": "42.929500", "lon": "-78.836200"}
+    await _post(client, here)
+    status, page = await _post(client, {**here, "description": "a tree fell on my neighbor, he is trapped"})
+    assert status == 201
+    assert '<section class="call-911" role="alert">' in page
