@@ -8,12 +8,13 @@ from datetime import UTC, datetime, timedelta
 import msgspec
 from quart import Blueprint, Response
 from quart_rate_limiter import rate_limit
-from quart_schema import document_response
+from quart_schema import document_response, validate_querystring
 
 from dispatch import agencies, stations
 from geo.gazetteer import pretty_street
 from geo.point import Point
 from incident import center
+from incident.geo_api import Suggestions, SuggestQuery
 from incident.history import select_history
 from incident.history_text import PUBLIC_WORDS, PublicStep, public_step
 from incident.incidents import select_incident
@@ -106,6 +107,15 @@ class PublicStations(msgspec.Struct, kw_only=True):
 async def get_stations() -> Response:
     """Open warming stations: where, hours, amenities, and how many places are left (and how fresh)."""
     return json_response(PublicStations(items=await open_stations()))
+
+
+@blueprint.get("/public/places")
+@rate_limit(LOOKUPS_PER_ADDRESS, timedelta(minutes=1))
+@validate_querystring(SuggestQuery)
+@document_response(Suggestions)
+async def get_places(query_args: SuggestQuery) -> Response:
+    """Completions for an address as a resident types it: the city's streets, corners and places."""
+    return json_response(Suggestions(geo().gazetteer.suggest(query_args.q, query_args.limit)))
 
 
 @blueprint.get("/public/tickets/<ticket>")

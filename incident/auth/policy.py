@@ -159,6 +159,7 @@ ACCESS: dict[str, Rule] = {
     # residents
     "public_api.get_ticket": PUBLIC,
     "public_api.get_stations": PUBLIC,
+    "public_api.get_places": PUBLIC,  # the city's own street names, for the residents' report form
     # Open311 GeoReport v2 (residents' apps)
     "open311_api.discovery": OPEN311_READ,
     "open311_api.services": OPEN311_READ,

@@ -1,5 +1,25 @@
-// The resident's report form: "use my location" fills the point from the phone's GPS (with consent).
+// The resident's report form: the address completes from the city's street names as it is typed, and
+// "use my location" fills the point from the phone's GPS (with consent).
 (() => {
+  const address = document.getElementById("address");
+  const options = document.getElementById("address-options");
+  let asked = "";
+  let timer = null;
+  address?.addEventListener("input", () => {
+    clearTimeout(timer);
+    timer = setTimeout(async () => {
+      const q = address.value.trim();
+      if (q.length < 3 || q === asked) return;
+      asked = q;
+      try {
+        const answer = await fetch(`/api/v1/public/places?q=${encodeURIComponent(q)}&limit=8`, { cache: "no-store" });
+        if (!answer.ok) return;
+        const { suggestions } = await answer.json();
+        options.replaceChildren(...suggestions.map((label) => Object.assign(document.createElement("option"), { value: label })));
+      } catch (error) { /* offline: the resident types the whole address */ }
+    }, 250);
+  });
+
   const button = document.getElementById("use-location");
   const said = document.getElementById("location-said");
   if (!button || !navigator.geolocation) return; // no GPS: the address field is the way

@@ -128,3 +128,11 @@ async def test_a_life_at_risk_is_not_held_up_by_an_offer(app: App) -> None:
     status, page = await _post(client, {**here, "description": "a tree fell on my neighbor, he is trapped"})
     assert status == 201
     assert '<section class="call-911" role="alert">' in page
+
+
+async def test_the_address_completes_from_the_citys_streets(app: App) -> None:
+    """The public completion answers the city's street names and corners for what was typed."""
+    response = await app.test_client().get("/api/v1/public/places?q=elmwood%20%26%20bid")
+    assert response.status_code == 200
+    suggestions = (await response.get_json())["suggestions"]
+    assert any(s.startswith("Elmwood Ave & Bidwell") for s in suggestions), suggestions

@@ -98,6 +98,8 @@ def test_a_resident_reports_on_a_phone_and_a_life_at_risk_is_sent_to_911(page: P
     page.set_viewport_size({"width": 390, "height": 844})
     page.goto("/report")
     page.get_by_label("Debris, trees and blocked streets").check()
+    page.get_by_label("Where?").press_sequentially("Elmwood")
+    expect(page.locator("#address-options option").first).to_have_attribute("value", re.compile("^Elmwood"))
     page.get_by_label("Where?").fill("400 Kensington Ave")
     page.get_by_label("What happened?").fill("a big limb is down across the sidewalk")
     page.get_by_role("button", name="Send the report").press("Enter")

@@ -108,6 +108,7 @@ SAMPLES: dict[str, Sample] = {
     "public_api.get_status": lambda c, ctx: c.get("/api/v1/status"),
     "incidents_api.post_review": lambda c, ctx: _review(c),
     "incidents_api.get_audit": lambda c, ctx: c.get("/api/v1/audit"),
+    "public_api.get_places": lambda c, ctx: c.get("/api/v1/public/places?q=elmw"),
     "public_api.get_ticket": lambda c, ctx: c.get(f"/api/v1/public/tickets/{ctx['ticket']}"),
     "login_pages.login_page": lambda c, ctx: c.get("/login"),
     "login_pages.login": lambda c, ctx: _form(

@@ -43,6 +43,7 @@ async def test_public_routes_never_return_personal_data_or_free_text(app: App) -
         "public_api.get_ticket": f"/api/v1/public/tickets/{ticket}",
         "public_api.get_status": "/api/v1/status",
         "public_api.get_stations": "/api/v1/public/stations",
+        "public_api.get_places": "/api/v1/public/places?q=secretw",
         "home_pages.index": "/",
         "login_pages.login_page": "/login",
         "health_api.healthz": "/healthz",
