@@ -6,10 +6,12 @@ can do nothing the API does not allow that person to do.
 
 from __future__ import annotations
 
-from quart import Blueprint, render_template, request
+import re
+
+from quart import Blueprint, Response, render_template, request
 from quart_schema import hide
 
-from incident import casework, center
+from incident import casework, center, photos
 from incident.auth import access
 from incident.auth.privacy import SEES_CALLERS, visible_call
 from incident.config import CrewKind
@@ -17,7 +19,7 @@ from incident.history import select_history
 from incident.history_text import describe
 from incident.incidents import select_calls, select_incident
 from incident.maps import CENTER, StormlineMap, map_parts
-from incident.problems import unknown_ticket
+from incident.problems import Problem, unknown_ticket
 from incident.status import TRANSITIONS, Status
 from incident.web import public_url, store, surge_config
 
@@ -135,3 +137,13 @@ async def locate_page() -> str:
 async def storms_page() -> str:
     """Every storm incident (activation) with its after-action report."""
     return await render_template("storms.html", storms=(await casework.storms(store())).items)
+
+
+@blueprint.get("/photos/<photo_id>.jpg")
+@hide
+async def photo(photo_id: str) -> Response:
+    """A resident's photo, for the staff who open the incident (it may show a home, a face, a plate)."""
+    found = await photos.read(store(), photo_id) if re.fullmatch(photos.PHOTO_ID, photo_id) else None
+    if found is None:
+        raise Problem(404, "Not Found", "no such photo", kind="unknown-photo")
+    return Response(found, 200, {"Cache-Control": "private, max-age=3600"}, content_type="image/jpeg")

@@ -9,6 +9,7 @@ live in one slot and a Lua script or MULTI may touch any of them together.
     sl:{j}:incident:<ticket>          hash: v (version, for compare-and-set), data (MessagePack)
     sl:{j}:incident:<ticket>:history  stream: that incident's events (same ids as sl:{j}:events)
     sl:{j}:call:<call id>             string: the call (MessagePack)
+    sl:{j}:photo:<photo id>           string: a resident's photo, redrawn as a JPEG, no metadata (photos.py)
     sl:{j}:idx:incidents              sorted set: every ticket, scored by its order
     sl:{j}:idx:status:<status>        sorted set: tickets in that status
     sl:{j}:idx:category:<code>        sorted set: tickets of that category
@@ -120,6 +121,9 @@ class Keys:
 
     def call(self, call_id: str) -> str:
         return f"{self._p}call:{call_id}"
+
+    def photo(self, photo_id: str) -> str:
+        return f"{self._p}photo:{photo_id}"
 
     @property
     def all_incidents(self) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 
 import msgspec
@@ -9,7 +10,8 @@ from quart import Blueprint, render_template, request
 from quart_rate_limiter import rate_limit
 from quart_schema import hide
 
-from incident import duplicates
+from geo.point import Point
+from incident import duplicates, photos
 from incident.auth.throttle import client_address
 from incident.config import Category, SurgeConfig
 from incident.duplicates import Nearby
@@ -22,7 +24,7 @@ from incident.problems import Problem, invalid_field
 from incident.public_api import LOOKUPS_PER_ADDRESS, normal_ticket, open_stations, ticket_status
 from incident.records import Channel
 from incident.status import MEANING, NAME
-from incident.web import geo, store, surge_config, triage_engine
+from incident.web import geo, public_base_url, store, surge_config, triage_engine
 
 blueprint = Blueprint("public_pages", __name__)
 
@@ -116,7 +118,8 @@ async def post_report() -> tuple[str, int]:
         return await _report_form(offered, {}, gettext("This form could not be sent. Please call 311.")), 400
     fields = {name: (form.get(name) or "").strip() for name in _REPORT_FIELDS}
     try:
-        call = _report_call(config, offered, fields)
+        taken_at = await _keep_photo(fields)
+        call = _report_call(config, offered, fields, taken_at)
         nearby = await _nearby(config, call)
         if nearby and not form.get("new") and form.get("ticket") not in {n.ticket for n in nearby}:
             # Someone may have reported this already: offer it before filing another ticket.
@@ -139,7 +142,22 @@ async def post_report() -> tuple[str, int]:
     return page, 201
 
 
-_REPORT_FIELDS = ("category", "address", "lat", "lon", "description", "phone", "email")
+_REPORT_FIELDS = ("category", "address", "lat", "lon", "description", "phone", "email", "photo_id")
+
+
+async def _keep_photo(fields: dict[str, str]) -> Point | None:
+    """Keep an uploaded photo, cleaned (its id goes in `fields`); where it was taken, if it says."""
+    upload = (await request.files).get("photo")
+    data = upload.read() if upload is not None else b""
+    if not data:
+        if fields["photo_id"] and not re.fullmatch(photos.PHOTO_ID, fields["photo_id"]):
+            fields["photo_id"] = ""  # carried by the duplicate offer's form: only an id of ours
+        return None
+    cleaned = photos.clean(data)
+    fields["photo_id"] = await photos.keep(store(), cleaned)
+    return cleaned.taken_at
+
+
 OFFERED_DUPLICATES = 3  # the nearest open reports of the same kind a resident is shown
 
 
@@ -167,7 +185,9 @@ def _offered_to_residents(config: SurgeConfig) -> list[Category]:
     ]
 
 
-def _report_call(config: SurgeConfig, offered: list[Category], fields: dict[str, str]) -> CallIn:
+def _report_call(
+    config: SurgeConfig, offered: list[Category], fields: dict[str, str], taken_at: Point | None
+) -> CallIn:
     """The form as a call, every field checked before intake (a report is stored whole or not at all)."""
     if fields["category"] not in {c.code for c in offered}:
         raise invalid_field("category", gettext("Choose what you are reporting."))
@@ -181,6 +201,8 @@ def _report_call(config: SurgeConfig, offered: list[Category], fields: dict[str,
             raise invalid_field(
                 "location", gettext("Your location could not be read; type the address.")
             ) from None
+    if point is None and not fields["address"] and taken_at is not None:
+        point = {"lat": taken_at.lat, "lon": taken_at.lon}  # where the photo says it was taken
     if point is None and not fields["address"]:
         raise invalid_field("address", gettext("Give an address or a corner, or use your location."))
     try:
@@ -193,6 +215,9 @@ def _report_call(config: SurgeConfig, offered: list[Category], fields: dict[str,
                 "location": point,
                 "callback_number": fields["phone"] or None,
                 "email": fields["email"] or None,
+                "media_url": f"{public_base_url()}/photos/{fields['photo_id']}.jpg"
+                if fields["photo_id"]
+                else None,
                 "language": current_language().code,
             },
             CallIn,
@@ -200,6 +225,11 @@ def _report_call(config: SurgeConfig, offered: list[Category], fields: dict[str,
     except msgspec.ValidationError as error:
         field = str(error).rpartition("at `$.")[2].rstrip("`").split(".")[0] or "form"
         raise invalid_field(field, gettext("Check this field.")) from None
+
+
+def _photo_url(photo_id: str) -> str | None:
+    """Where staff open the report's photo (an absolute URL, as Open311's media_url is)."""
+    return f"{public_base_url()}/photos/{photo_id}.jpg" if photo_id else None
 
 
 def _said(problem: Problem) -> str:

@@ -11,6 +11,7 @@ from incident.config import SurgeConfig
 
 if TYPE_CHECKING:
     from incident.geocoding import GeoService
+from incident.photos import MAX_UPLOAD_BYTES
 from incident.problems import Problem
 from incident.store import Store
 from incident.triage import Engine
@@ -19,8 +20,18 @@ from incident.validation import cleaned, may_hold_forbidden
 _encode = msgspec.json.Encoder().encode
 
 
+# The one route whose body may be larger than the configured limit: a resident's report with a photo.
+LARGER_BODIES = {("POST", "/report"): MAX_UPLOAD_BYTES + 64 * 1024}
+
+
 class StormlineRequest(Request):
     """Decodes JSON bodies with msgspec, and says exactly what is wrong with a bad one."""
+
+    def __init__(self, method: str, scheme: str, path: str, *args: Any, **kwargs: Any) -> None:
+        larger = LARGER_BODIES.get((method, path))
+        if larger is not None:
+            kwargs["max_content_length"] = larger
+        super().__init__(method, scheme, path, *args, **kwargs)
 
     async def get_json(self, force: bool = False, silent: bool = False, cache: bool = True) -> Any:
         if not (force or self.is_json):

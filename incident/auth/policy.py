@@ -130,6 +130,7 @@ ACCESS: dict[str, Rule] = {
     "map_api.map_base": PUBLIC,  # public geodata only: the city, its districts, street blocks
     "public_pages.track": PUBLIC_PAGE,
     "public_pages.stations_page": PUBLIC_PAGE,
+    "console_pages.photo": allow(A, S, CO, CR),  # residents' photos: staff only, never public
     "public_pages.report_page": PUBLIC_PAGE,
     "public_pages.post_report": PUBLIC_PAGE,  # a resident's report: rate-limited, a honeypot, no sign-in
     "map_pages.vendor": PUBLIC,

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import io
 from typing import Any
 
+from PIL import ExifTags, Image
 from quart.testing.app import TestApp as App
 from quart.typing import TestClientProtocol as Client
+from werkzeug.datastructures import FileStorage
 
 from incident.auth.roles import Role
 from incident.public_pages import REPORTS_PER_CONTACT
@@ -136,3 +139,53 @@ async def test_the_address_completes_from_the_citys_streets(app: App) -> None:
     assert response.status_code == 200
     suggestions = (await response.get_json())["suggestions"]
     assert any(s.startswith("Elmwood Ave & Bidwell") for s in suggestions), suggestions
+
+
+def _jpeg_taken_at(lat: float, lon: float) -> bytes:
+    """A small JPEG whose EXIF says who owns the camera and where it was taken."""
+    image = Image.new("RGB", (64, 48), "green")
+    exif = Image.Exif()
+    exif[ExifTags.Base.Artist] = "Pat Doe"
+    exif[ExifTags.Base.GPSInfo] = {
+        ExifTags.GPS.GPSLatitudeRef: "N",
+        ExifTags.GPS.GPSLatitude: (int(lat), int(lat % 1 * 60), round(lat * 3600 % 60, 2)),
+        ExifTags.GPS.GPSLongitudeRef: "W",
+        ExifTags.GPS.GPSLongitude: (int(-lon), int(-lon % 1 * 60), round(-lon * 3600 % 60, 2)),
+    }
+    out = io.BytesIO()
+    image.save(out, "JPEG", exif=exif)
+    return out.getvalue()
+
+
+async def test_a_photo_places_the_report_and_keeps_nothing_of_its_owner(app: App) -> None:
+    """A photo with GPS and no address is placed where it was taken; staff see it redrawn, without EXIF."""
+    client = app.test_client()
+    token = csrf_in(await (await client.get("/report")).get_data(as_text=True))
+    form = {**REPORT, "address": "", "csrf_token": token}
+    photo = FileStorage(io.BytesIO(_jpeg_taken_at(42.9295, -78.8362)), "tree.jpg", content_type="image/jpeg")
+    response = await client.post("/report", form=form, files={"photo": photo})
+    assert response.status_code == 201, await response.get_data(as_text=True)
+    ticket = (await response.get_data(as_text=True)).split('<strong id="ticket">')[1].split("<")[0]
+    detail = await _incident(app, ticket)
+    where = detail["incident"]["location"]
+    assert abs(where["lat"] - 42.9295) < 1e-4
+    assert abs(where["lon"] - -78.8362) < 1e-4
+    url = detail["calls"][0]["media_url"]
+    path = url[url.index("/photos/") :]
+    assert (await client.get(path)).status_code in (302, 303, 401)  # not for the public
+    kept = await (await as_role(app, Role.AGENT)).get(path)
+    assert kept.status_code == 200
+    assert kept.headers["Content-Type"] == "image/jpeg"
+    with Image.open(io.BytesIO(await kept.get_data(as_text=False))) as image:
+        assert dict(image.getexif()) == {}
+        assert image.size == (64, 48)
+
+
+async def test_what_is_no_photo_is_refused_in_words(app: App) -> None:
+    """A file that is not an image comes back as the form with the reason, and nothing is filed."""
+    client = app.test_client()
+    token = csrf_in(await (await client.get("/report")).get_data(as_text=True))
+    fake = FileStorage(io.BytesIO(b"#!/bin/sh\necho hi\n"), "tree.jpg", content_type="image/jpeg")
+    response = await client.post("/report", form={**REPORT, "csrf_token": token}, files={"photo": fake})
+    assert response.status_code == 422
+    assert "not a photo Stormline can read" in await response.get_data(as_text=True)

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import io
 import json
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
+from PIL import Image
 from quart import Blueprint
 from quart.testing.app import TestApp as App
 from quart.typing import TestClientProtocol as Client
 
 from incident import app as app_module
+from incident import photos
 from incident.auth import accounts, admin_pages
 from incident.auth.policy import ACCESS
 from incident.auth.roles import Role
@@ -239,6 +242,7 @@ SAMPLES: dict[str, Sample] = {
     "console_pages.crew": lambda c, ctx: c.get("/crew"),
     "console_pages.supervisor": lambda c, ctx: c.get("/supervisor"),
     "console_pages.coordinator": lambda c, ctx: c.get("/coordinator"),
+    "console_pages.photo": lambda c, ctx: c.get(f"/photos/{ctx['photo']}.jpg"),
     "console_pages.incident_page": lambda c, ctx: c.get(f"/incidents/{ctx['ticket']}"),
     "console_pages.search_page": lambda c, ctx: c.get(f"/search?q={ctx['ticket']}"),
     "console_pages.locate_page": lambda c, ctx: c.get("/locate"),
@@ -323,6 +327,7 @@ async def test_every_route_for_role(app: App, store: Store, role: Role | None) -
     shared = await _debris(supervisor, 42.9100, -78.8500)
     sharing = {"shared": True, "headline": "Trees down"}
     assert (await supervisor.post(f"/api/v1/incidents/{shared}/partners", json=sharing)).status_code == 200
+    photo = await photos.keep(store, photos.clean(_jpeg()))
     failures = []
     for endpoint, sample in sorted(SAMPLES.items()):
         victim = f"victim-{endpoint.replace('.', '-').replace('_', '-')}"
@@ -338,7 +343,8 @@ async def test_every_route_for_role(app: App, store: Store, role: Role | None) -
             "free2": free[1],
             "groupable": " ".join(on_elmwood[2:]),
             "job": (await job.get_json())["job"]["id"],
-            "worked": on_elmwood[0],  # crew-1's, marked by the crew apart from `ticket`'s transitions
+            "worked": on_elmwood[0],
+            "photo": photo,  # crew-1's, marked by the crew apart from `ticket`'s transitions
             "shared": shared,
             **shelter,
         }
@@ -399,6 +405,12 @@ async def _shelter(supervisor: Client, ticket: str) -> dict[str, str]:
         "referral": made_referral["referral"]["id"],
         "link": made_referral["link"].rsplit("/", 1)[1],
     }
+
+
+def _jpeg() -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (8, 8), "green").save(out, "JPEG")
+    return out.getvalue()
 
 
 async def _debris(client: Client, lat: float, lon: float) -> str:
