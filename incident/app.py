@@ -56,6 +56,7 @@ from incident.rounds import forever
 from incident.settings import Settings, secret_key, settings_from_env
 from incident.store import connect, disconnect
 from incident.triage import Engine
+from incident.updates import tell_round
 from incident.web import StormlineRequest
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
@@ -288,6 +289,7 @@ def create_app(settings: Settings | None = None, config: SurgeConfig | None = No
                     ("review watch", 30, lambda: check_review(store, config)),
                     ("unfinished switch watch", 15, lambda: finish_pending(store, config, report.keep_once)),
                     ("silent crew watch", 30, lambda: check_silent(store, config)),
+                    ("residents' updates", 5, lambda: tell_round(store, settings.public_url)),
                 )
             ),
         ]

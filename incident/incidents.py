@@ -293,12 +293,14 @@ async def select_many(store: Store, tickets: Iterable[str]) -> list[Incident]:
 
 
 def _index_caller(change: Change, store: Store, incident: Incident, call: Call) -> None:
-    """Remember which tickets a callback number called about, and the words each call said."""
+    """Remember which tickets a callback number called about, the words each call said, who follows it."""
     if call.callback_e164:
         key = store.keys.by_caller(call.callback_e164)
         change.zadd(key, incident.seq, incident.ticket).expire(key, CALLER_MEMORY_S)
     for word in search_words(call.narrative, call.address):
         change.zadd(store.keys.by_word(word), incident.seq, incident.ticket)
+    if call.email:  # they are told, in their language, when the request moves (incident/updates.py)
+        change.hset(store.keys.followers(incident.ticket), {f"email:{call.email.lower()}": call.language})
 
 
 def _reindex(change: Change, store: Store, before: Incident | None, after: Incident) -> None:

@@ -9,6 +9,9 @@ live in one slot and a Lua script or MULTI may touch any of them together.
     sl:{j}:incident:<ticket>          hash: v (version, for compare-and-set), data (MessagePack)
     sl:{j}:incident:<ticket>:history  stream: that incident's events (same ids as sl:{j}:events)
     sl:{j}:call:<call id>             string: the call (MessagePack)
+    sl:{j}:incident:<ticket>:followers  hash: "email:<address>" → language, who asked to hear of changes
+    sl:{j}:updates                    hash: cursor (the last event residents were told of, updates.py)
+    sl:{j}:updates:sent               stream: each batch of residents' updates put in the outbox
     sl:{j}:photo:<photo id>           string: a resident's photo, redrawn as a JPEG, no metadata (photos.py)
     sl:{j}:idx:incidents              sorted set: every ticket, scored by its order
     sl:{j}:idx:status:<status>        sorted set: tickets in that status
@@ -124,6 +127,17 @@ class Keys:
 
     def photo(self, photo_id: str) -> str:
         return f"{self._p}photo:{photo_id}"
+
+    def followers(self, ticket: str) -> str:
+        return f"{self._p}incident:{ticket}:followers"
+
+    @property
+    def updates(self) -> str:
+        return self._p + "updates"
+
+    @property
+    def updates_sent(self) -> str:
+        return self._p + "updates:sent"
 
     @property
     def all_incidents(self) -> str:

@@ -147,9 +147,10 @@ async def _deliver(
     target = fields.get(b"target", b"psap").decode()
     address = fields.get(b"address", b"").decode()
     try:
-        if target == "email":
+        if target in _LETTERS:
             timeout = config.referrals.timeout_seconds
-            error = await _email(senders, address, delivery_id, fields[b"body"], timeout)
+            letter = _LETTERS[target](fields[b"body"])
+            error = await _email(senders, address, delivery_id, letter, timeout)
         else:
             client = senders.psap if target == "psap" else senders.agencies
             endpoint = config.handoff.psap_endpoint if target == "psap" else address
@@ -190,18 +191,38 @@ async def _post(client: httpx.AsyncClient, url: str, delivery_id: str, body: byt
     return "not delivered: the receiver did not accept it"
 
 
-async def _email(senders: Senders, to: str, delivery_id: str, body: bytes, wait_s: float) -> str | None:
+def _referral_letter(body: bytes) -> EmailMessage:
+    """A referral to an agency: its fields in words, and the JSON attached for their systems."""
+    message = EmailMessage()
+    message["Subject"] = "Referral from the 311 center"
+    message.set_content(_readable(body))
+    message.add_attachment(body, maintype="application", subtype="json", filename="referral.json")
+    return message
+
+
+def _resident_letter(body: bytes) -> EmailMessage:
+    """An update to a resident (incident/updates.py wrote it in their language): plain text only."""
+    data = json.loads(body)
+    message = EmailMessage()
+    message["Subject"] = str(data["subject"])
+    message.set_content(str(data["text"]))
+    return message
+
+
+_LETTERS = {"email": _referral_letter, "resident_email": _resident_letter}
+"""The deliveries that go by email, and how each is written."""
+
+
+async def _email(
+    senders: Senders, to: str, delivery_id: str, message: EmailMessage, wait_s: float
+) -> str | None:
     """Send the delivery as an email; its Message-ID is the delivery id, so a resend is recognisable."""
     if not senders.smtp_url:
         return "no SMTP server configured (STORMLINE_SMTP_URL)"
     if not to:
         return "no email address"
-    message = EmailMessage()
     message["From"], message["To"] = senders.smtp_from, to
-    message["Subject"] = "Referral from the 311 center"
     message["Message-ID"] = f"<{delivery_id}@stormline>"
-    message.set_content(_readable(body))
-    message.add_attachment(body, maintype="application", subtype="json", filename="referral.json")
     try:
         await asyncio.to_thread(_smtp_send, senders.smtp_url, message, wait_s)
     except (OSError, smtplib.SMTPException) as error:

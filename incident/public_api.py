@@ -162,7 +162,7 @@ async def _steps(ticket: str) -> list[TrackStep]:
     services = await agencies.by_id(store(), sorted({service for _, _, service in seen if service}))
     steps: list[TrackStep] = []
     for at, step, service in seen:
-        agency = services[service].organization if service in services else "an outside agency"
+        agency = services[service].organization if service in services else gettext("an outside agency")
         words = gettext(PUBLIC_WORDS[step]).format(agency=agency)
         if not steps or (steps[-1].step, steps[-1].words) != (step, words):
             steps.append(TrackStep(at=at, step=step, words=words))

@@ -1,0 +1,145 @@
+"""Residents told when their request moves: a consumer of the event stream that writes to the outbox.
+
+A resident who left an email (on the phone, the web or an app) follows the ticket. Each round reads
+the events after the last one told, and for every step worth a message (given to a crew, a crew on
+the way, done, referred to an agency, a ride booked) puts one email per follower in the outbox, in
+the follower's language, with a link to the request's page. The deliveries and the cursor move in
+one atomic step guarded on the cursor, so however many workers run the round, each change is told
+once.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import cast
+
+import msgspec
+
+from dispatch import agencies
+from dispatch.events import CrewMarked, IncidentAssigned
+from incident.events import Change, Conflict, commit
+from incident.history import Event, unpack_event
+from incident.history_text import PUBLIC_WORDS, PublicStep, public_step
+from incident.i18n import N_, translations
+from incident.outbox import enqueue
+from incident.store import Store
+
+BATCH = 200
+TOLD = frozenset(
+    {
+        PublicStep.ASSIGNED,
+        PublicStep.ON_THE_WAY,
+        PublicStep.DONE,
+        PublicStep.REFERRED,
+        PublicStep.AGENCY_DECLINED,
+        PublicStep.RIDE_BOOKED,
+    }
+)
+# The events that can carry one of those steps (others are not decoded at all).
+_TYPES = frozenset(
+    {
+        b"incident.status_changed",
+        b"incident.assigned",
+        b"crew.marked",
+        b"referral.changed",
+        b"transport.changed",
+    }
+)
+_encode = msgspec.json.Encoder().encode
+
+
+class ResidentsTold(msgspec.Struct, kw_only=True, tag="updates.sent"):
+    """A round's messages to residents went into the outbox (kept in their own stream, not the feed)."""
+
+    at: datetime
+    through: str  # the last event id read
+    messages: int
+
+
+class ResidentEmail(msgspec.Struct, kw_only=True):
+    """An update's email, as the outbox sends it."""
+
+    subject: str
+    text: str
+
+
+async def tell_round(store: Store, public_url: str | None) -> int:
+    """Tell followers of the events since the last round; returns how many messages went out."""
+    keys = store.keys
+    cursor = cast(bytes | None, await store.redis.hget(keys.updates, "cursor"))
+    if cursor is None:  # the first round ever: start from now, not from the whole past
+        last = cast(list[tuple[bytes, dict[bytes, bytes]]], await store.redis.xrevrange(keys.events, count=1))
+        start = last[0][0].decode() if last else "0-0"
+        await store.redis.hsetnx(keys.updates, "cursor", start)
+        return 0
+    entries = cast(
+        list[tuple[bytes, dict[bytes, bytes]]],
+        await store.redis.xrange(keys.events, min=f"({cursor.decode()}", max="+", count=BATCH),
+    )
+    if not entries:
+        return 0
+    told: list[tuple[str, PublicStep, str | None]] = []
+    for _, fields in entries:
+        if fields.get(b"type") not in _TYPES:
+            continue
+        moved = unpack_event(fields[b"data"])
+        shown = public_step(moved)
+        if shown is not None and shown[0] in TOLD:
+            told += [(ticket, shown[0], shown[1]) for ticket in _tickets(moved)]
+    followers = await _followers(store, sorted({ticket for ticket, _, _ in told}))
+    services = await agencies.by_id(store, sorted({service for _, _, service in told if service}))
+    change = Change().guard(keys.updates, "cursor", cursor.decode())
+    through = entries[-1][0].decode()
+    change.hset(keys.updates, {"cursor": through})
+    messages = 0
+    for ticket, step, service in told:
+        for address, language in followers.get(ticket, {}).items():
+            agency = services[service].organization if service in services else None
+            email = _email(ticket, step, agency, language, public_url)
+            enqueue(change, store, "resident_email", _encode(email), address=address)
+            messages += 1
+    batch = ResidentsTold(at=datetime.now(UTC), through=through, messages=messages)
+    try:
+        await commit(store.scripts.apply, change, batch, keys.updates_sent)
+    except Conflict:
+        return 0  # another worker told this batch first
+    return messages
+
+
+def _tickets(event: Event) -> list[str]:
+    if isinstance(event, IncidentAssigned | CrewMarked):
+        return event.tickets
+    return [str(getattr(event, "ticket", ""))] if getattr(event, "ticket", "") else []
+
+
+async def _followers(store: Store, tickets: list[str]) -> dict[str, dict[str, str]]:
+    """Each ticket's followers' email addresses and their languages."""
+    pipe = store.redis.pipeline(transaction=False)
+    for ticket in tickets:
+        pipe.hgetall(store.keys.followers(ticket))
+    found: dict[str, dict[str, str]] = {}
+    for ticket, contacts in zip(tickets, await pipe.execute(), strict=True):
+        emails = {
+            k.decode().removeprefix("email:"): v.decode()
+            for k, v in contacts.items()
+            if k.startswith(b"email:")
+        }
+        if emails:
+            found[ticket] = emails
+    return found
+
+
+def _email(
+    ticket: str, step: PublicStep, agency: str | None, language: str, public_url: str | None
+) -> ResidentEmail:
+    """One update, in the follower's language (English where the catalogue has no words yet)."""
+    say = translations(language.split("-")[0]).gettext
+    words = say(PUBLIC_WORDS[step]).format(agency=agency or say(N_("an outside agency")))
+    lines = [say(N_("Ticket %(ticket)s")) % {"ticket": ticket}, words, ""]
+    if public_url:
+        lines.append(
+            say(N_("Follow it step by step:")) + f" {public_url}/track?ticket={ticket}&lang={language}"
+        )
+    lines.append(say(N_("You get these messages because you left this address with your request.")))
+    subject = f"{say(N_('Ticket %(ticket)s')) % {'ticket': ticket}}: {words}"
+    return ResidentEmail(subject=subject, text="\n".join(lines))

@@ -1,0 +1,82 @@
+"""Residents told when their request moves: once per change, in their language, by real SMTP."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import msgspec
+import pytest
+from quart.testing.app import TestApp as App
+
+from incident.app import create_app
+from incident.auth.roles import Role
+from incident.config import SurgeConfig
+from incident.settings import Settings
+from incident.store import Store
+from incident.updates import tell_round
+from tests.dispatch.receivers import Mailbox
+from tests.incident.auth.helpers import csrf_in
+from tests.incident.helpers import ensure_crew
+from tests.support import as_role
+
+PUBLIC = "https://311.example.gov"
+
+
+@pytest.fixture
+async def mailed(settings: Settings, config: SurgeConfig) -> AsyncIterator[tuple[App, Mailbox]]:
+    with Mailbox().running() as mailbox:
+        smtp = msgspec.structs.replace(
+            settings, smtp_url=mailbox.url, smtp_from="311@buffalony.gov", public_url=PUBLIC
+        )
+        async with create_app(smtp, config).test_app() as app:
+            yield app, mailbox  # type: ignore[misc]
+
+
+async def _mail(mailbox: Mailbox, count: int) -> None:
+    for _ in range(150):
+        if len(mailbox.messages) >= count:
+            return
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"{len(mailbox.messages)} messages, not {count}")
+
+
+async def test_a_resident_hears_each_step_once_in_spanish(mailed: tuple[App, Mailbox]) -> None:
+    """Given to a crew, on the way, done: one email each, in Spanish, with the request's page."""
+    app, mailbox = mailed
+    store: Store = app.app.extensions["stormline.store"]
+    await tell_round(store, PUBLIC)  # the first round starts from now (it may have run already)
+    resident = app.test_client()
+    spanish = {"Accept-Language": "es"}
+    token = csrf_in(await (await resident.get("/report", headers=spanish)).get_data(as_text=True))
+    form = {
+        "category": "debris",
+        "address": "400 Kensington Ave",
+        "description": "una rama grande en la acera",
+        "email": "Vecina@Example.org",
+        "csrf_token": token,
+    }
+    page = await (await resident.post("/report", form=form, headers=spanish)).get_data(as_text=True)
+    ticket = page.split('<strong id="ticket">')[1].split("<")[0]
+    supervisor = await as_role(app, Role.SUPERVISOR)
+    await ensure_crew(supervisor, "forestry-9")
+    assigned = await supervisor.post(
+        f"/api/v1/incidents/{ticket}/assignment", json={"crew_id": "forestry-9", "force": True}
+    )
+    assert assigned.status_code == 200
+    crew = await as_role(app, Role.CREW, crew_id="forestry-9")
+    for mark in ("en_route", "on_scene", "cleared"):
+        assert (await crew.post(f"/api/v1/crews/forestry-9/work/{ticket}/mark", json={"mark": mark})).is_json
+    told = await tell_round(store, PUBLIC)
+    assert await tell_round(store, PUBLIC) == 0, "each change is told once"
+    await _mail(mailbox, told)
+    ours = [m for m in mailbox.messages if m["To"] == "vecina@example.org"]
+    assert [m["Subject"] for m in ours] == [
+        f"Solicitud {ticket}: Asignada a un equipo",
+        f"Solicitud {ticket}: Un equipo va en camino",
+        f"Solicitud {ticket}: Terminada",
+    ]
+    text = ours[0].get_payload(decode=True).decode()  # type: ignore[union-attr]
+    assert f"{PUBLIC}/track?ticket={ticket}&lang=es" in text
+    assert "Recibe estos mensajes porque dejó esta dirección con su solicitud." in text
+    assert len({m["Message-ID"] for m in ours}) == 3
