@@ -25,6 +25,7 @@ from incident.outbox import enqueue
 from incident.store import Store
 
 BATCH = 200
+MAX_BATCHES = 50  # 10,000 events a round at most
 TOLD = frozenset(
     {
         PublicStep.ASSIGNED,
@@ -64,20 +65,31 @@ class ResidentEmail(msgspec.Struct, kw_only=True):
 
 
 async def tell_round(store: Store, public_url: str | None) -> int:
-    """Tell followers of the events since the last round; returns how many messages went out."""
+    """Tell followers of every event since the last round; returns how many messages went out."""
+    total = 0
+    for _ in range(MAX_BATCHES):  # a storm's events are caught up within a round, not one batch a round
+        told = await _tell_batch(store, public_url)
+        if told is None:
+            break
+        total += told
+    return total
+
+
+async def _tell_batch(store: Store, public_url: str | None) -> int | None:
+    """One batch of events told; None when there is nothing more to read (or another worker has it)."""
     keys = store.keys
     cursor = cast(bytes | None, await store.redis.hget(keys.updates, "cursor"))
     if cursor is None:  # the first round ever: start from now, not from the whole past
         last = cast(list[tuple[bytes, dict[bytes, bytes]]], await store.redis.xrevrange(keys.events, count=1))
         start = last[0][0].decode() if last else "0-0"
         await store.redis.hsetnx(keys.updates, "cursor", start)
-        return 0
+        return None
     entries = cast(
         list[tuple[bytes, dict[bytes, bytes]]],
         await store.redis.xrange(keys.events, min=f"({cursor.decode()}", max="+", count=BATCH),
     )
     if not entries:
-        return 0
+        return None
     told: list[tuple[str, PublicStep, str | None]] = []
     for _, fields in entries:
         if fields.get(b"type") not in _TYPES:
@@ -102,7 +114,7 @@ async def tell_round(store: Store, public_url: str | None) -> int:
     try:
         await commit(store.scripts.apply, change, batch, keys.updates_sent)
     except Conflict:
-        return 0  # another worker told this batch first
+        return None  # another worker told this batch first, and goes on from there
     return messages
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from typing import cast
 
 import msgspec
 import pytest
@@ -14,7 +15,7 @@ from incident.auth.roles import Role
 from incident.config import SurgeConfig
 from incident.settings import Settings
 from incident.store import Store
-from incident.updates import tell_round
+from incident.updates import BATCH, tell_round
 from tests.dispatch.receivers import Mailbox
 from tests.incident.auth.helpers import csrf_in
 from tests.incident.helpers import ensure_crew
@@ -80,3 +81,26 @@ async def test_a_resident_hears_each_step_once_in_spanish(mailed: tuple[App, Mai
     assert f"{PUBLIC}/track?ticket={ticket}&lang=es" in text
     assert "Recibe estos mensajes porque dejó esta dirección con su solicitud." in text
     assert len({m["Message-ID"] for m in ours}) == 3
+
+
+async def test_a_storm_of_events_is_caught_up_in_one_round(mailed: tuple[App, Mailbox]) -> None:
+    """More events than one batch since the last round: the round reads them all, and tells the last."""
+    app, mailbox = mailed
+    store: Store = app.app.extensions["stormline.store"]
+    await tell_round(store, PUBLIC)
+    supervisor = await as_role(app, Role.SUPERVISOR)
+    call = {"narrative": "tree down", "category": "debris", "location": {"lat": 42.93, "lon": -78.83}}
+    for _ in range(BATCH + 20):  # opened incidents: events nobody is told of
+        assert (await supervisor.post("/api/v1/calls", json=call)).status_code == 201
+    followed = {**call, "email": "last@example.org"}
+    ticket = (await (await supervisor.post("/api/v1/calls", json=followed)).get_json())["ticket"]
+    await ensure_crew(supervisor, "forestry-8")
+    await supervisor.post(
+        f"/api/v1/incidents/{ticket}/assignment", json={"crew_id": "forestry-8", "force": True}
+    )
+    await tell_round(store, PUBLIC)
+    await _mail(mailbox, 1)
+    assert [m["To"] for m in mailbox.messages] == ["last@example.org"]
+    cursor = await store.redis.hget(store.keys.updates, "cursor")
+    latest = cast(list[tuple[bytes, object]], await store.redis.xrevrange(store.keys.events, count=1))[0][0]
+    assert cursor == latest
