@@ -40,6 +40,7 @@ from incident import (
     report,
     report_api,
     security,
+    sms_api,
     surge,
     write_steps,
 )
@@ -179,6 +180,7 @@ def create_app(settings: Settings | None = None, config: SurgeConfig | None = No
         partners_api.blueprint,
         exports_api.blueprint,
         admin_pages.blueprint,
+        sms_api.blueprint,
     ):
         app.register_blueprint(blueprint)
     security.install(app)
@@ -213,6 +215,7 @@ def create_app(settings: Settings | None = None, config: SurgeConfig | None = No
         app.extensions["stormline.geo"] = await open_service(store, config, config_dir)
         app.extensions["stormline.triage"].learn_names(*app.extensions["stormline.geo"].gazetteer.names())
         app.extensions["stormline.public_url"] = settings.public_url
+        app.extensions["stormline.sms_token"] = settings.sms_token
         if not settings.public_url:
             log.warning(
                 "STORMLINE_PUBLIC_URL is not set: referrals by webhook or email are refused until it is "
@@ -278,6 +281,8 @@ def create_app(settings: Settings | None = None, config: SurgeConfig | None = No
                     transport,
                     smtp_url=settings.smtp_url,
                     smtp_from=settings.smtp_from,
+                    sms_url=settings.sms_url,
+                    sms_from=settings.sms_from,
                 )
             ),
             *(

@@ -9,7 +9,7 @@ happen.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -78,7 +78,7 @@ class Change:
         self.ops.append([name, self._k(key), *args])
         return self
 
-    def hset(self, key: str, mapping: dict[str, bytes | str | int]) -> Change:
+    def hset(self, key: str, mapping: Mapping[str, bytes | str | int]) -> Change:
         flat: list[Any] = []
         for name, value in mapping.items():
             flat += [name, value]

@@ -20,6 +20,7 @@ from incident.problems import unknown_ticket
 from incident.records import (
     Call,
     CallAttached,
+    Channel,
     Incident,
     IncidentOpened,
     pack,
@@ -299,8 +300,13 @@ def _index_caller(change: Change, store: Store, incident: Incident, call: Call) 
         change.zadd(key, incident.seq, incident.ticket).expire(key, CALLER_MEMORY_S)
     for word in search_words(call.narrative, call.address):
         change.zadd(store.keys.by_word(word), incident.seq, incident.ticket)
-    if call.email:  # they are told, in their language, when the request moves (incident/updates.py)
-        change.hset(store.keys.followers(incident.ticket), {f"email:{call.email.lower()}": call.language})
+    # They are told, in their language, when the request moves (incident/updates.py): by email if they
+    # gave one, by text if they texted (a phone caller did not ask for texts).
+    follows = {f"email:{call.email.lower()}": call.language} if call.email else {}
+    if call.channel is Channel.SMS and call.callback_e164:
+        follows[f"sms:{call.callback_e164}"] = call.language
+    if follows:
+        change.hset(store.keys.followers(incident.ticket), follows)
 
 
 def _reindex(change: Change, store: Store, before: Incident | None, after: Incident) -> None:

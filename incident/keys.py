@@ -10,6 +10,9 @@ live in one slot and a Lua script or MULTI may touch any of them together.
     sl:{j}:incident:<ticket>:history  stream: that incident's events (same ids as sl:{j}:events)
     sl:{j}:call:<call id>             string: the call (MessagePack)
     sl:{j}:incident:<ticket>:followers  hash: "email:<address>" → language, who asked to hear of changes
+    sl:{j}:sms:<e164>                 string: a number's text conversation (texts.py), for hours
+    sl:{j}:sms:reply:<message sid>    string: the answer a text got, for the gateway's retry of it (a day)
+    sl:{j}:sms:stopped                set: numbers that texted STOP: nothing more is sent to them
     sl:{j}:updates                    hash: cursor (the last event residents were told of, updates.py)
     sl:{j}:updates:sent               stream: each batch of residents' updates put in the outbox
     sl:{j}:photo:<photo id>           string: a resident's photo, redrawn as a JPEG, no metadata (photos.py)
@@ -130,6 +133,16 @@ class Keys:
 
     def followers(self, ticket: str) -> str:
         return f"{self._p}incident:{ticket}:followers"
+
+    def sms_conversation(self, e164: str) -> str:
+        return f"{self._p}sms:{e164}"
+
+    def sms_reply(self, message_sid: str) -> str:
+        return f"{self._p}sms:reply:{message_sid}"
+
+    @property
+    def sms_stopped(self) -> str:
+        return self._p + "sms:stopped"
 
     @property
     def updates(self) -> str:

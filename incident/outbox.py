@@ -57,6 +57,9 @@ class Senders:
     agencies: httpx.AsyncClient
     smtp_url: str = ""
     smtp_from: str = "stormline@localhost"
+    sms: httpx.AsyncClient | None = None  # the SMS gateway's client, when one is configured
+    sms_url: str = ""
+    sms_from: str = ""
 
 
 async def deliver_forever(
@@ -67,6 +70,8 @@ async def deliver_forever(
     *,
     smtp_url: str = "",
     smtp_from: str = "stormline@localhost",
+    sms_url: str = "",
+    sms_from: str = "",
 ) -> None:
     """Deliver until cancelled. Safe to run in every worker at once."""
     consumer = f"{os.getpid()}-{secrets.token_hex(3)}"
@@ -87,8 +92,10 @@ async def deliver_forever(
             headers={"Content-Type": "application/json"},
             follow_redirects=False,
         ) as agencies,
+        # The city's own SMS gateway (a configured URL, with its credentials in it).
+        httpx.AsyncClient(timeout=config.referrals.timeout_seconds, follow_redirects=False) as sms,
     ):
-        senders = Senders(psap, agencies, smtp_url, smtp_from)
+        senders = Senders(psap, agencies, smtp_url, smtp_from, sms, sms_url, sms_from)
         # A partner that failed is tried again with one delivery per retry_seconds, not with every one
         # pending for it: in an outage at the peak, hundreds of doomed attempts a second would take
         # the CPU the calls and the live map need. Skipped deliveries stay pending and come back.
@@ -147,7 +154,9 @@ async def _deliver(
     target = fields.get(b"target", b"psap").decode()
     address = fields.get(b"address", b"").decode()
     try:
-        if target in _LETTERS:
+        if target == "sms":
+            error = await _text(store, senders, address, delivery_id, fields[b"body"])
+        elif target in _LETTERS:
             timeout = config.referrals.timeout_seconds
             letter = _LETTERS[target](fields[b"body"])
             error = await _email(senders, address, delivery_id, letter, timeout)
@@ -189,6 +198,26 @@ async def _post(client: httpx.AsyncClient, url: str, delivery_id: str, body: byt
         return None
     log.warning("outbox: delivery %s to %s: HTTP %s", delivery_id, url, response.status_code)
     return "not delivered: the receiver did not accept it"
+
+
+async def _text(store: Store, senders: Senders, to: str, delivery_id: str, body: bytes) -> str | None:
+    """Send a text through the gateway (Twilio's form: To, From, Body); never to a number that said STOP."""
+    if await store.redis.sismember(store.keys.sms_stopped, to):
+        return None  # STOP is honoured for every later message: this one is dropped, not retried
+    if senders.sms is None or not senders.sms_url:
+        return "no SMS gateway configured (STORMLINE_SMS_URL)"
+    form = {"To": to, "From": senders.sms_from, "Body": str(json.loads(body)["text"])}
+    try:
+        response = await senders.sms.post(
+            senders.sms_url, data=form, headers={"Idempotency-Key": delivery_id}
+        )
+    except httpx.HTTPError as error:
+        log.warning("outbox: text %s: %s: %s", delivery_id, type(error).__name__, error)
+        return "not delivered: the SMS gateway could not be reached"
+    if 200 <= response.status_code < 300:
+        return None
+    log.warning("outbox: text %s: HTTP %s", delivery_id, response.status_code)
+    return "not delivered: the SMS gateway did not accept it"
 
 
 def _referral_letter(body: bytes) -> EmailMessage:

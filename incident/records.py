@@ -66,6 +66,7 @@ class TriageResult(msgspec.Struct, kw_only=True):
 class Channel(enum.StrEnum):
     PHONE = "phone"
     WEB = "web"
+    SMS = "sms"  # text messages, through the city's SMS gateway (incident/texts.py)
     APP = "app"
     OPEN311 = "open311"
     WALK_IN = "walk_in"

@@ -53,6 +53,12 @@ class Settings(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_only=
     # empty: email referrals wait in the outbox (and show as not delivered) until one is set.
     smtp_url: str = ""
     smtp_from: str = "stormline@localhost"
+    # The SMS gateway (Twilio's shape): its auth token signs the texts it forwards to
+    # /api/v1/sms/inbound (and is refused without it); texts to residents are POSTed to sms_url
+    # (e.g. https://ACCOUNT:TOKEN@api.twilio.com/2010-04-01/Accounts/ACCOUNT/Messages.json) from sms_from.
+    sms_token: str = ""
+    sms_url: str = ""
+    sms_from: str = ""
     # The map's tile source, a Leaflet URL template ("https://tile.example/{z}/{x}/{y}.png", or a tile
     # server on the center's network); empty: the offline base layer only (no request leaves the building).
     tiles: str = ""

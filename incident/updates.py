@@ -1,11 +1,11 @@
 """Residents told when their request moves: a consumer of the event stream that writes to the outbox.
 
-A resident who left an email (on the phone, the web or an app) follows the ticket. Each round reads
-the events after the last one told, and for every step worth a message (given to a crew, a crew on
-the way, done, referred to an agency, a ride booked) puts one email per follower in the outbox, in
-the follower's language, with a link to the request's page. The deliveries and the cursor move in
-one atomic step guarded on the cursor, so however many workers run the round, each change is told
-once.
+A resident who left an email (on the phone, the web or an app), or who texted, follows the ticket.
+Each round reads the events after the last one told, and for every step worth a message (given to a
+crew, a crew on the way, done, referred to an agency, a ride booked) puts one email or text per
+follower in the outbox, in the follower's language, with a link to the request's page. The messages
+and the cursor move in one atomic step guarded on the cursor, so however many workers run the round,
+each change is told once.
 """
 
 from __future__ import annotations
@@ -105,10 +105,15 @@ async def _tell_batch(store: Store, public_url: str | None) -> int | None:
     change.hset(keys.updates, {"cursor": through})
     messages = 0
     for ticket, step, service in told:
-        for address, language in followers.get(ticket, {}).items():
+        for contact, language in followers.get(ticket, {}).items():
             agency = services[service].organization if service in services else None
             email = _email(ticket, step, agency, language, public_url)
-            enqueue(change, store, "resident_email", _encode(email), address=address)
+            kind, _, address = contact.partition(":")
+            if kind == "sms":  # the subject is the whole news; the link fits a text
+                text = f"{email.subject}. {public_url}/track?ticket={ticket}" if public_url else email.subject
+                enqueue(change, store, "sms", _encode({"text": text}), address=address)
+            else:
+                enqueue(change, store, "resident_email", _encode(email), address=address)
             messages += 1
     batch = ResidentsTold(at=datetime.now(UTC), through=through, messages=messages)
     try:
@@ -125,19 +130,14 @@ def _tickets(event: Event) -> list[str]:
 
 
 async def _followers(store: Store, tickets: list[str]) -> dict[str, dict[str, str]]:
-    """Each ticket's followers' email addresses and their languages."""
+    """Each ticket's followers ("email:<address>", "sms:<number>") and their languages."""
     pipe = store.redis.pipeline(transaction=False)
     for ticket in tickets:
         pipe.hgetall(store.keys.followers(ticket))
     found: dict[str, dict[str, str]] = {}
     for ticket, contacts in zip(tickets, await pipe.execute(), strict=True):
-        emails = {
-            k.decode().removeprefix("email:"): v.decode()
-            for k, v in contacts.items()
-            if k.startswith(b"email:")
-        }
-        if emails:
-            found[ticket] = emails
+        if contacts:
+            found[ticket] = {key.decode(): language.decode() for key, language in contacts.items()}
     return found
 
 

@@ -19,6 +19,7 @@ class Rule:
     page: bool = False
     link: bool = False  # no sign-in, but the path carries a signed, expiring token for one record
     api_key: bool = False  # Open311: the token may come as the `api_key` parameter; errors in its format
+    signed: bool = False  # no sign-in and no cookie: the sender signs each request, the view checks it
 
     @property
     def public(self) -> bool:
@@ -31,6 +32,7 @@ def allow(*roles: Role, page: bool = False) -> Rule:
 
 PUBLIC = Rule(None)
 PUBLIC_PAGE = Rule(None, page=True)
+SIGNED = Rule(None, signed=True)  # a gateway's webhook (SMS): its signature is checked by the route
 LINK = Rule(None, link=True)  # an agency's link to one referral: the token in the path is the key
 LINK_PAGE = Rule(None, page=True, link=True)
 SIGNED_IN = Rule(frozenset(Role))
@@ -160,7 +162,8 @@ ACCESS: dict[str, Rule] = {
     # residents
     "public_api.get_ticket": PUBLIC,
     "public_api.get_stations": PUBLIC,
-    "public_api.get_places": PUBLIC,  # the city's own street names, for the residents' report form
+    "public_api.get_places": PUBLIC,
+    "sms_api.inbound": SIGNED,  # the city's own street names, for the residents' report form
     # Open311 GeoReport v2 (residents' apps)
     "open311_api.discovery": OPEN311_READ,
     "open311_api.services": OPEN311_READ,

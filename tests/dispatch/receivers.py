@@ -9,6 +9,7 @@ from contextlib import contextmanager
 from email import message_from_bytes
 from email.message import Message
 from typing import Any
+from urllib.parse import parse_qs
 
 from aiosmtpd.controller import Controller
 
@@ -53,3 +54,16 @@ class Mailbox:
     @property
     def url(self) -> str:
         return f"smtp://127.0.0.1:{self.controller.port}"
+
+
+class SmsGateway(Receiver):
+    """The SMS gateway's send endpoint (Twilio's shape: To, From, Body, form-encoded): a fake at the seam."""
+
+    def __init__(self) -> None:
+        super().__init__("sms")
+
+    @property
+    def texts(self) -> list[dict[str, str]]:
+        """Each text sent, as the form fields the gateway got."""
+        with self.lock:
+            return [{k: v[0] for k, v in parse_qs(body.decode()).items()} for _, body in self.kept]
