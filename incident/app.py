@@ -294,7 +294,11 @@ def create_app(settings: Settings | None = None, config: SurgeConfig | None = No
                     ("review watch", 30, lambda: check_review(store, config)),
                     ("unfinished switch watch", 15, lambda: finish_pending(store, config, report.keep_once)),
                     ("silent crew watch", 30, lambda: check_silent(store, config)),
-                    ("residents' updates", 5, lambda: tell_round(store, settings.public_url)),
+                    (
+                        "residents' updates",
+                        5,
+                        lambda: tell_round(store, settings.public_url, str(app.secret_key or "")),
+                    ),
                 )
             ),
         ]

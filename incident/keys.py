@@ -13,6 +13,7 @@ live in one slot and a Lua script or MULTI may touch any of them together.
     sl:{j}:sms:<e164>                 string: a number's text conversation (texts.py), for hours
     sl:{j}:sms:reply:<message sid>    string: the answer a text got, for the gateway's retry of it (a day)
     sl:{j}:sms:stopped                set: numbers that texted STOP: nothing more is sent to them
+    sl:{j}:incident:<ticket>:answered:<answer>  hash: the resident said so within the hour (once marker)
     sl:{j}:updates                    hash: cursor (the last event residents were told of, updates.py)
     sl:{j}:updates:sent               stream: each batch of residents' updates put in the outbox
     sl:{j}:photo:<photo id>           string: a resident's photo, redrawn as a JPEG, no metadata (photos.py)
@@ -130,6 +131,9 @@ class Keys:
 
     def photo(self, photo_id: str) -> str:
         return f"{self._p}photo:{photo_id}"
+
+    def resident_answer(self, ticket: str, answer: str) -> str:
+        return f"{self._p}incident:{ticket}:answered:{answer}"
 
     def followers(self, ticket: str) -> str:
         return f"{self._p}incident:{ticket}:followers"

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import hmac
 import re
 from datetime import UTC, datetime, timedelta
 
 import msgspec
-from quart import Blueprint, render_template, request
+from quart import Blueprint, Response, current_app, render_template, request
 from quart_rate_limiter import rate_limit
 from quart_schema import hide
 
 from geo.point import Point
 from incident import duplicates, photos
+from incident.alarms import raise_alarm
 from incident.auth.throttle import client_address
 from incident.config import Category, SurgeConfig
 from incident.duplicates import Nearby
@@ -24,6 +26,7 @@ from incident.problems import Problem, invalid_field
 from incident.public_api import LOOKUPS_PER_ADDRESS, normal_ticket, open_stations, ticket_status
 from incident.records import Channel
 from incident.status import MEANING, NAME
+from incident.updates import follow_key
 from incident.web import geo, public_base_url, store, surge_config, triage_engine
 
 blueprint = Blueprint("public_pages", __name__)
@@ -41,11 +44,47 @@ async def track() -> tuple[str, int]:
         public_page=True,
         ticket=ticket,
         found=found,
+        key=request.args.get("k", "") if found and _follows(ticket, request.args.get("k", "")) else "",
+        answered=request.args.get("answered") == "1",
         meaning=gettext(MEANING[found.status]) if found else None,
         meanings={status.value: gettext(words) for status, words in MEANING.items()},
         names={status.value: gettext(name) for status, name in NAME.items()},
     )
     return page, 404 if ticket and found is None else 200
+
+
+@blueprint.post("/track/answer")
+@rate_limit(LOOKUPS_PER_ADDRESS, timedelta(minutes=1))
+@hide
+async def post_answer() -> Response:
+    """The resident answers from their signed link: still in need, or no longer; supervisors hear of it.
+
+    Said after the work is done ("still need help"), or before it is ("no longer need help"), it is an
+    alarm on the incident; either way it goes into the incident's history. Once an hour per answer.
+    """
+    form = await request.form
+    ticket = normal_ticket(form.get("ticket") or "")
+    answer = form.get("answer") or ""
+    if answer not in ("still", "done") or not _follows(ticket, form.get("k") or ""):
+        raise Problem(403, "Forbidden", "this link does not let you answer for that request", kind="bad-link")
+    found = await ticket_status(ticket)
+    if found is None:
+        raise Problem(404, "Not Found", "no such ticket", kind="unknown-ticket")
+    message = (
+        "The resident says they still need help"
+        if answer == "still"
+        else "The resident says they no longer need help"
+    )
+    once = store().keys.resident_answer(ticket, answer)
+    await raise_alarm(store(), ticket, "resident-answer", message, once=once, ttl=3600)
+    # 303: after a form post, the browser follows with a GET of the page, thanked.
+    return Response("", 303, {"Location": f"/track?ticket={ticket}&k={form.get('k')}&answered=1"})
+
+
+def _follows(ticket: str, key: str) -> bool:
+    """Whether `key` is the one the request's followers were sent (updates.follow_key)."""
+    secret = str(current_app.secret_key or "")
+    return bool(key) and hmac.compare_digest(key, follow_key(secret, ticket))
 
 
 @blueprint.get("/stations")

@@ -10,6 +10,9 @@ each change is told once.
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 from datetime import UTC, datetime
 from typing import cast
 
@@ -64,18 +67,30 @@ class ResidentEmail(msgspec.Struct, kw_only=True):
     text: str
 
 
-async def tell_round(store: Store, public_url: str | None) -> int:
+def follow_key(secret: str, ticket: str) -> str:
+    """The key in a follower's link to their request: with it, they may say whether they still need help."""
+    mac = hmac.new(secret.encode(), f"follow:{ticket}".encode(), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(mac[:16]).decode().rstrip("=")
+
+
+def follow_link(public_url: str, secret: str, ticket: str, language: str = "") -> str:
+    """The request's public page, signed for its follower (`follow_key`), in their language."""
+    lang = f"&lang={language.split('-')[0]}" if language else ""
+    return f"{public_url}/track?ticket={ticket}{lang}&k={follow_key(secret, ticket)}"
+
+
+async def tell_round(store: Store, public_url: str | None, secret: str = "") -> int:
     """Tell followers of every event since the last round; returns how many messages went out."""
     total = 0
     for _ in range(MAX_BATCHES):  # a storm's events are caught up within a round, not one batch a round
-        told = await _tell_batch(store, public_url)
+        told = await _tell_batch(store, public_url, secret)
         if told is None:
             break
         total += told
     return total
 
 
-async def _tell_batch(store: Store, public_url: str | None) -> int | None:
+async def _tell_batch(store: Store, public_url: str | None, secret: str) -> int | None:
     """One batch of events told; None when there is nothing more to read (or another worker has it)."""
     keys = store.keys
     cursor = cast(bytes | None, await store.redis.hget(keys.updates, "cursor"))
@@ -107,10 +122,11 @@ async def _tell_batch(store: Store, public_url: str | None) -> int | None:
     for ticket, step, service in told:
         for contact, language in followers.get(ticket, {}).items():
             agency = services[service].organization if service in services else None
-            email = _email(ticket, step, agency, language, public_url)
+            link = follow_link(public_url, secret, ticket, language) if public_url else None
+            email = _email(ticket, step, agency, language, link)
             kind, _, address = contact.partition(":")
             if kind == "sms":  # the subject is the whole news; the link fits a text
-                text = f"{email.subject}. {public_url}/track?ticket={ticket}" if public_url else email.subject
+                text = f"{email.subject}. {link}" if link else email.subject
                 enqueue(change, store, "sms", _encode({"text": text}), address=address)
             else:
                 enqueue(change, store, "resident_email", _encode(email), address=address)
@@ -142,16 +158,14 @@ async def _followers(store: Store, tickets: list[str]) -> dict[str, dict[str, st
 
 
 def _email(
-    ticket: str, step: PublicStep, agency: str | None, language: str, public_url: str | None
+    ticket: str, step: PublicStep, agency: str | None, language: str, link: str | None
 ) -> ResidentEmail:
     """One update, in the follower's language (English where the catalogue has no words yet)."""
     say = translations(language.split("-")[0]).gettext
     words = say(PUBLIC_WORDS[step]).format(agency=agency or say(N_("an outside agency")))
     lines = [say(N_("Ticket %(ticket)s")) % {"ticket": ticket}, words, ""]
-    if public_url:
-        lines.append(
-            say(N_("Follow it step by step:")) + f" {public_url}/track?ticket={ticket}&lang={language}"
-        )
+    if link:
+        lines.append(f"{say(N_('Follow it step by step, or tell us if you still need help:'))} {link}")
     lines.append(say(N_("You get these messages because you left this address with your request.")))
     subject = f"{say(N_('Ticket %(ticket)s')) % {'ticket': ticket}}: {words}"
     return ResidentEmail(subject=subject, text="\n".join(lines))

@@ -153,4 +153,6 @@ async def test_a_resident_who_texted_hears_by_text(texting: tuple[App, SmsGatewa
         await asyncio.sleep(0.1)
     (sent,) = gateway.texts
     assert (sent["To"], sent["From"]) == ("+17165550166", "+17165550311")
-    assert sent["Body"] == f"Ticket {ticket}: Given to a crew. {PUBLIC}/track?ticket={ticket}"
+    assert sent["Body"].startswith(
+        f"Ticket {ticket}: Given to a crew. {PUBLIC}/track?ticket={ticket}&lang=en&k="
+    )

@@ -104,3 +104,36 @@ async def test_a_storm_of_events_is_caught_up_in_one_round(mailed: tuple[App, Ma
     cursor = await store.redis.hget(store.keys.updates, "cursor")
     latest = cast(list[tuple[bytes, object]], await store.redis.xrevrange(store.keys.events, count=1))[0][0]
     assert cursor == latest
+
+
+async def test_the_link_lets_the_resident_say_they_still_need_help(mailed: tuple[App, Mailbox]) -> None:
+    """The emailed link opens the page with two answers; "still need help" after done alarms supervisors."""
+    app, mailbox = mailed
+    store: Store = app.app.extensions["stormline.store"]
+    await tell_round(store, PUBLIC)
+    supervisor = await as_role(app, Role.SUPERVISOR)
+    call = {"narrative": "tree down", "category": "debris", "location": {"lat": 42.93, "lon": -78.83}}
+    ticket = (
+        await (await supervisor.post("/api/v1/calls", json={**call, "email": "r@example.org"})).get_json()
+    )["ticket"]
+    await ensure_crew(supervisor, "forestry-4")
+    given = {"crew_id": "forestry-4", "force": True}
+    assert (await supervisor.post(f"/api/v1/incidents/{ticket}/assignment", json=given)).status_code == 200
+    assert (await supervisor.post(f"/api/v1/incidents/{ticket}/transitions", json={"to": "resolved"})).is_json
+    await tell_round(store, PUBLIC, str(app.app.secret_key))
+    await _mail(mailbox, 2)
+    text = mailbox.messages[-1].get_payload(decode=True).decode()  # type: ignore[union-attr]
+    link = text.split(f"{PUBLIC}")[1].split()[0]
+    resident = app.test_client()
+    page = await (await resident.get(link)).get_data(as_text=True)
+    assert "I still need help" in page
+    answer = {"ticket": ticket, "k": link.split("k=")[1], "answer": "still", "csrf_token": csrf_in(page)}
+    answered = await resident.post("/track/answer", form=answer)
+    assert answered.status_code == 303
+    alarms = (await (await supervisor.get("/api/v1/alarms")).get_json())["alarms"]
+    said = [a["event"] for a in alarms if a["event"]["kind"] == "resident-answer"]
+    assert [(a["ticket"], a["message"]) for a in said] == [(ticket, "The resident says they still need help")]
+    forged = {**answer, "k": "not-the-key", "csrf_token": csrf_in(page)}
+    assert (await resident.post("/track/answer", form=forged)).status_code == 403
+    without = await (await resident.get(f"/track?ticket={ticket}")).get_data(as_text=True)
+    assert "I still need help" not in without

@@ -19,6 +19,7 @@ from incident.auth import accounts, admin_pages
 from incident.auth.policy import ACCESS
 from incident.auth.roles import Role
 from incident.store import Store
+from incident.updates import follow_key
 from tests.incident.auth.helpers import csrf_in, make_user
 from tests.incident.helpers import CALL, NENA
 from tests.support import as_role, open_stream
@@ -256,6 +257,12 @@ SAMPLES: dict[str, Sample] = {
     "sms_api.inbound": lambda c, ctx: c.post(
         "/api/v1/sms/inbound", form={"From": "+17165550142", "Body": "hi"}
     ),
+    "public_pages.post_answer": lambda c, ctx: _form(
+        c,
+        "/track/answer",
+        {"ticket": ctx["ticket"], "k": ctx["follow_key"], "answer": "still"},
+        f"/track?ticket={ctx['ticket']}&k={ctx['follow_key']}",
+    ),
     "public_pages.report_page": lambda c, ctx: c.get("/report"),
     "public_pages.post_report": lambda c, ctx: _form(
         c,
@@ -348,8 +355,9 @@ async def test_every_route_for_role(app: App, store: Store, role: Role | None) -
             "free2": free[1],
             "groupable": " ".join(on_elmwood[2:]),
             "job": (await job.get_json())["job"]["id"],
-            "worked": on_elmwood[0],
-            "photo": photo,  # crew-1's, marked by the crew apart from `ticket`'s transitions
+            "worked": on_elmwood[0],  # crew-1's, marked by the crew apart from `ticket`'s transitions
+            "photo": photo,
+            "follow_key": follow_key(str(app.app.secret_key), ticket),
             "shared": shared,
             **shelter,
         }
