@@ -135,9 +135,9 @@ async def _contact_or_address() -> str:
 
 @blueprint.get("/report")
 @hide
-async def report_page() -> str:
+async def report_form() -> str:
     """A resident reports a need on the web: what, where, what happened, how to reach them."""
-    return await _report_form(_offered_to_residents(surge_config()), {}, None)
+    return await _render_form(_offered_to_residents(surge_config()), {}, None)
 
 
 @blueprint.post("/report")
@@ -154,7 +154,7 @@ async def post_report() -> tuple[str, int]:
     offered = _offered_to_residents(config)
     form = await request.form
     if form.get(HONEYPOT):
-        return await _report_form(offered, {}, gettext("This form could not be sent. Please call 311.")), 400
+        return await _render_form(offered, {}, gettext("This form could not be sent. Please call 311.")), 400
     fields = {name: (form.get(name) or "").strip() for name in _REPORT_FIELDS}
     try:
         taken_at = await _keep_photo(fields)
@@ -174,7 +174,7 @@ async def post_report() -> tuple[str, int]:
             call = msgspec.structs.replace(call, ticket=form.get("ticket"))
         receipt = (await log_call(call, None)).receipt
     except Problem as problem:
-        return await _report_form(offered, fields, _said(problem)), problem.status
+        return await _render_form(offered, fields, _said(problem)), problem.status
     page = await render_template(
         "resident_reported.html", public_page=True, receipt=receipt, life_safety=receipt.transfer_to_911
     )
@@ -279,7 +279,7 @@ def _said(problem: Problem) -> str:
     return str(problem.detail)
 
 
-async def _report_form(offered: list[Category], fields: dict[str, str], error: str | None) -> str:
+async def _render_form(offered: list[Category], fields: dict[str, str], error: str | None) -> str:
     return await render_template(
         "resident_report.html",
         public_page=True,

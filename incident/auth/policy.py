@@ -133,7 +133,7 @@ ACCESS: dict[str, Rule] = {
     "public_pages.track": PUBLIC_PAGE,
     "public_pages.stations_page": PUBLIC_PAGE,
     "console_pages.photo": allow(A, S, CO, CR),  # residents' photos: staff only, never public
-    "public_pages.report_page": PUBLIC_PAGE,
+    "public_pages.report_form": PUBLIC_PAGE,
     "public_pages.post_answer": PUBLIC_PAGE,  # only with the signed key a follower was sent
     "public_pages.post_report": PUBLIC_PAGE,  # a resident's report: rate-limited, a honeypot, no sign-in
     "map_pages.vendor": PUBLIC,

@@ -263,7 +263,7 @@ SAMPLES: dict[str, Sample] = {
         {"ticket": ctx["ticket"], "k": ctx["follow_key"], "answer": "still"},
         f"/track?ticket={ctx['ticket']}&k={ctx['follow_key']}",
     ),
-    "public_pages.report_page": lambda c, ctx: c.get("/report"),
+    "public_pages.report_form": lambda c, ctx: c.get("/report"),
     "public_pages.post_report": lambda c, ctx: _form(
         c,
         "/report",

@@ -54,7 +54,7 @@ async def test_public_routes_never_return_personal_data_or_free_text(app: App) -
         "map_api.map_base": "/api/v1/map/base",
         "public_pages.track": f"/track?ticket={ticket}",
         "public_pages.stations_page": "/stations",
-        "public_pages.report_page": "/report",
+        "public_pages.report_form": "/report",
         "open311_api.discovery": "/open311/discovery.xml",
         "open311_api.services": "/open311/v2/services.json",
         "open311_api.service_definition": "/open311/v2/services/debris.xml",
