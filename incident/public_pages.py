@@ -26,7 +26,7 @@ from incident.problems import Problem, invalid_field
 from incident.public_api import LOOKUPS_PER_ADDRESS, normal_ticket, open_stations, ticket_status
 from incident.records import Channel
 from incident.status import MEANING, NAME
-from incident.updates import follow_key
+from incident.updates import follow_key, stop_key
 from incident.web import geo, public_base_url, store, surge_config, triage_engine
 
 blueprint = Blueprint("public_pages", __name__)
@@ -79,6 +79,46 @@ async def post_answer() -> Response:
     await raise_alarm(store(), ticket, "resident-answer", message, once=once, ttl=3600)
     # 303: after a form post, the browser follows with a GET of the page, thanked.
     return Response("", 303, {"Location": f"/track?ticket={ticket}&k={form.get('k')}&answered=1"})
+
+
+@blueprint.get("/updates/stop")
+@rate_limit(LOOKUPS_PER_ADDRESS, timedelta(minutes=1))
+@hide
+async def stop_page() -> tuple[str, int]:
+    """From an update's "stop" link: asks to confirm (a mail scanner following links stops nothing)."""
+    ticket, address, key = (request.args.get(name, "") for name in ("ticket", "to", "k"))
+    valid = _may_stop(ticket, address, key)
+    page = await render_template(
+        "resident_stop.html",
+        public_page=True,
+        ticket=ticket,
+        address=address,
+        key=key,
+        valid=valid,
+        done=False,
+    )
+    return page, 200 if valid else 403
+
+
+@blueprint.post("/updates/stop")
+@rate_limit(LOOKUPS_PER_ADDRESS, timedelta(minutes=1))
+@hide
+async def post_stop() -> tuple[str, int]:
+    """Stop the emails about one request to one address; the others who follow it still hear."""
+    form = await request.form
+    ticket, address, key = (form.get(name) or "" for name in ("ticket", "to", "k"))
+    if not _may_stop(ticket, address, key):
+        raise Problem(403, "Forbidden", "this link does not stop those emails", kind="bad-link")
+    await store().redis.hdel(store().keys.followers(ticket), f"email:{address}")
+    page = await render_template(
+        "resident_stop.html", public_page=True, ticket=ticket, address=address, key=key, valid=True, done=True
+    )
+    return page, 200
+
+
+def _may_stop(ticket: str, address: str, key: str) -> bool:
+    secret = str(current_app.secret_key or "")
+    return bool(ticket and address and key) and hmac.compare_digest(key, stop_key(secret, ticket, address))
 
 
 def _follows(ticket: str, key: str) -> bool:

@@ -15,6 +15,7 @@ import hashlib
 import hmac
 from datetime import UTC, datetime
 from typing import cast
+from urllib.parse import urlencode
 
 import msgspec
 
@@ -73,6 +74,17 @@ def follow_key(secret: str, ticket: str) -> str:
     return base64.urlsafe_b64encode(mac[:16]).decode().rstrip("=")
 
 
+def stop_key(secret: str, ticket: str, address: str) -> str:
+    """The key in one follower's "stop these emails" link: it stops that address for that request only."""
+    mac = hmac.new(secret.encode(), f"stop:{ticket}:{address}".encode(), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(mac[:16]).decode().rstrip("=")
+
+
+def stop_link(public_url: str, secret: str, ticket: str, address: str) -> str:
+    query = urlencode({"ticket": ticket, "to": address, "k": stop_key(secret, ticket, address)})
+    return f"{public_url}/updates/stop?{query}"
+
+
 def follow_link(public_url: str, secret: str, ticket: str, language: str = "") -> str:
     """The request's public page, signed for its follower (`follow_key`), in their language."""
     lang = f"&lang={language.split('-')[0]}" if language else ""
@@ -123,8 +135,9 @@ async def _tell_batch(store: Store, public_url: str | None, secret: str) -> int 
         for contact, language in followers.get(ticket, {}).items():
             agency = services[service].organization if service in services else None
             link = follow_link(public_url, secret, ticket, language) if public_url else None
-            email = _email(ticket, step, agency, language, link)
             kind, _, address = contact.partition(":")
+            stop = stop_link(public_url, secret, ticket, address) if public_url and kind == "email" else None
+            email = _email(ticket, step, agency, language, link, stop)
             if kind == "sms":  # the subject is the whole news; the link fits a text
                 text = f"{email.subject}. {link}" if link else email.subject
                 enqueue(change, store, "sms", _encode({"text": text}), address=address)
@@ -158,7 +171,12 @@ async def _followers(store: Store, tickets: list[str]) -> dict[str, dict[str, st
 
 
 def _email(
-    ticket: str, step: PublicStep, agency: str | None, language: str, link: str | None
+    ticket: str,
+    step: PublicStep,
+    agency: str | None,
+    language: str,
+    link: str | None,
+    stop: str | None = None,
 ) -> ResidentEmail:
     """One update, in the follower's language (English where the catalogue has no words yet)."""
     say = translations(language.split("-")[0]).gettext
@@ -167,5 +185,7 @@ def _email(
     if link:
         lines.append(f"{say(N_('Follow it step by step, or tell us if you still need help:'))} {link}")
     lines.append(say(N_("You get these messages because you left this address with your request.")))
+    if stop:
+        lines.append(f"{say(N_('To get no more emails about this request:'))} {stop}")
     subject = f"{say(N_('Ticket %(ticket)s')) % {'ticket': ticket}}: {words}"
     return ResidentEmail(subject=subject, text="\n".join(lines))

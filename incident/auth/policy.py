@@ -135,6 +135,8 @@ ACCESS: dict[str, Rule] = {
     "console_pages.photo": allow(A, S, CO, CR),  # residents' photos: staff only, never public
     "public_pages.report_form": PUBLIC_PAGE,
     "public_pages.post_answer": PUBLIC_PAGE,  # only with the signed key a follower was sent
+    "public_pages.stop_page": PUBLIC_PAGE,  # only with the signed key that one address was sent
+    "public_pages.post_stop": PUBLIC_PAGE,
     "public_pages.post_report": PUBLIC_PAGE,  # a resident's report: rate-limited, a honeypot, no sign-in
     "map_pages.vendor": PUBLIC,
     "live_api.stream": allow(A, CO, S),

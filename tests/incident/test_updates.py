@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from typing import cast
+from urllib.parse import unquote
 
 import msgspec
 import pytest
@@ -137,3 +138,41 @@ async def test_the_link_lets_the_resident_say_they_still_need_help(mailed: tuple
     assert (await resident.post("/track/answer", form=forged)).status_code == 403
     without = await (await resident.get(f"/track?ticket={ticket}")).get_data(as_text=True)
     assert "I still need help" not in without
+
+
+async def test_one_follower_stops_the_emails_and_the_others_still_hear(mailed: tuple[App, Mailbox]) -> None:
+    """The stop link asks first (a scanner stops nothing), then stops that address for that request."""
+    app, mailbox = mailed
+    store: Store = app.app.extensions["stormline.store"]
+    await tell_round(store, PUBLIC)
+    supervisor = await as_role(app, Role.SUPERVISOR)
+    call = {"narrative": "tree down", "category": "debris", "location": {"lat": 42.93, "lon": -78.83}}
+    opened = await supervisor.post("/api/v1/calls", json={**call, "email": "one@example.org"})
+    ticket = (await opened.get_json())["ticket"]
+    await supervisor.post("/api/v1/calls", json={**call, "ticket": ticket, "email": "two@example.org"})
+    await ensure_crew(supervisor, "forestry-3")
+    given = {"crew_id": "forestry-3", "force": True}
+    assert (await supervisor.post(f"/api/v1/incidents/{ticket}/assignment", json=given)).status_code == 200
+    await tell_round(store, PUBLIC, str(app.app.secret_key))
+    await _mail(mailbox, 2)
+    (first,) = [m for m in mailbox.messages if m["To"] == "one@example.org"]
+    text = first.get_payload(decode=True).decode()  # type: ignore[union-attr]
+    stop = text.split(f"{PUBLIC}/updates/stop")[1].split()[0]
+    resident = app.test_client()
+    page = await (await resident.get(f"/updates/stop{stop}")).get_data(as_text=True)
+    assert "one@example.org will get no more emails" in page
+    assert await store.redis.hexists(store.keys.followers(ticket), "email:one@example.org")
+    form = dict(pair.split("=", 1) for pair in stop.lstrip("?").split("&"))
+    form = {k: unquote(v) for k, v in form.items()}
+    forged = await resident.post(
+        "/updates/stop", form={**form, "to": "two@example.org", "csrf_token": csrf_in(page)}
+    )
+    assert forged.status_code == 403
+    done = await resident.post("/updates/stop", form={**form, "csrf_token": csrf_in(page)})
+    assert done.status_code == 200
+    assert (await supervisor.post(f"/api/v1/incidents/{ticket}/transitions", json={"to": "resolved"})).is_json
+    await tell_round(store, PUBLIC, str(app.app.secret_key))
+    await _mail(mailbox, 3)
+    await asyncio.sleep(1)
+    assert [m["To"] for m in mailbox.messages].count("one@example.org") == 1
+    assert [m["To"] for m in mailbox.messages].count("two@example.org") == 2

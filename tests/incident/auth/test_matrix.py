@@ -6,6 +6,7 @@ import io
 import json
 from collections.abc import Awaitable, Callable
 from typing import Any
+from urllib.parse import urlencode
 
 import pytest
 from PIL import Image
@@ -19,7 +20,7 @@ from incident.auth import accounts, admin_pages
 from incident.auth.policy import ACCESS
 from incident.auth.roles import Role
 from incident.store import Store
-from incident.updates import follow_key
+from incident.updates import follow_key, stop_key
 from tests.incident.auth.helpers import csrf_in, make_user
 from tests.incident.helpers import CALL, NENA
 from tests.support import as_role, open_stream
@@ -263,6 +264,13 @@ SAMPLES: dict[str, Sample] = {
         {"ticket": ctx["ticket"], "k": ctx["follow_key"], "answer": "still"},
         f"/track?ticket={ctx['ticket']}&k={ctx['follow_key']}",
     ),
+    "public_pages.stop_page": lambda c, ctx: c.get(ctx["stop_path"]),
+    "public_pages.post_stop": lambda c, ctx: _form(
+        c,
+        "/updates/stop",
+        {"ticket": ctx["ticket"], "to": STOPPING, "k": ctx["stop_key"]},
+        ctx["stop_path"],
+    ),
     "public_pages.report_form": lambda c, ctx: c.get("/report"),
     "public_pages.post_report": lambda c, ctx: _form(
         c,
@@ -288,6 +296,7 @@ SAMPLES: dict[str, Sample] = {
     "static": lambda c, ctx: c.get("/static/stormline.css"),
 }
 
+STOPPING = "r@example.org"  # the address whose "stop these emails" link the samples follow
 PRINCIPALS: list[Role | None] = [None, *Role]
 
 
@@ -340,6 +349,7 @@ async def test_every_route_for_role(app: App, store: Store, role: Role | None) -
     sharing = {"shared": True, "headline": "Trees down"}
     assert (await supervisor.post(f"/api/v1/incidents/{shared}/partners", json=sharing)).status_code == 200
     photo = await photos.keep(store, photos.clean(_jpeg()))
+    stopping = stop_key(str(app.app.secret_key), ticket, STOPPING)
     failures = []
     for endpoint, sample in sorted(SAMPLES.items()):
         victim = f"victim-{endpoint.replace('.', '-').replace('_', '-')}"
@@ -358,6 +368,8 @@ async def test_every_route_for_role(app: App, store: Store, role: Role | None) -
             "worked": on_elmwood[0],  # crew-1's, marked by the crew apart from `ticket`'s transitions
             "photo": photo,
             "follow_key": follow_key(str(app.app.secret_key), ticket),
+            "stop_key": stopping,
+            "stop_path": "/updates/stop?" + urlencode({"ticket": ticket, "to": STOPPING, "k": stopping}),
             "shared": shared,
             **shelter,
         }
