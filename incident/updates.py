@@ -68,16 +68,20 @@ class ResidentEmail(msgspec.Struct, kw_only=True):
     text: str
 
 
+def _signed(secret: str, text: str) -> str:
+    """A short key (128 bits of HMAC-SHA256) only a holder of the secret could have made for `text`."""
+    mac = hmac.new(secret.encode(), text.encode(), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(mac[:16]).decode().rstrip("=")
+
+
 def follow_key(secret: str, ticket: str) -> str:
     """The key in a follower's link to their request: with it, they may say whether they still need help."""
-    mac = hmac.new(secret.encode(), f"follow:{ticket}".encode(), hashlib.sha256).digest()
-    return base64.urlsafe_b64encode(mac[:16]).decode().rstrip("=")
+    return _signed(secret, f"follow:{ticket}")
 
 
 def stop_key(secret: str, ticket: str, address: str) -> str:
     """The key in one follower's "stop these emails" link: it stops that address for that request only."""
-    mac = hmac.new(secret.encode(), f"stop:{ticket}:{address}".encode(), hashlib.sha256).digest()
-    return base64.urlsafe_b64encode(mac[:16]).decode().rstrip("=")
+    return _signed(secret, f"stop:{ticket}:{address}")
 
 
 def stop_link(public_url: str, secret: str, ticket: str, address: str) -> str:
