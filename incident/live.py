@@ -58,7 +58,10 @@ class Hub:
         self.subscribers.discard(queue)
 
     async def run(self) -> None:
-        last = "$"
+        # A concrete id, never "$" again after the first read: "$" means "after whatever is last when
+        # this XREAD arrives", so an event written while the worker was busy between two reads (or
+        # while it waited out an error) would fall into the gap and never reach an open map.
+        last = await self._latest()
         while True:
             try:
                 reply = await self.store.redis.xread({self.store.keys.events: last}, count=500, block=5000)
@@ -87,6 +90,22 @@ class Hub:
                         self._publish((last, message(last, fields)))
                     except Exception:  # one unreadable entry must not stop every open map
                         log.exception("live feed: event %s skipped", last)
+
+    async def _latest(self) -> str:
+        """The id of the newest event (`0-0` when there is none): where the live feed starts."""
+        while True:
+            try:
+                newest = cast(
+                    list[tuple[bytes, object]],
+                    await self.store.redis.xrevrange(self.store.keys.events, count=1),
+                )
+            except asyncio.CancelledError:
+                raise
+            except (RedisError, OSError) as error:
+                log.warning("live feed: %s; reading again", error)
+                await asyncio.sleep(1)
+                continue
+            return newest[0][0].decode() if newest else "0-0"
 
     def _publish(self, entry: Entry) -> None:
         for queue in list(self.subscribers):

@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import re
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
+import msgspec
 import pytest
+from redis.typing import EncodableT, FieldT
 
+from incident.live import Hub
+from incident.store import Store
 from tests.server import Server
 
 CALL = {"narrative": "tree down on Elmwood", "category": "debris", "location": {"lat": 42.92, "lon": -78.87}}
@@ -120,3 +126,35 @@ def test_an_open_stream_ends_when_its_credential_no_longer_holds(server: Server,
             rest = list(lines)  # the server ends the stream by itself
         assert "event: denied" in rest
         assert not any(ticket in line for line in rest)
+
+
+async def test_an_event_written_between_two_reads_of_the_feed_still_reaches_an_open_map(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The hub reads on from the last id it had, so an event written while it was busy is not skipped."""
+    hub = Hub(store)
+    queue = hub.subscribe()
+    real_xread = store.redis.xread
+    reads = 0
+
+    async def busy_between_reads(*args: Any, **kwargs: Any) -> Any:
+        nonlocal reads
+        reads += 1
+        if reads == 1:  # the first read times out; meanwhile an agent files a call
+            event: dict[FieldT, EncodableT] = {
+                "type": "incident.opened",
+                "data": msgspec.msgpack.encode({"ticket": "t-1"}),
+            }
+            await store.redis.xadd(store.keys.events, event)
+            return None
+        return await real_xread(*args, **{**kwargs, "block": 100})
+
+    monkeypatch.setattr(store.redis, "xread", busy_between_reads)
+    running = asyncio.create_task(hub.run())
+    try:
+        entry = await asyncio.wait_for(queue.get(), 5)
+    finally:
+        running.cancel()
+    assert entry is not None
+    assert b"event: incident.opened" in entry[1]
+    assert b'"ticket":"t-1"' in entry[1]
