@@ -29,8 +29,9 @@ from incident.incidents import IncidentFilter, select_calls, select_incident, se
 from incident.incidents_api import TICKET, idempotency_key, log_call
 from incident.intake import CallIn, CallReceipt
 from incident.problems import Problem
-from incident.public_api import LOOKUPS_PER_ADDRESS
-from incident.records import Channel, Incident
+from incident.public_api import LOOKUPS_PER_ADDRESS, PHOTO_CALLS
+from incident.public_view import listed, newest_photo
+from incident.records import Call, Channel, Incident
 from incident.status import MEANING, Status
 from incident.validation import xml_safe
 from incident.web import geo, public_base_url, store, surge_config
@@ -215,16 +216,16 @@ async def get_requests(fmt: Format) -> Response:
     ids = _list(args, "service_request_id")
     if ids:  # the spec: ids given, the other filters are ignored
         found = await select_many(store(), [t for t in ids[:MAX_RESULTS] if TICKET.match(t)])
-        return render(
-            fmt, "service_requests", "request", [_record(config, i) for i in found if _listed(config, i)]
-        )
+        shown = [i for i in found if listed(config, i)]
+        media = await _photos(shown)
+        return render(fmt, "service_requests", "request", [_record(config, i, media) for i in shown])
     codes = _list(args, "service_code")
     for code in codes:
         _service(config, code, status=400)
     statuses = _statuses(_list(args, "status"))
     start, end = _window(_date(args, "start_date"), _date(args, "end_date"))
     where = IncidentFilter(statuses=statuses, category=codes[0] if len(codes) == 1 else None, since=start)
-    records: list[dict[str, Any]] = []
+    records: list[Incident] = []
     before: int | None = None
     scanned = 0
     # Newest first back to the window's start; a public read may cost only so much however it is asked.
@@ -232,15 +233,17 @@ async def get_requests(fmt: Format) -> Response:
         page, before = await select_incidents(store(), where, before=before, limit=_SCAN)
         scanned += len(page)
         records += [
-            _record(config, incident)
+            incident
             for incident in page
             if incident.opened_at <= end
             and (not codes or incident.category in codes)
-            and _listed(config, incident)
+            and listed(config, incident)
         ]
         if before is None:
             break
-    return render(fmt, "service_requests", "request", records[:MAX_RESULTS])
+    shown = records[:MAX_RESULTS]
+    media = await _photos(shown)
+    return render(fmt, "service_requests", "request", [_record(config, i, media) for i in shown])
 
 
 @blueprint.get(f"/v2/requests/<request_id>.{FMT}")
@@ -253,8 +256,9 @@ async def get_request(request_id: str, fmt: Format) -> Response:
     incident = await select_incident(store(), request_id) if TICKET.match(request_id) else None
     if incident is None:
         raise Open311Error(404, f"service_request_id: no request {request_id}")
-    if _listed(config, incident):
-        return render(fmt, "service_requests", "request", [_record(config, incident)])
+    if listed(config, incident):
+        record = _record(config, incident, await _photos([incident]))
+        return render(fmt, "service_requests", "request", [record])
     return render(fmt, "service_requests", "request", [_private_record(config, incident)])
 
 
@@ -381,15 +385,7 @@ def _notice(receipt: CallReceipt) -> str | None:
     return None
 
 
-def _listed(config: SurgeConfig, incident: Incident) -> bool:
-    """Whether anyone may see the request in full: an app's service, not a sensitive one."""
-    category = config.category(incident.category)
-    if incident.life_safety or incident.status is Status.WITH_911:
-        return False  # someone's emergency is not for the public list
-    return incident.category in config.open311.services and category is not None and not category.sensitive
-
-
-def _record(config: SurgeConfig, incident: Incident) -> dict[str, Any]:
+def _record(config: SurgeConfig, incident: Incident, media: Mapping[str, str]) -> dict[str, Any]:
     category = config.category(incident.category)
     # Where, but not whose door: a corner or a named place as the gazetteer names it, a house number's
     # street only, never the text a caller typed; the point rounded to about 100 m.
@@ -417,13 +413,27 @@ def _record(config: SurgeConfig, incident: Incident) -> dict[str, Any]:
         "zipcode": placed.zip if placed else None,
         "lat": round(incident.location.lat, 3) if incident.location else None,
         "long": round(incident.location.lon, 3) if incident.location else None,
-        "media_url": None,
+        "media_url": media.get(incident.ticket),
     }
+
+
+async def _photos(incidents: list[Incident]) -> dict[str, str]:
+    """Each listed request's newest photo as Open311's media_url: ours served publicly, an app's as given."""
+    calls: dict[str, list[Call]] = {}
+    for call in await select_calls(store(), [c for i in incidents for c in i.calls[-PHOTO_CALLS:]]):
+        calls.setdefault(call.ticket, []).append(call)
+    media = {}
+    for ticket, its_calls in calls.items():
+        ours, theirs = newest_photo(its_calls)
+        url = f"{public_base_url()}/api/v1/public/tickets/{ticket}/photo.jpg" if ours else theirs
+        if url:
+            media[ticket] = url
+    return media
 
 
 def _private_record(config: SurgeConfig, incident: Incident) -> dict[str, Any]:
     """A sensitive request: where it stands, and nothing that says who needed what, or where."""
-    withheld = dict.fromkeys(_record(config, incident), None)
+    withheld = dict.fromkeys(_record(config, incident, {}), None)
     return {
         **withheld,
         "service_request_id": incident.ticket,

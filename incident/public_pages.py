@@ -320,8 +320,11 @@ def _said(problem: Problem) -> str:
 
 
 async def _render_form(offered: list[Category], fields: dict[str, str], error: str | None) -> str:
+    # The pin map: the offline base layer, no tiles a resident's browser would fetch from elsewhere.
+    figure = StormlineMap(location=CENTER, zoom_start=12, tiles=None, control_scale=True)
     return await render_template(
         "resident_report.html",
+        **map_parts(figure),
         public_page=True,
         offered=offered,
         fields=fields,

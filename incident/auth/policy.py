@@ -132,7 +132,8 @@ ACCESS: dict[str, Rule] = {
     "map_api.map_base": PUBLIC,  # public geodata only: the city, its districts, street blocks
     "public_pages.track": PUBLIC_PAGE,
     "public_pages.stations_page": PUBLIC_PAGE,
-    "console_pages.photo": allow(A, S, CO, CR),  # residents' photos: staff only, never public
+    "console_pages.photo": allow(A, S, CO, CR),  # residents' photos by id: staff, whatever the request
+    "public_api.get_ticket_photo": PUBLIC,  # a listed request's photo only (incident/public_view.py)
     "public_pages.report_form": PUBLIC_PAGE,
     "public_pages.post_answer": PUBLIC_PAGE,  # only with the signed key a follower was sent
     "public_pages.stop_page": PUBLIC_PAGE,  # only with the signed key that one address was sent

@@ -38,7 +38,7 @@ window.stormlineBase = async (map, { fit = true } = {}) => {
     });
   };
   map.on("zoomend moveend", names);
-  if (fit && city.getLayers().length) map.fitBounds(city.getBounds());
+  if (fit && city.getLayers().length) map.fitBounds(city.getBounds(), { animate: false }); // a page opens on the city, not on a zoom
   return { zones, features: base.features.length };
 };
 

@@ -1,6 +1,43 @@
-// The resident's report form: the address completes from the city's street names as it is typed, and
-// "use my location" fills the point from the phone's GPS (with consent).
+// The resident's report form: the address completes from the city's street names as it is typed,
+// a pin on the map (tapped, dragged, or put at the map's centre by keyboard) or "use my location"
+// (the phone's GPS, with consent) gives the point. A point given wins over the address typed.
 (() => {
+  const lat = document.getElementById("lat");
+  const lon = document.getElementById("lon");
+  const frame = document.getElementById("map-frame");
+  const map = frame && window[frame.dataset.map];
+  const pinSaid = document.getElementById("pin-said");
+  const centre = document.getElementById("pin-centre");
+  const clear = document.getElementById("pin-clear");
+  let pin = null;
+  const pinAt = (at, { say = true, pan = false } = {}) => {
+    if (!map) return;
+    if (!pin) {
+      pin = L.marker(at, { draggable: true, keyboard: true, title: frame.dataset.pin, alt: frame.dataset.pin }).addTo(map);
+      pin.on("dragend", () => pinAt(pin.getLatLng()));
+    } else pin.setLatLng(at);
+    lat.value = Number(at.lat ?? at[0]).toFixed(6);
+    lon.value = Number(at.lng ?? at[1]).toFixed(6);
+    if (pan) map.setView(at, Math.max(map.getZoom(), 16));
+    clear.hidden = false;
+    if (say) pinSaid.textContent = pinSaid.dataset.placed;
+  };
+  if (map) {
+    window.stormlineBase(map, { fit: !lat.value })
+      .catch(() => { /* the pin works on a blank map too */ })
+      .finally(() => { frame.dataset.ready = "true"; });
+    map.on("click", (event) => pinAt(event.latlng));
+    centre.hidden = false;
+    centre.addEventListener("click", () => pinAt(map.getCenter()));
+    clear.addEventListener("click", () => {
+      if (pin) { map.removeLayer(pin); pin = null; }
+      lat.value = ""; lon.value = "";
+      clear.hidden = true;
+      pinSaid.textContent = pinSaid.dataset.cleared;
+    });
+    if (lat.value && lon.value) pinAt([Number(lat.value), Number(lon.value)], { say: false, pan: true });
+    window.stormlineReport = { pinAt, map }; // for the browser tests
+  }
   const address = document.getElementById("address");
   const options = document.getElementById("address-options");
   let asked = "";
@@ -28,8 +65,9 @@
     said.textContent = button.dataset.finding || "…";
     navigator.geolocation.getCurrentPosition(
       (position) => {
-        document.getElementById("lat").value = position.coords.latitude.toFixed(6);
-        document.getElementById("lon").value = position.coords.longitude.toFixed(6);
+        const at = [position.coords.latitude, position.coords.longitude];
+        if (map) pinAt(at, { say: false, pan: true });
+        else { lat.value = at[0].toFixed(6); lon.value = at[1].toFixed(6); }
         said.textContent = button.dataset.found;
       },
       () => { said.textContent = button.dataset.failed; },

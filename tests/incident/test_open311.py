@@ -138,9 +138,10 @@ async def test_a_request_filed_through_open311_is_a_call_like_any_other(app: App
     assert record["long"] == -78.877
     assert record["description"] is None
     assert "waiting for a crew" in record["status_notes"]
+    assert record["media_url"] == "https://photos.example.org/limb.jpg"  # the app's own photo, as given
     text = json.dumps(record)
     assert "Pat" not in text
-    assert "limb" not in text
+    assert "Big limb" not in text
     assert "555" not in text
     tokens = json.loads(await (await client.get(f"{V2}/tokens/{call['id']}.json")).get_data())
     assert tokens == [{"service_request_id": ticket, "token": call["id"]}]

@@ -189,3 +189,26 @@ async def test_what_is_no_photo_is_refused_in_words(app: App) -> None:
     response = await client.post("/report", form={**REPORT, "csrf_token": token}, files={"photo": fake})
     assert response.status_code == 422
     assert "not a photo Stormline can read" in await response.get_data(as_text=True)
+
+
+async def test_open311_gives_a_listed_requests_photo_and_serves_it_to_anyone(app: App) -> None:
+    """media_url opens the redrawn photo without signing in; once the request is unlisted it is gone."""
+    client = app.test_client()
+    token = csrf_in(await (await client.get("/report")).get_data(as_text=True))
+    photo = FileStorage(io.BytesIO(_jpeg_taken_at(42.9295, -78.8362)), "tree.jpg", content_type="image/jpeg")
+    form = {**REPORT, "csrf_token": token}
+    response = await client.post("/report", form=form, files={"photo": photo})
+    ticket = (await response.get_data(as_text=True)).split('<strong id="ticket">')[1].split("<")[0]
+    (record,) = await (await client.get(f"/open311/v2/requests/{ticket}.json")).get_json()
+    assert record["media_url"] == f"http://localhost/api/v1/public/tickets/{ticket}/photo.jpg"
+    shown = await client.get(record["media_url"].removeprefix("http://localhost"))
+    assert shown.status_code == 200
+    assert shown.headers["Content-Type"] == "image/jpeg"
+    with Image.open(io.BytesIO(await shown.get_data(as_text=False))) as image:
+        assert dict(image.getexif()) == {}
+    supervisor = await as_role(app, Role.SUPERVISOR)
+    sensitive = {"category": "medical_referral", "priority": "P2", "reason": "oxygen at home"}
+    assert (await supervisor.post(f"/api/v1/incidents/{ticket}/override", json=sensitive)).status_code == 200
+    (record,) = await (await client.get(f"/open311/v2/requests/{ticket}.json")).get_json()
+    assert record["media_url"] is None
+    assert (await client.get(f"/api/v1/public/tickets/{ticket}/photo.jpg")).status_code == 404

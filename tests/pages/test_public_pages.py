@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import io
 import re
 
-from playwright.sync_api import Page, expect
+from PIL import Image
+from playwright.sync_api import FilePayload, Page, expect
 
 from tests.pages.helpers import ARTIFACTS, csp_violations
 from tests.server import Server
@@ -118,4 +120,53 @@ def test_a_resident_reports_on_a_phone_and_a_life_at_risk_is_sent_to_911(page: P
     expect(alarm.get_by_role("link", name="Call 911")).to_have_attribute("href", "tel:911")
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "report-call-911.png"))
+    assert csp_violations(page) == []
+
+
+def _photo() -> bytes:
+    """A small JPEG, as a phone's camera would send one."""
+    out = io.BytesIO()
+    Image.new("RGB", (320, 240), "green").save(out, "JPEG")
+    return out.getvalue()
+
+
+def test_a_resident_pins_the_place_sends_a_photo_and_adds_to_the_report_already_made(
+    page: Page, live: Server
+) -> None:
+    """A pin tapped on the map places the report; the photo is kept; a nearby report is offered and joined."""
+    point = {"lat": 42.9301, "lon": -78.8302}
+    with live.client(live.token("supervisor")) as api:
+        earlier = {"narrative": "limb down across the road", "category": "debris", "location": point}
+        first = api.post("/api/v1/calls", json=earlier).json()["ticket"]
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto("/report")
+    page.get_by_label("Debris, trees and blocked streets").check()
+    frame = page.locator("#map-frame")
+    expect(frame).to_have_attribute("data-ready", "true", timeout=10_000)  # the base layer is drawn
+    # Tap the map where the earlier report is: where on the screen that place is, the map itself says.
+    name = frame.get_attribute("data-map")
+    frame.scroll_into_view_if_needed()
+    page.evaluate(f"() => window['{name}'].setView([{point['lat']}, {point['lon']}], 18, {{animate: false}})")
+    spot = page.evaluate(f"() => window['{name}'].latLngToContainerPoint([{point['lat']}, {point['lon']}])")
+    box = frame.locator(".leaflet-container").bounding_box()
+    assert box is not None
+    page.mouse.click(box["x"] + spot["x"], box["y"] + spot["y"])
+    expect(page.locator("#pin-said")).to_contain_text("The pin is on the map")
+    assert abs(float(page.locator("#lat").input_value()) - point["lat"]) < 0.0002
+    assert abs(float(page.locator("#lon").input_value()) - point["lon"]) < 0.0002
+    limb: FilePayload = {"name": "limb.jpg", "mimeType": "image/jpeg", "buffer": _photo()}
+    page.get_by_label("A photo").set_input_files(files=[limb])
+    page.get_by_label("What happened?").fill("a big limb is down across the road")
+    page.get_by_role("button", name="Send the report").click()
+    expect(page.get_by_role("heading", name="Is this already reported?")).to_be_visible()
+    page.get_by_role("button", name=f"Yes, add my report to {first}").click()
+    expect(page.locator("#ticket")).to_have_text(first)
+    with live.client(live.token("supervisor")) as api:
+        calls = api.get(f"/api/v1/incidents/{first}").json()["calls"]
+        assert [c["channel"] for c in calls] == ["phone", "web"]
+        photo = calls[1]["media_url"]
+        assert photo.endswith(".jpg")
+        shown = api.get(photo.removeprefix(live.url))
+        assert shown.status_code == 200
+        assert shown.headers["content-type"] == "image/jpeg"
     assert csp_violations(page) == []

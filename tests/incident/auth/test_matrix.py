@@ -115,6 +115,7 @@ SAMPLES: dict[str, Sample] = {
     "incidents_api.get_audit": lambda c, ctx: c.get("/api/v1/audit"),
     "public_api.get_places": lambda c, ctx: c.get("/api/v1/public/places?q=elmw"),
     "public_api.get_ticket": lambda c, ctx: c.get(f"/api/v1/public/tickets/{ctx['ticket']}"),
+    "public_api.get_ticket_photo": lambda c, ctx: c.get(f"/api/v1/public/tickets/{ctx['pictured']}/photo.jpg"),
     "login_pages.login_page": lambda c, ctx: c.get("/login"),
     "login_pages.login": lambda c, ctx: _form(
         c, "/login", {"username": "matrix", "password": "correct horse battery staple"}
@@ -349,6 +350,8 @@ async def test_every_route_for_role(app: App, store: Store, role: Role | None) -
     sharing = {"shared": True, "headline": "Trees down"}
     assert (await supervisor.post(f"/api/v1/incidents/{shared}/partners", json=sharing)).status_code == 200
     photo = await photos.keep(store, photos.clean(_jpeg()))
+    pictured = {**CALL, "channel": "web", "media_url": f"http://localhost/photos/{photo}.jpg"}
+    shelter["pictured"] = (await (await supervisor.post("/api/v1/calls", json=pictured)).get_json())["ticket"]
     stopping = stop_key(str(app.app.secret_key), ticket, STOPPING)
     failures = []
     for endpoint, sample in sorted(SAMPLES.items()):
