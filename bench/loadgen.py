@@ -41,7 +41,8 @@ class Pool:
         self, method: str, path: str, body: bytes = b"", headers: dict[str, str] | None = None
     ) -> tuple[int, bytes]:
         extra = "".join(f"{name}: {value}\r\n" for name, value in (headers or {}).items())
-        kind = "Content-Type: application/json\r\n" if body else ""
+        given_kind = any(name.lower() == "content-type" for name in headers or {})
+        kind = "Content-Type: application/json\r\n" if body and not given_kind else ""
         head = (
             f"{method} {path} HTTP/1.1\r\nHost: {self.host}\r\n{self.auth}{kind}{extra}"
             f"Content-Length: {len(body)}\r\n\r\n"

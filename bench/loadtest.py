@@ -9,6 +9,9 @@ given), with the 911 center and an agency played by endpoints of its own. Then, 
 2. a storm's curve of realistic calls (quiet, surge, peak, long tail) is sent at its rate whatever
    the latency (open loop), while map clients follow the live feed; agents start the 911 transfer
    for calls triage flags, and refer some medical calls to an agency by webhook;
+   Through the peak, a robot at one network address posts the residents' web form (`/report`)
+   --web-flood times as fast as it is answered: the limits must hold it back without slowing the
+   phone intake beside it;
 3. with --faults, during the surge one worker is killed with SIGKILL, the embedded Redis is killed
    and started again by `serve`, and the 911 and agency endpoints refuse everything for a while;
    clients retry as the consoles do, with the same Idempotency-Key.
@@ -37,11 +40,15 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
+
+import httpx
 
 from bench.loadgen import Calls, Curve, Follower, HttpError, Pool, Receiver, as_json, follow, quantile
 from bench.server import BenchServer
 from incident.config import load_config
 from incident.keys import Keys
+from incident.public_pages import REPORTS_PER_ADDRESS
 from incident.records import unpack_call
 from incident.store import connect, disconnect
 
@@ -89,6 +96,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--flat-out", type=float, default=10.0, help="seconds per throughput run (10)")
     parser.add_argument("--burst-calls", type=int, default=500, help="calls sent at one instant (500)")
     parser.add_argument("--burst-streams", type=int, default=1000, help="event streams opened at once (1000)")
+    parser.add_argument(
+        "--web-flood", type=int, default=10_000, help="web reports one address posts at the peak (10000)"
+    )
     parser.add_argument("--faults", action="store_true", help="kill a worker and Redis, fail the endpoints")
     parser.add_argument("--outage", type=float, default=60.0, help="seconds the endpoints fail (60)")
     parser.add_argument("--redis-url", default="", help="a Redis to use instead of the embedded one")
@@ -170,8 +180,11 @@ async def _drive(
     fault_task = asyncio.create_task(_faults(args, server, psap, agency, faults)) if args.faults else None
     cpu_before = time.process_time()
     started = tally.started = time.monotonic()
+    flood = Flood()
+    flood_task = asyncio.create_task(_web_flood(server, args, curve, started, flood))
     await _storm(pool, curve, storm_calls, tally, started)
     storm_cpu = time.process_time() - cpu_before
+    await flood_task
     if fault_task:
         await fault_task
     _say("storm over: waiting for the feed to catch up and the outbox to drain")
@@ -185,7 +198,19 @@ async def _drive(
     stored = await _audit(server, run)
     await setup.close()
     return _report(
-        args, server, bare, intake, burst, curve, tally, followers, faults, deliveries, stored, storm_cpu
+        args,
+        server,
+        bare,
+        intake,
+        burst,
+        curve,
+        tally,
+        followers,
+        faults,
+        deliveries,
+        stored,
+        storm_cpu,
+        flood,
     )
 
 
@@ -384,6 +409,70 @@ async def _one_call(
             tally.referrals[ticket] = made["referral"]["delivery"]
 
 
+@dataclass
+class Flood:
+    """What became of one address's flood of web reports."""
+
+    sent: int = 0
+    statuses: Counter[int] = field(default_factory=Counter)
+    latencies: list[float] = field(default_factory=list)
+    transport_errors: int = 0
+    began: float = 0.0  # seconds from the storm's start
+    ended: float = 0.0
+
+
+FLOOD_CONNECTIONS = 8  # one robot's parallel connections
+
+
+async def _web_flood(
+    server: _Server, args: argparse.Namespace, curve: Curve, started: float, flood: Flood
+) -> None:
+    """From the peak on, one address posts the residents' form as fast as it is answered.
+
+    It behaves as a form robot does: it opens the form once (its CSRF token and cookie) and posts it
+    again and again with a different text each time.
+    """
+    if args.web_flood <= 0:
+        return
+    await asyncio.sleep(max(0.0, started + curve.duration * 0.35 - time.monotonic()))  # the peak
+    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{server.port}") as browser:
+        form = await browser.get("/report")
+        token = re.search(r'name="csrf_token" value="([^"]+)"', form.text)
+        cookie = "; ".join(f"{name}={value}" for name, value in browser.cookies.items())
+    if token is None:
+        raise SystemExit(f"the web form has no CSRF token ({form.status_code})")
+    pool = Pool("127.0.0.1", server.port, FLOOD_CONNECTIONS)
+    headers = {"Content-Type": "application/x-www-form-urlencoded", "Cookie": cookie}
+    numbers = iter(range(args.web_flood))
+    flood.began = time.monotonic() - started
+    _say(f"web flood: {args.web_flood} reports from one address, from {flood.began:.0f} s")
+
+    async def robot() -> None:
+        for number in numbers:
+            body = urlencode(
+                {
+                    "csrf_token": token.group(1),
+                    "category": "debris",
+                    "address": f"{100 + number % 800} Elmwood Ave",
+                    "description": f"tree down on the street, report {number}",
+                }
+            ).encode()
+            sent = time.monotonic()
+            try:
+                status, _ = await pool.request("POST", "/report", body, headers)
+            except HttpError:
+                flood.transport_errors += 1
+                continue
+            flood.sent += 1
+            flood.statuses[status] += 1
+            flood.latencies.append((time.monotonic() - sent) * 1000)
+
+    await asyncio.gather(*(robot() for _ in range(FLOOD_CONNECTIONS)))
+    await pool.close()
+    flood.ended = time.monotonic() - started
+    _say(f"web flood over at {flood.ended:.0f} s: answers {dict(sorted(flood.statuses.items()))}")
+
+
 def _sample(started: float, due_at: float, *, ok: bool) -> Sample:
     now = time.monotonic()
     return Sample(due_at - started, now - started, (now - due_at) * 1000, ok)
@@ -499,6 +588,7 @@ def _report(
     deliveries: dict[str, Any],
     stored: dict[str, list[str]],
     storm_cpu: float,
+    flood: Flood,
 ) -> dict[str, Any]:
     ok = [s.latency_ms for s in tally.samples if s.ok]
     by_phase: dict[str, list[float]] = defaultdict(list)
@@ -545,6 +635,12 @@ def _report(
     }
     ratio = intake["requests_per_s"] / bare["requests_per_s"] if bare["requests_per_s"] else 0.0
     peak = by_phase.get("peak", [])
+    during_flood = [s.latency_ms for s in tally.samples if s.ok and flood.began <= s.at <= flood.ended]
+    filed = flood.statuses.get(201, 0) + flood.statuses.get(200, 0)  # filed, or offered a duplicate
+    problems["web flood: reports let through beyond the limits"] = max(0, filed - REPORTS_PER_ADDRESS)
+    problems["web flood: server errors (5xx but 503)"] = sum(
+        n for status, n in flood.statuses.items() if status >= 500 and status != 503
+    )
     return {
         "machine": _machine(),
         "command": " ".join(["stormline loadtest", *args.argv]),
@@ -579,6 +675,18 @@ def _report(
             "follow_up_errors": dict(tally.follow_up_errors),
             "load_generator_cpu_s": round(storm_cpu, 1),
             "per_second": _per_second(tally, followers),
+        },
+        "web_flood": {
+            "reports_sent": flood.sent,
+            "answers_by_status": {str(k): v for k, v in sorted(flood.statuses.items())},
+            "transport_errors": flood.transport_errors,
+            "from_s": round(flood.began, 1),
+            "to_s": round(flood.ended, 1),
+            "reports_per_s": round(flood.sent / (flood.ended - flood.began), 1)
+            if flood.ended > flood.began
+            else 0,
+            "report_latency_ms": _percentiles(flood.latencies),
+            "phone_latency_ms_during_flood": _percentiles(during_flood),
         },
         "faults": faults,
         "deliveries": deliveries,
@@ -706,6 +814,17 @@ def _markdown(report: dict[str, Any]) -> str:
         f"{storm['load_generator_cpu_s']} s of CPU during the storm.",
         "",
     ]
+    flood = report["web_flood"]
+    if flood["reports_sent"]:
+        phone = flood["phone_latency_ms_during_flood"]
+        lines += [
+            f"Web flood: {flood['reports_sent']} reports posted from one address from {flood['from_s']} s to "
+            f"{flood['to_s']} s ({flood['reports_per_s']} a second), answered {flood['answers_by_status']} "
+            f"(p99 {flood['report_latency_ms']['p99']} ms). **Phone intake meanwhile: "
+            f"{phone['count']} calls, p50 {phone['p50']} ms, p99 {phone['p99']} ms** "
+            "(target: p99 under 100 ms).",
+            "",
+        ]
     if report["faults"]:
         lines += ["Faults:", ""] + [f"- at {f['at_s']} s: {f['fault']}" for f in report["faults"]] + [""]
     lines.append(

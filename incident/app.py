@@ -13,7 +13,6 @@ import msgspec
 from hypercorn.middleware import ProxyFixMiddleware
 from quart import Quart
 from quart.sessions import SecureCookieSessionInterface
-from quart_rate_limiter import RateLimiter
 from quart_schema import DataSource, Info, OpenAPIProvider, QuartSchema
 from redis.exceptions import RedisError
 from werkzeug.routing import BaseConverter
@@ -45,7 +44,7 @@ from incident import (
     write_steps,
 )
 from incident.auth import access, admin_pages, login_pages, navigation
-from incident.auth.throttle import RedisLimits, client_address
+from incident.auth.throttle import Limiter, RedisLimits, client_address
 from incident.center import check_overdue, check_review, finish_pending
 from incident.config import SurgeConfig, load_config
 from incident.embedded import EmbeddedRedis
@@ -186,7 +185,7 @@ def create_app(settings: Settings | None = None, config: SurgeConfig | None = No
     security.install(app)
     languages.install(app)
     access.install(app)  # after every route exists: it refuses a route the access table lacks
-    RateLimiter(app, key_function=client_address, store=RedisLimits())
+    Limiter(app, key_function=client_address, store=RedisLimits())
     app.context_processor(
         lambda: {
             "config": config,

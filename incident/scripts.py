@@ -135,6 +135,27 @@ return {claimed, numbers, redis.call('HGET', KEYS[5], 'data') or false,
 )
 
 
+# A request's rate limits (GCRA, as quart-rate-limiter computes them) checked and taken as one step:
+# if any limit refuses, none is taken and the answer is the seconds to wait; else every limit's
+# theoretical arrival time moves on by its interval. KEYS: one per limit; ARGV: now, then (interval,
+# period) per limit, in seconds. Read-then-write from Python let concurrent requests all pass.
+LIMIT = """
+local now = tonumber(ARGV[1])
+local tats = {}
+for i, key in ipairs(KEYS) do
+  local interval, period = tonumber(ARGV[2 * i]), tonumber(ARGV[2 * i + 1])
+  local tat = math.max(tonumber(redis.call('GET', key)) or now, now)
+  local most = period - interval
+  if tat - now > most then return tostring(tat - most - now) end
+  tats[i] = tat + interval
+end
+for i, key in ipairs(KEYS) do
+  redis.call('SET', key, tostring(tats[i]), 'EX', math.max(1, math.ceil(tats[i] - now) + 1))
+end
+return '0'
+"""
+
+
 @dataclass(frozen=True, slots=True)
 class Scripts:
     """The scripts above, registered on one client."""
@@ -144,6 +165,7 @@ class Scripts:
     gate: AsyncScript
     nearby: AsyncScript
     first_read: AsyncScript
+    limit: AsyncScript
 
     @classmethod
     def register(cls, redis: Redis) -> Scripts:
@@ -153,4 +175,5 @@ class Scripts:
             gate=redis.register_script(GATE),
             nearby=redis.register_script(NEARBY),
             first_read=redis.register_script(FIRST_READ),
+            limit=redis.register_script(LIMIT),
         )

@@ -10,9 +10,10 @@ from tests.server import STORMLINE
 
 
 def test_a_small_storm_with_every_fault_loses_no_acknowledged_call(tmp_path: Path) -> None:
-    """A burst, then a worker and Redis killed, partners down: no 503, every 2xx call stored once."""
+    """A burst, a web flood, a worker and Redis killed, partners down: every 2xx call stored once."""
     out = tmp_path / "results"
     options = "--duration 24 --peak 25 --map-clients 4 --flat-out 2 --connections 8 --faults --outage 6"
+    options += " --web-flood 400"
     run = subprocess.run(
         [STORMLINE, "loadtest", *options.split(), "--out", str(out)],
         capture_output=True,
@@ -38,5 +39,10 @@ def test_a_small_storm_with_every_fault_loses_no_acknowledged_call(tmp_path: Pat
     assert report["flat_out"]["bare_healthz"]["requests_per_s"] > 0
     spent = report["flat_out"]["intake"]["cpu_ms_per_request"]  # where the ratio's CPU went
     assert min(spent["workers"], spent["redis"], spent["load_generator"]) > 0
+    flood = report["web_flood"]  # one address's robot, held to the form's limit of 10 reports an hour
+    assert flood["reports_sent"] == 400
+    filed = flood["answers_by_status"].get("201", 0) + flood["answers_by_status"].get("200", 0)
+    assert 1 <= filed <= 10
+    assert flood["answers_by_status"]["429"] >= 390
     assert (out / "storm.svg").read_text().startswith("<svg")
     assert "Verdict: OK" in (out / "loadtest.md").read_text()

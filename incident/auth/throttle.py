@@ -1,8 +1,10 @@
 """Slowing down guessing: per-address rate limits in Redis, and a capped wait per login name.
 
-The rate limiter is quart-rate-limiter's, with a store on Stormline's own Redis connection (keys
-under the jurisdiction's hash tag, each expiring when it no longer matters), so the limits hold across
-every worker. Wrong passwords for one name make each further try wait longer, doubling up to a cap:
+The rate limiter is quart-rate-limiter's (its decorators, keys and headers), with a store on
+Stormline's own Redis connection (keys under the jurisdiction's hash tag, each expiring when it no
+longer matters), so the limits hold across every worker. Its check and its update are one Lua step
+(`Limiter`): read and written apart, a flood of concurrent requests all passed before any was
+counted. Wrong passwords for one name make each further try wait longer, doubling up to a cap:
 an attacker can slow the real user down, never lock them out.
 """
 
@@ -13,6 +15,7 @@ from datetime import UTC, datetime
 from typing import cast
 
 from quart import request
+from quart_rate_limiter import RateLimit, RateLimiter, RateLimitExceeded
 from quart_rate_limiter.store import RateLimiterStoreABC
 
 from incident import clock
@@ -28,6 +31,25 @@ async def client_address() -> str:
     client can write. Behind trusted proxies, STORMLINE_PROXY_HOPS makes this the real client's.
     """
     return request.remote_addr or "unknown"
+
+
+class Limiter(RateLimiter):
+    """quart-rate-limiter, with a request's limits checked and taken in one atomic step."""
+
+    async def _raise_on_rejection(self, endpoint: str, rate_limits: list[RateLimit]) -> None:
+        if not rate_limits:
+            return
+        kept = current_store()
+        keys = [kept.keys.rate(await self._create_key(endpoint, limit)) for limit in rate_limits]
+        args: list[str] = [repr(clock.epoch())]
+        for limit in rate_limits:
+            args += [repr(limit.inverse), repr(limit.period.total_seconds())]
+        wait = float(await kept.scripts.limit(keys=keys, args=args))
+        if wait > 0:
+            raise RateLimitExceeded(math.ceil(wait))
+
+    async def _update_limits(self, endpoint: str, rate_limits: list[RateLimit]) -> None:
+        return None  # taken with the check, above
 
 
 class RedisLimits(RateLimiterStoreABC):

@@ -102,3 +102,14 @@ async def test_forwarded_for_header_does_not_dodge_the_limit(app: App) -> None:
         for n in range(125)
     ]
     assert 429 in statuses
+
+
+async def test_a_flood_of_concurrent_requests_gets_no_more_than_the_limit(app: App) -> None:
+    """300 lookups at once from one address: exactly the 120 a minute pass, however they interleave."""
+    client = app.test_client()
+    answers = await asyncio.gather(
+        *(client.get("/api/v1/public/tickets/2026-000001", **ATTACKER) for _ in range(300))
+    )
+    statuses = [answer.status_code for answer in answers]
+    assert statuses.count(404) == 120
+    assert statuses.count(429) == 180
