@@ -11,6 +11,7 @@ from redis.exceptions import RedisError
 
 from incident import __version__, center
 from incident.auth import access
+from incident.languages import gettext
 from incident.web import store, surge_config
 
 blueprint = Blueprint("home_pages", __name__)
@@ -34,7 +35,7 @@ async def mode_banner() -> dict[str, Any]:
             "incident_name": state.activation.name if state.activation else None,
         }
     # Residents read the public message, not the staff's instruction.
-    message = profile.public_message if state.mode is not center.Mode.NORMAL else ""
+    message = gettext(profile.public_message) if state.mode is not center.Mode.NORMAL else ""
     return {"center_mode": state.mode.value, "center_banner": message, "incident_name": None}
 
 

@@ -10,9 +10,12 @@ from __future__ import annotations
 
 import functools
 import io
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO, Any
 
+import yaml
 from babel import Locale, UnknownLocaleError, negotiate_locale
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
@@ -59,6 +62,44 @@ def translations(code: str) -> NullTranslations:
     write_mo(compiled, catalog)
     compiled.seek(0)
     return Translations(compiled)
+
+
+# Where surge_config.yaml keeps words said to residents and callers (a `*` is any key or list item):
+# category names, the questions agents ask, the screen's questions, each mode's public message and
+# the agents' scripts. A city that adds one extracts again and fills in its translation.
+CONFIG_WORDS = (
+    ("categories", "*", "name"),
+    ("categories", "*", "questions", "*", "ask"),
+    ("triage", "screen", "*", "ask"),
+    ("modes", "*", "public_message"),
+    ("modes", "*", "scripts", "*"),
+)
+
+
+def extract_config(
+    fileobj: IO[bytes], keywords: Any, comment_tags: Any, options: Any
+) -> Iterator[tuple[int, str, str, list[str]]]:
+    """Babel's extractor for surge_config.yaml (babel.cfg): the config's words, each with its line."""
+    root = yaml.compose(fileobj.read().decode("utf-8"), Loader=yaml.SafeLoader)
+    for path in CONFIG_WORDS:
+        for node in _nodes(root, path):
+            if isinstance(node, yaml.ScalarNode) and node.value.strip():
+                yield node.start_mark.line + 1, "", node.value, []
+
+
+def _nodes(node: yaml.Node | None, path: tuple[str, ...]) -> Iterator[yaml.Node]:
+    if node is None or not path:
+        if node is not None:
+            yield node
+        return
+    step, rest = path[0], path[1:]
+    if isinstance(node, yaml.MappingNode):
+        for key, value in node.value:
+            if step in ("*", key.value):
+                yield from _nodes(value, rest)
+    elif isinstance(node, yaml.SequenceNode) and step == "*":
+        for item in node.value:
+            yield from _nodes(item, rest)
 
 
 def english_name(code: str) -> str:

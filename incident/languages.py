@@ -52,6 +52,8 @@ def install(app: Quart) -> None:
     app.jinja_env.add_extension("jinja2.ext.i18n")
     app.jinja_env.install_gettext_callables(gettext, ngettext, newstyle=True)  # type: ignore[attr-defined]
     app.jinja_env.filters["language_name"] = english_name  # the language a caller spoke, for staff
+    # The config's words in a caller's language, for the agent to read out (agent.html).
+    app.jinja_env.filters["in_language"] = lambda text, code: translations(code).gettext(text)
     app.context_processor(
         lambda: {"language": current(), "languages": list(languages().values()), "link_to": link_to}
     )

@@ -76,7 +76,7 @@ async def get_status() -> Response:
             mode=state.mode,
             incident_name=state.activation.name if state.activation else None,
             banner=shown.banner,
-            public_message=shown.public_message,
+            public_message=gettext(shown.public_message),
             open_warming_stations=sum(
                 1 for s in await stations.all_stations(store(), surge_config()) if s.status == "open"
             ),
@@ -157,7 +157,7 @@ async def ticket_status(ticket: str) -> TicketStatus | None:
     category = surge_config().category(incident.category)
     # Ticket numbers run in sequence, so anyone can walk them: a sensitive category's name (medical
     # needs, welfare checks) would say who needed what, and when. Those read as a plain request.
-    shown = category.name if category and not category.sensitive else gettext("Service request")
+    shown = gettext(category.name) if category and not category.sensitive else gettext("Service request")
     return TicketStatus(
         ticket=incident.ticket,
         category=shown,

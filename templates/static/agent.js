@@ -81,6 +81,13 @@
     form.querySelectorAll("fieldset.questions").forEach((f) => { f.hidden = f.dataset.category !== chosen; });
   }
 
+  // The caller's language: each question and script also shows in it, for the agent to read out.
+  function showLanguage() {
+    const spoken = $("caller-language").value;
+    form.querySelectorAll("[data-lang]").forEach((said) => { said.hidden = said.dataset.lang !== spoken; });
+  }
+  $("caller-language").addEventListener("change", showLanguage);
+
   let asked = 0; // answers can come back out of order: only the latest question's answer counts
   const triage = debounce(async () => {
     const text = $("narrative").value.trim();
@@ -224,7 +231,8 @@
   async function submit(event) {
     event.preventDefault();
     if (logged) { $("receipt").focus(); return; }
-    const body = { narrative: $("narrative").value.trim(), answers: answers(), call_ahead: $("call_ahead").checked };
+    const body = { narrative: $("narrative").value.trim(), answers: answers(), call_ahead: $("call_ahead").checked,
+      language: $("caller-language").value };
     for (const name of ["address", "caller_name", "callback_number", "ticket"]) {
       const value = $(name).value.trim(); if (value) body[name] = value;
     }
@@ -306,6 +314,7 @@
     $("log-call").textContent = "Log the call";
     key = crypto.randomUUID();
     showQuestions();
+    showLanguage();
     $("narrative").focus();
   }
 

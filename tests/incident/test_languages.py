@@ -10,7 +10,7 @@ from babel.messages.pofile import read_po
 from quart.testing.app import TestApp as App
 
 from incident.auth.roles import Role
-from incident.i18n import LOCALES, languages
+from incident.i18n import LOCALES, extract_config, languages
 from tests.support import ROOT, as_role
 
 CALL = {"narrative": "tree down", "category": "debris", "location": {"lat": 42.93, "lon": -78.83}}
@@ -95,3 +95,36 @@ async def test_whoever_calls_back_sees_the_language_the_caller_spoke(app: App) -
     assert '<span class="speaks">speaks Spanish (Mexico)</span>' in page
     english = (await (await supervisor.post("/api/v1/calls", json=CALL)).get_json())["ticket"]
     assert "speaks" not in await (await supervisor.get(f"/incidents/{english}")).get_data(as_text=True)
+
+
+async def test_the_configs_words_reach_residents_in_their_language(app: App) -> None:
+    """The storm's public message and a category's name come from the catalogue, as the config says them."""
+    ticket = await _ticket(app)
+    supervisor = await as_role(app, Role.SUPERVISOR, name="storm-chief")
+    storm = {"mode": "incident", "name": "December Storm", "reason": "lake-effect snow"}
+    assert (await supervisor.post("/api/v1/mode", json=storm)).status_code == 200
+    spanish = {"Accept-Language": "es"}
+    status = await (await app.test_client().get("/api/v1/status", headers=spanish)).get_json()
+    assert status["public_message"].startswith("La ciudad está en operaciones de tormenta.")
+    found = await (
+        await app.test_client().get(f"/api/v1/public/tickets/{ticket}", headers=spanish)
+    ).get_json()
+    assert found["category"] == "Escombros, árboles y calles bloqueadas"
+    english = await (await app.test_client().get(f"/api/v1/public/tickets/{ticket}")).get_json()
+    assert english["category"] == "Debris, trees and blocked streets"
+
+
+def test_the_extractor_reads_the_configs_words_with_their_lines() -> None:
+    """Category names, questions, screen questions, scripts and public messages, each at its line."""
+    with (ROOT / "surge_config.yaml").open("rb") as config:
+        found = {text: line for line, _, text, _ in extract_config(config, None, None, None)}
+    lines = (ROOT / "surge_config.yaml").read_text().splitlines()
+    for text in (
+        "Debris, trees and blocked streets",
+        "Is anyone hurt?",
+        "Is it on a house or a car?",
+        "Is anyone hurt or trapped? Is a wire down with it? Is the street blocked?",
+        "311 is running normally. For an emergency, call 911.",
+    ):
+        assert text in lines[found[text] - 1]
+    assert "INCIDENT MODE: 24-hour storm operations." not in " ".join(found)  # the staff's banner is English

@@ -265,3 +265,31 @@ def test_a_street_alone_is_drawn_as_its_stretch_in_the_city(page: Page, live: Se
     page.keyboard.press("Escape")
     expect(page.locator("#map-frame path.street-stretch")).to_have_count(0)
     assert csp_violations(page) == []
+
+
+def test_a_spanish_speaking_caller_is_asked_in_spanish_and_the_call_says_so(page: Page, live: Server) -> None:
+    """With the caller's language set to Spanish the questions and script show in Spanish; the call is es."""
+    _sign_in_agent(page, live)
+    page.keyboard.press("Shift+Tab")  # from the words to the caller's language, just above them
+    expect(page.get_by_label("Caller's language")).to_be_focused()
+    page.get_by_label("Caller's language").select_option("es")
+    screen = page.locator("#screen")
+    expect(screen.get_by_text("¿Hay alguien herido?")).to_be_visible()
+    expect(screen.get_by_text("Is anyone hurt?")).to_be_visible()  # the agent reads both
+    page.locator("#narrative").focus()
+    page.keyboard.type("un árbol cayó y bloquea la calle, tree down blocking the street")
+    page.get_by_label("Category").select_option("debris")
+    expect(page.locator("fieldset.questions[data-category=debris]")).to_contain_text("¿Bloquea la calle")
+    page.get_by_label("Address, corner or place").fill("Bailey & Kensington")
+    page.get_by_label("Address, corner or place").press("Enter")
+    expect(page.locator("#located")).to_contain_text("KENSINGTON", timeout=5_000)
+    page.keyboard.press("Control+Enter")
+    ticket = page.locator("#ticket-number")
+    expect(ticket).to_have_text(re.compile(r"^\d{4}-\d{6}$"), timeout=5_000)
+    with live.client(live.token("supervisor")) as api:
+        (call,) = api.get(f"/api/v1/incidents/{ticket.inner_text()}").json()["calls"]
+    assert call["language"] == "es"
+    page.keyboard.press("Escape")  # the next caller starts in English again
+    expect(page.get_by_label("Caller's language")).to_have_value("en")
+    expect(screen.get_by_text("¿Hay alguien herido?")).to_be_hidden()
+    assert csp_violations(page) == []

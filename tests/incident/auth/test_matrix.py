@@ -115,7 +115,9 @@ SAMPLES: dict[str, Sample] = {
     "incidents_api.get_audit": lambda c, ctx: c.get("/api/v1/audit"),
     "public_api.get_places": lambda c, ctx: c.get("/api/v1/public/places?q=elmw"),
     "public_api.get_ticket": lambda c, ctx: c.get(f"/api/v1/public/tickets/{ctx['ticket']}"),
-    "public_api.get_ticket_photo": lambda c, ctx: c.get(f"/api/v1/public/tickets/{ctx['pictured']}/photo.jpg"),
+    "public_api.get_ticket_photo": lambda c, ctx: c.get(
+        f"/api/v1/public/tickets/{ctx['pictured']}/photo.jpg"
+    ),
     "login_pages.login_page": lambda c, ctx: c.get("/login"),
     "login_pages.login": lambda c, ctx: _form(
         c, "/login", {"username": "matrix", "password": "correct horse battery staple"}

@@ -75,6 +75,8 @@ async def test_public_routes_never_return_personal_data_or_free_text(app: App) -
             "public_pages.stop_page",  # only with one address's signed key (tests/incident/test_updates.py)
             "public_pages.post_stop",
             "sms_api.inbound",
+            # a listed request's redrawn photo, no text (tests/incident/test_resident_report.py)
+            "public_api.get_ticket_photo",
         )
     }
     assert public_gets == set(paths), "a new public route needs checking here"
