@@ -10,8 +10,8 @@ given), with the 911 center and an agency played by endpoints of its own. Then, 
    the latency (open loop), while map clients follow the live feed; agents start the 911 transfer
    for calls triage flags, and refer some medical calls to an agency by webhook;
    Through the peak, a robot at one network address posts the residents' web form (`/report`)
-   --web-flood times as fast as it is answered: the limits must hold it back without slowing the
-   phone intake beside it;
+   --web-flood times at an even rate, whatever the answers: the limits must hold it back without
+   slowing the phone intake beside it;
 3. with --faults, during the surge one worker is killed with SIGKILL, the embedded Redis is killed
    and started again by `serve`, and the 911 and agency endpoints refuse everything for a while;
    clients retry as the consoles do, with the same Idempotency-Key.
@@ -40,9 +40,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode
-
-import httpx
 
 from bench.loadgen import Calls, Curve, Follower, HttpError, Pool, Receiver, as_json, follow, quantile
 from bench.server import BenchServer
@@ -411,7 +408,7 @@ async def _one_call(
 
 @dataclass
 class Flood:
-    """What became of one address's flood of web reports."""
+    """What became of one address's flood of web reports (bench/flood.py's answer)."""
 
     sent: int = 0
     statuses: Counter[int] = field(default_factory=Counter)
@@ -421,55 +418,37 @@ class Flood:
     ended: float = 0.0
 
 
-FLOOD_CONNECTIONS = 8  # one robot's parallel connections
-
-
 async def _web_flood(
     server: _Server, args: argparse.Namespace, curve: Curve, started: float, flood: Flood
 ) -> None:
-    """From the peak on, one address posts the residents' form as fast as it is answered.
+    """Through the peak, a robot at one address posts the residents' form (bench/flood.py).
 
-    It behaves as a form robot does: it opens the form once (its CSRF token and cookie) and posts it
-    again and again with a different text each time.
+    It is a process of its own, as a robot is another machine: its thousands of connections and
+    tasks must not stall the load generator that times the phone calls.
     """
     if args.web_flood <= 0:
         return
-    await asyncio.sleep(max(0.0, started + curve.duration * 0.35 - time.monotonic()))  # the peak
-    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{server.port}") as browser:
-        form = await browser.get("/report")
-        token = re.search(r'name="csrf_token" value="([^"]+)"', form.text)
-        cookie = "; ".join(f"{name}={value}" for name, value in browser.cookies.items())
-    if token is None:
-        raise SystemExit(f"the web form has no CSRF token ({form.status_code})")
-    pool = Pool("127.0.0.1", server.port, FLOOD_CONNECTIONS)
-    headers = {"Content-Type": "application/x-www-form-urlencoded", "Cookie": cookie}
-    numbers = iter(range(args.web_flood))
+    peak_from, peak_to = curve.duration * 0.35, curve.duration * 0.6
+    await asyncio.sleep(max(0.0, started + peak_from - time.monotonic()))
     flood.began = time.monotonic() - started
-    _say(f"web flood: {args.web_flood} reports from one address, from {flood.began:.0f} s")
-
-    async def robot() -> None:
-        for number in numbers:
-            body = urlencode(
-                {
-                    "csrf_token": token.group(1),
-                    "category": "debris",
-                    "address": f"{100 + number % 800} Elmwood Ave",
-                    "description": f"tree down on the street, report {number}",
-                }
-            ).encode()
-            sent = time.monotonic()
-            try:
-                status, _ = await pool.request("POST", "/report", body, headers)
-            except HttpError:
-                flood.transport_errors += 1
-                continue
-            flood.sent += 1
-            flood.statuses[status] += 1
-            flood.latencies.append((time.monotonic() - sent) * 1000)
-
-    await asyncio.gather(*(robot() for _ in range(FLOOD_CONNECTIONS)))
-    await pool.close()
+    _say(f"web flood: {args.web_flood} reports from one address over {peak_to - peak_from:.0f} s")
+    robot = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bench.flood",
+        str(server.port),
+        str(args.web_flood),
+        str(peak_to - peak_from),
+        stdout=asyncio.subprocess.PIPE,
+    )
+    out, _ = await robot.communicate()
     flood.ended = time.monotonic() - started
+    if robot.returncode != 0:
+        raise SystemExit(f"the web flood's robot failed ({robot.returncode})")
+    answer = json.loads(out)
+    flood.sent, flood.transport_errors = answer["sent"], answer["transport_errors"]
+    flood.statuses = Counter({int(status): n for status, n in answer["statuses"].items()})
+    flood.latencies = answer["latencies"]
     _say(f"web flood over at {flood.ended:.0f} s: answers {dict(sorted(flood.statuses.items()))}")
 
 

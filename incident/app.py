@@ -44,7 +44,7 @@ from incident import (
     write_steps,
 )
 from incident.auth import access, admin_pages, login_pages, navigation
-from incident.auth.throttle import Limiter, RedisLimits, client_address
+from incident.auth.throttle import Limiter, PenaltyBox
 from incident.center import check_overdue, check_review, finish_pending
 from incident.config import SurgeConfig, load_config
 from incident.embedded import EmbeddedRedis
@@ -185,7 +185,10 @@ def create_app(settings: Settings | None = None, config: SurgeConfig | None = No
     security.install(app)
     languages.install(app)
     access.install(app)  # after every route exists: it refuses a route the access table lacks
-    Limiter(app, key_function=client_address, store=RedisLimits())
+    # An address refused by a limit on it is refused again in front of the app while the limit holds.
+    box = PenaltyBox(app, app.asgi_app)
+    app.asgi_app = box  # type: ignore[method-assign]
+    Limiter(app, box)
     app.context_processor(
         lambda: {
             "config": config,

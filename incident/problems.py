@@ -174,9 +174,10 @@ def unexpected(error: BaseException) -> Problem:
     return Problem(500, "Internal Server Error", detail)
 
 
+TOO_MANY = "Too many requests from this address; wait as Retry-After says."
 _HTTP_DETAILS = {
     400: "The request body is not valid JSON.",
     413: "The request body is larger than this server accepts.",
-    429: "Too many requests from this address; wait as Retry-After says.",
+    429: TOO_MANY,
     415: "Send the request body as JSON with Content-Type: application/json.",
 }

@@ -136,9 +136,10 @@ return {claimed, numbers, redis.call('HGET', KEYS[5], 'data') or false,
 
 
 # A request's rate limits (GCRA, as quart-rate-limiter computes them) checked and taken as one step:
-# if any limit refuses, none is taken and the answer is the seconds to wait; else every limit's
-# theoretical arrival time moves on by its interval. KEYS: one per limit; ARGV: now, then (interval,
-# period) per limit, in seconds. Read-then-write from Python let concurrent requests all pass.
+# if any limit refuses, none is taken and the answer is {seconds to wait, which limit}; else every limit's
+# theoretical arrival time moves on by its interval and the answer is {0, then each limit's seconds
+# until it is whole again} (for the RateLimit headers). KEYS: one per limit; ARGV: now, then
+# (interval, period) per limit, in seconds. Read-then-write from Python let concurrent requests all pass.
 LIMIT = """
 local now = tonumber(ARGV[1])
 local tats = {}
@@ -146,13 +147,15 @@ for i, key in ipairs(KEYS) do
   local interval, period = tonumber(ARGV[2 * i]), tonumber(ARGV[2 * i + 1])
   local tat = math.max(tonumber(redis.call('GET', key)) or now, now)
   local most = period - interval
-  if tat - now > most then return tostring(tat - most - now) end
+  if tat - now > most then return {tostring(tat - most - now), tostring(i)} end
   tats[i] = tat + interval
 end
+local answer = {'0'}
 for i, key in ipairs(KEYS) do
   redis.call('SET', key, tostring(tats[i]), 'EX', math.max(1, math.ceil(tats[i] - now) + 1))
+  answer[i + 1] = tostring(tats[i] - now)
 end
-return '0'
+return answer
 """
 
 

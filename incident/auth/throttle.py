@@ -1,25 +1,29 @@
 """Slowing down guessing: per-address rate limits in Redis, and a capped wait per login name.
 
-The rate limiter is quart-rate-limiter's (its decorators, keys and headers), with a store on
-Stormline's own Redis connection (keys under the jurisdiction's hash tag, each expiring when it no
-longer matters), so the limits hold across every worker. Its check and its update are one Lua step
-(`Limiter`): read and written apart, a flood of concurrent requests all passed before any was
-counted. Wrong passwords for one name make each further try wait longer, doubling up to a cap:
-an attacker can slow the real user down, never lock them out.
+The rate limiter is quart-rate-limiter's (its decorators, keys and headers), its limits kept in
+Stormline's Redis (keys under the jurisdiction's hash tag, each expiring when it no longer matters),
+so they hold across every worker. Their check and their update are one Lua step (`Limiter`): read
+and written apart, a flood of concurrent requests all passed before any was counted; a refused
+request waits a second for its answer. Wrong passwords for one name make each further try wait
+longer, doubling up to a cap: an attacker can slow the real user down, never lock them out.
 """
 
 from __future__ import annotations
 
+import asyncio
 import math
-from datetime import UTC, datetime
-from typing import cast
+import time
 
-from quart import request
+import msgspec
+from hypercorn.typing import ASGIFramework as ASGIApp
+from hypercorn.typing import ASGIReceiveCallable, ASGISendCallable, Scope
+from quart import Quart, Response, g, request
 from quart_rate_limiter import RateLimit, RateLimiter, RateLimitExceeded
-from quart_rate_limiter.store import RateLimiterStoreABC
 
 from incident import clock
 from incident.config import Security
+from incident.problems import CONTENT_TYPE, TOO_MANY, Problem
+from incident.security import headers_for
 from incident.store import Store
 from incident.web import store as current_store
 
@@ -33,8 +37,82 @@ async def client_address() -> str:
     return request.remote_addr or "unknown"
 
 
+# A refused request waits this long for its 429 (sleeping costs a worker nothing): a robot that
+# loops on its connections slows to a few requests a second instead of taking the workers' time
+# from the phone lines. A worker holds at most TARPIT_HELD of them; beyond, it refuses at once.
+TARPIT_S = 1.0
+TARPIT_HELD = 500
+
+
+PENALTIES_KEPT = 100_000  # addresses a worker remembers as refused; past this, the expired are dropped
+
+
+async def _tarpit() -> None:
+    if Limiter.held < TARPIT_HELD:
+        Limiter.held += 1
+        try:
+            await asyncio.sleep(TARPIT_S)
+        finally:
+            Limiter.held -= 1
+
+
+class PenaltyBox:
+    """ASGI: an address a limit keyed on it has refused is refused here, before the app, until its wait.
+
+    What a flood costs is what each refusal costs: in front of Quart, with no request context, no
+    Redis and no session, a refusal is a dictionary lookup and a sleep. The limit itself (Limiter,
+    in Redis) stays the judge: this only repeats its last answer, per worker, for as long as it said.
+    """
+
+    def __init__(self, app: Quart, inner: ASGIApp) -> None:
+        self.app, self.inner = app, inner
+        self.until: dict[tuple[str, str, str], float] = {}
+
+    def hold(self, address: str, method: str, path: str, seconds: float) -> None:
+        if len(self.until) >= PENALTIES_KEPT:
+            now = time.monotonic()
+            self.until = {key: until for key, until in self.until.items() if until > now}
+        self.until[(address, method, path)] = time.monotonic() + seconds
+
+    async def __call__(self, scope: Scope, receive: ASGIReceiveCallable, send: ASGISendCallable) -> None:
+        if scope["type"] == "http":
+            client = scope.get("client")
+            key = (client[0] if client else "unknown", scope["method"], scope["path"])
+            until = self.until.get(key)
+            if until is not None:
+                wait = until - time.monotonic()
+                if wait > 0:
+                    await _tarpit()
+                    await self._refuse(scope["path"], scope["scheme"] == "https", send, wait)
+                    return
+                del self.until[key]
+        await self.inner(scope, receive, send)
+
+    async def _refuse(self, path: str, secure: bool, send: ASGISendCallable, wait: float) -> None:
+        problem = Problem(429, "Too Many Requests", TOO_MANY)
+        body = msgspec.json.encode(problem.body())
+        headers = headers_for(self.app, path, None, secure=secure)
+        headers |= {"Content-Type": CONTENT_TYPE, "Retry-After": str(math.ceil(wait))}
+        headers["Content-Length"] = str(len(body))
+        raw = [(name.lower().encode(), value.encode()) for name, value in headers.items()]
+        await send({"type": "http.response.start", "status": 429, "headers": raw})
+        await send({"type": "http.response.body", "body": body, "more_body": False})
+
+
 class Limiter(RateLimiter):
-    """quart-rate-limiter, with a request's limits checked and taken in one atomic step."""
+    """quart-rate-limiter's decorators and keys, with a request's limits checked and taken atomically.
+
+    One Lua step (scripts.LIMIT) both decides and takes every limit of the request, and says what the
+    RateLimit headers need, so a limited request costs one Redis round trip, not five. A refusal by a
+    limit on the client's address is remembered in front of the app (PenaltyBox) for as long as it
+    holds; Open311's routes answer in their spec's own format, so they are left to the app.
+    """
+
+    held = 0
+
+    def __init__(self, app: Quart, box: PenaltyBox) -> None:
+        super().__init__(app, key_function=client_address)  # its store is unused: the limits live in Redis
+        self.box = box
 
     async def _raise_on_rejection(self, endpoint: str, rate_limits: list[RateLimit]) -> None:
         if not rate_limits:
@@ -44,30 +122,31 @@ class Limiter(RateLimiter):
         args: list[str] = [repr(clock.epoch())]
         for limit in rate_limits:
             args += [repr(limit.inverse), repr(limit.period.total_seconds())]
-        wait = float(await kept.scripts.limit(keys=keys, args=args))
-        if wait > 0:
-            raise RateLimitExceeded(math.ceil(wait))
+        answer = [float(part) for part in await kept.scripts.limit(keys=keys, args=args)]
+        if answer[0] > 0:
+            refusing = rate_limits[int(answer[1]) - 1]
+            on_address = refusing.key_function in (None, client_address)
+            if on_address and not request.path.startswith("/open311/"):
+                self.box.hold(await client_address(), request.method, request.path, answer[0])
+            await _tarpit()
+            raise RateLimitExceeded(math.ceil(answer[0]))
+        # The headers speak of the limit that resets soonest, as quart-rate-limiter's own do.
+        shortest = min(range(len(rate_limits)), key=lambda i: rate_limits[i].period)
+        limit, separation = rate_limits[shortest], answer[shortest + 1]
+        remaining = int((limit.period.total_seconds() - separation) / limit.inverse)
+        g.stormline_rate = (limit.count, remaining, math.ceil(separation))
 
     async def _update_limits(self, endpoint: str, rate_limits: list[RateLimit]) -> None:
         return None  # taken with the check, above
 
-
-class RedisLimits(RateLimiterStoreABC):
-    """quart-rate-limiter's store, on the app's Redis."""
-
-    async def before_serving(self) -> None:
-        return None
-
-    async def after_serving(self) -> None:
-        return None
-
-    async def get(self, key: str, default: datetime) -> datetime:
-        value = cast(bytes | None, await current_store().redis.get(current_store().keys.rate(key)))
-        return datetime.fromtimestamp(float(value), UTC) if value else default
-
-    async def set(self, key: str, tat: datetime) -> None:
-        ttl = max(1, math.ceil(tat.timestamp() - clock.epoch()) + 1)
-        await current_store().redis.set(current_store().keys.rate(key), repr(tat.timestamp()), ex=ttl)
+    async def _after_request(self, response: Response) -> Response:
+        shown = g.get("stormline_rate")
+        if shown is not None:
+            count, remaining, reset = shown
+            response.headers["RateLimit-Limit"] = str(count)
+            response.headers["RateLimit-Remaining"] = str(remaining)
+            response.headers["RateLimit-Reset"] = str(reset)
+        return response
 
 
 async def login_attempt(store: Store, name: str, address: str, security: Security) -> float:

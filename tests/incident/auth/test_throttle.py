@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -10,8 +11,10 @@ from quart.testing.app import TestApp as App
 
 from incident import clock
 from incident.auth.roles import Role
+from incident.auth.throttle import TARPIT_S
 from incident.store import Store
 from tests.incident.auth.helpers import csrf_in, make_user, sign_in
+from tests.server import Server
 
 ATTACKER: dict[str, Any] = {"scope_base": {"client": ("203.0.113.66", 40000)}}
 REAL_USER: dict[str, Any] = {"scope_base": {"client": ("198.51.100.7", 40001)}}
@@ -82,6 +85,9 @@ async def test_public_lookup_is_rate_limited_with_retry_after(app: App) -> None:
     limited = [response for response in statuses if response.status_code == 429]
     assert limited, "the limit was reached"
     assert [r.status_code for r in statuses[:120]] == [404] * 120
+    first = statuses[0].headers  # the limit, as the IETF RateLimit header fields say it
+    assert (first["RateLimit-Limit"], first["RateLimit-Remaining"]) == ("120", "119")
+    assert statuses[119].headers["RateLimit-Remaining"] == "0"
     assert int(limited[0].headers["Retry-After"]) >= 1
     assert limited[0].content_type == "application/problem+json"
     other = await client.get("/api/v1/public/tickets/2026-000001", **REAL_USER)
@@ -105,7 +111,7 @@ async def test_forwarded_for_header_does_not_dodge_the_limit(app: App) -> None:
 
 
 async def test_a_flood_of_concurrent_requests_gets_no_more_than_the_limit(app: App) -> None:
-    """300 lookups at once from one address: exactly the 120 a minute pass, however they interleave."""
+    """300 lookups at once from one address: exactly the 120 a minute pass, the rest wait for their 429."""
     client = app.test_client()
     answers = await asyncio.gather(
         *(client.get("/api/v1/public/tickets/2026-000001", **ATTACKER) for _ in range(300))
@@ -113,3 +119,32 @@ async def test_a_flood_of_concurrent_requests_gets_no_more_than_the_limit(app: A
     statuses = [answer.status_code for answer in answers]
     assert statuses.count(404) == 120
     assert statuses.count(429) == 180
+
+
+def test_a_robot_posting_the_web_form_is_refused_in_front_of_the_app_and_others_are_served(
+    tmp_path: Path,
+) -> None:
+    """Over real HTTP: past the form's limit each post waits for a 429 problem; the form still opens."""
+    server = Server(tmp_path).start()
+    try:
+        with server.client() as browser:
+            form = browser.get("/report")
+            token = csrf_in(form.text)
+            report = {"csrf_token": token, "category": "debris", "address": "400 Elmwood Ave"}
+            answers = [
+                browser.post("/report", data={**report, "description": f"tree down, report {n}"})
+                for n in range(8)
+            ]
+            statuses = [answer.status_code for answer in answers]
+            assert all(200 <= status < 300 for status in statuses[:5])  # filed (or offered a duplicate)
+            assert statuses[5:] == [429, 429, 429]
+            refused = answers[-1]
+            assert refused.headers["content-type"] == "application/problem+json"
+            assert refused.json()["status"] == 429
+            assert int(refused.headers["retry-after"]) > 60  # the next report this address may send
+            assert refused.headers["x-content-type-options"] == "nosniff"
+            assert refused.elapsed.total_seconds() >= TARPIT_S  # a robot's loop slows down
+            assert browser.get("/report").status_code == 200  # reading the form is not what was limited
+            assert browser.get("/track").status_code == 200
+    finally:
+        server.stop()
