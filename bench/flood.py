@@ -71,6 +71,7 @@ async def flood(port: int, count: int, seconds: float) -> dict[str, Any]:
         "statuses": statuses,
         "transport_errors": errors,
         "latencies": latencies,
+        "cpu_s": round(time.process_time(), 2),  # the robot's own, on the machine it shares
     }
 
 

@@ -416,6 +416,7 @@ class Flood:
     transport_errors: int = 0
     began: float = 0.0  # seconds from the storm's start
     ended: float = 0.0
+    robot_cpu_s: float = 0.0  # what the robot itself used of the cores it shares with the server
 
 
 async def _web_flood(
@@ -449,6 +450,7 @@ async def _web_flood(
     flood.sent, flood.transport_errors = answer["sent"], answer["transport_errors"]
     flood.statuses = Counter({int(status): n for status, n in answer["statuses"].items()})
     flood.latencies = answer["latencies"]
+    flood.robot_cpu_s = answer["cpu_s"]
     _say(f"web flood over at {flood.ended:.0f} s: answers {dict(sorted(flood.statuses.items()))}")
 
 
@@ -665,6 +667,7 @@ def _report(
             if flood.ended > flood.began
             else 0,
             "report_latency_ms": _percentiles(flood.latencies),
+            "robot_cpu_s": flood.robot_cpu_s,
             "phone_latency_ms_during_flood": _percentiles(during_flood),
         },
         "faults": faults,
@@ -799,7 +802,8 @@ def _markdown(report: dict[str, Any]) -> str:
         lines += [
             f"Web flood: {flood['reports_sent']} reports posted from one address from {flood['from_s']} s to "
             f"{flood['to_s']} s ({flood['reports_per_s']} a second), answered {flood['answers_by_status']} "
-            f"(p99 {flood['report_latency_ms']['p99']} ms). **Phone intake meanwhile: "
+            f"(p99 {flood['report_latency_ms']['p99']} ms; the robot used {flood['robot_cpu_s']} s of CPU "
+            "on the same cores). **Phone intake meanwhile: "
             f"{phone['count']} calls, p50 {phone['p50']} ms, p99 {phone['p99']} ms** "
             "(target: p99 under 100 ms).",
             "",

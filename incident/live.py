@@ -12,13 +12,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
-from typing import cast
+from collections.abc import AsyncIterator, Awaitable, Callable
+from functools import partial
+from typing import Any, cast
 
 import msgspec
 from quart import Blueprint, Response, current_app, request
 from quart_schema import hide
 from redis.exceptions import RedisError
+from redis.typing import KeyT, StreamIdT
 
 from incident.auth import access
 from incident.problems import invalid_field
@@ -61,16 +63,11 @@ class Hub:
         # A concrete id, never "$" again after the first read: "$" means "after whatever is last when
         # this XREAD arrives", so an event written while the worker was busy between two reads (or
         # while it waited out an error) would fall into the gap and never reach an open map.
-        last = await self._latest()
+        newest = await self._read(partial(self.store.redis.xrevrange, self.store.keys.events, count=1))
+        last = cast(list[tuple[bytes, object]], newest)[0][0].decode() if newest else "0-0"
         while True:
-            try:
-                reply = await self.store.redis.xread({self.store.keys.events: last}, count=500, block=5000)
-            except asyncio.CancelledError:
-                raise
-            except (RedisError, OSError) as error:
-                log.warning("live feed: %s; reading again", error)
-                await asyncio.sleep(1)
-                continue
+            since: dict[KeyT, StreamIdT] = {self.store.keys.events: last}
+            reply = await self._read(partial(self.store.redis.xread, since, count=500, block=5000))
             if reply and self.subscribers:
                 # After the events are read: a revocation that came before any of them is seen now.
                 try:
@@ -91,21 +88,15 @@ class Hub:
                     except Exception:  # one unreadable entry must not stop every open map
                         log.exception("live feed: event %s skipped", last)
 
-    async def _latest(self) -> str:
-        """The id of the newest event (`0-0` when there is none): where the live feed starts."""
+    @staticmethod
+    async def _read(read: Callable[[], Awaitable[Any]]) -> Any:
+        """One read of the stream, tried again each second while Redis does not answer (a restart)."""
         while True:
             try:
-                newest = cast(
-                    list[tuple[bytes, object]],
-                    await self.store.redis.xrevrange(self.store.keys.events, count=1),
-                )
-            except asyncio.CancelledError:
-                raise
+                return await read()
             except (RedisError, OSError) as error:
                 log.warning("live feed: %s; reading again", error)
                 await asyncio.sleep(1)
-                continue
-            return newest[0][0].decode() if newest else "0-0"
 
     def _publish(self, entry: Entry) -> None:
         for queue in list(self.subscribers):
