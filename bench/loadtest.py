@@ -179,7 +179,11 @@ async def _drive(
     started = tally.started = time.monotonic()
     flood = Flood()
     flood_task = asyncio.create_task(_web_flood(server, args, curve, started, flood))
-    await _storm(pool, curve, storm_calls, tally, started)
+    try:
+        await _storm(pool, curve, storm_calls, tally, started)
+    except BaseException:
+        flood_task.cancel()  # its robot is killed with it (_web_flood)
+        raise
     storm_cpu = time.process_time() - cpu_before
     await flood_task
     if fault_task:
@@ -442,7 +446,11 @@ async def _web_flood(
         str(peak_to - peak_from),
         stdout=asyncio.subprocess.PIPE,
     )
-    out, _ = await robot.communicate()
+    try:
+        out, _ = await robot.communicate()
+    except asyncio.CancelledError:
+        robot.kill()
+        raise
     flood.ended = time.monotonic() - started
     if robot.returncode != 0:
         raise SystemExit(f"the web flood's robot failed ({robot.returncode})")

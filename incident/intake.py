@@ -25,6 +25,7 @@ from incident.location import resolve_online
 from incident.phone import to_e164
 from incident.pins import learn_from_pin
 from incident.problems import Problem, invalid_field
+from incident.public_view import public_photo
 from incident.records import Call, Channel, Handoff, Incident, Override, Ticket
 from incident.status import TAKES_NEW_CALLS, Status
 from incident.store import Store
@@ -262,6 +263,7 @@ async def _take(
             town=located.town if located else None,
             call_ahead=call_in.call_ahead,
             calls=[call.id],
+            photo=public_photo(call),
             opened_at=now,
             updated_at=now,
         )
@@ -339,6 +341,7 @@ async def _attach(
         updated = msgspec.structs.replace(
             current,
             calls=[*current.calls, call.id],
+            photo=public_photo(call) or current.photo,
             call_ahead=current.call_ahead or call_in.call_ahead,
             needs=sorted({*current.needs, *needs(config, call_in.answers)}),
             priority=priority,

@@ -27,6 +27,8 @@ def current() -> Language:
 
 def gettext(message: str) -> str:
     """`message` in this request's language (English if its catalogue has none)."""
+    if not message:
+        return ""  # gettext("") is a catalogue's header, never a message (an empty public_message)
     return translations(current().code).gettext(message)
 
 
@@ -53,7 +55,7 @@ def install(app: Quart) -> None:
     app.jinja_env.install_gettext_callables(gettext, ngettext, newstyle=True)  # type: ignore[attr-defined]
     app.jinja_env.filters["language_name"] = english_name  # the language a caller spoke, for staff
     # The config's words in a caller's language, for the agent to read out (agent.html).
-    app.jinja_env.filters["in_language"] = lambda text, code: translations(code).gettext(text)
+    app.jinja_env.filters["in_language"] = lambda text, code: translations(code).gettext(text) if text else ""
     app.context_processor(
         lambda: {"language": current(), "languages": list(languages().values()), "link_to": link_to}
     )

@@ -29,9 +29,9 @@ from incident.incidents import IncidentFilter, select_calls, select_incident, se
 from incident.incidents_api import TICKET, idempotency_key, log_call
 from incident.intake import CallIn, CallReceipt
 from incident.problems import Problem
-from incident.public_api import LOOKUPS_PER_ADDRESS, PHOTO_CALLS
-from incident.public_view import listed, newest_photo
-from incident.records import Call, Channel, Incident
+from incident.public_api import LOOKUPS_PER_ADDRESS
+from incident.public_view import listed
+from incident.records import Channel, Incident
 from incident.status import MEANING, Status
 from incident.validation import xml_safe
 from incident.web import geo, public_base_url, store, surge_config
@@ -216,9 +216,8 @@ async def get_requests(fmt: Format) -> Response:
     ids = _list(args, "service_request_id")
     if ids:  # the spec: ids given, the other filters are ignored
         found = await select_many(store(), [t for t in ids[:MAX_RESULTS] if TICKET.match(t)])
-        shown = [i for i in found if listed(config, i)]
-        media = await _photos(shown)
-        return render(fmt, "service_requests", "request", [_record(config, i, media) for i in shown])
+        shown = [_record(config, i) for i in found if listed(config, i)]
+        return render(fmt, "service_requests", "request", shown)
     codes = _list(args, "service_code")
     for code in codes:
         _service(config, code, status=400)
@@ -241,9 +240,7 @@ async def get_requests(fmt: Format) -> Response:
         ]
         if before is None:
             break
-    shown = records[:MAX_RESULTS]
-    media = await _photos(shown)
-    return render(fmt, "service_requests", "request", [_record(config, i, media) for i in shown])
+    return render(fmt, "service_requests", "request", [_record(config, i) for i in records[:MAX_RESULTS]])
 
 
 @blueprint.get(f"/v2/requests/<request_id>.{FMT}")
@@ -257,8 +254,7 @@ async def get_request(request_id: str, fmt: Format) -> Response:
     if incident is None:
         raise Open311Error(404, f"service_request_id: no request {request_id}")
     if listed(config, incident):
-        record = _record(config, incident, await _photos([incident]))
-        return render(fmt, "service_requests", "request", [record])
+        return render(fmt, "service_requests", "request", [_record(config, incident)])
     return render(fmt, "service_requests", "request", [_private_record(config, incident)])
 
 
@@ -385,7 +381,7 @@ def _notice(receipt: CallReceipt) -> str | None:
     return None
 
 
-def _record(config: SurgeConfig, incident: Incident, media: Mapping[str, str]) -> dict[str, Any]:
+def _record(config: SurgeConfig, incident: Incident) -> dict[str, Any]:
     category = config.category(incident.category)
     # Where, but not whose door: a corner or a named place as the gazetteer names it, a house number's
     # street only, never the text a caller typed; the point rounded to about 100 m.
@@ -413,27 +409,23 @@ def _record(config: SurgeConfig, incident: Incident, media: Mapping[str, str]) -
         "zipcode": placed.zip if placed else None,
         "lat": round(incident.location.lat, 3) if incident.location else None,
         "long": round(incident.location.lon, 3) if incident.location else None,
-        "media_url": media.get(incident.ticket),
+        "media_url": _media_url(incident),
     }
 
 
-async def _photos(incidents: list[Incident]) -> dict[str, str]:
-    """Each listed request's newest photo as Open311's media_url: ours served publicly, an app's as given."""
-    calls: dict[str, list[Call]] = {}
-    for call in await select_calls(store(), [c for i in incidents for c in i.calls[-PHOTO_CALLS:]]):
-        calls.setdefault(call.ticket, []).append(call)
-    media = {}
-    for ticket, its_calls in calls.items():
-        ours, theirs = newest_photo(its_calls)
-        url = f"{public_base_url()}/api/v1/public/tickets/{ticket}/photo.jpg" if ours else theirs
-        if url:
-            media[ticket] = url
-    return media
+def _media_url(incident: Incident) -> str | None:
+    """A listed request's photo: one Stormline keeps, served publicly, or an app's own URL as given."""
+    photo = incident.photo
+    if photo is None:
+        return None
+    return (
+        f"{public_base_url()}/api/v1/public/tickets/{incident.ticket}/photo.jpg" if photo.kept else photo.url
+    )
 
 
 def _private_record(config: SurgeConfig, incident: Incident) -> dict[str, Any]:
     """A sensitive request: where it stands, and nothing that says who needed what, or where."""
-    withheld = dict.fromkeys(_record(config, incident, {}), None)
+    withheld = dict.fromkeys(_record(config, incident), None)
     return {
         **withheld,
         "service_request_id": incident.ticket,

@@ -17,11 +17,11 @@ from incident import center, photos
 from incident.geo_api import Suggestions, SuggestQuery
 from incident.history import select_history
 from incident.history_text import PUBLIC_WORDS, PublicStep, public_step
-from incident.incidents import select_calls, select_incident
+from incident.incidents import select_incident
 from incident.incidents_api import TICKET
 from incident.languages import gettext
 from incident.problems import Problem
-from incident.public_view import listed, newest_photo
+from incident.public_view import listed
 from incident.status import Status
 from incident.web import geo, json_response, store, surge_config
 
@@ -50,7 +50,6 @@ class TicketStatus(msgspec.Struct, kw_only=True):
     steps: list[TrackStep] = []
 
 
-PHOTO_CALLS = 10  # a request's newest calls looked at for its photo
 HISTORY_READ = 1000  # events read for a timeline: a request with more shows its first thousand
 
 
@@ -140,13 +139,12 @@ async def get_ticket(ticket: str) -> Response:
 async def get_ticket_photo(ticket: str) -> Response:
     """A listed request's newest photo from a resident (Open311's media_url): redrawn, no metadata."""
     incident = await select_incident(store(), ticket) if TICKET.match(ticket) else None
-    photo_id = None
-    if incident is not None and listed(surge_config(), incident):
-        photo_id, _ = newest_photo(await select_calls(store(), incident.calls[-PHOTO_CALLS:]))
-    found = await photos.read(store(), photo_id) if photo_id else None
+    kept = incident.photo.kept if incident and incident.photo and listed(surge_config(), incident) else None
+    found = await photos.read(store(), kept) if kept else None
     if found is None:
         raise Problem(404, "Not Found", "no public photo for this request", kind="unknown-photo")
-    return Response(found, 200, {"Cache-Control": "public, max-age=300"}, content_type="image/jpeg")
+    # Not kept by any cache: once the request is no longer listed, the photo is gone at once.
+    return Response(found, 200, {"Cache-Control": "no-store"}, content_type="image/jpeg")
 
 
 async def ticket_status(ticket: str) -> TicketStatus | None:

@@ -26,7 +26,7 @@ from incident.problems import Problem, invalid_field
 from incident.public_api import LOOKUPS_PER_ADDRESS, normal_ticket, open_stations, ticket_status
 from incident.records import Channel
 from incident.status import MEANING, NAME
-from incident.updates import follow_key, stop_key
+from incident.updates import follow_key, photo_key, stop_key
 from incident.web import geo, public_base_url, store, surge_config, triage_engine
 
 blueprint = Blueprint("public_pages", __name__)
@@ -166,14 +166,20 @@ REPORTS_PER_CONTACT = 5  # an hour, from one phone number or email, wherever it 
 HONEYPOT = "website"  # a field no person sees or fills; a form robot fills every field it finds
 
 
-async def _contact_or_address() -> str:
-    """The rate limiter's key for reports: the contact left, else the network address."""
+async def _contact() -> str:
+    """The rate limiter's key for a report that leaves a phone number or an email: that contact."""
     form = await request.form
-    contact = (form.get("phone") or form.get("email") or "").strip().lower()
-    return f"contact:{contact}" if contact else f"address:{request.remote_addr or 'unknown'}"
+    return "contact:" + (form.get("phone") or form.get("email") or "").strip().lower()
+
+
+async def _no_contact() -> bool:
+    """A report with no contact is limited by its network address alone (the limit the robot meets)."""
+    form = await request.form
+    return not (form.get("phone") or form.get("email") or "").strip()
 
 
 @blueprint.get("/report")
+@rate_limit(LOOKUPS_PER_ADDRESS, timedelta(minutes=1))
 @hide
 async def report_form() -> str:
     """A resident reports a need on the web: what, where, what happened, how to reach them."""
@@ -182,7 +188,7 @@ async def report_form() -> str:
 
 @blueprint.post("/report")
 @rate_limit(REPORTS_PER_ADDRESS, timedelta(hours=1), key_function=client_address)
-@rate_limit(REPORTS_PER_CONTACT, timedelta(hours=1), key_function=_contact_or_address)
+@rate_limit(REPORTS_PER_CONTACT, timedelta(hours=1), key_function=_contact, skip_function=_no_contact)
 @hide
 async def post_report() -> tuple[str, int]:
     """File the report through the same intake as a phone call (triage, duplicates, zones), channel `web`.
@@ -228,12 +234,19 @@ async def _keep_photo(fields: dict[str, str]) -> Point | None:
     """Keep an uploaded photo, cleaned (its id goes in `fields`); where it was taken, if it says."""
     upload = (await request.files).get("photo")
     data = upload.read() if upload is not None else b""
+    secret = str(current_app.secret_key or "")
     if not data:
-        if fields["photo_id"] and not re.fullmatch(photos.PHOTO_ID, fields["photo_id"]):
-            fields["photo_id"] = ""  # carried by the duplicate offer's form: only an id of ours
+        # Carried by the duplicate offer's form as "<id>.<key>": only an id this server handed out.
+        photo_id, _, key = fields["photo_id"].partition(".")
+        valid = re.fullmatch(photos.PHOTO_ID, photo_id) and hmac.compare_digest(
+            key, photo_key(secret, photo_id)
+        )
+        if not valid:
+            fields["photo_id"] = ""
         return None
     cleaned = photos.clean(data)
-    fields["photo_id"] = await photos.keep(store(), cleaned)
+    photo_id = await photos.keep(store(), cleaned)
+    fields["photo_id"] = f"{photo_id}.{photo_key(secret, photo_id)}"
     return cleaned.taken_at
 
 
@@ -294,9 +307,7 @@ def _report_call(
                 "location": point,
                 "callback_number": fields["phone"] or None,
                 "email": fields["email"] or None,
-                "media_url": f"{public_base_url()}/photos/{fields['photo_id']}.jpg"
-                if fields["photo_id"]
-                else None,
+                "media_url": _photo_url(fields["photo_id"].partition(".")[0]),
                 "language": current_language().code,
             },
             CallIn,

@@ -12,12 +12,12 @@ import re
 
 from incident.config import SurgeConfig
 from incident.photos import PHOTO_ID
-from incident.records import Call, Incident
+from incident.records import Call, Channel, Incident, PublicPhoto
 from incident.status import Status
 
-# Where the residents' form says a call's photo is (`/photos/<id>.jpg` on whichever address the
-# resident used): the id is what counts, the host may be named differently later.
-_OURS = re.compile(rf"https?://[^/]+/photos/({PHOTO_ID})\.jpg")
+# Where the residents' form says a call's photo is (`/photos/<id>.jpg` under whatever address the
+# resident used, which may later be named differently): the id is what counts.
+_KEPT = re.compile(rf"/photos/({PHOTO_ID})\.jpg$")
 
 
 def listed(config: SurgeConfig, incident: Incident) -> bool:
@@ -28,10 +28,17 @@ def listed(config: SurgeConfig, incident: Incident) -> bool:
     return incident.category in config.open311.services and category is not None and not category.sensitive
 
 
-def newest_photo(calls: list[Call]) -> tuple[str | None, str | None]:
-    """The request's newest photo: (the id of one Stormline keeps, else the URL an app gave as its own)."""
-    for call in reversed(calls):
-        if call.media_url:
-            ours = _OURS.fullmatch(call.media_url)
-            return (ours.group(1), None) if ours else (None, call.media_url)
-    return None, None
+def public_photo(call: Call) -> PublicPhoto | None:
+    """The photo a call makes public with its request, if any.
+
+    One from the web form (whose resident was told so), or an Open311 app's own URL; a photo staff or a
+    partner added is not for the public.
+    """
+    if call.media_url is None:
+        return None
+    if call.channel is Channel.WEB:
+        kept = _KEPT.search(call.media_url)
+        return PublicPhoto(kept=kept.group(1)) if kept else None
+    if call.channel is Channel.OPEN311:
+        return PublicPhoto(url=call.media_url)
+    return None

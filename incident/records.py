@@ -95,6 +95,13 @@ class Call(msgspec.Struct, kw_only=True):
     answers: dict[str, str | int | float | bool] = {}  # to the key questions (the crew's card shows them)
 
 
+class PublicPhoto(msgspec.Struct, kw_only=True, frozen=True):
+    """A photo residents sent: one Stormline keeps (from its web form), or an app's own URL."""
+
+    kept: str | None = None  # the id in incident/photos.py
+    url: str | None = None  # an Open311 app's media_url, as the app gave it
+
+
 class Incident(msgspec.Struct, kw_only=True):
     """The work item: one problem at one place, however many people call about it."""
 
@@ -123,6 +130,9 @@ class Incident(msgspec.Struct, kw_only=True):
     job: str | None = None  # the street-segment job it is part of, assigned and cleared as one unit
     partners: PartnerShare | None = None  # shared with partner agencies (their CAP feed), or once was
     calls: list[str]
+    # The newest photo a resident sent with a call (`incident/public_view.py`): shown with the
+    # request wherever the public may see it, while it is listed.
+    photo: PublicPhoto | None = None
     opened_at: datetime
     updated_at: datetime
     resolved_at: datetime | None = None

@@ -140,6 +140,8 @@ return {claimed, numbers, redis.call('HGET', KEYS[5], 'data') or false,
 # theoretical arrival time moves on by its interval and the answer is {0, then each limit's seconds
 # until it is whole again} (for the RateLimit headers). KEYS: one per limit; ARGV: now, then
 # (interval, period) per limit, in seconds. Read-then-write from Python let concurrent requests all pass.
+# Times are kept to the microsecond (Lua's tostring keeps 14 digits: a tenth of a millisecond of an
+# epoch), and a millisecond's slack keeps that rounding from refusing the last request a limit allows.
 LIMIT = """
 local now = tonumber(ARGV[1])
 local tats = {}
@@ -147,12 +149,12 @@ for i, key in ipairs(KEYS) do
   local interval, period = tonumber(ARGV[2 * i]), tonumber(ARGV[2 * i + 1])
   local tat = math.max(tonumber(redis.call('GET', key)) or now, now)
   local most = period - interval
-  if tat - now > most then return {tostring(tat - most - now), tostring(i)} end
+  if tat - now > most + 0.001 then return {tostring(tat - most - now), tostring(i)} end
   tats[i] = tat + interval
 end
 local answer = {'0'}
 for i, key in ipairs(KEYS) do
-  redis.call('SET', key, tostring(tats[i]), 'EX', math.max(1, math.ceil(tats[i] - now) + 1))
+  redis.call('SET', key, string.format('%.6f', tats[i]), 'EX', math.max(1, math.ceil(tats[i] - now) + 1))
   answer[i + 1] = tostring(tats[i] - now)
 end
 return answer

@@ -84,6 +84,14 @@ def stop_key(secret: str, ticket: str, address: str) -> str:
     return _signed(secret, f"stop:{ticket}:{address}")
 
 
+def photo_key(secret: str, photo_id: str) -> str:
+    """The key a resident's photo id carries from one form to the next (the duplicate offer).
+
+    Only an id this server handed out goes with a report, never one typed in.
+    """
+    return _signed(secret, f"photo:{photo_id}")
+
+
 def stop_link(public_url: str, secret: str, ticket: str, address: str) -> str:
     query = urlencode({"ticket": ticket, "to": address, "k": stop_key(secret, ticket, address)})
     return f"{public_url}/updates/stop?{query}"

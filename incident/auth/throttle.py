@@ -3,9 +3,10 @@
 The rate limiter is quart-rate-limiter's (its decorators, keys and headers), its limits kept in
 Stormline's Redis (keys under the jurisdiction's hash tag, each expiring when it no longer matters),
 so they hold across every worker. Their check and their update are one Lua step (`Limiter`): read
-and written apart, a flood of concurrent requests all passed before any was counted; a refused
-request waits a second for its answer. Wrong passwords for one name make each further try wait
-longer, doubling up to a cap: an attacker can slow the real user down, never lock them out.
+and written apart, a flood of concurrent requests all passed before any was counted. A refused
+request waits a second for its answer (while a worker holds fewer than 500 such waits). Wrong
+passwords for one name make each further try wait longer, doubling up to a cap: an attacker can slow
+the real user down, never lock them out.
 """
 
 from __future__ import annotations
@@ -13,12 +14,14 @@ from __future__ import annotations
 import asyncio
 import math
 import time
+from collections import OrderedDict
 
 import msgspec
 from hypercorn.typing import ASGIFramework as ASGIApp
 from hypercorn.typing import ASGIReceiveCallable, ASGISendCallable, Scope
 from quart import Quart, Response, g, request
 from quart_rate_limiter import RateLimit, RateLimiter, RateLimitExceeded
+from werkzeug.exceptions import HTTPException
 
 from incident import clock
 from incident.config import Security
@@ -38,13 +41,15 @@ async def client_address() -> str:
 
 
 # A refused request waits this long for its 429 (sleeping costs a worker nothing): a robot that
-# loops on its connections slows to a few requests a second instead of taking the workers' time
-# from the phone lines. A worker holds at most TARPIT_HELD of them; beyond, it refuses at once.
+# loops on its connections slows to one request a second on each instead of taking the workers' time
+# from the phone lines. A worker holds at most TARPIT_HELD waits; beyond, it refuses at once.
 TARPIT_S = 1.0
 TARPIT_HELD = 500
 
 
-PENALTIES_KEPT = 100_000  # addresses a worker remembers as refused; past this, the expired are dropped
+PENALTIES_KEPT = 100_000  # (address, route) pairs a worker remembers as refused; the oldest go first
+DRAIN_BYTES = 1024 * 1024  # a refused request's body read and dropped, at most (then the connection ends)
+DRAIN_S = 5.0
 
 
 async def _tarpit() -> None:
@@ -60,33 +65,47 @@ class PenaltyBox:
     """ASGI: an address a limit keyed on it has refused is refused here, before the app, until its wait.
 
     What a flood costs is what each refusal costs: in front of Quart, with no request context, no
-    Redis and no session, a refusal is a dictionary lookup and a sleep. The limit itself (Limiter,
-    in Redis) stays the judge: this only repeats its last answer, per worker, for as long as it said.
+    Redis and no session, a refusal is a route lookup and a sleep. The limit itself (Limiter, in
+    Redis) stays the judge: this only repeats its last answer, per worker, for as long as it said.
     """
 
     def __init__(self, app: Quart, inner: ASGIApp) -> None:
         self.app, self.inner = app, inner
-        self.until: dict[tuple[str, str, str], float] = {}
+        self.until: OrderedDict[tuple[str, str], float] = OrderedDict()
+        self.refused = 0  # answered here, for the tests and the curious
 
-    def hold(self, address: str, method: str, path: str, seconds: float) -> None:
-        if len(self.until) >= PENALTIES_KEPT:
-            now = time.monotonic()
-            self.until = {key: until for key, until in self.until.items() if until > now}
-        self.until[(address, method, path)] = time.monotonic() + seconds
+    def hold(self, address: str, endpoint: str, seconds: float) -> None:
+        key = (address, endpoint)
+        self.until.pop(key, None)
+        self.until[key] = time.monotonic() + seconds
+        while len(self.until) > PENALTIES_KEPT:
+            self.until.popitem(last=False)
 
     async def __call__(self, scope: Scope, receive: ASGIReceiveCallable, send: ASGISendCallable) -> None:
-        if scope["type"] == "http":
+        if scope["type"] == "http" and self.until:
             client = scope.get("client")
-            key = (client[0] if client else "unknown", scope["method"], scope["path"])
-            until = self.until.get(key)
+            endpoint = self._endpoint(scope["path"], scope["method"])
+            key = (client[0] if client else "unknown", endpoint or "")
+            until = self.until.get(key) if endpoint else None
             if until is not None:
                 wait = until - time.monotonic()
                 if wait > 0:
+                    if not await _drained(receive):
+                        return  # gone, or a body too large to be worth reading: no answer owed
                     await _tarpit()
                     await self._refuse(scope["path"], scope["scheme"] == "https", send, wait)
+                    self.refused += 1
                     return
                 del self.until[key]
         await self.inner(scope, receive, send)
+
+    def _endpoint(self, path: str, method: str) -> str | None:
+        """The route a request goes to, as Quart will find it (so no spelling of the path gets past)."""
+        try:
+            endpoint, _ = self.app.url_map.bind("").match(path, method)
+        except HTTPException:
+            return None
+        return str(endpoint)
 
     async def _refuse(self, path: str, secure: bool, send: ASGISendCallable, wait: float) -> None:
         problem = Problem(429, "Too Many Requests", TOO_MANY)
@@ -97,6 +116,28 @@ class PenaltyBox:
         raw = [(name.lower().encode(), value.encode()) for name, value in headers.items()]
         await send({"type": "http.response.start", "status": 429, "headers": raw})
         await send({"type": "http.response.body", "body": body, "more_body": False})
+
+
+async def _drained(receive: ASGIReceiveCallable) -> bool:
+    """Read and drop a refused request's body (the server waits for it to be read); False: do not answer."""
+    read = 0
+
+    async def drain() -> bool:
+        nonlocal read
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":
+                return False  # the client went away
+            read += len(message.get("body", b""))
+            if read > DRAIN_BYTES:
+                return False
+            if not message.get("more_body", False):
+                return True
+
+    try:
+        return await asyncio.wait_for(drain(), DRAIN_S)
+    except TimeoutError:
+        return False
 
 
 class Limiter(RateLimiter):
@@ -126,8 +167,8 @@ class Limiter(RateLimiter):
         if answer[0] > 0:
             refusing = rate_limits[int(answer[1]) - 1]
             on_address = refusing.key_function in (None, client_address)
-            if on_address and not request.path.startswith("/open311/"):
-                self.box.hold(await client_address(), request.method, request.path, answer[0])
+            if on_address and request.endpoint and not request.path.startswith("/open311/"):
+                self.box.hold(await client_address(), request.endpoint, answer[0])
             await _tarpit()
             raise RateLimitExceeded(math.ceil(answer[0]))
         # The headers speak of the limit that resets soonest, as quart-rate-limiter's own do.

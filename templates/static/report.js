@@ -23,6 +23,12 @@
     if (say) pinSaid.textContent = pinSaid.dataset.placed;
   };
   if (map) {
+    // The map is a place of its own for screen readers and keyboards: named, with its help.
+    const container = map.getContainer();
+    container.setAttribute("role", "region");
+    container.setAttribute("aria-label", frame.dataset.label);
+    container.setAttribute("aria-describedby", "pin-help");
+    document.getElementById("pin-help").hidden = false; // the pin works only with the script
     window.stormlineBase(map, { fit: !lat.value })
       .catch(() => { /* the pin works on a blank map too */ })
       .finally(() => { frame.dataset.ready = "true"; });
@@ -30,6 +36,7 @@
     centre.hidden = false;
     centre.addEventListener("click", () => pinAt(map.getCenter()));
     clear.addEventListener("click", () => {
+      centre.focus(); // the button goes away: focus stays on the pin's controls, not lost to the page
       if (pin) { map.removeLayer(pin); pin = null; }
       lat.value = ""; lon.value = "";
       clear.hidden = true;

@@ -11,6 +11,7 @@ from quart.testing.app import TestApp as App
 
 from incident.auth.roles import Role
 from incident.i18n import LOCALES, extract_config, languages
+from incident.languages import gettext
 from tests.support import ROOT, as_role
 
 CALL = {"narrative": "tree down", "category": "debris", "location": {"lat": 42.93, "lon": -78.83}}
@@ -128,3 +129,10 @@ def test_the_extractor_reads_the_configs_words_with_their_lines() -> None:
     ):
         assert text in lines[found[text] - 1]
     assert "INCIDENT MODE: 24-hour storm operations." not in " ".join(found)  # the staff's banner is English
+
+
+async def test_an_empty_message_stays_empty_in_every_language(app: App) -> None:
+    """gettext("") is a catalogue's header: an empty public message must not show it to residents."""
+    async with app.app.test_request_context("/track", headers={"Accept-Language": "es"}):
+        assert gettext("") == ""
+        assert gettext("Done") == "Terminada"

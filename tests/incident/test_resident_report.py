@@ -212,3 +212,16 @@ async def test_open311_gives_a_listed_requests_photo_and_serves_it_to_anyone(app
     (record,) = await (await client.get(f"/open311/v2/requests/{ticket}.json")).get_json()
     assert record["media_url"] is None
     assert (await client.get(f"/api/v1/public/tickets/{ticket}/photo.jpg")).status_code == 404
+
+
+async def test_a_photo_id_typed_into_the_form_goes_with_no_report(app: App) -> None:
+    """Only a photo id this server handed out (and signed) is carried from the duplicate offer."""
+    client = app.test_client()
+    token = csrf_in(await (await client.get("/report")).get_data(as_text=True))
+    forged = {**REPORT, "csrf_token": token, "new": "1", "photo_id": "A" * 22 + ".not-the-key"}
+    response = await client.post("/report", form=forged)
+    assert response.status_code == 201
+    ticket = (await response.get_data(as_text=True)).split('<strong id="ticket">')[1].split("<")[0]
+    detail = await _incident(app, ticket)
+    assert detail["calls"][0]["media_url"] is None
+    assert detail["incident"]["photo"] is None

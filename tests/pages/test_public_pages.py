@@ -147,6 +147,15 @@ def test_a_resident_pins_the_place_sends_a_photo_and_adds_to_the_report_already_
     name = frame.get_attribute("data-map")
     frame.scroll_into_view_if_needed()
     page.evaluate(f"() => window['{name}'].setView([{point['lat']}, {point['lon']}], 18, {{animate: false}})")
+    expect(page.get_by_role("region", name="Map: where it is")).to_be_visible()
+    centre = page.get_by_role("button", name="Put the pin at the centre of the map")
+    centre.focus()
+    page.keyboard.press("Enter")  # by keyboard: the map was moved there, the pin goes to its centre
+    expect(page.locator("#pin-said")).to_contain_text("The pin is on the map")
+    assert abs(float(page.locator("#lat").input_value()) - point["lat"]) < 0.0002
+    page.get_by_role("button", name="Take the pin away").press("Enter")
+    expect(centre).to_be_focused()  # not lost to the page when its button goes
+    expect(page.locator("#lat")).to_have_value("")
     spot = page.evaluate(f"() => window['{name}'].latLngToContainerPoint([{point['lat']}, {point['lon']}])")
     box = frame.locator(".leaflet-container").bounding_box()
     assert box is not None

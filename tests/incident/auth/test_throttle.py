@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +12,7 @@ from quart.testing.app import TestApp as App
 
 from incident import clock
 from incident.auth.roles import Role
-from incident.auth.throttle import TARPIT_S
+from incident.auth.throttle import TARPIT_S, PenaltyBox
 from incident.store import Store
 from tests.incident.auth.helpers import csrf_in, make_user, sign_in
 from tests.server import Server
@@ -110,8 +111,12 @@ async def test_forwarded_for_header_does_not_dodge_the_limit(app: App) -> None:
     assert 429 in statuses
 
 
-async def test_a_flood_of_concurrent_requests_gets_no_more_than_the_limit(app: App) -> None:
+async def test_a_flood_of_concurrent_requests_gets_no_more_than_the_limit(
+    app: App, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """300 lookups at once from one address: exactly the 120 a minute pass, the rest wait for their 429."""
+    now = clock.epoch()
+    monkeypatch.setattr(clock, "epoch", lambda: now)  # no new slot opens while they are answered
     client = app.test_client()
     answers = await asyncio.gather(
         *(client.get("/api/v1/public/tickets/2026-000001", **ATTACKER) for _ in range(300))
@@ -133,11 +138,11 @@ def test_a_robot_posting_the_web_form_is_refused_in_front_of_the_app_and_others_
             report = {"csrf_token": token, "category": "debris", "address": "400 Elmwood Ave"}
             answers = [
                 browser.post("/report", data={**report, "description": f"tree down, report {n}"})
-                for n in range(8)
+                for n in range(13)
             ]
             statuses = [answer.status_code for answer in answers]
-            assert all(200 <= status < 300 for status in statuses[:5])  # filed (or offered a duplicate)
-            assert statuses[5:] == [429, 429, 429]
+            assert all(200 <= status < 300 for status in statuses[:10])  # filed (or offered a duplicate)
+            assert statuses[10:] == [429, 429, 429]
             refused = answers[-1]
             assert refused.headers["content-type"] == "application/problem+json"
             assert refused.json()["status"] == 429
@@ -148,3 +153,69 @@ def test_a_robot_posting_the_web_form_is_refused_in_front_of_the_app_and_others_
             assert browser.get("/track").status_code == 200
     finally:
         server.stop()
+
+
+async def test_a_robot_without_a_contact_meets_the_address_limit_and_is_then_refused_in_front(
+    app: App,
+) -> None:
+    """Past 10 reports an hour from one address, the address is held in front of the app for the wait."""
+    client = app.test_client()
+    token = csrf_in(await (await client.get("/report", **ATTACKER)).get_data(as_text=True))
+    form = {
+        "csrf_token": token,
+        "category": "debris",
+        "address": "400 Elmwood Ave",
+        "description": "limb down",
+    }
+    statuses = [(await client.post("/report", form=form, **ATTACKER)).status_code for _ in range(11)]
+    assert statuses.count(429) == 1
+    assert statuses[-1] == 429
+    box = app.app.asgi_app
+    assert isinstance(box, PenaltyBox)
+    until = box.until[("203.0.113.66", "public_pages.post_report")]
+    assert until - time.monotonic() > 300  # the next report this address may send is minutes away
+    assert ("203.0.113.66", "public_pages.report_form") not in box.until  # reading the form is not limited
+
+
+async def test_the_penalty_box_answers_for_the_limit_reads_the_body_and_forgets_when_the_wait_ends(
+    app: App,
+) -> None:
+    """A held address gets the 429 problem without reaching the app; once its wait is over, the app again."""
+    reached: list[str] = []
+
+    async def inner(scope: Any, receive: Any, send: Any) -> None:
+        reached.append(scope["path"])
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"ok"})
+
+    box = PenaltyBox(app.app, inner)
+    body = [
+        {"type": "http.request", "body": b"a" * 100, "more_body": True},
+        {"type": "http.request", "body": b""},
+    ]
+    sent: list[dict[str, Any]] = []
+
+    async def call(path: str, address: str) -> int:
+        messages = iter(list(body))
+        sent.clear()
+
+        async def receive() -> Any:
+            return next(messages)
+
+        async def send(message: Any) -> None:
+            sent.append(message)
+
+        scope = {"type": "http", "method": "POST", "path": path, "scheme": "http", "client": (address, 1)}
+        await box(scope, receive, send)  # type: ignore[arg-type]
+        return int(sent[0]["status"])
+
+    box.hold("198.51.100.9", "public_pages.post_report", 60)
+    assert await call("/report", "198.51.100.9") == 429
+    headers = dict(sent[0]["headers"])
+    assert headers[b"content-type"] == b"application/problem+json"
+    assert int(headers[b"retry-after"]) >= 59
+    assert await call("/report", "192.0.2.1") == 200  # another address
+    box.hold("198.51.100.9", "public_pages.post_report", -1)  # its wait is over
+    assert await call("/report", "198.51.100.9") == 200
+    assert reached == ["/report", "/report"]
+    assert box.refused >= 1
