@@ -36,6 +36,7 @@ from incident import (
     problems,
     public_api,
     public_pages,
+    registry_api,
     report,
     report_api,
     security,
@@ -158,6 +159,7 @@ def create_app(settings: Settings | None = None, config: SurgeConfig | None = No
     for blueprint in (
         incidents_api.blueprint,
         casework_api.blueprint,
+        registry_api.blueprint,
         crews_api.blueprint,
         shelter_api.blueprint,
         referral_api.blueprint,

@@ -283,6 +283,9 @@ class ModeProfile(_Section, frozen=True):
     category_deadline_minutes: dict[Code, dict[Priority, Annotated[int, msgspec.Meta(ge=1, le=100_000)]]] = {}
     review_minutes: Annotated[int, msgspec.Meta(ge=0, le=10_000)] = 0  # 0: never asked
     roster: list[Shift] = []
+    # A call-down's resident not answering this many calls, spaced over these minutes, gets a door knock.
+    calldown_attempts: Annotated[int, msgspec.Meta(ge=1, le=20)] = 3
+    calldown_minutes: Annotated[int, msgspec.Meta(ge=0, le=24 * 60)] = 60
 
     def deadline(self, category: str, priority: Priority) -> int:
         """Minutes from opening to due, for a category and priority in this mode."""
@@ -297,6 +300,58 @@ class Surge(_Section, frozen=True):
     factor: Annotated[float, msgspec.Meta(ge=1.0, le=100.0)]
     min_calls: Annotated[int, msgspec.Meta(ge=1, le=100_000)]
     auto_switch: bool
+
+
+class Need(enum.StrEnum):
+    """What a registered resident needs in an emergency (incident/registry.py)."""
+
+    POWERED_EQUIPMENT = "powered_equipment"  # a ventilator, a feeding pump, a powered bed, …
+    OXYGEN = "oxygen"  # an oxygen concentrator (powered) or cylinders
+    DIALYSIS = "dialysis"
+    MOBILITY = "mobility"  # a wheelchair or walker; cannot leave alone or by the stairs
+    LIVES_ALONE = "lives_alone"
+    SERVICE_ANIMAL = "service_animal"
+    INTERPRETER = "interpreter"  # speaks little English: call in their language
+
+
+_NEED_WEIGHTS = {
+    Need.POWERED_EQUIPMENT: 5.0,
+    Need.OXYGEN: 5.0,
+    Need.DIALYSIS: 4.0,
+    Need.MOBILITY: 2.0,
+    Need.SERVICE_ANIMAL: 0.5,
+    Need.INTERPRETER: 0.5,
+}
+
+
+_NEED_ANSWERS: dict[Need, dict[str, AnswerValue]] = {
+    Need.POWERED_EQUIPMENT: {"on_oxygen": "yes"},
+    Need.OXYGEN: {"on_oxygen": "yes"},
+    Need.DIALYSIS: {"dialysis": "yes"},
+    Need.MOBILITY: {"wheelchair": "yes"},
+}
+
+
+class Registry(_Section, frozen=True, kw_only=True):
+    """The registry of residents who need help in an emergency, and its call-downs."""
+
+    reverify_months: Annotated[int, msgspec.Meta(ge=1, le=60)] = 12  # consent is asked again after this
+    match_radius_m: Annotated[float, msgspec.Meta(ge=1, le=200)] = 20  # a call's point this near matches
+    # Risk, for a call-down's order: the weights of a resident's needs, summed (at least
+    # `base_weight`), times (1 + hours without power or heat / `hours_scale`), times
+    # `lives_alone_factor` for someone who lives alone.
+    base_weight: Annotated[float, msgspec.Meta(gt=0, le=100)] = 1.0
+    weights: dict[Need, Annotated[float, msgspec.Meta(ge=0, le=100)]] = msgspec.field(
+        default_factory=lambda: dict(_NEED_WEIGHTS)
+    )
+    hours_scale: Annotated[float, msgspec.Meta(gt=0, le=1000)] = 12.0
+    lives_alone_factor: Annotated[float, msgspec.Meta(ge=1, le=10)] = 1.5
+    outage_hours_property: Annotated[str, msgspec.Meta(min_length=1, max_length=60)] = "hours_out"
+    # What each need tells triage, as answers to its questions (the caller's own answers win).
+    answers: dict[Need, dict[Code, AnswerValue]] = msgspec.field(default_factory=lambda: dict(_NEED_ANSWERS))
+    hold_minutes: Annotated[int, msgspec.Meta(ge=1, le=240)] = 15  # an agent's hold on a resident to call
+    door_knock_category: Code = "welfare_check"
+    door_knock_priority: Priority = Priority.P1
 
 
 class Modes(_Section, frozen=True):
@@ -364,6 +419,7 @@ class SurgeConfig(_Section, frozen=True, kw_only=True):
     triage: Triage
     handoff: HandoffConfig
     partners: PartnerFeed = PartnerFeed()
+    registry: Registry = Registry()
     modes: Modes
     dispatch: Dispatch
     warming: Warming
@@ -577,6 +633,13 @@ def _semantic_problems(config: SurgeConfig) -> list[tuple[KeyPath, str]]:
         missing = [p for p in Priority if p not in profile.deadline_minutes]
         if missing:
             problems.append((["modes", mode, "deadline_minutes"], f"no deadline for {', '.join(missing)}"))
+    if config.registry.door_knock_category not in seen:
+        code = config.registry.door_knock_category
+        problems.append((["registry", "door_knock_category"], f"{code!r} is not a category's code"))
+    for need, given in config.registry.answers.items():
+        for question in given:
+            if question not in questions:
+                problems.append((["registry", "answers", need, question], "no question has this id"))
     for source_code, target in config.modes.stand_down_categories.items():
         for code in (source_code, target):
             if code not in seen:

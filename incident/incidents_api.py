@@ -16,7 +16,7 @@ from geo.point import BBox
 from incident import center, report
 from incident.auth import access
 from incident.auth.audit import StoredAudit, select_audit
-from incident.auth.privacy import visible_call
+from incident.auth.privacy import SEES_CALLER_NEEDS, visible_call
 from incident.auth.roles import Role
 from incident.center import CenterState, ModeIn
 from incident.config import Priority, Shift
@@ -38,6 +38,7 @@ from incident.pins import learn_from_pin
 from incident.problems import Problem, invalid_field, unknown_ticket
 from incident.psap_transfer import EidoIn, call_from_eido, transfer_key
 from incident.records import Call, Incident, Step
+from incident.registry import Registry
 from incident.status import Status
 from incident.surge import Reading
 from incident.surge import history as surge_history
@@ -142,6 +143,9 @@ async def log_call(data: CallIn, key: str | None) -> Answer:
             actor=principal.name,
             geo=geo(),
             triage=triage_engine(),
+            registry=Registry(store(), surge_config(), geo())
+            if principal.role in SEES_CALLER_NEEDS
+            else None,
         )
     except KeyReused:
         raise Problem(

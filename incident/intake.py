@@ -27,6 +27,7 @@ from incident.pins import learn_from_pin
 from incident.problems import Problem, invalid_field
 from incident.public_view import public_photo
 from incident.records import Call, Channel, Handoff, Incident, Override, Ticket
+from incident.registry import CallerNeeds, Registry, triage_answers
 from incident.status import TAKES_NEW_CALLS, Status
 from incident.store import Store
 from incident.triage import Engine, TriageResult
@@ -70,6 +71,7 @@ class CallReceipt(msgspec.Struct, kw_only=True):
     transfer_to_911: bool = False  # a life is at risk: transfer the caller to 911 now
     handoff_steps: list[str] = []  # what the agent does, in order, when transferring
     duplicates: duplicates.Duplicates | None = None  # open incidents this call may be about (new ones)
+    registered: list[CallerNeeds] = []  # the caller, or someone at the address, is on the registry
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,21 +97,27 @@ async def take_call(
     actor: str | None,
     geo: GeoService | None = None,
     triage: Engine | None = None,
+    registry: Registry | None = None,
 ) -> Answer:
     """Store the call; with an Idempotency-Key, a retry returns the first answer unchanged.
 
     With `geo`, an address given without a point is looked up in the gazetteer (microseconds); if it
-    is not sure, the call is still stored, flagged as needing a location, with the candidates.
+    is not sure, the call is still stored, flagged as needing a location, with the candidates. With
+    `registry` (the agents' door), a caller or address on the registry is matched, shown in the
+    receipt, and its needs are told to triage as answers (the caller's own answers win).
     """
     now = datetime.now(UTC)
     _check(config, call, now)
     located = _locate(geo, call)
-    triaged = triage.triage(call.narrative, call.answers) if triage is not None else None
     number = call.callback_number
     e164 = to_e164(number, config.jurisdiction.phone_region) if number else None
-    decision = _decision(config, call, triaged, actor, now) if call.ticket is None else None
     point = located.best.point if located and located.best else call.location
     fingerprint = idempotency.fingerprint("POST /api/v1/calls", _encode(call)) if idempotency_key else ""
+    registered = await registry.match(e164, point, actor, None, "intake") if registry is not None else []
+    if registered:
+        call = msgspec.structs.replace(call, answers={**triage_answers(config, registered), **call.answers})
+    triaged = triage.triage(call.narrative, call.answers) if triage is not None else None
+    decision = _decision(config, call, triaged, actor, now) if call.ticket is None else None
     while True:
         category = decision[0] if decision else None
         first = await _first_read(store, config, idempotency_key, fingerprint, now, category, point, e164)
@@ -117,10 +125,21 @@ async def take_call(
             return Answer(first.status, _decode_receipt(first.body), first.body, replayed=True)
         try:
             if decision is None:
-                answer = await _attach(store, config, call, now, actor, first, triaged, e164)
+                answer = await _attach(store, config, call, now, actor, first, triaged, e164, registered)
             else:
                 answer = await _take(
-                    store, config, call, now, actor, first, located, triaged, decision, point, e164
+                    store,
+                    config,
+                    call,
+                    now,
+                    actor,
+                    first,
+                    located,
+                    triaged,
+                    decision,
+                    point,
+                    e164,
+                    registered,
                 )
             _resolve_later(store, geo, call, answer)
             _learn_later(store, geo, call, actor, answer)
@@ -230,6 +249,7 @@ async def _take(
     decision: tuple[str, Priority, Override | None],
     point: Point | None,
     e164: str | None,
+    registered: list[CallerNeeds],
 ) -> Answer:
     ticket, seq, possible, claimed, state = first.ticket, first.seq, first.possible, first.claim, first.state
     call = _call(call_in, ticket, first.call_number, now, e164)
@@ -277,6 +297,7 @@ async def _take(
             transfer_to_911=incident.life_safety,
             handoff_steps=config.handoff.steps if incident.life_safety else [],
             duplicates=possible,
+            registered=registered,
         )
         answer = Answer(201, receipt, _encode(receipt))
         change = center.unchanged(_settled(config, claimed, answer), store, state)
@@ -306,6 +327,7 @@ async def _attach(
     first: _FirstRead,
     triaged: TriageResult | None,
     e164: str | None,
+    registered: list[CallerNeeds],
 ) -> Answer:
     ticket = call_in.ticket
     assert ticket is not None, "only called to attach"
@@ -357,7 +379,9 @@ async def _attach(
         )
         change = Change()
         updated = await update_911(store, config, current, updated, change, [*earlier, call])
-        receipt = CallReceipt(ticket=ticket, call_id=call.id, new_incident=False, incident=updated)
+        receipt = CallReceipt(
+            ticket=ticket, call_id=call.id, new_incident=False, incident=updated, registered=registered
+        )
         answer = Answer(201, receipt, _encode(receipt))
         _settled(config, claimed, answer, change)
         if redated:

@@ -73,7 +73,8 @@ class Kept(Generic[T]):
 
     `ident` is a record's id (its `id` unless said); `history` names a record's own history stream
     (incidents have one); `missing` is the problem for an unknown id; `keeping` plans what a write
-    keeps in step besides the record.
+    keeps in step besides the record; `stream` is where its events go (the events stream unless
+    said: the registry's go to the audit stream, never the live feed).
     """
 
     def __init__(
@@ -87,8 +88,10 @@ class Kept(Generic[T]):
         history: Callable[[str], str] | None = None,
         missing: Callable[[str], Problem] | None = None,
         keeping: Keeping[T] | None = None,
+        stream: str | None = None,
     ) -> None:
         self.store, self.kind, self.key, self.ident = store, kind, key, ident
+        self.stream = stream or store.keys.events
         self._decode = cast(Callable[[bytes], T], _decoder(type_))
         self._history, self._keeping = history, keeping
         self._missing = missing or _unknown(kind)
@@ -125,7 +128,7 @@ class Kept(Generic[T]):
         """Apply `change` with `event`, into the history of the records written and of `histories`."""
         own = [self._history(self.ident(record)) for record in written] if self._history else []
         incidents = [self.store.keys.history(ticket) for ticket in histories]
-        return await commit(self.store.scripts.apply, change, event, self.store.keys.events, *own, *incidents)
+        return await commit(self.store.scripts.apply, change, event, self.stream, *own, *incidents)
 
     async def create(self, plan: Plan[T]) -> T:
         """Write a new record (Problem 409 if one with its id exists)."""

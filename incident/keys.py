@@ -94,6 +94,20 @@ live in one slot and a Lua script or MULTI may touch any of them together.
     sl:{j}:partners:alerts:<ticket>   list: a shared incident's latest CAP messages to partners (MessagePack)
     sl:{j}:partners:shared            sorted set: tickets shared with partners, by their last message (epoch)
     sl:{j}:partners:cancelled         sorted set: tickets whose last partner message is a Cancel, by its time
+    sl:{j}:seq:registry               counter: registered residents' numbers
+    sl:{j}:registry:<id>              hash: v, data (a resident registered as needing help in an emergency)
+    sl:{j}:registry:ids               sorted set: every registered resident id, by number
+    sl:{j}:registry:phone:<sha256 of number>  set: residents registered with that number
+    sl:{j}:registry:geo               geo set: located registered residents
+    sl:{j}:registry:sources           hash: "<source>|<its id>" → resident id (a list imported again updates)
+    sl:{j}:seq:calldown               counter: call-down list numbers
+    sl:{j}:calldown:<id>              hash: v, data (a call-down list: its area, filter and size)
+    sl:{j}:calldowns                  sorted set: call-down ids by number
+    sl:{j}:calldown:<id>:todo         sorted set: residents not yet taken, by place in risk order
+    sl:{j}:calldown:<id>:later        sorted set: residents to call again, by when (epoch seconds)
+    sl:{j}:calldown:<id>:held         sorted set: residents an agent holds, by when the hold lapses (epoch s)
+    sl:{j}:calldown:<id>:entry:<resident id>  hash: v, data (that resident's place: attempts, outcome)
+    sl:{j}:calldown:<id>:tally        hash: outcome → residents (safe, help, unreached, …)
 """
 
 from __future__ import annotations
@@ -442,6 +456,46 @@ class Keys:
 
     def rate(self, limit_key: str) -> str:
         return self._p + "rate:" + limit_key
+
+    def resident(self, resident_id: str) -> str:
+        return f"{self._p}registry:{resident_id}"
+
+    @property
+    def residents(self) -> str:
+        return self._p + "registry:ids"
+
+    def residents_by_phone(self, e164: str) -> str:
+        return self._p + "registry:phone:" + digest(e164)
+
+    @property
+    def residents_geo(self) -> str:
+        return self._p + "registry:geo"
+
+    @property
+    def resident_sources(self) -> str:
+        return self._p + "registry:sources"
+
+    def calldown(self, calldown_id: str) -> str:
+        return f"{self._p}calldown:{calldown_id}"
+
+    @property
+    def calldowns(self) -> str:
+        return self._p + "calldowns"
+
+    def calldown_todo(self, calldown_id: str) -> str:
+        return f"{self._p}calldown:{calldown_id}:todo"
+
+    def calldown_later(self, calldown_id: str) -> str:
+        return f"{self._p}calldown:{calldown_id}:later"
+
+    def calldown_held(self, calldown_id: str) -> str:
+        return f"{self._p}calldown:{calldown_id}:held"
+
+    def calldown_entry(self, calldown_id: str, resident_id: str) -> str:
+        return f"{self._p}calldown:{calldown_id}:entry:{resident_id}"
+
+    def calldown_tally(self, calldown_id: str) -> str:
+        return f"{self._p}calldown:{calldown_id}:tally"
 
 
 def digest(text: str) -> str:

@@ -302,6 +302,18 @@ class AlarmRaised(msgspec.Struct, kw_only=True, tag="alarm.raised"):
     message: str
 
 
+class CallDownChanged(msgspec.Struct, kw_only=True, tag="calldown.changed"):
+    """A call-down list built, or one resident on it taken, called, or sent a door knock."""
+
+    calldown: str
+    at: datetime
+    actor: str | None
+    step: str  # "built", "taken", "safe", "help", "no_answer", "wrong_number", "door_knock", "closed"
+    resident: str | None = None  # the registered resident's id: no name, number or need
+    ticket: str | None = None  # the incident the step opened
+    size: int | None = None  # residents on the list, when built
+
+
 # The call center's own events; dispatch's are in dispatch/events.py, and incident/history.py joins
 # them into the one union an incident's history is read with.
 IncidentEvent = (
@@ -315,6 +327,7 @@ IncidentEvent = (
     | HandoffStepped
     | AlarmRaised
     | Requeued
+    | CallDownChanged
 )
 
 

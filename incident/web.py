@@ -20,8 +20,12 @@ from incident.validation import cleaned, may_hold_forbidden
 _encode = msgspec.json.Encoder().encode
 
 
-# The one route whose body may be larger than the configured limit: a resident's report with a photo.
-LARGER_BODIES = {("POST", "/report"): MAX_UPLOAD_BYTES + 64 * 1024}
+# Routes whose body may be larger than the configured limit: a resident's report with a photo;
+# The other: a registry list (a county's may have tens of thousands of rows).
+LARGER_BODIES = {
+    ("POST", "/report"): MAX_UPLOAD_BYTES + 64 * 1024,
+    ("POST", "/api/v1/registry/import"): 8 * 1024 * 1024,
+}
 
 
 class StormlineRequest(Request):

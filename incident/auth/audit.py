@@ -1,4 +1,8 @@
-"""The audit stream: sign-ins, denials, and every change to accounts and tokens.
+"""The audit stream: sign-ins, denials, every change to accounts and tokens, and the registry.
+
+The registry of residents who need help is the most sensitive data Stormline keeps: every change to
+it and every read of it (who, in what role, which residents, why) is an event here, never on the
+live feed.
 
 Written through the one event writer; an account change and its audit event are one atomic step.
 """
@@ -77,6 +81,22 @@ class ModeSwitched(_Audit, tag="center.mode"):
     reason: str
 
 
+class ResidentChanged(_Audit, tag="registry.changed"):
+    actor: str | None
+    resident: str  # the resident's id: no name, number or need is copied here
+    change: str  # "registered", "updated", "imported", "removed"
+    fields: list[str] = []  # which fields changed
+    source: str | None = None  # an import's source
+
+
+class RegistryRead(_Audit, tag="registry.read"):
+    actor: str | None
+    role: str | None
+    purpose: str  # "list", "view", "stale", "match", "calldown", "screen_pop"
+    residents: list[str]  # ids shown (for a list, those on the page)
+    count: int = 0  # how many matched, when more were counted than shown
+
+
 AuditEvent = (
     LoginSucceeded
     | LoginFailed
@@ -87,6 +107,8 @@ AuditEvent = (
     | TokenCreated
     | TokenRevoked
     | ModeSwitched
+    | ResidentChanged
+    | RegistryRead
 )
 _decode = msgspec.msgpack.Decoder(AuditEvent).decode
 

@@ -27,3 +27,10 @@ def visible_call(call: Call, role: Role | None, incident: Incident) -> Call:
         callback_number=call.callback_number if keep_number else None,
         callback_e164=call.callback_e164 if keep_number else None,
     )
+
+
+KEEPS_REGISTRY = frozenset({Role.COORDINATOR, Role.SUPERVISOR})
+"""Roles that keep the registry of residents who need help: read it whole, add, change, import."""
+
+SEES_CALLER_NEEDS = frozenset({Role.AGENT, Role.COORDINATOR, Role.SUPERVISOR})
+"""Roles shown a registered caller's needs at intake; never partners, apps, crews or the public."""

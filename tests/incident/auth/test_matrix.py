@@ -48,6 +48,46 @@ async def _delete_alias(client: Client) -> Any:
     return await client.delete("/api/v1/geo/aliases?text=the%20mill%20to%20forget")
 
 
+RESIDENT = {
+    "name": "Matrix Resident",
+    "address": "Elmwood Ave & Forest Ave",
+    "location": {"lat": 42.9247, "lon": -78.8768},
+    "phone": "716-555-0142",
+    "needs": ["oxygen"],
+    "consent_date": "2026-10-01",
+    "consent_source": "test",
+}
+CALLDOWN = {
+    "name": "Matrix outage",
+    "districts": [
+        "Delaware",
+        "Niagara",
+        "North",
+        "Ellicott",
+        "Fillmore",
+        "Lovejoy",
+        "Masten",
+        "South",
+        "University",
+    ],
+}
+
+
+async def _delete_resident(client: Client, ctx: dict[str, str]) -> Any:
+    # Each role that may deletes its own; the others are refused on the shared one.
+    made = await client.post("/api/v1/registry", json=RESIDENT)
+    target = (await made.get_json())["id"] if made.status_code == 201 else ctx["resident"]
+    return await client.delete(f"/api/v1/registry/{target}")
+
+
+async def _attempt(client: Client, ctx: dict[str, str]) -> Any:
+    # An attempt is recorded by the agent holding the resident: take one first (where the role may).
+    taken = await client.post(f"/api/v1/calldowns/{ctx['calldown2']}/next")
+    target = (await taken.get_json())["entry"]["resident"] if taken.status_code == 200 else ctx["resident"]
+    path = f"/api/v1/calldowns/{ctx['calldown2']}/residents/{target}/attempts"
+    return await client.post(path, json={"outcome": "safe"})
+
+
 # One working request per endpoint; `ctx` holds a ticket and a revocable token name made beforehand.
 SAMPLES: dict[str, Sample] = {
     "incidents_api.post_call": lambda c, ctx: c.post("/api/v1/calls", json=CALL),
@@ -77,6 +117,25 @@ SAMPLES: dict[str, Sample] = {
     ),
     "incidents_api.post_psap_transfer": lambda c, ctx: c.post("/api/v1/psap/transfers", json=NENA_SAMPLE),
     "incidents_api.get_alarms": lambda c, ctx: c.get("/api/v1/alarms"),
+    "registry_api.list_residents": lambda c, ctx: c.get("/api/v1/registry"),
+    "registry_api.post_resident": lambda c, ctx: c.post("/api/v1/registry", json=RESIDENT),
+    "registry_api.match_resident": lambda c, ctx: c.get("/api/v1/registry/match?phone=716-555-0142"),
+    "registry_api.import_residents": lambda c, ctx: c.post(
+        "/api/v1/registry/import?source=matrix",
+        data="name,address,consent_date,consent_source\nAl,Elmwood Ave & Forest Ave,2026-09-01,list\n",
+        headers={"Content-Type": "text/csv"},
+    ),
+    "registry_api.get_resident": lambda c, ctx: c.get(f"/api/v1/registry/{ctx['resident']}"),
+    "registry_api.patch_resident": lambda c, ctx: c.patch(
+        f"/api/v1/registry/{ctx['resident']}", json={"notes": "side door"}
+    ),
+    "registry_api.delete_resident": lambda c, ctx: _delete_resident(c, ctx),
+    "registry_api.post_calldown": lambda c, ctx: c.post("/api/v1/calldowns", json=CALLDOWN),
+    "registry_api.list_calldowns": lambda c, ctx: c.get("/api/v1/calldowns"),
+    "registry_api.get_calldown": lambda c, ctx: c.get(f"/api/v1/calldowns/{ctx['calldown']}"),
+    "registry_api.take_next_resident": lambda c, ctx: c.post(f"/api/v1/calldowns/{ctx['calldown2']}/next"),
+    "registry_api.post_attempt": lambda c, ctx: _attempt(c, ctx),
+    "registry_api.close_calldown": lambda c, ctx: c.post(f"/api/v1/calldowns/{ctx['calldown']}/close"),
     "casework_api.search": lambda c, ctx: c.get("/api/v1/search?q=tree"),
     "casework_api.post_note": lambda c, ctx: c.post(
         f"/api/v1/incidents/{ctx['ticket']}/notes", json={"text": "called back: still no heat"}
@@ -354,6 +413,7 @@ async def test_every_route_for_role(app: App, store: Store, role: Role | None) -
     photo = await photos.keep(store, photos.clean(_jpeg()))
     pictured = {**CALL, "channel": "web", "media_url": f"http://localhost/photos/{photo}.jpg"}
     shelter["pictured"] = (await (await supervisor.post("/api/v1/calls", json=pictured)).get_json())["ticket"]
+    shelter.update(await _registry(supervisor))
     stopping = stop_key(str(app.app.secret_key), ticket, STOPPING)
     failures = []
     for endpoint, sample in sorted(SAMPLES.items()):
@@ -397,6 +457,24 @@ async def test_every_route_for_role(app: App, store: Store, role: Role | None) -
                     f"{endpoint}: denied for {role}, expected {expected}, got {response.status_code}"
                 )
     assert not failures, "\n".join(failures)
+
+
+async def _registry(supervisor: Client) -> dict[str, str]:
+    """Registered residents (enough for every role to take one), and two call-downs of them."""
+    ids = []
+    for i in range(12):
+        point = {"lat": 42.9247 + i / 1000, "lon": -78.8768}
+        made = await supervisor.post(
+            "/api/v1/registry", json={**RESIDENT, "phone": f"716-555-01{i:02d}", "location": point}
+        )
+        assert made.status_code == 201, await made.get_data(as_text=True)
+        ids.append((await made.get_json())["id"])
+    lists = []
+    for _ in range(2):
+        built = await supervisor.post("/api/v1/calldowns", json=CALLDOWN)
+        assert built.status_code == 201, await built.get_data(as_text=True)
+        lists.append((await built.get_json())["calldown"]["id"])
+    return {"resident": ids[0], "calldown": lists[0], "calldown2": lists[1]}
 
 
 async def _shelter(supervisor: Client, ticket: str) -> dict[str, str]:
