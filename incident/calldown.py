@@ -24,7 +24,6 @@ import numpy as np
 import shapely
 from shapely.geometry import shape
 
-from geo.point import Point
 from incident import center, clock
 from incident.config import Need, Priority, SurgeConfig
 from incident.events import Change
@@ -147,15 +146,14 @@ async def build(
     polygon, parts = _area(config, data)
     if polygon is None and not data.districts:
         raise invalid_field("area", "give an area (GeoJSON) or council districts")
-    residents = await registry.everyone()
+    briefs = await registry.briefs()
     wanted = set(data.needs)
-    candidates = [r for r in residents if not wanted or wanted & set(r.needs)]
-    placed = [r for r in candidates if r.location is not None]
-    inside = np.zeros(len(placed), dtype=bool)
-    hours = np.full(len(placed), data.hours_without_power)
-    if polygon is not None and placed:
-        lons = np.fromiter((cast(Point, r.location).lon for r in placed), float, len(placed))
-        lats = np.fromiter((cast(Point, r.location).lat for r in placed), float, len(placed))
+    ids = [i for i, b in briefs.items() if not wanted or wanted.intersection(b.needs)]
+    inside = np.zeros(len(ids), dtype=bool)
+    hours = np.full(len(ids), data.hours_without_power)
+    if polygon is not None and ids:
+        lons = np.fromiter((briefs[i].lon for i in ids), float, len(ids))
+        lats = np.fromiter((briefs[i].lat for i in ids), float, len(ids))
         for geometry, feature_hours in parts:
             hit = shapely.contains_xy(geometry, lons, lats)
             if feature_hours is not None:
@@ -163,11 +161,13 @@ async def build(
             inside |= hit
     if data.districts:
         districts = set(data.districts)
-        inside |= np.fromiter(
-            (r.zones.get("council_district") in districts for r in placed), bool, len(placed)
-        )
-    chosen = [(r, float(h)) for r, h, keep in zip(placed, hours, inside, strict=True) if keep]
-    ordered = sorted(chosen, key=lambda pair: (-risk(config, pair[0].needs, pair[1]), pair[0].id))
+        inside |= np.fromiter((briefs[i].district in districts for i in ids), bool, len(ids))
+    scored = [
+        (-risk(config, briefs[i].needs, float(h)), i)
+        for i, h, keep in zip(ids, hours, inside, strict=True)
+        if keep
+    ]
+    ordered = [i for _, i in sorted(scored)]
     state = await center.current(store)
     profile = getattr(config.modes, state.mode)
     attempts = profile.calldown_attempts
@@ -188,16 +188,16 @@ async def build(
     todo = store.keys.calldown_todo(calldown.id)
     for start in range(0, len(ordered), _ZADD_CHUNK):
         pairs: list[str] = []
-        for rank, (resident, _) in enumerate(ordered[start : start + _ZADD_CHUNK], start):
-            pairs += [str(rank), resident.id]
+        for rank, resident in enumerate(ordered[start : start + _ZADD_CHUNK], start):
+            pairs += [str(rank), resident]
         change.command("ZADD", todo, *pairs)
     change.command("ZADD", store.keys.calldowns, str(number), calldown.id)
     event = CallDownChanged(
         calldown=calldown.id, at=calldown.built_at, actor=actor, step="built", size=calldown.size
     )
     await _kept_lists(store).create(Plan(calldown, event, change))
-    await registry.audit_read(actor, None, "calldown", [r.id for r, _ in ordered[:50]], count=len(ordered))
-    return Built(calldown=calldown, first=[r.id for r, _ in ordered[:50]])
+    await registry.audit_read(actor, None, "calldown", ordered[:50], count=len(ordered))
+    return Built(calldown=calldown, first=ordered[:50])
 
 
 def _area(config: SurgeConfig, data: CallDownIn) -> tuple[Any, list[tuple[Any, float | None]]]:

@@ -99,6 +99,7 @@ live in one slot and a Lua script or MULTI may touch any of them together.
     sl:{j}:registry:ids               sorted set: every registered resident id, by number
     sl:{j}:registry:phone:<sha256 of number>  set: residents registered with that number
     sl:{j}:registry:geo               geo set: located registered residents
+    sl:{j}:registry:brief             hash: resident id → [lon, lat, needs, council district] (call-downs' one read)
     sl:{j}:registry:sources           hash: "<source>|<its id>" → resident id (a list imported again updates)
     sl:{j}:seq:calldown               counter: call-down list numbers
     sl:{j}:calldown:<id>              hash: v, data (a call-down list: its area, filter and size)
@@ -470,6 +471,10 @@ class Keys:
     @property
     def residents_geo(self) -> str:
         return self._p + "registry:geo"
+
+    @property
+    def resident_briefs(self) -> str:
+        return self._p + "registry:brief"
 
     @property
     def resident_sources(self) -> str:

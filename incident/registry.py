@@ -126,6 +126,22 @@ class RegistryImported(msgspec.Struct, kw_only=True):
     refused: list[Refused]
 
 
+_decode_resident = msgspec.msgpack.Decoder(Resident).decode
+_pack = msgspec.msgpack.Encoder().encode
+
+
+class Brief(msgspec.Struct, array_like=True, frozen=True):
+    """What a call-down needs of a located resident, kept beside the record so one read lists them all."""
+
+    lon: float
+    lat: float
+    needs: list[Need]
+    district: str | None
+
+
+_decode_briefs = msgspec.msgpack.Decoder(Brief).decode
+
+
 def kept_residents(store: Store) -> Kept[Resident]:
     def keeping(change: Change, before: Resident | None, after: Resident) -> None:
         _index(change, store, before, after)
@@ -141,6 +157,7 @@ def _index(change: Change, store: Store, before: Resident | None, after: Residen
             change.command("SREM", keys.residents_by_phone(before.phone_e164), before.id)
         if before.location is not None:
             change.command("ZREM", keys.residents_geo, before.id)
+            change.command("HDEL", keys.resident_briefs, before.id)
         if before.source_id:
             change.command("HDEL", keys.resident_sources, f"{before.source}|{before.source_id}")
     if after is None:
@@ -150,6 +167,8 @@ def _index(change: Change, store: Store, before: Resident | None, after: Residen
         change.command("SADD", keys.residents_by_phone(after.phone_e164), after.id)
     if after.location is not None:
         change.geoadd(keys.residents_geo, after.location, after.id)
+        brief = [after.location.lon, after.location.lat, after.needs, after.zones.get("council_district")]
+        change.hset(keys.resident_briefs, {after.id: _pack(brief)})
     if after.source_id:
         change.hset(keys.resident_sources, {f"{after.source}|{after.source_id}": after.id})
 
@@ -252,6 +271,11 @@ class Registry:
         await self.audit_read(actor, role, purpose, [r.id for r in shown], count=len(everyone))
         return ResidentPage(items=shown, total=len(everyone))
 
+    async def briefs(self) -> dict[str, Brief]:
+        """Every located resident's place, needs and district, in one read (not audited)."""
+        raw = cast(dict[bytes, bytes], await self.store.redis.hgetall(self.store.keys.resident_briefs))
+        return {key.decode(): _decode_briefs(blob) for key, blob in raw.items()}
+
     async def everyone(self) -> list[Resident]:
         """Every registered resident (not audited: callers audit what they show)."""
         ids = [
@@ -275,39 +299,40 @@ class Registry:
         if e164 is None and point is None:
             return []
         keys = self.store.keys
-        pipe = self.store.redis.pipeline(transaction=False)
-        pipe.smembers(keys.residents_by_phone(e164) if e164 else keys.residents_by_phone(""))
-        if point is not None:
-            radius = self.config.registry.match_radius_m
-            pipe.geosearch(
-                keys.residents_geo,
-                longitude=point.lon,
-                latitude=point.lat,
-                radius=radius,
-                unit="m",
-                sort="ASC",
-                count=5,
+        where = (
+            [repr(point.lon), repr(point.lat), repr(self.config.registry.match_radius_m)]
+            if point
+            else ["", "", ""]
+        )
+        reply = cast(
+            list[bytes],
+            await self.store.scripts.match(
+                keys=[keys.residents_by_phone(e164 or ""), keys.residents_geo, keys.audit],
+                args=[
+                    *where,
+                    keys.resident(""),
+                    datetime.now(UTC).isoformat(),
+                    actor or "",
+                    role or "",
+                    purpose,
+                ],
+            ),
+        )
+        matched = []
+        for how, blob in zip(reply[::2], reply[1::2], strict=True):
+            if not blob:
+                continue  # taken off the registry as the index was read
+            resident = _decode_resident(blob)
+            matched.append(
+                CallerNeeds(
+                    id=resident.id,
+                    name=resident.name,
+                    matched_by=how.decode(),
+                    needs=resident.needs,
+                    dialysis_schedule=resident.dialysis_schedule,
+                    language=resident.language,
+                )
             )
-        found = cast(list[Iterable[bytes]], await pipe.execute())
-        by_number = sorted(i.decode() for i in found[0]) if e164 else []
-        by_place = [i.decode() for i in found[1]] if point is not None else []
-        ids = list(dict.fromkeys([*by_number, *by_place]))
-        if not ids:
-            return []
-        residents = {r.id: r for r in await self._kept.many(ids)}
-        matched = [
-            CallerNeeds(
-                id=resident.id,
-                name=resident.name,
-                matched_by="number" if resident.id in by_number else "address",
-                needs=resident.needs,
-                dialysis_schedule=resident.dialysis_schedule,
-                language=resident.language,
-            )
-            for resident in (residents.get(i) for i in ids)
-            if resident is not None
-        ]
-        await self.audit_read(actor, role, purpose, [m.id for m in matched])
         return matched
 
     async def audit_read(

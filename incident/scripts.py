@@ -161,6 +161,36 @@ return answer
 """
 
 
+# Finds the registered residents a call may be from, and audits the read, in one step (intake pays one
+# round trip for it). KEYS: the number's set, the residents' geo set, the audit stream. ARGV: lon, lat
+# and radius in metres ('' when the call has no point), the residents' key prefix, then the audit
+# event's at, actor and role ('' for none) and purpose. Returns (how matched, record) pairs: residents
+# with the number first (by id), then those nearest the point; nothing is audited when none match.
+MATCH = """
+local found, how = {}, {}
+for _, id in ipairs(redis.call('SMEMBERS', KEYS[1])) do found[#found + 1] = id; how[id] = 'number' end
+table.sort(found)
+if ARGV[1] ~= '' then
+  local near = redis.call('GEOSEARCH', KEYS[2], 'FROMLONLAT', ARGV[1], ARGV[2], 'BYRADIUS', ARGV[3], 'm',
+    'ASC', 'COUNT', 5)
+  for _, id in ipairs(near) do
+    if not how[id] then found[#found + 1] = id; how[id] = 'address' end
+  end
+end
+if #found == 0 then return {} end
+local out = {}
+for _, id in ipairs(found) do
+  out[#out + 1] = how[id]
+  out[#out + 1] = redis.call('HGET', ARGV[4] .. id, 'data') or ''
+end
+local event = {type = 'registry.read', at = ARGV[5], purpose = ARGV[8], residents = found, count = #found}
+if ARGV[6] ~= '' then event.actor = ARGV[6] end
+if ARGV[7] ~= '' then event.role = ARGV[7] end
+redis.call('XADD', KEYS[3], '*', 'type', 'registry.read', 'data', cmsgpack.pack(event))
+return out
+"""
+
+
 @dataclass(frozen=True, slots=True)
 class Scripts:
     """The scripts above, registered on one client."""
@@ -171,6 +201,7 @@ class Scripts:
     nearby: AsyncScript
     first_read: AsyncScript
     limit: AsyncScript
+    match: AsyncScript
 
     @classmethod
     def register(cls, redis: Redis) -> Scripts:
@@ -181,4 +212,5 @@ class Scripts:
             nearby=redis.register_script(NEARBY),
             first_read=redis.register_script(FIRST_READ),
             limit=redis.register_script(LIMIT),
+            match=redis.register_script(MATCH),
         )

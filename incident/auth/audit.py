@@ -90,10 +90,11 @@ class ResidentChanged(_Audit, tag="registry.changed"):
 
 
 class RegistryRead(_Audit, tag="registry.read"):
-    actor: str | None
-    role: str | None
-    purpose: str  # "list", "view", "stale", "match", "calldown", "screen_pop"
+    # Written by a script too (scripts.MATCH), which leaves out the fields that are None.
+    purpose: str  # "list", "view", "stale", "match", "intake", "calldown", "screen_pop"
     residents: list[str]  # ids shown (for a list, those on the page)
+    actor: str | None = None
+    role: str | None = None
     count: int = 0  # how many matched, when more were counted than shown
 
 
