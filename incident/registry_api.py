@@ -17,7 +17,15 @@ from incident import calldown
 from incident.auth import access
 from incident.phone import to_e164
 from incident.problems import invalid_field
-from incident.registry import CallerNeeds, RegistryImported, ResidentPage, Registry, Resident, ResidentIn, ResidentPatch
+from incident.registry import (
+    CallerNeeds,
+    RegistryImported,
+    ResidentPage,
+    Registry,
+    Resident,
+    ResidentIn,
+    ResidentPatch,
+)
 from incident.web import geo, json_response, store, surge_config, triage_engine
 
 blueprint = Blueprint("registry_api", __name__, url_prefix="/api/v1")
