@@ -21,6 +21,7 @@ from dispatch import agencies, crews_api, referral_api, shelter_api
 from dispatch.feed import check_silent
 from incident import (
     __version__,
+    callbacks_api,
     casework_api,
     console_pages,
     exports_api,
@@ -46,6 +47,7 @@ from incident import (
 )
 from incident.auth import access, admin_pages, login_pages, navigation
 from incident.auth.throttle import Limiter, PenaltyBox
+from incident.callbacks import check_promises
 from incident.center import check_overdue, check_review, finish_pending
 from incident.config import SurgeConfig, load_config
 from incident.embedded import EmbeddedRedis
@@ -160,6 +162,7 @@ def create_app(settings: Settings | None = None, config: SurgeConfig | None = No
         incidents_api.blueprint,
         casework_api.blueprint,
         registry_api.blueprint,
+        callbacks_api.blueprint,
         crews_api.blueprint,
         shelter_api.blueprint,
         referral_api.blueprint,
@@ -294,6 +297,7 @@ def create_app(settings: Settings | None = None, config: SurgeConfig | None = No
                 for name, seconds, one_round in (
                     ("911 handoff watch", 2, lambda: check_deadlines(store, config)),
                     ("overdue watch", 5, lambda: check_overdue(store)),
+                    ("callback promises", 15, lambda: check_promises(store)),
                     ("surge watch", 15, lambda: surge.check(store, config, report.keep_once)),
                     ("review watch", 30, lambda: check_review(store, config)),
                     ("unfinished switch watch", 15, lambda: finish_pending(store, config, report.keep_once)),

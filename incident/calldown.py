@@ -70,14 +70,14 @@ class CallDown(msgspec.Struct, kw_only=True):
     version: int = 1
 
 
-class Attempt(msgspec.Struct, kw_only=True):
+class CallDownAttempt(msgspec.Struct, kw_only=True):
     at: datetime
     agent: str | None
     outcome: Outcome
     note: str = ""
 
 
-class Entry(msgspec.Struct, kw_only=True):
+class CallDownEntry(msgspec.Struct, kw_only=True):
     """One resident's place on a call-down: who holds it, the attempts, how it ended."""
 
     calldown: str
@@ -87,13 +87,13 @@ class Entry(msgspec.Struct, kw_only=True):
     agent: str | None = None
     held_until: datetime | None = None
     call_again_at: datetime | None = None
-    attempts: list[Attempt] = []
+    attempts: list[CallDownAttempt] = []
     outcome: str | None = None  # "safe", "help", "unreached" (door knock), when done
     ticket: str | None = None  # the incident opened for help or a door knock
     version: int = 1
 
 
-class AttemptIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+class CallDownAttemptIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     outcome: Outcome
     note: Annotated[str, msgspec.Meta(max_length=2000)] = ""
     # With "help": what the resident needs, in their words (triage reads it), and the category if known.
@@ -101,14 +101,14 @@ class AttemptIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     category: Annotated[str, msgspec.Meta(max_length=40)] | None = None
 
 
-class Taken(msgspec.Struct, kw_only=True):
+class CallDownTaken(msgspec.Struct, kw_only=True):
     """The resident an agent is to call now, with what the call needs."""
 
-    entry: Entry
+    entry: CallDownEntry
     resident: Resident
 
 
-class Progress(msgspec.Struct, kw_only=True):
+class CallDownProgress(msgspec.Struct, kw_only=True):
     calldown: CallDown
     size: int
     done: int
@@ -120,7 +120,7 @@ class Progress(msgspec.Struct, kw_only=True):
     held: int
 
 
-class Built(msgspec.Struct, kw_only=True):
+class CallDownBuilt(msgspec.Struct, kw_only=True):
     calldown: CallDown
     first: list[str]  # the first residents in order (ids), to show
 
@@ -129,11 +129,11 @@ def _kept_lists(store: Store) -> Kept[CallDown]:
     return Kept(store, "calldown", CallDown, store.keys.calldown)
 
 
-def _kept_entries(store: Store, calldown_id: str) -> Kept[Entry]:
+def _kept_entries(store: Store, calldown_id: str) -> Kept[CallDownEntry]:
     return Kept(
         store,
         "calldown entry",
-        Entry,
+        CallDownEntry,
         lambda resident: store.keys.calldown_entry(calldown_id, resident),
         ident=lambda entry: entry.resident,
     )
@@ -141,7 +141,7 @@ def _kept_entries(store: Store, calldown_id: str) -> Kept[Entry]:
 
 async def build(
     store: Store, config: SurgeConfig, registry: Registry, data: CallDownIn, actor: str | None
-) -> Built:
+) -> CallDownBuilt:
     """Build and order a call-down list (one atomic write however long it is)."""
     polygon, parts = _area(config, data)
     if polygon is None and not data.districts:
@@ -197,7 +197,7 @@ async def build(
     )
     await _kept_lists(store).create(Plan(calldown, event, change))
     await registry.audit_read(actor, None, "calldown", ordered[:50], count=len(ordered))
-    return Built(calldown=calldown, first=ordered[:50])
+    return CallDownBuilt(calldown=calldown, first=ordered[:50])
 
 
 def _area(config: SurgeConfig, data: CallDownIn) -> tuple[Any, list[tuple[Any, float | None]]]:
@@ -234,7 +234,7 @@ def _area(config: SurgeConfig, data: CallDownIn) -> tuple[Any, list[tuple[Any, f
 
 async def take_next(
     store: Store, config: SurgeConfig, registry: Registry, calldown_id: str, agent: str
-) -> Taken | None:
+) -> CallDownTaken | None:
     """Hold the next resident for `agent`: one due to be called again, else the next in risk order.
 
     None when nobody is left to call now. An agent holding one already gets that one back.
@@ -257,19 +257,19 @@ async def take_next(
             held = await _hold(store, config, entries, calldown, resident_id, agent, now)
             if held is not None:
                 resident = await registry.view(resident_id, agent, "agent")
-                return Taken(entry=held, resident=resident)
+                return CallDownTaken(entry=held, resident=resident)
         # Every one was taken by someone else in between: read the list again.
 
 
 async def _hold(
     store: Store,
     config: SurgeConfig,
-    entries: Kept[Entry],
+    entries: Kept[CallDownEntry],
     calldown: CallDown,
     resident_id: str,
     agent: str,
     now: datetime,
-) -> Entry | None:
+) -> CallDownEntry | None:
     keys = store.keys
     until = now + timedelta(minutes=config.registry.hold_minutes)
     event = CallDownChanged(calldown=calldown.id, at=now, actor=agent, step="taken", resident=resident_id)
@@ -285,7 +285,7 @@ async def _hold(
     if existing is None:
         if rank is None:
             return None  # taken (and its entry written) since the list was read
-        entry = Entry(
+        entry = CallDownEntry(
             calldown=calldown.id,
             resident=resident_id,
             rank=int(rank),
@@ -300,7 +300,7 @@ async def _hold(
                 return None
             raise
 
-    async def decide(current: Entry) -> Plan[Entry] | None:
+    async def decide(current: CallDownEntry) -> Plan[CallDownEntry] | None:
         free = current.state == "later" and (current.call_again_at or now) <= now
         lapsed = current.state == "held" and current.held_until is not None and current.held_until <= now
         if not (free or lapsed):
@@ -322,12 +322,12 @@ async def record_attempt(
     registry: Registry,
     calldown_id: str,
     resident_id: str,
-    attempt: AttemptIn,
+    attempt: CallDownAttemptIn,
     agent: str,
     *,
     geo: GeoService | None = None,
     triage: Engine | None = None,
-) -> Entry:
+) -> CallDownEntry:
     """Record one call to a held resident, and what follows from its outcome."""
     calldown = await _kept_lists(store).get_or_404(calldown_id)
     entries = _kept_entries(store, calldown_id)
@@ -350,10 +350,13 @@ async def record_attempt(
             store, config, calldown, entry, resident, attempt, agent, door_knock, geo, triage
         )
 
-    async def decide(current: Entry) -> Plan[Entry] | None:
+    async def decide(current: CallDownEntry) -> Plan[CallDownEntry] | None:
         if current.state != "held" or current.agent != agent:
             raise Problem(409, "Not yours", f"{resident_id} is no longer held by {agent}", kind="not-held")
-        tried = [*current.attempts, Attempt(at=now, agent=agent, outcome=attempt.outcome, note=attempt.note)]
+        tried = [
+            *current.attempts,
+            CallDownAttempt(at=now, agent=agent, outcome=attempt.outcome, note=attempt.note),
+        ]
         change = Change().zrem(store.keys.calldown_held(calldown_id), resident_id)
         tally = store.keys.calldown_tally(calldown_id)
         if attempt.outcome == "no_answer" and not door_knock:
@@ -381,9 +384,9 @@ async def _open(
     store: Store,
     config: SurgeConfig,
     calldown: CallDown,
-    entry: Entry,
+    entry: CallDownEntry,
     resident: Resident,
-    attempt: AttemptIn,
+    attempt: CallDownAttemptIn,
     agent: str,
     door_knock: bool,
     geo: GeoService | None,
@@ -437,7 +440,7 @@ def _now() -> datetime:
     return datetime.fromtimestamp(clock.epoch(), UTC)
 
 
-async def progress(store: Store, calldown_id: str) -> Progress:
+async def progress(store: Store, calldown_id: str) -> CallDownProgress:
     calldown = await _kept_lists(store).get_or_404(calldown_id)
     keys = store.keys
     pipe = store.redis.pipeline(transaction=False)
@@ -447,7 +450,7 @@ async def progress(store: Store, calldown_id: str) -> Progress:
     pipe.zcard(keys.calldown_held(calldown_id))
     tally_raw, waiting, later, held = await pipe.execute()
     tally = {k.decode(): int(v) for k, v in cast(dict[bytes, bytes], tally_raw).items()}
-    return Progress(
+    return CallDownProgress(
         calldown=calldown,
         size=calldown.size,
         done=sum(tally.values()),

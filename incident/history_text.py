@@ -22,6 +22,7 @@ from incident.i18n import N_
 from incident.records import (
     AlarmRaised,
     CallAttached,
+    CallbackChanged,
     CallDownChanged,
     HandoffStepped,
     IncidentLocated,
@@ -61,6 +62,8 @@ def describe(event: Event) -> str:  # one branch per kind of event
             return f"Note: {text}"
         case CallDownChanged(calldown=calldown, step=step):
             return f"Call-down {calldown}: {_words(step)}"
+        case CallbackChanged(callback=callback, step=step):
+            return f"Callback {callback}: {_words(step)}"
         case PartnersChanged(shared=shared):
             return "Shared with partner agencies" if shared else "No longer shared with partner agencies"
         case HandoffStepped(step=step, detail=detail):

@@ -99,8 +99,16 @@ live in one slot and a Lua script or MULTI may touch any of them together.
     sl:{j}:registry:ids               sorted set: every registered resident id, by number
     sl:{j}:registry:phone:<sha256 of number>  set: residents registered with that number
     sl:{j}:registry:geo               geo set: located registered residents
-    sl:{j}:registry:brief             hash: resident id → [lon, lat, needs, council district] (call-downs' one read)
+    sl:{j}:registry:brief             hash: resident id → [lon, lat, needs, council district] (call-downs)
     sl:{j}:registry:sources           hash: "<source>|<its id>" → resident id (a list imported again updates)
+    sl:{j}:seq:callback               counter: callback request numbers
+    sl:{j}:callback:<id>              hash: v, data (a resident to call back)
+    sl:{j}:callbacks:queue            sorted set: waiting callbacks, by priority then when due
+    sl:{j}:callbacks:promised         sorted set: callbacks with a promised time not yet made, by that time
+    sl:{j}:callbacks:held             sorted set: callbacks an agent holds, by when the hold lapses
+    sl:{j}:callbacks:sources          hash: the phone system's call id → callback id (one per call)
+    sl:{j}:callbacks:ticket           hash: ticket → its callback waiting (the resident's place in the queue)
+    sl:{j}:callback:<id>:missed:<promised>  hash: the missed-promise alarm was raised (expires)
     sl:{j}:seq:calldown               counter: call-down list numbers
     sl:{j}:calldown:<id>              hash: v, data (a call-down list: its area, filter and size)
     sl:{j}:calldowns                  sorted set: call-down ids by number
@@ -457,6 +465,32 @@ class Keys:
 
     def rate(self, limit_key: str) -> str:
         return self._p + "rate:" + limit_key
+
+    def callback(self, callback_id: str) -> str:
+        return f"{self._p}callback:{callback_id}"
+
+    @property
+    def callback_queue(self) -> str:
+        return self._p + "callbacks:queue"
+
+    @property
+    def callback_promised(self) -> str:
+        return self._p + "callbacks:promised"
+
+    @property
+    def callback_held(self) -> str:
+        return self._p + "callbacks:held"
+
+    @property
+    def callback_sources(self) -> str:
+        return self._p + "callbacks:sources"
+
+    @property
+    def callback_by_ticket(self) -> str:
+        return self._p + "callbacks:ticket"
+
+    def callback_alerted(self, callback_id: str, promised: int) -> str:
+        return f"{self._p}callback:{callback_id}:missed:{promised}"
 
     def resident(self, resident_id: str) -> str:
         return f"{self._p}registry:{resident_id}"

@@ -12,7 +12,7 @@ from quart_rate_limiter import rate_limit
 from quart_schema import hide
 
 from geo.point import Point
-from incident import duplicates, photos
+from incident import callbacks, duplicates, photos
 from incident.alarms import raise_alarm
 from incident.auth.throttle import client_address
 from incident.config import Category, SurgeConfig
@@ -46,6 +46,7 @@ async def track() -> tuple[str, int]:
         found=found,
         key=request.args.get("k", "") if found and _follows(ticket, request.args.get("k", "")) else "",
         answered=request.args.get("answered") == "1",
+        callback_place=await callbacks.place_of(store(), found.ticket) if found else None,
         meaning=gettext(MEANING[found.status]) if found else None,
         meanings={status.value: gettext(words) for status, words in MEANING.items()},
         names={status.value: gettext(name) for status, name in NAME.items()},

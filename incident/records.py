@@ -314,6 +314,16 @@ class CallDownChanged(msgspec.Struct, kw_only=True, tag="calldown.changed"):
     size: int | None = None  # residents on the list, when built
 
 
+class CallbackChanged(msgspec.Struct, kw_only=True, tag="callback.changed"):
+    """A callback requested, taken by an agent, made (done), given up (unreached) or cancelled."""
+
+    callback: str
+    at: datetime
+    actor: str | None
+    step: str  # "requested", "taken", "waiting" (tried, will try again), "done", "unreached", "cancelled"
+    ticket: str | None = None
+
+
 # The call center's own events; dispatch's are in dispatch/events.py, and incident/history.py joins
 # them into the one union an incident's history is read with.
 IncidentEvent = (
@@ -328,6 +338,7 @@ IncidentEvent = (
     | AlarmRaised
     | Requeued
     | CallDownChanged
+    | CallbackChanged
 )
 
 

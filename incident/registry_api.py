@@ -19,11 +19,11 @@ from incident.phone import to_e164
 from incident.problems import invalid_field
 from incident.registry import (
     CallerNeeds,
-    RegistryImported,
-    ResidentPage,
     Registry,
+    RegistryImported,
     Resident,
     ResidentIn,
+    ResidentPage,
     ResidentPatch,
 )
 from incident.web import geo, json_response, store, surge_config, triage_engine
@@ -141,7 +141,7 @@ class CallDowns(msgspec.Struct, kw_only=True):
 
 @blueprint.post("/calldowns")
 @validate_request(calldown.CallDownIn)
-@document_response(calldown.Built)
+@document_response(calldown.CallDownBuilt)
 async def post_calldown(data: calldown.CallDownIn) -> Response:
     """Build a call-down list for an area and needs, in order of risk."""
     built = await calldown.build(store(), surge_config(), _registry(), data, access.current().name)
@@ -155,14 +155,14 @@ async def list_calldowns() -> Response:
 
 
 @blueprint.get("/calldowns/<calldown_id>")
-@document_response(calldown.Progress)
+@document_response(calldown.CallDownProgress)
 async def get_calldown(calldown_id: str) -> Response:
     """A call-down's progress: done, safe, help, unreached (door knocks), waiting, held."""
     return json_response(await calldown.progress(store(), calldown_id))
 
 
 @blueprint.post("/calldowns/<calldown_id>/next")
-@document_response(calldown.Taken)
+@document_response(calldown.CallDownTaken)
 async def take_next_resident(calldown_id: str) -> Response:
     """Hold the next resident to call for the agent asking (204: nobody left to call now)."""
     actor = access.current().name or "?"
@@ -173,9 +173,9 @@ async def take_next_resident(calldown_id: str) -> Response:
 
 
 @blueprint.post("/calldowns/<calldown_id>/residents/<resident_id>/attempts")
-@validate_request(calldown.AttemptIn)
-@document_response(calldown.Entry)
-async def post_attempt(calldown_id: str, resident_id: str, data: calldown.AttemptIn) -> Response:
+@validate_request(calldown.CallDownAttemptIn)
+@document_response(calldown.CallDownEntry)
+async def post_attempt(calldown_id: str, resident_id: str, data: calldown.CallDownAttemptIn) -> Response:
     """Record a call to a resident the agent holds: safe, help (an incident), no answer, wrong number."""
     entry = await calldown.record_attempt(
         store(),

@@ -71,6 +71,13 @@ ACCESS: dict[str, Rule] = {
     "registry_api.take_next_resident": allow(A, CO, S),
     "registry_api.post_attempt": allow(A, CO, S),
     "registry_api.close_calldown": allow(CO, S),
+    # callbacks: agents work the queue; the phone system (CTI) tells of calls and gets the screen pop
+    "callbacks_api.post_callback": allow(A, S, Role.TELEPHONY),
+    "callbacks_api.list_callbacks": allow(A, S),
+    "callbacks_api.take_next_callback": allow(A, S),
+    "callbacks_api.post_callback_attempt": allow(A, S),
+    "callbacks_api.cancel_callback": allow(A, S),
+    "callbacks_api.post_call_event": allow(Role.TELEPHONY),
     "casework_api.search": allow(A, CO, S),
     "casework_api.post_note": allow(A, CO, S),
     "casework_api.list_storms": allow(S),

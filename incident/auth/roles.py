@@ -14,6 +14,9 @@ class Role(enum.StrEnum):
     PSAP = "psap"  # the 911 center's systems
     AGENCY = "agency"  # an outside agency's systems
     OPEN311 = "open311"  # an Open311 client app
+    TELEPHONY = (
+        "telephony"  # the city's phone system (CTI): callers waiting, hanging up, asking for a callback
+    )
 
 
 PEOPLE: frozenset[Role] = frozenset({Role.AGENT, Role.CREW, Role.COORDINATOR, Role.SUPERVISOR, Role.ADMIN})

@@ -73,6 +73,23 @@ CALLDOWN = {
 }
 
 
+CALLBACK = {"phone": "716-555-0177", "reason": "agent"}
+
+
+async def _cancel_callback(client: Client, ctx: dict[str, str]) -> Any:
+    made = await client.post("/api/v1/callbacks", json=CALLBACK)
+    target = (await made.get_json())["id"] if made.status_code == 201 else ctx["callback"]
+    return await client.post(f"/api/v1/callbacks/{target}/cancel")
+
+
+async def _callback_attempt(client: Client, ctx: dict[str, str]) -> Any:
+    # Recorded by the agent holding it: ask for one and take the next (where the role may).
+    await client.post("/api/v1/callbacks", json=CALLBACK)
+    taken = await client.post("/api/v1/callbacks/next")
+    target = (await taken.get_json())["id"] if taken.status_code == 200 else ctx["callback"]
+    return await client.post(f"/api/v1/callbacks/{target}/attempts", json={"outcome": "reached"})
+
+
 async def _delete_resident(client: Client, ctx: dict[str, str]) -> Any:
     # Each role that may deletes its own; the others are refused on the shared one.
     made = await client.post("/api/v1/registry", json=RESIDENT)
@@ -136,6 +153,14 @@ SAMPLES: dict[str, Sample] = {
     "registry_api.take_next_resident": lambda c, ctx: c.post(f"/api/v1/calldowns/{ctx['calldown2']}/next"),
     "registry_api.post_attempt": lambda c, ctx: _attempt(c, ctx),
     "registry_api.close_calldown": lambda c, ctx: c.post(f"/api/v1/calldowns/{ctx['calldown']}/close"),
+    "callbacks_api.post_callback": lambda c, ctx: c.post("/api/v1/callbacks", json=CALLBACK),
+    "callbacks_api.list_callbacks": lambda c, ctx: c.get("/api/v1/callbacks"),
+    "callbacks_api.take_next_callback": lambda c, ctx: c.post("/api/v1/callbacks/next"),
+    "callbacks_api.post_callback_attempt": lambda c, ctx: _callback_attempt(c, ctx),
+    "callbacks_api.cancel_callback": lambda c, ctx: _cancel_callback(c, ctx),
+    "callbacks_api.post_call_event": lambda c, ctx: c.post(
+        "/api/v1/telephony/events", json={"event": "ringing", "call_id": "pbx-9", "caller": "716-555-0142"}
+    ),
     "casework_api.search": lambda c, ctx: c.get("/api/v1/search?q=tree"),
     "casework_api.post_note": lambda c, ctx: c.post(
         f"/api/v1/incidents/{ctx['ticket']}/notes", json={"text": "called back: still no heat"}
@@ -474,7 +499,14 @@ async def _registry(supervisor: Client) -> dict[str, str]:
         built = await supervisor.post("/api/v1/calldowns", json=CALLDOWN)
         assert built.status_code == 201, await built.get_data(as_text=True)
         lists.append((await built.get_json())["calldown"]["id"])
-    return {"resident": ids[0], "calldown": lists[0], "calldown2": lists[1]}
+    callback = await supervisor.post("/api/v1/callbacks", json=CALLBACK)
+    assert callback.status_code == 201
+    return {
+        "resident": ids[0],
+        "calldown": lists[0],
+        "calldown2": lists[1],
+        "callback": (await callback.get_json())["id"],
+    }
 
 
 async def _shelter(supervisor: Client, ticket: str) -> dict[str, str]:

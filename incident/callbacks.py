@@ -1,0 +1,274 @@
+"""Callbacks: residents the center could not serve at once, in a queue agents work from the console.
+
+A request comes from the phone system (an IVR "press 1 for a callback", or a caller who hung up
+waiting), from a web report asking for a call, or from an agent's "call back at 3 pm". It waits in
+one queue ordered by priority, then by when it is due (the promised time, else when asked). An agent
+takes the next one (a guarded write: two agents never get the same), records the attempt; a request
+not reached after `callbacks.attempts` tries is closed as unreached. A promised time that passes with
+the request still waiting raises one alarm for supervisors. A resident sees their place in the queue.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Literal, cast
+
+import msgspec
+
+from incident import clock
+from incident.alarms import raise_alarm
+from incident.config import Priority, SurgeConfig
+from incident.events import Change
+from incident.kept import Kept, Plan
+from incident.phone import to_e164
+from incident.problems import Problem, invalid_field
+from incident.records import CallbackChanged, Ticket
+from incident.store import Store
+
+Reason = Literal["ivr", "abandoned", "web", "agent"]
+Outcome = Literal["reached", "no_answer", "left_message", "wrong_number"]
+Status = Literal["waiting", "held", "done", "unreached", "cancelled"]
+_RANK = {priority: rank for rank, priority in enumerate(Priority)}
+_EARLY = timedelta(minutes=10)  # a promised call may be made this much before its time
+_HOLD = timedelta(minutes=15)
+_ATTEMPTS = 3
+
+
+class CallbackIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    phone: Annotated[str, msgspec.Meta(min_length=3, max_length=40)]
+    reason: Reason
+    name: Annotated[str, msgspec.Meta(max_length=200)] | None = None
+    language: Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*$")] = "en"
+    priority: Priority = Priority.P3
+    promised_at: datetime | None = None  # "call back at 3 pm": the time promised to the resident
+    ticket: Ticket | None = None  # the incident it is about, if any
+    note: Annotated[str, msgspec.Meta(max_length=1000)] = ""
+    source_id: Annotated[str, msgspec.Meta(max_length=200)] | None = None  # the phone system's call id
+
+
+class CallbackAttempt(msgspec.Struct, kw_only=True):
+    at: datetime
+    agent: str | None
+    outcome: Outcome
+    note: str = ""
+
+
+class Callback(msgspec.Struct, kw_only=True):
+    id: str
+    reason: Reason
+    phone: str
+    e164: str
+    name: str | None
+    language: str
+    priority: Priority
+    requested_at: datetime
+    promised_at: datetime | None
+    ticket: str | None
+    note: str
+    status: Status = "waiting"
+    agent: str | None = None
+    held_until: datetime | None = None
+    attempts: list[CallbackAttempt] = []
+    version: int = 1
+
+
+class CallbackAttemptIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    outcome: Outcome
+    note: Annotated[str, msgspec.Meta(max_length=1000)] = ""
+    # After no answer: when to try again (default now, at the back of its priority).
+    again_at: datetime | None = None
+
+
+class CallbackQueue(msgspec.Struct, kw_only=True):
+    waiting: int
+    overdue: int  # promised times passed
+    items: list[Callback]
+
+
+def _kept(store: Store) -> Kept[Callback]:
+    def keeping(change: Change, before: Callback | None, after: Callback) -> None:
+        keys = store.keys
+        if after.status == "waiting":
+            change.zadd(keys.callback_queue, _score(after), after.id)
+        else:
+            change.zrem(keys.callback_queue, after.id)
+        if after.status in ("waiting", "held") and after.promised_at is not None:
+            change.zadd(keys.callback_promised, int(after.promised_at.timestamp()), after.id)
+        else:
+            change.zrem(keys.callback_promised, after.id)
+        if after.ticket and after.status in ("waiting", "held"):
+            change.hset(keys.callback_by_ticket, {after.ticket: after.id})
+        elif after.ticket:
+            change.command("HDEL", keys.callback_by_ticket, after.ticket)
+        if after.status == "held" and after.held_until is not None:
+            change.zadd(keys.callback_held, int(after.held_until.timestamp()), after.id)
+        else:
+            change.zrem(keys.callback_held, after.id)
+
+    return Kept(store, "callback", Callback, store.keys.callback, keeping=keeping)
+
+
+def _score(request: Callback) -> int:
+    """Priority first, then when it is due (seconds): one sorted set orders the whole queue."""
+    due = request.promised_at or request.requested_at
+    return _RANK[request.priority] * 10**10 + int(due.timestamp())
+
+
+def _now() -> datetime:
+    return datetime.fromtimestamp(clock.epoch(), UTC)
+
+
+async def request(store: Store, config: SurgeConfig, data: CallbackIn, actor: str | None) -> Callback:
+    """Put a callback in the queue; the same phone system call id twice makes one request."""
+    e164 = to_e164(data.phone, config.jurisdiction.phone_region)
+    if e164 is None:
+        raise invalid_field("phone", f"{data.phone!r} is not a phone number")
+    if data.promised_at is not None and data.promised_at.tzinfo is None:
+        raise invalid_field("promised_at", "give a time zone offset, e.g. 2026-12-24T15:00:00-05:00")
+    if data.source_id:
+        known = await store.redis.hget(store.keys.callback_sources, data.source_id)
+        if known is not None:
+            return await _kept(store).get_or_404(cast(bytes, known).decode())
+    number = await store.redis.incr(store.keys.seq("callback"))
+    now = _now()
+    made = Callback(
+        id=f"CB{number:06d}",
+        reason=data.reason,
+        phone=data.phone,
+        e164=e164,
+        name=data.name,
+        language=data.language,
+        priority=data.priority,
+        requested_at=now,
+        promised_at=data.promised_at,
+        ticket=data.ticket,
+        note=data.note,
+    )
+    change = Change()
+    if data.source_id:
+        change.guard(store.keys.callback_sources, data.source_id, "")
+        change.hset(store.keys.callback_sources, {data.source_id: made.id})
+    event = CallbackChanged(callback=made.id, at=now, actor=actor, step="requested", ticket=data.ticket)
+    histories = [data.ticket] if data.ticket else []
+    return await _kept(store).create(Plan(made, event, change, histories))
+
+
+async def take_next(store: Store, agent: str) -> Callback | None:
+    """Hold the first request that is due (or whose hold lapsed) for `agent`; None if none is."""
+    now = _now()
+    lapsed = cast(
+        list[bytes], await store.redis.zrangebyscore(store.keys.callback_held, "-inf", now.timestamp(), 0, 5)
+    )
+    queued = cast(list[bytes], await store.redis.zrange(store.keys.callback_queue, 0, 49))
+    for raw in [*lapsed, *queued]:
+        taken = await _hold(store, raw.decode(), agent, now)
+        if taken is not None:
+            return taken
+    return None
+
+
+async def _hold(store: Store, callback_id: str, agent: str, now: datetime) -> Callback | None:
+    until = now + _HOLD
+
+    async def decide(current: Callback) -> Plan[Callback] | None:
+        due = current.promised_at is None or current.promised_at - _EARLY <= now
+        waiting = current.status == "waiting" and due
+        lapsed = current.status == "held" and current.held_until is not None and current.held_until <= now
+        if not (waiting or lapsed):
+            return None
+        event = CallbackChanged(
+            callback=callback_id, at=now, actor=agent, step="taken", ticket=current.ticket
+        )
+        updated = msgspec.structs.replace(current, status="held", agent=agent, held_until=until)
+        return Plan(updated, event)
+
+    held = await _kept(store).change(callback_id, decide)
+    return held if held.status == "held" and held.agent == agent and held.held_until == until else None
+
+
+async def record_attempt(store: Store, callback_id: str, attempt: CallbackAttemptIn, agent: str) -> Callback:
+    now = _now()
+
+    async def decide(current: Callback) -> Plan[Callback] | None:
+        if current.status != "held" or current.agent != agent:
+            raise Problem(409, "Not yours", f"{callback_id} is not held by {agent}", kind="not-held")
+        tried = [
+            *current.attempts,
+            CallbackAttempt(at=now, agent=agent, outcome=attempt.outcome, note=attempt.note),
+        ]
+        unanswered = sum(a.outcome != "reached" for a in tried)
+        status: Status
+        if attempt.outcome == "reached":
+            status = "done"
+        elif attempt.outcome == "wrong_number" or unanswered >= _ATTEMPTS:
+            status = "unreached"
+        else:
+            status = "waiting"
+        again = attempt.again_at or now
+        updated = msgspec.structs.replace(
+            current,
+            status=status,
+            agent=None if status == "waiting" else current.agent,
+            held_until=None,
+            attempts=tried,
+            promised_at=again if status == "waiting" and attempt.again_at else current.promised_at,
+        )
+        event = CallbackChanged(callback=callback_id, at=now, actor=agent, step=status, ticket=current.ticket)
+        return Plan(updated, event, histories=[current.ticket] if current.ticket else [])
+
+    return await _kept(store).change(callback_id, decide)
+
+
+async def cancel(store: Store, callback_id: str, actor: str | None) -> Callback:
+    async def decide(current: Callback) -> Plan[Callback] | None:
+        if current.status in ("done", "unreached", "cancelled"):
+            return None
+        event = CallbackChanged(
+            callback=callback_id, at=_now(), actor=actor, step="cancelled", ticket=current.ticket
+        )
+        return Plan(msgspec.structs.replace(current, status="cancelled", held_until=None), event)
+
+    return await _kept(store).change(callback_id, decide)
+
+
+async def queue(store: Store, limit: int = 100) -> CallbackQueue:
+    now = _now().timestamp()
+    pipe = store.redis.pipeline(transaction=False)
+    pipe.zrange(store.keys.callback_queue, 0, limit - 1)
+    pipe.zcard(store.keys.callback_queue)
+    pipe.zcount(store.keys.callback_promised, "-inf", now)
+    ids, waiting, overdue = await pipe.execute()
+    items = await _kept(store).many([i.decode() for i in cast(list[bytes], ids)])
+    return CallbackQueue(waiting=waiting, overdue=overdue, items=items)
+
+
+async def place_of(store: Store, ticket: str) -> int | None:
+    """Where a ticket's waiting callback is in the queue (1: next), for the resident; None if none."""
+    callback_id = cast(bytes | None, await store.redis.hget(store.keys.callback_by_ticket, ticket))
+    if callback_id is None:
+        return None
+    rank = cast(int | None, await store.redis.zrank(store.keys.callback_queue, callback_id))
+    return None if rank is None else rank + 1
+
+
+async def check_promises(store: Store) -> None:
+    """Alarm supervisors once for each callback whose promised time passed while it still waits."""
+    now = _now().timestamp()
+    due = cast(
+        list[tuple[bytes, float]],
+        await store.redis.zrangebyscore(store.keys.callback_promised, "-inf", now, withscores=True),
+    )
+    for raw, promised in due:
+        callback_id = raw.decode()
+        request_ = await _kept(store).get(callback_id)
+        if request_ is None or request_.status not in ("waiting", "held"):
+            continue
+        await raise_alarm(
+            store,
+            request_.ticket,
+            "callback_missed",
+            f"callback {callback_id} was promised for {datetime.fromtimestamp(promised, UTC):%H:%M} UTC "
+            "and has not been made",
+            once=store.keys.callback_alerted(callback_id, int(promised)),
+            ttl=14 * 24 * 3600,
+        )
