@@ -48,6 +48,7 @@ class Reading(NamedTuple):
     counts: bool
     minor: bool
     why: str  # why it does not count, or what weakened it
+    category: str = ""  # the category of the trigger that decided ("" when none reached it)
 
 
 def read(concepts: list[Hit], triggers: list[Hit], rules: list[Trigger], words: Text) -> list[Reading]:
@@ -90,7 +91,7 @@ def read(concepts: list[Hit], triggers: list[Hit], rules: list[Trigger], words: 
         category = _PRECEDENCE[best[0]]
         said = " ".join(words.written[best[1].start : best[1].end])
         if category in _WHY:
-            readings.append(Reading(hit, counts=False, minor=False, why=_WHY[category].format(said)))
+            readings.append(Reading(hit, False, False, _WHY[category].format(said), category))
         else:
-            readings.append(Reading(hit, counts=True, minor=category == "minor", why=f"{category}: {said!r}"))
+            readings.append(Reading(hit, True, category == "minor", f"{category}: {said!r}", category))
     return readings

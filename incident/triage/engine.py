@@ -35,6 +35,7 @@ _DIGIT = re.compile(r"\d")
 _ORDER = list(Priority)
 _RANK = {priority: rank for rank, priority in enumerate(_ORDER)}
 _LANGS = {"en": 0, "es": 1}
+FRAME_SUFFIX = "_frame"  # a concept whose id ends so is a frame (see Engine.frames)
 
 
 class _Entry(NamedTuple):
@@ -72,6 +73,13 @@ class Engine:
             if concept.hides
         }
         self.danger = frozenset(index for index, concept in enumerate(self.concepts) if concept.danger)
+        # Frames ("report_frame": a count of the dead, condolences) set aside what they hide in the whole
+        # text, not only where their words overlap; a frame another frame found hides does not apply.
+        self.frames = {
+            index: frozenset(self.concept_index[code] for code in concept.hides)
+            for index, concept in enumerate(self.concepts)
+            if concept.id.endswith(FRAME_SUFFIX)
+        }
         self.lemmas = _Node()  # phrases by their lemmas
         self.surfaces = _Node()  # phrases by their words as written
         spelled: list[tuple[str, int]] = []
@@ -159,6 +167,8 @@ class Engine:
         words = analyse(text, self.speller, self.streets, self.places)
         concept_hits, trigger_hits = self._hits(words)
         readings = read(concept_hits, trigger_hits, self.triggers, words)
+        if self.frames and concept_hits:
+            readings = self._framed(readings, words)
         return self._decide(text.lower(), words, given, readings)
 
     def _hits(self, words: Text) -> tuple[list[Hit], list[Hit]]:
@@ -233,6 +243,34 @@ class Engine:
                 )
             ]
         return concepts, triggers
+
+    def _framed(self, readings: list[Reading], words: Text) -> list[Reading]:
+        """Readings with what a frame found in the text hides set aside, and why."""
+        frames = self.frames
+        # A frame is how the text as a whole is told: hearsay or a conditional ("habría una decena de
+        # muertos") does not undo it; only a negation ("no deaths reported") does.
+        found = {
+            reading.hit.concept: reading
+            for reading in readings
+            if reading.hit.concept in frames and reading.category != "negated"
+        }
+        if not found:
+            return readings
+        hidden: dict[int, str] = {}
+        for frame, reading in found.items():
+            if any(frame in frames[other] for other in found if other != frame):
+                continue
+            said = " ".join(words.written[reading.hit.start : reading.hit.end])
+            for concept in frames[frame]:
+                hidden.setdefault(concept, f"a report, not a call ({said!r})")
+        if not hidden:
+            return readings
+        return [
+            Reading(reading.hit, counts=False, minor=False, why=hidden[reading.hit.concept])
+            if reading.counts and reading.hit.concept in hidden
+            else reading
+            for reading in readings
+        ]
 
     def _decide(
         self, lowered: str, words: Text, given: dict[str, str], readings: list[Reading]

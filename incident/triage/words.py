@@ -125,9 +125,17 @@ _PATIENT = re.compile(r"\d{1,3}(?:yo[afm]?|y/?o[fm]|yrs?|[mf])|yo[afm]")
 # Medical Priority Dispatch determinant codes: protocol 1–37, level Ω/A–E (O for omega), number, suffix.
 _DETERMINANT = re.compile(r"(?:[1-9]|[12][0-9]|3[0-7])[oabcde](?:0?[1-9]|[1-2][0-9])[a-z]?")
 _CLITICS = frozenset(["se", "le", "les", "lo", "me", "te", "nos", "os"])
-_NOT_NAMES = frozenset(
-    ["and", "y", "no", "not", "cant", "can"]
-)  # words before "way" or "walk" that are no name
+# Words before a street suffix that are no name ("no way", "lying in street", "across road").
+_NOT_NAMES = frozenset(["and", "y", "no", "not", "cant", "can", "in", "into", "across", "onto", "middle"])
+# Numbers written as words are numbers too ("one" and "uno" are not: "no one", "uno de ellos").
+_NUMBER_WORDS = frozenset(
+    [
+        *("two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve"),
+        *("thirteen", "fourteen", "fifteen", "twenty", "thirty", "forty", "fifty", "sixty", "hundred"),
+        *("dos", "tres", "cuatro", "cinco", "seis", "siete", "ocho", "nueve", "diez", "once", "doce"),
+        *("trece", "catorce", "quince", "veinte", "treinta", "cuarenta", "cincuenta", "sesenta", "cien"),
+    ]
+)
 _MIN_CORRECTED = 5  # shorter words are too often something else to be corrected
 
 
@@ -138,6 +146,7 @@ def fold(text: str) -> str:
 
 
 WORD, SENTENCE_END, CLAUSE_END, JOINER = range(4)
+NUMBER = "0"  # the lemma of every number written in digits
 
 
 class Word(NamedTuple):
@@ -190,6 +199,8 @@ def word(token: str) -> Word:
         lemma = ("patient", "paciente")
     elif _DETERMINANT.fullmatch(lower):  # "26A01", "13A1": an emergency medical dispatch determinant
         lemma = ("medic", "medic")
+    elif lower.isdigit() or lower in _NUMBER_WORDS:  # a number: "0 dead" meets "60 dead" and "nine dead"
+        lemma = (NUMBER, NUMBER)
     else:
         lemma = (fold(simplemma.lemmatize(lower, lang="en")), fold(simplemma.lemmatize(lower, lang="es")))
     known = (simplemma.is_known(lower, lang="en"), simplemma.is_known(lower, lang="es"))

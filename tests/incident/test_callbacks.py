@@ -34,7 +34,7 @@ async def test_the_queue_is_worked_by_priority_then_due_time_and_never_twice(app
     taken = await asyncio.gather(*(a.post("/api/v1/callbacks/next") for a in agents))
     got = [(await r.get_json())["id"] for r in taken if r.status_code == 200]
     assert sorted(r.status_code for r in taken) == [200, 200, 200, 204]
-    assert sorted(got) == sorted([urgent["id"], first["id"], second["id"]])
+    assert sorted(got) == sorted(str(c["id"]) for c in (urgent, first, second))
     queue = await (await agent.get("/api/v1/callbacks")).get_json()
     assert queue["waiting"] == 1
 
