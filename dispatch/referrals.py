@@ -239,7 +239,9 @@ async def create(
                 else ("email", service.email_to or service.email or "")
             )
             body = _encode({"referral": _agency_payload(referral), "link": link})
-            referral.delivery = outbox.enqueue(change, store, target, body, address=address)
+            referral.delivery = outbox.enqueue(
+                change, store, target, body, address=address, exercise=incident.exercise
+            )
         _kept(store).put(change, None, referral)
         change.zadd(store.keys.referrals, int(now.timestamp()), referral_id)
         change.zadd(store.keys.unanswered_referrals, int(now.timestamp()), referral_id)

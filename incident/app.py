@@ -22,6 +22,7 @@ from dispatch.feed import check_silent
 from incident import (
     __version__,
     callbacks_api,
+    exercise_api,
     casework_api,
     console_pages,
     exports_api,
@@ -162,7 +163,9 @@ def create_app(settings: Settings | None = None, config: SurgeConfig | None = No
         incidents_api.blueprint,
         casework_api.blueprint,
         registry_api.blueprint,
+        registry_api.pages,
         callbacks_api.blueprint,
+        exercise_api.blueprint,
         crews_api.blueprint,
         shelter_api.blueprint,
         referral_api.blueprint,

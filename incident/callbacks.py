@@ -15,7 +15,7 @@ from typing import Annotated, Literal, cast
 
 import msgspec
 
-from incident import clock
+from incident import center, clock
 from incident.alarms import raise_alarm
 from incident.config import Priority, SurgeConfig
 from incident.events import Change
@@ -69,6 +69,7 @@ class Callback(msgspec.Struct, kw_only=True):
     agent: str | None = None
     held_until: datetime | None = None
     attempts: list[CallbackAttempt] = []
+    exercise: str | None = None  # asked for during a drill: purged with it
     version: int = 1
 
 
@@ -131,6 +132,8 @@ async def request(store: Store, config: SurgeConfig, data: CallbackIn, actor: st
             return await _kept(store).get_or_404(cast(bytes, known).decode())
     number = await store.redis.incr(store.keys.seq("callback"))
     now = _now()
+    state = await center.current(store)
+    drill = state.drill.id if state.drill else None
     made = Callback(
         id=f"CB{number:06d}",
         reason=data.reason,
@@ -143,8 +146,11 @@ async def request(store: Store, config: SurgeConfig, data: CallbackIn, actor: st
         promised_at=data.promised_at,
         ticket=data.ticket,
         note=data.note,
+        exercise=drill,
     )
     change = Change()
+    if drill:
+        change.command("SADD", store.keys.exercise_made(drill), f"callback:{made.id}")
     if data.source_id:
         change.guard(store.keys.callback_sources, data.source_id, "")
         change.hset(store.keys.callback_sources, {data.source_id: made.id})
@@ -249,6 +255,23 @@ async def place_of(store: Store, ticket: str) -> int | None:
         return None
     rank = cast(int | None, await store.redis.zrank(store.keys.callback_queue, callback_id))
     return None if rank is None else rank + 1
+
+
+async def get(store: Store, callback_id: str) -> Callback:
+    return await _kept(store).get_or_404(callback_id)
+
+
+async def forget(store: Store, callback_id: str) -> None:
+    """Delete a callback and its places in the queue (a drill's purge)."""
+    keys = store.keys
+    found = await _kept(store).get(callback_id)
+    pipe = store.redis.pipeline(transaction=True)
+    for key in (keys.callback_queue, keys.callback_promised, keys.callback_held):
+        pipe.zrem(key, callback_id)
+    if found is not None and found.ticket:
+        pipe.hdel(keys.callback_by_ticket, found.ticket)
+    pipe.delete(keys.callback(callback_id))
+    await pipe.execute()
 
 
 async def check_promises(store: Store) -> None:

@@ -67,6 +67,7 @@ class CallDown(msgspec.Struct, kw_only=True):
     attempts: int  # unanswered calls before a door knock (the mode's, when built)
     spacing_minutes: float  # between those calls
     closed_at: datetime | None = None
+    exercise: str | None = None  # built during a drill: purged with it
     version: int = 1
 
 
@@ -170,6 +171,7 @@ async def build(
     ordered = [i for _, i in sorted(scored)]
     state = await center.current(store)
     profile = getattr(config.modes, state.mode)
+    drill = state.drill.id if state.drill else None
     attempts = profile.calldown_attempts
     number = await store.redis.incr(store.keys.seq("calldown"))
     calldown = CallDown(
@@ -183,8 +185,11 @@ async def build(
         size=len(ordered),
         attempts=attempts,
         spacing_minutes=profile.calldown_minutes / max(attempts - 1, 1),
+        exercise=drill,
     )
     change = Change()
+    if drill:
+        change.command("SADD", store.keys.exercise_made(drill), f"calldown:{calldown.id}")
     todo = store.keys.calldown_todo(calldown.id)
     for start in range(0, len(ordered), _ZADD_CHUNK):
         pairs: list[str] = []
@@ -434,6 +439,30 @@ async def close(store: Store, calldown_id: str, actor: str | None) -> CallDown:
         return Plan(msgspec.structs.replace(current, closed_at=now), event)
 
     return await _kept_lists(store).change(calldown_id, decide)
+
+
+async def tally(store: Store, calldown_id: str) -> tuple[int, int]:
+    """A list's size and how many on it are done (a drill's score sheet)."""
+    listed = await _kept_lists(store).get(calldown_id)
+    counts = cast(dict[bytes, bytes], await store.redis.hgetall(store.keys.calldown_tally(calldown_id)))
+    return (listed.size if listed else 0), sum(int(v) for v in counts.values())
+
+
+async def forget(store: Store, calldown_id: str) -> None:
+    """Delete a list and everything of it (a drill's purge)."""
+    keys = store.keys
+    entries = [
+        k async for k in store.redis.scan_iter(match=keys.calldown_entry(calldown_id, "*"), count=1000)
+    ]
+    await store.redis.delete(
+        keys.calldown(calldown_id),
+        keys.calldown_todo(calldown_id),
+        keys.calldown_later(calldown_id),
+        keys.calldown_held(calldown_id),
+        keys.calldown_tally(calldown_id),
+        *entries,
+    )
+    await store.redis.zrem(keys.calldowns, calldown_id)
 
 
 def _now() -> datetime:

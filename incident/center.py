@@ -59,9 +59,19 @@ class Activation(msgspec.Struct, kw_only=True):
     stood_down_reason: str | None = None
 
 
+class Drill(msgspec.Struct, kw_only=True):
+    """An exercise the whole center is running (incident/exercise.py): what it makes is marked with it."""
+
+    id: str
+    name: str
+    started_by: str | None
+    started_at: datetime
+
+
 class CenterState(msgspec.Struct, kw_only=True):
     mode: Mode = Mode.NORMAL
     activation: Activation | None = None
+    drill: Drill | None = None  # beside the mode: a drill may run in any of them
     changed_by: str | None = None
     changed_at: datetime | None = None
     reason: str | None = None
@@ -178,6 +188,7 @@ async def switch(
     updated = CenterState(
         mode=request.mode,
         activation=activation,
+        drill=state.drill,
         changed_by=actor,
         changed_at=now,
         reason=request.reason,

@@ -354,6 +354,14 @@ class Registry(_Section, frozen=True, kw_only=True):
     door_knock_priority: Priority = Priority.P1
 
 
+class ExerciseConfig(_Section, frozen=True):
+    """Drills: where what a drill would send a partner goes instead (empty: nowhere)."""
+
+    # A receiver the city runs for drills, POSTed the 911 documents and agencies' webhooks of a drill
+    # (its host must be allowed by referrals.allow_private if it is on a private network).
+    test_endpoint: Annotated[str, msgspec.Meta(pattern=r"^(https?://.+)?$", max_length=500)] = ""
+
+
 class Modes(_Section, frozen=True):
     normal: ModeProfile
     standby: ModeProfile
@@ -420,6 +428,7 @@ class SurgeConfig(_Section, frozen=True, kw_only=True):
     handoff: HandoffConfig
     partners: PartnerFeed = PartnerFeed()
     registry: Registry = Registry()
+    exercise: ExerciseConfig = ExerciseConfig()
     modes: Modes
     dispatch: Dispatch
     warming: Warming

@@ -56,6 +56,7 @@ class _Cap:
     references: str | None = None
     incidents: str | None = None
     parameters: tuple[tuple[str, str], ...] = ()
+    status: str = "Actual"  # "Exercise" for an incident of a drill
 
 
 def cap(
@@ -92,6 +93,7 @@ def _handoff(config: SurgeConfig, incident: Incident) -> _Cap:
             f"{r.rule}: {', '.join(r.words) or r.answer or r.effect}" for r in incident.triage.reasons
         )
     return _Cap(
+        status="Exercise" if incident.exercise else "Actual",
         identifier=f"{tracking_id(config, incident.ticket)}:handoff:v{incident.version}",
         sent=incident.updated_at,
         msg_type="Alert",
@@ -140,6 +142,7 @@ def _for_partners(
         references = f"{sender},{earlier},{_cap_time(config, previous.sent)}"
     point = coarse(incident)
     return _Cap(
+        status="Exercise" if incident.exercise else "Actual",
         identifier=partner_alert_id(config, incident.ticket, message),
         sent=message.sent,
         msg_type=message.msg_type,
@@ -179,7 +182,7 @@ def _render(config: SurgeConfig, parts: _Cap, sender: str) -> str:
     add(alert, "identifier", parts.identifier)
     add(alert, "sender", sender)
     add(alert, "sent", _cap_time(config, parts.sent))
-    add(alert, "status", "Actual")
+    add(alert, "status", parts.status)
     add(alert, "msgType", parts.msg_type)
     add(alert, "scope", "Restricted")
     add(alert, "restriction", parts.restriction)

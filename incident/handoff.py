@@ -123,7 +123,7 @@ async def record_step(
                     "cap": cap(config, updated, sender=config.handoff.sender),
                 }
             )
-            delivery = enqueue(change, store, "psap", body)
+            delivery = enqueue(change, store, "psap", body, exercise=updated.exercise)
             updated = msgspec.structs.replace(updated, handoff=_delivered(updated, delivery=delivery))
             change.zadd(keys.handoff_deadlines, int(now.timestamp()) + config.handoff.ack_seconds, ticket)
         else:
@@ -200,7 +200,9 @@ async def update_911(
         return updated
     if calls is None:
         calls = await select_calls(store, updated.calls)
-    delivery = enqueue(change, store, "psap", _encode({"eido": eido(config, updated, calls)}))
+    delivery = enqueue(
+        change, store, "psap", _encode({"eido": eido(config, updated, calls)}), exercise=updated.exercise
+    )
     return msgspec.structs.replace(updated, handoff=_delivered(updated, update=delivery))
 
 

@@ -24,6 +24,7 @@ from incident.records import (
     CallAttached,
     CallbackChanged,
     CallDownChanged,
+    ExerciseChanged,
     HandoffStepped,
     IncidentLocated,
     IncidentOpened,
@@ -64,6 +65,8 @@ def describe(event: Event) -> str:  # one branch per kind of event
             return f"Call-down {calldown}: {_words(step)}"
         case CallbackChanged(callback=callback, step=step):
             return f"Callback {callback}: {_words(step)}"
+        case ExerciseChanged(exercise=exercise, step=step):
+            return f"Drill {exercise}: {_words(step)}"
         case PartnersChanged(shared=shared):
             return "Shared with partner agencies" if shared else "No longer shared with partner agencies"
         case HandoffStepped(step=step, detail=detail):

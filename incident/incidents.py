@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import cast
 
+import msgspec
+
 from geo.point import BBox
 from incident.config import Priority
 from incident.events import Change
@@ -305,7 +307,7 @@ def _index_caller(change: Change, store: Store, incident: Incident, call: Call) 
     follows = {f"email:{call.email.lower()}": call.language} if call.email else {}
     if call.channel is Channel.SMS and call.callback_e164:
         follows[f"sms:{call.callback_e164}"] = call.language
-    if follows:
+    if follows and not incident.exercise:  # a drill's callers are never written to
         change.hset(store.keys.followers(incident.ticket), follows)
 
 
@@ -316,6 +318,8 @@ def _reindex(change: Change, store: Store, before: Incident | None, after: Incid
         change.zadd(keys.all_incidents, seq, ticket)
         if after.activation:
             change.zadd(keys.by_activation(after.activation), seq, ticket)
+        if after.exercise:
+            change.zadd(keys.by_exercise(after.exercise), seq, ticket)
 
     def crew_index(incident: Incident | None) -> str | None:
         return keys.by_crew(incident.assigned_crew) if incident and incident.assigned_crew else None
@@ -351,6 +355,50 @@ def _reindex(change: Change, store: Store, before: Incident | None, after: Incid
     # the store was opened with those steps (incident/write_steps.py lists them).
     for step in store.steps:
         step(change, store, before, after)
+
+
+def forget(change: Change, store: Store, incident: Incident, calls: list[Call]) -> None:
+    """Plan an incident's removal, with its calls, history and every index it is in (a drill's purge).
+
+    It is first moved as if cancelled, so the steps that keep crews' work, the queues and partners'
+    chains in step let go of it; then what a cancelled incident is still in goes too.
+    """
+    keys, ticket = store.keys, incident.ticket
+    gone = msgspec.structs.replace(incident, status=Status.CANCELLED, needs_location=False)
+    _reindex(change, store, incident, gone)
+    for key in (
+        keys.all_incidents,
+        keys.by_status(gone.status),
+        keys.by_category(gone.category),
+        keys.by_priority(gone.priority),
+        keys.incident_geo,
+        keys.needs_location,
+        keys.due,
+        keys.handoff_deadlines,
+        keys.handoff_unstarted,
+        keys.partners_shared,
+        keys.partners_cancelled,
+    ):
+        change.zrem(key, ticket)
+    if incident.assigned_crew:
+        change.zrem(keys.by_crew(incident.assigned_crew), ticket)
+    if incident.activation:
+        change.zrem(keys.by_activation(incident.activation), ticket)
+    if incident.exercise:
+        change.zrem(keys.by_exercise(incident.exercise), ticket)
+    for call in calls:
+        if call.callback_e164:
+            change.zrem(keys.by_caller(call.callback_e164), ticket)
+        for word in search_words(call.narrative, call.address):
+            change.zrem(keys.by_word(word), ticket)
+        change.command("DEL", keys.call(call.id))
+    for key in (
+        keys.incident(ticket),
+        keys.history(ticket),
+        keys.followers(ticket),
+        keys.partner_alerts(ticket),
+    ):
+        change.command("DEL", key)
 
 
 def queue_field(incident: Incident) -> str | None:

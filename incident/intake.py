@@ -270,6 +270,7 @@ async def _take(
             override=override,
             handoff=_screened(triaged, actor, now),
             activation=state.activation.id if state.activation else None,
+            exercise=state.drill.id if state.drill else None,
             due_at=center.due(config, state.mode, category, priority, now),
             status=Status.OPEN,
             address=call_in.address,

@@ -101,6 +101,10 @@ live in one slot and a Lua script or MULTI may touch any of them together.
     sl:{j}:registry:geo               geo set: located registered residents
     sl:{j}:registry:brief             hash: resident id → [lon, lat, needs, council district] (call-downs)
     sl:{j}:registry:sources           hash: "<source>|<its id>" → resident id (a list imported again updates)
+    sl:{j}:idx:exercise:<id>          sorted set: tickets opened during a drill (until it is purged)
+    sl:{j}:exercise:<id>              string: a drill: its times, and its score sheet once stopped
+    sl:{j}:exercises                  sorted set: drill ids by start time
+    sl:{j}:exercise:<id>:made         set: "calldown:<id>" and "callback:<id>" a drill made (purged with it)
     sl:{j}:seq:callback               counter: callback request numbers
     sl:{j}:callback:<id>              hash: v, data (a resident to call back)
     sl:{j}:callbacks:queue            sorted set: waiting callbacks, by priority then when due
@@ -465,6 +469,19 @@ class Keys:
 
     def rate(self, limit_key: str) -> str:
         return self._p + "rate:" + limit_key
+
+    def by_exercise(self, exercise_id: str) -> str:
+        return f"{self._p}idx:exercise:{exercise_id}"
+
+    def exercise(self, exercise_id: str) -> str:
+        return f"{self._p}exercise:{exercise_id}"
+
+    @property
+    def exercises(self) -> str:
+        return self._p + "exercises"
+
+    def exercise_made(self, exercise_id: str) -> str:
+        return f"{self._p}exercise:{exercise_id}:made"
 
     def callback(self, callback_id: str) -> str:
         return f"{self._p}callback:{callback_id}"

@@ -37,14 +37,30 @@ log = logging.getLogger("stormline.outbox")
 GROUP = "deliveries"
 
 
-def enqueue(change: Change, store: Store, target: str, body: bytes, *, address: str = "") -> str:
+def enqueue(
+    change: Change, store: Store, target: str, body: bytes, *, address: str = "", exercise: str | None = None
+) -> str:
     """Add a delivery to `change`; returns its id (also the Idempotency-Key the partner sees).
 
-    `address` is where a webhook or email delivery goes (the 911 center's is in the config).
+    `address` is where a webhook or email delivery goes (the 911 center's is in the config). A delivery
+    about a drill's incident (`exercise`) never reaches a real partner: it goes to the config's
+    `exercise.test_endpoint` (911 and webhooks), or nowhere.
     """
     delivery_id = f"d-{int(time.time() * 1000)}-{secrets.token_hex(4)}"
+    drill = ["exercise", exercise] if exercise else []
     change.command(
-        "XADD", store.keys.outbox, "*", "id", delivery_id, "target", target, "address", address, "body", body
+        "XADD",
+        store.keys.outbox,
+        "*",
+        "id",
+        delivery_id,
+        "target",
+        target,
+        "address",
+        address,
+        *drill,
+        "body",
+        body,
     )
     return delivery_id
 
@@ -154,7 +170,16 @@ async def _deliver(
     target = fields.get(b"target", b"psap").decode()
     address = fields.get(b"address", b"").decode()
     try:
-        if target == "sms":
+        if b"exercise" in fields:
+            test = config.exercise.test_endpoint
+            json_body = target in ("psap", "webhook")
+            sent = (
+                await _post(senders.agencies, test, delivery_id, fields[b"body"])
+                if test and json_body
+                else None
+            )
+            error = sent
+        elif target == "sms":
             error = await _text(store, senders, address, delivery_id, fields[b"body"])
         elif target in _LETTERS:
             timeout = config.referrals.timeout_seconds

@@ -123,6 +123,7 @@ class Incident(msgspec.Struct, kw_only=True):
     override: Override | None = None  # a person's change to triage's category or priority, with why
     handoff: Handoff | None = None  # the transfer to 911, when life safety
     activation: str | None = None  # the storm incident (activation) it was opened during
+    exercise: str | None = None  # opened during a drill (incident/exercise.py): never sent out, purged after
     due_at: datetime | None = None  # from its category, priority and the center's mode
     call_ahead: bool = False  # crews may see the callback number, to call before arriving
     assigned_crew: str | None = None  # the crew working it; crews see only their own incidents
@@ -324,6 +325,16 @@ class CallbackChanged(msgspec.Struct, kw_only=True, tag="callback.changed"):
     ticket: str | None = None
 
 
+class ExerciseChanged(msgspec.Struct, kw_only=True, tag="exercise.changed"):
+    """A drill started or stopped, or one of its incidents purged."""
+
+    exercise: str
+    at: datetime
+    actor: str | None
+    step: str  # "started", "stopped", "purged"
+    ticket: str | None = None
+
+
 # The call center's own events; dispatch's are in dispatch/events.py, and incident/history.py joins
 # them into the one union an incident's history is read with.
 IncidentEvent = (
@@ -339,6 +350,7 @@ IncidentEvent = (
     | Requeued
     | CallDownChanged
     | CallbackChanged
+    | ExerciseChanged
 )
 
 

@@ -71,6 +71,8 @@ ACCESS: dict[str, Rule] = {
     "registry_api.take_next_resident": allow(A, CO, S),
     "registry_api.post_attempt": allow(A, CO, S),
     "registry_api.close_calldown": allow(CO, S),
+    "registry_pages.registry_page": allow(CO, S, page=True),
+    "registry_pages.calldowns_page": allow(A, CO, S, page=True),
     # callbacks: agents work the queue; the phone system (CTI) tells of calls and gets the screen pop
     "callbacks_api.post_callback": allow(A, S, Role.TELEPHONY),
     "callbacks_api.list_callbacks": allow(A, S),
@@ -78,6 +80,12 @@ ACCESS: dict[str, Rule] = {
     "callbacks_api.post_callback_attempt": allow(A, S),
     "callbacks_api.cancel_callback": allow(A, S),
     "callbacks_api.post_call_event": allow(Role.TELEPHONY),
+    # drills: the supervisor runs them
+    "exercise_api.start_exercise": allow(S),
+    "exercise_api.stop_exercise": allow(S),
+    "exercise_api.list_exercises": allow(S),
+    "exercise_api.get_exercise": allow(S),
+    "exercise_api.purge_exercise": allow(S),
     "casework_api.search": allow(A, CO, S),
     "casework_api.post_note": allow(A, CO, S),
     "casework_api.list_storms": allow(S),

@@ -1,0 +1,133 @@
+"""Drills: marked, nothing sent to a real partner, a scripted storm, a score sheet, then purged."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+from quart.testing.app import TestApp as App
+from quart.typing import TestClientProtocol as Client
+
+from incident.auth.roles import Role
+from incident.config import SurgeConfig
+from incident.settings import Settings
+from incident.store import Store
+from tests.incident.helpers import FakePsap, serving_with_psap, until
+from tests.support import as_role
+
+EMERGENCY = {"narrative": "man trapped under a tree on Bailey, not moving", "address": "Bailey & Kensington"}
+
+
+@pytest.fixture
+def psap() -> FakePsap:
+    return FakePsap()
+
+
+@pytest.fixture
+async def app(settings: Settings, config: SurgeConfig, psap: FakePsap) -> AsyncIterator[App]:
+    """The app with a 911 endpoint configured (answered by `psap`)."""
+    async with serving_with_psap(settings, config, psap) as test_app:
+        yield test_app
+
+
+async def _transfer(client: Client) -> str:
+    made = await client.post("/api/v1/calls", json=EMERGENCY)
+    ticket = str((await made.get_json())["ticket"])
+    started = await client.post(f"/api/v1/incidents/{ticket}/handoff", json={"step": "transfer_started"})
+    assert started.status_code == 200, await started.get_data(as_text=True)
+    return ticket
+
+
+async def _delivered(store: Store, ticket: str) -> bool:
+    incident: Any = await store.redis.hget(store.keys.incident(ticket), "data")
+    assert incident
+    deliveries = await store.redis.keys(store.keys.delivery("*"))
+    done = [await store.redis.hget(key, "delivered_at") for key in deliveries]
+    return bool(done) and all(done)
+
+
+async def test_a_drill_from_start_to_purge_sends_nothing_to_911(
+    app: App, client: Client, store: Store, psap: FakePsap
+) -> None:
+    """A drill's 911 transfer goes nowhere, its CAP says Exercise; after it, a real one reaches 911."""
+    started = await client.post("/api/v1/exercise", json={"name": "Blizzard drill"})
+    assert started.status_code == 201, await started.get_data(as_text=True)
+    drill = (await started.get_json())["id"]
+    assert (await client.post("/api/v1/exercise", json={"name": "again"})).status_code == 409
+    ticket = await _transfer(client)
+    incident = (await (await client.get(f"/api/v1/incidents/{ticket}")).get_json())["incident"]
+    assert incident["exercise"] == drill
+    shared = await client.post(f"/api/v1/incidents/{ticket}/partners", json={"shared": True})
+    assert shared.status_code == 200
+    agency = await as_role(app, Role.AGENCY)
+    cap = await (await agency.get(f"/api/v1/partners/cap/{ticket}.xml")).get_data(as_text=True)
+    assert "<status>Exercise</status>" in cap
+    await until(lambda: _delivered(store, ticket))  # taken off the outbox: sent nowhere
+    assert psap.requests == []
+    stopped = await (await client.post("/api/v1/exercise/stop")).get_json()
+    assert (stopped["score"]["incidents"], stopped["score"]["calls"], stopped["score"]["life_safety"]) == (
+        1,
+        1,
+        1,
+    )
+    real = await _transfer(client)
+    await until(lambda: _has(psap, 1))
+    assert "Exercise" not in str(psap.taken())
+    purged = await (await client.post(f"/api/v1/exercises/{drill}/purge")).get_json()
+    assert purged["purged"] == 1
+    assert (await client.get(f"/api/v1/incidents/{ticket}")).status_code == 404
+    assert (await client.get(f"/api/v1/incidents/{real}")).status_code == 200
+    assert not await store.redis.zscore(store.keys.all_incidents, ticket)
+    found = await (await client.get("/api/v1/search", query_string={"q": "trapped Bailey"})).get_json()
+    assert [i["ticket"] for i in found["items"]] == [real]
+    kept = await (await client.get(f"/api/v1/exercises/{drill}")).get_json()
+    assert kept["score"]["incidents"] == 1  # the score sheet outlives the purge
+
+
+async def _has(psap: FakePsap, count: int) -> bool:
+    return len(psap.taken()) >= count
+
+
+async def test_a_scripted_storm_plays_its_callers_and_call_downs_and_is_scored(
+    app: App, client: Client, store: Store
+) -> None:
+    """Three scripted callers and a call-down are played into the drill, scored at stop, then purged."""
+    coordinator = await as_role(app, Role.COORDINATOR)
+    resident = {
+        "name": "Drill Resident",
+        "address": "Elmwood Ave & Forest Ave",
+        "location": {"lat": 42.9247, "lon": -78.8768},
+        "needs": ["oxygen"],
+        "consent_date": "2026-10-01",
+        "consent_source": "test",
+    }
+    assert (await coordinator.post("/api/v1/registry", json=resident)).status_code == 201
+    script = {
+        "speed": 50,
+        "calls": [
+            {"at": 0, "narrative": "tree down across Delaware Ave", "address": "Delaware Ave & Forest Ave"},
+            {"at": 10, "narrative": "no heat since last night, three kids", "phone": "716-555-0400"},
+            {"at": 20, "narrative": "wires down on Hertel", "address": "Hertel Ave & Delaware Ave"},
+        ],
+        "calldowns": [{"at": 5, "name": "Drill outage", "districts": ["Delaware"], "needs": ["oxygen"]}],
+    }
+    started = await client.post("/api/v1/exercise", json={"name": "Scripted", "script": script})
+    drill = (await started.get_json())["id"]
+
+    async def played() -> bool:
+        return await store.redis.zcard(store.keys.by_exercise(drill)) == 3
+
+    await until(played)
+    agent = await as_role(app, Role.AGENT)
+    await agent.post("/api/v1/callbacks", json={"phone": "716-555-0401", "reason": "agent"})
+    stopped = await (await client.post("/api/v1/exercise/stop")).get_json()
+    score = stopped["score"]
+    assert (score["incidents"], score["calls"], score["calldowns"], score["callbacks"]) == (3, 3, 1, 1)
+    assert score["calldown_residents"] == 1
+    assert score["answer_seconds_median"] is not None
+    await client.post(f"/api/v1/exercises/{drill}/purge")
+    assert await store.redis.zcard(store.keys.by_exercise(drill)) == 0
+    assert (await (await client.get("/api/v1/calldowns")).get_json())["items"] == []
+    assert (await (await agent.get("/api/v1/callbacks")).get_json())["waiting"] == 0
+    assert (await (await client.get("/api/v1/incidents")).get_json())["items"] == []
