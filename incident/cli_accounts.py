@@ -27,7 +27,10 @@ from incident.auth import accounts
 from incident.auth.roles import PEOPLE, Role
 from incident.config import ConfigError, SurgeConfig, load_config
 from incident.embedded import EmbeddedRedis, EmbeddedRedisError, FolderInUse, answers
+from incident.geocoding import open_service
 from incident.outbound import Policy
+from incident.problems import Problem
+from incident.registry import Registry
 from incident.settings import Settings
 from incident.store import Store, connect, disconnect
 from incident.write_steps import open_store
@@ -55,6 +58,12 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     role.add_argument("role", choices=sorted(PEOPLE))
     role.add_argument("--crew")
     users.add_parser("list", help="list accounts")
+    registry = commands.add_parser(
+        "registry", help="the registry of residents who need help in an emergency"
+    ).add_subparsers(dest="action", required=True)
+    load = registry.add_parser("import", help="import a CSV list (named columns; see the README)")
+    load.add_argument("path", help="the CSV file (UTF-8)")
+    load.add_argument("--source", required=True, help="the list's name: importing it again updates its rows")
 
     tokens = commands.add_parser("tokens", help="API tokens for machines").add_subparsers(
         dest="action", required=True
@@ -93,6 +102,8 @@ async def _run(args: argparse.Namespace, settings: Settings, config: SurgeConfig
     async with _store(settings, config) as store:
         if args.command == "geo":
             return await cli_geo.run(args, store, config)
+        if args.command == "registry":
+            return await _import_registry(store, config, settings, Path(args.path), args.source, actor)
         if args.command == "agencies":
             services = agencies.read_package(Path(args.path))
             policy = Policy.allowing(config.referrals.allow_private)
@@ -154,6 +165,33 @@ async def _run(args: argparse.Namespace, settings: Settings, config: SurgeConfig
                 crew = f" crew={user.crew_id}" if user.crew_id else ""
                 print(f"{user.name}\t{user.role}{crew}{state}")
     return 0
+
+
+async def _import_registry(
+    store: Store, config: SurgeConfig, settings: Settings, path: Path, source: str, actor: str
+) -> int:
+    config_dir = await asyncio.to_thread(lambda: Path(settings.config).resolve().parent)
+    text = await asyncio.to_thread(path.read_text, encoding="utf-8-sig")
+    geo = await open_service(store, config, config_dir)
+    registry = Registry(store, config, geo)
+    with tqdm(desc="residents", unit="row") as bar:
+
+        def tick(done: int, total: int) -> None:
+            bar.total = total
+            bar.update(done - bar.n)
+
+        try:
+            result = await registry.import_csv(text, source, actor, tick)
+        except Problem as problem:
+            print(f"stormline: {path}: {problem.detail}", file=sys.stderr)
+            return 1
+    print(
+        f"{result.registered} registered, {result.updated} updated, {result.unplaced} without a place "
+        f"(a coordinator sets it), {len(result.refused)} refused"
+    )
+    for refused in result.refused:
+        print(f"{path}:{refused.line}: {refused.column or 'row'}: {refused.problem}", file=sys.stderr)
+    return 1 if result.refused else 0
 
 
 def _password(from_stdin: bool) -> str:

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+from pathlib import Path
+
 from quart.testing.app import TestApp as App
 from quart.typing import TestClientProtocol as Client
 
 from incident.auth.audit import RegistryRead, ResidentChanged, select_audit
 from incident.auth.roles import Role
 from incident.store import Store
+from tests.server import STORMLINE
 from tests.support import as_role
 
 ELMWOOD = {"lat": 42.9247, "lon": -78.8768}
@@ -164,3 +169,18 @@ async def test_a_bad_entry_names_its_field(client: Client) -> None:
     bad_phone = await client.post("/api/v1/registry", json={**RESIDENT, "phone": "call me"})
     assert bad_phone.status_code == 422
     assert (await bad_phone.get_json())["errors"][0]["field"] == "phone"
+
+
+def test_the_command_imports_a_list_and_names_each_refused_row(tmp_path: Path) -> None:
+    """`stormline registry import` keeps the good rows, prints each bad one by line, and exits 1."""
+    listing = tmp_path / "medical-needs.csv"
+    listing.write_text(CSV, encoding="utf-8")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("STORMLINE_")}
+    env["STORMLINE_DATA_DIR"] = str(tmp_path / "data")
+    args = [STORMLINE, "registry", "import", str(listing), "--source", "national-grid"]
+    first = subprocess.run(args, env=env, capture_output=True, text=True, timeout=180, check=False)
+    assert first.returncode == 1, first.stderr
+    assert "2 registered, 0 updated" in first.stdout
+    assert f"{listing}:4: needs: unknown need 'ventilator'" in first.stderr
+    again = subprocess.run(args, env=env, capture_output=True, text=True, timeout=180, check=False)
+    assert "0 registered, 2 updated" in again.stdout
