@@ -73,7 +73,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _check_config(settings)
         if args.command == "triage":
             return _evaluate(settings_from_env(), args.files)
-        if args.command in ("users", "tokens", "geo", "dispatch", "agencies", "registry"):
+        if args.command in ("users", "tokens", "geo", "dispatch", "agencies", "registry", "drill"):
             return cli_accounts.run(args, settings_from_env())
         settings = settings_from_env(bind=args.bind, workers=args.workers, config=args.config)
         return _serve(settings)

@@ -15,6 +15,8 @@ import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import msgspec
+import yaml
 from tqdm import tqdm
 
 from dispatch import agencies
@@ -22,7 +24,7 @@ from dispatch.agencies import ImportError_ as AgencyImportError
 from dispatch.reindex import rebuild
 from geo.build import GeoBuildError
 from geo.importers import ImportError_
-from incident import cli_geo
+from incident import center, cli_geo, exercise
 from incident.auth import accounts
 from incident.auth.roles import PEOPLE, Role
 from incident.config import ConfigError, SurgeConfig, load_config
@@ -33,6 +35,7 @@ from incident.problems import Problem
 from incident.registry import Registry
 from incident.settings import Settings
 from incident.store import Store, connect, disconnect
+from incident.triage import Engine
 from incident.write_steps import open_store
 
 
@@ -58,6 +61,14 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     role.add_argument("role", choices=sorted(PEOPLE))
     role.add_argument("--crew")
     users.add_parser("list", help="list accounts")
+    drill = commands.add_parser("drill", help="drills: play a scripted storm").add_subparsers(
+        dest="action", required=True
+    )
+    play = drill.add_parser(
+        "run", help="play a scripted storm (YAML) into the drill, starting one if none runs"
+    )
+    play.add_argument("path", help="the script: calls and calldowns at offsets, and speed (see the README)")
+    play.add_argument("--name", help="the drill's name, when one is started")
     registry = commands.add_parser(
         "registry", help="the registry of residents who need help in an emergency"
     ).add_subparsers(dest="action", required=True)
@@ -102,6 +113,8 @@ async def _run(args: argparse.Namespace, settings: Settings, config: SurgeConfig
     async with _store(settings, config) as store:
         if args.command == "geo":
             return await cli_geo.run(args, store, config)
+        if args.command == "drill":
+            return await _run_drill(store, config, settings, Path(args.path), args.name, actor)
         if args.command == "registry":
             return await _import_registry(store, config, settings, Path(args.path), args.source, actor)
         if args.command == "agencies":
@@ -164,6 +177,38 @@ async def _run(args: argparse.Namespace, settings: Settings, config: SurgeConfig
                 state = " (disabled)" if user.disabled else ""
                 crew = f" crew={user.crew_id}" if user.crew_id else ""
                 print(f"{user.name}\t{user.role}{crew}{state}")
+    return 0
+
+
+async def _run_drill(
+    store: Store, config: SurgeConfig, settings: Settings, path: Path, name: str | None, actor: str
+) -> int:
+    text = await asyncio.to_thread(path.read_text, encoding="utf-8")
+    try:
+        script = msgspec.convert(yaml.safe_load(text) or {}, exercise.Script)
+    except (yaml.YAMLError, msgspec.ValidationError) as error:
+        print(f"stormline: {path}: {error}", file=sys.stderr)
+        return 2
+    state = await center.current(store)
+    if state.drill is not None:
+        drill = await exercise.get(store, state.drill.id)
+    elif name:
+        drill = await exercise.start(store, name, actor)
+    else:
+        print("stormline: no drill is running: give --name to start one", file=sys.stderr)
+        return 1
+    config_dir = await asyncio.to_thread(lambda: Path(settings.config).resolve().parent)
+    geo = await open_service(store, config, config_dir)
+    with tqdm(desc=f"drill {drill.id}", unit="step") as bar:
+
+        def tick(done: int, total: int) -> None:
+            bar.total = total
+            bar.update(done - bar.n)
+
+        played = await exercise.play(
+            store, config, script, drill, geo=geo, triage=Engine(config), progress=tick
+        )
+    print(f"{played} steps played into drill {drill.id}; stop it with POST /api/v1/exercise/stop")
     return 0
 
 

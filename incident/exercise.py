@@ -16,18 +16,23 @@ import secrets
 import statistics
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
-from typing import Annotated, Any, cast
+from typing import Annotated, cast
 
 import msgspec
 
 from incident import callbacks, calldown, center
 from incident.center import Drill
+from incident.config import SurgeConfig
 from incident.events import Change, Conflict, commit
+from incident.geocoding import GeoService
 from incident.incidents import forget, select_calls, select_many
+from incident.intake import CallIn, take_call
 from incident.problems import Problem
-from incident.records import ExerciseChanged
+from incident.records import Channel, ExerciseChanged
+from incident.registry import Registry
 from incident.status import DONE
 from incident.store import Store
+from incident.triage import Engine
 
 log = logging.getLogger("stormline.exercise")
 _pack = msgspec.msgpack.Encoder().encode
@@ -42,12 +47,10 @@ class ScriptedCall(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     language: Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*$")] = "en"
 
 
-class ScriptedCallDown(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
-    at: Annotated[float, msgspec.Meta(ge=0, le=7 * 24 * 3600)]
-    name: Annotated[str, msgspec.Meta(min_length=1, max_length=120)]
-    districts: list[Annotated[str, msgspec.Meta(max_length=40)]] = []
-    area: dict[str, Any] | None = None
-    needs: list[str] = []
+class ScriptedCallDown(calldown.CallDownIn, kw_only=True, forbid_unknown_fields=True):
+    """A call-down the script builds at its offset (the fields of POST /api/v1/calldowns, and `at`)."""
+
+    at: Annotated[float, msgspec.Meta(ge=0, le=7 * 24 * 3600)] = 0.0
 
 
 class Script(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
@@ -249,12 +252,50 @@ async def purge(store: Store, exercise_id: str, actor: str | None) -> Exercise:
     return record
 
 
+async def play(
+    store: Store,
+    config: SurgeConfig,
+    script: Script,
+    drill: Exercise,
+    *,
+    geo: GeoService | None,
+    triage: Engine | None,
+    progress: Callable[[int, int], None] | None = None,
+) -> int:
+    """Play a scripted storm into a running drill: callers through intake, call-downs built."""
+    registry = Registry(store, config, geo)
+
+    async def take(call: ScriptedCall, key: str) -> object:
+        taken = CallIn(
+            narrative=call.narrative,
+            channel=Channel.PHONE,
+            agent="drill",
+            address=call.address,
+            callback_number=call.phone,
+            language=call.language,
+            received_at=received_at(drill.started_at, call, script.speed),
+        )
+        return await take_call(
+            store, config, taken, idempotency_key=key, actor="drill", geo=geo, triage=triage
+        )
+
+    async def build(step: ScriptedCallDown) -> object:
+        return await calldown.build(store, config, registry, step, "drill")
+
+    async def running() -> bool:
+        state = await center.current(store)
+        return state.drill is not None and state.drill.id == drill.id
+
+    return await run_script(script, drill.id, take, build, running, progress)
+
+
 async def run_script(
     script: Script,
     exercise_id: str,
     take: Callable[[ScriptedCall, str], Awaitable[object]],
     build: Callable[[ScriptedCallDown], Awaitable[object]],
     still_running: Callable[[], Awaitable[bool]],
+    progress: Callable[[int, int], None] | None = None,
 ) -> int:
     """Play a scripted storm: each call and call-down at its offset; stops when the drill does."""
     steps: list[tuple[float, ScriptedCall | ScriptedCallDown]] = sorted(
@@ -276,6 +317,8 @@ async def run_script(
             played += 1
         except Exception:  # one bad line must not stop the storm
             log.exception("drill %s: step %d failed", exercise_id, index)
+        if progress is not None:
+            progress(index + 1, len(steps))
     return played
 
 

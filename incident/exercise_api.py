@@ -8,11 +8,8 @@ import msgspec
 from quart import Blueprint, Response, current_app
 from quart_schema import document_response, validate_request
 
-from incident import calldown, center, exercise
+from incident import exercise
 from incident.auth import access
-from incident.intake import CallIn, take_call
-from incident.records import Channel
-from incident.registry import Registry
 from incident.web import geo, json_response, store, surge_config, triage_engine
 
 blueprint = Blueprint("exercise_api", __name__, url_prefix="/api/v1")
@@ -36,33 +33,10 @@ async def start_exercise(data: exercise.StartIn) -> Response:
 def _play(script: exercise.Script, drill: exercise.Exercise) -> None:
     """Run the script in this worker, in the background (kept alive until it ends or the drill stops)."""
     app = current_app._get_current_object()  # type: ignore[attr-defined]
-    store_, config, geo_, engine = store(app), surge_config(app), geo(app), triage_engine(app)
-    registry = Registry(store_, config, geo_)
-
-    async def take(call: exercise.ScriptedCall, key: str) -> object:
-        taken = CallIn(
-            narrative=call.narrative,
-            channel=Channel.PHONE,
-            agent="drill",
-            address=call.address,
-            callback_number=call.phone,
-            language=call.language,
-            received_at=exercise.received_at(drill.started_at, call, script.speed),
-        )
-        return await take_call(
-            store_, config, taken, idempotency_key=key, actor="drill", geo=geo_, triage=engine
-        )
-
-    async def build(step: exercise.ScriptedCallDown) -> object:
-        asked = calldown.CallDownIn(name=step.name, area=step.area, districts=step.districts)
-        asked = msgspec.convert({**msgspec.to_builtins(asked), "needs": step.needs}, calldown.CallDownIn)
-        return await calldown.build(store_, config, registry, asked, "drill")
-
-    async def running() -> bool:
-        state = await center.current(store_)
-        return state.drill is not None and state.drill.id == drill.id
-
-    task = asyncio.create_task(exercise.run_script(script, drill.id, take, build, running))
+    playing = exercise.play(
+        store(app), surge_config(app), script, drill, geo=geo(app), triage=triage_engine(app)
+    )
+    task = asyncio.create_task(playing)
     tasks: set[asyncio.Task[int]] = app.extensions.setdefault("stormline.drills", set())
     tasks.add(task)
     task.add_done_callback(tasks.discard)

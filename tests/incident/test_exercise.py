@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,6 +17,7 @@ from incident.config import SurgeConfig
 from incident.settings import Settings
 from incident.store import Store
 from tests.incident.helpers import FakePsap, serving_with_psap, until
+from tests.server import STORMLINE
 from tests.support import as_role
 
 EMERGENCY = {"narrative": "man trapped under a tree on Bailey, not moving", "address": "Bailey & Kensington"}
@@ -131,3 +135,36 @@ async def test_a_scripted_storm_plays_its_callers_and_call_downs_and_is_scored(
     assert (await (await client.get("/api/v1/calldowns")).get_json())["items"] == []
     assert (await (await agent.get("/api/v1/callbacks")).get_json())["waiting"] == 0
     assert (await (await client.get("/api/v1/incidents")).get_json())["items"] == []
+
+
+def test_the_command_plays_a_script_from_a_file_into_the_drill(tmp_path: Path) -> None:
+    """`stormline drill run FILE` starts a drill, plays each step with progress; a bad file is named."""
+    script = tmp_path / "blizzard.yaml"
+    script.write_text(
+        "speed: 100\n"
+        "calls:\n"
+        "  - {at: 0, narrative: tree down on Delaware, address: Delaware Ave & Forest Ave}\n"
+        "  - {at: 5, narrative: no heat and a baby here, phone: 716-555-0500}\n",
+        encoding="utf-8",
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("STORMLINE_")}
+    env["STORMLINE_DATA_DIR"] = str(tmp_path / "data")
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        command = [STORMLINE, "drill", "run", *args]
+        return subprocess.run(command, env=env, capture_output=True, text=True, timeout=180, check=False)
+
+    refused = run(str(script))
+    assert refused.returncode == 1
+    assert "give --name" in refused.stderr
+    first = run(str(script), "--name", "Blizzard drill")
+    assert first.returncode == 0, first.stderr
+    drill = first.stdout.split("into drill ")[1].split(";")[0]
+    assert first.stdout.startswith("2 steps played")
+    again = run(str(script))  # the drill still runs: the script plays into it again
+    assert f"into drill {drill};" in again.stdout
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("calls: [{at: -1, narrative: x}]\n", encoding="utf-8")
+    bad = run(str(broken))
+    assert bad.returncode == 2
+    assert str(broken) in bad.stderr
