@@ -22,6 +22,7 @@ from incident.intake import CallIn
 from incident.languages import current as current_language
 from incident.languages import gettext, ngettext
 from incident.maps import CENTER, StormlineMap, map_parts
+from incident.phone import to_e164
 from incident.problems import Problem, invalid_field
 from incident.public_api import LOOKUPS_PER_ADDRESS, normal_ticket, open_stations, ticket_status
 from incident.records import Channel
@@ -222,13 +223,33 @@ async def post_report() -> tuple[str, int]:
         receipt = (await log_call(call, None)).receipt
     except Problem as problem:
         return await _render_form(offered, fields, _said(problem)), problem.status
+    place = await _call_me_back(config, fields, receipt.ticket) if fields["call_me"] else None
     page = await render_template(
-        "resident_reported.html", public_page=True, receipt=receipt, life_safety=receipt.transfer_to_911
+        "resident_reported.html",
+        public_page=True,
+        receipt=receipt,
+        life_safety=receipt.transfer_to_911,
+        callback_place=place,
     )
     return page, 201
 
 
-_REPORT_FIELDS = ("category", "address", "lat", "lon", "description", "phone", "email", "photo_id")
+_REPORT_FIELDS = ("category", "address", "lat", "lon", "description", "phone", "email", "photo_id", "call_me")
+
+
+async def _call_me_back(config: SurgeConfig, fields: dict[str, str], ticket: str) -> int | None:
+    """A resident who asked to be called: in the callback queue (once per ticket); their place in it."""
+    if not fields["phone"] or to_e164(fields["phone"], config.jurisdiction.phone_region) is None:
+        return None  # the report stands; without a number there is no one to call
+    asked = callbacks.CallbackIn(
+        phone=fields["phone"],
+        reason="web",
+        language=str(current_language()),
+        ticket=ticket,
+        source_id=f"web:{ticket}:{fields['phone']}",
+    )
+    await callbacks.request(store(), config, asked, None)
+    return await callbacks.place_of(store(), ticket)
 
 
 async def _keep_photo(fields: dict[str, str]) -> Point | None:

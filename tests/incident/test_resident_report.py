@@ -225,3 +225,20 @@ async def test_a_photo_id_typed_into_the_form_goes_with_no_report(app: App) -> N
     detail = await _incident(app, ticket)
     assert detail["calls"][0]["media_url"] is None
     assert detail["incident"]["photo"] is None
+
+
+async def test_a_resident_who_asks_to_be_called_joins_the_callback_queue_once(app: App) -> None:
+    """Ticked "call me back": a web callback for the ticket, the place in the queue shown; sent twice, one."""
+    status, page = await _post(app.test_client(), {**REPORT, "call_me": "yes"})
+    assert status == 201
+    ticket = page.split('<strong id="ticket">')[1].split("<")[0]
+    assert "you are number 1 in the queue" in page
+    agent = await as_role(app, Role.AGENT)
+    queue = await (await agent.get("/api/v1/callbacks")).get_json()
+    assert [(c["reason"], c["ticket"], c["e164"]) for c in queue["items"]] == [
+        ("web", ticket, "+17165550142")
+    ]
+    status, _ = await _post(app.test_client(), {**REPORT, "call_me": "yes", "phone": "call me"})
+    assert status == 201  # a number that is none files the report and asks no callback
+    queue = await (await agent.get("/api/v1/callbacks")).get_json()
+    assert queue["waiting"] == 1
