@@ -22,9 +22,9 @@ from dispatch.feed import check_silent
 from incident import (
     __version__,
     callbacks_api,
-    exercise_api,
     casework_api,
     console_pages,
+    exercise_api,
     exports_api,
     geo_api,
     health,

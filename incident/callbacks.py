@@ -69,6 +69,7 @@ class Callback(msgspec.Struct, kw_only=True):
     agent: str | None = None
     held_until: datetime | None = None
     attempts: list[CallbackAttempt] = []
+    call_again_at: datetime | None = None  # after an attempt that did not reach them
     exercise: str | None = None  # asked for during a drill: purged with it
     version: int = 1
 
@@ -93,7 +94,8 @@ def _kept(store: Store) -> Kept[Callback]:
             change.zadd(keys.callback_queue, _score(after), after.id)
         else:
             change.zrem(keys.callback_queue, after.id)
-        if after.status in ("waiting", "held") and after.promised_at is not None:
+        # A promise is kept by the first call made at its time; a missed one alarms until then.
+        if after.status in ("waiting", "held") and after.promised_at is not None and not after.attempts:
             change.zadd(keys.callback_promised, int(after.promised_at.timestamp()), after.id)
         else:
             change.zrem(keys.callback_promised, after.id)
@@ -110,9 +112,9 @@ def _kept(store: Store) -> Kept[Callback]:
 
 
 def _score(request: Callback) -> int:
-    """Priority first, then when it is due (seconds): one sorted set orders the whole queue."""
-    due = request.promised_at or request.requested_at
-    return _RANK[request.priority] * 10**10 + int(due.timestamp())
+    """Priority first, then when it is due (milliseconds): one sorted set orders the whole queue."""
+    due = request.call_again_at or request.promised_at or request.requested_at
+    return _RANK[request.priority] * 10**13 + int(due.timestamp() * 1000)
 
 
 def _now() -> datetime:
@@ -177,7 +179,8 @@ async def _hold(store: Store, callback_id: str, agent: str, now: datetime) -> Ca
     until = now + _HOLD
 
     async def decide(current: Callback) -> Plan[Callback] | None:
-        due = current.promised_at is None or current.promised_at - _EARLY <= now
+        when = current.call_again_at or current.promised_at
+        due = when is None or when - _EARLY <= now
         waiting = current.status == "waiting" and due
         lapsed = current.status == "held" and current.held_until is not None and current.held_until <= now
         if not (waiting or lapsed):
@@ -210,14 +213,14 @@ async def record_attempt(store: Store, callback_id: str, attempt: CallbackAttemp
             status = "unreached"
         else:
             status = "waiting"
-        again = attempt.again_at or now
         updated = msgspec.structs.replace(
             current,
             status=status,
             agent=None if status == "waiting" else current.agent,
             held_until=None,
             attempts=tried,
-            promised_at=again if status == "waiting" and attempt.again_at else current.promised_at,
+            # Not reached: at the back of its priority, or when the agent said to try again.
+            call_again_at=(attempt.again_at or now) if status == "waiting" else None,
         )
         event = CallbackChanged(callback=callback_id, at=now, actor=agent, step=status, ticket=current.ticket)
         return Plan(updated, event, histories=[current.ticket] if current.ticket else [])

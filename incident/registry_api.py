@@ -1,4 +1,4 @@
-"""The JSON API for the registry of residents who need help, and for call-downs.
+"""The JSON API for the registry of residents who need help, and for call-downs; and their pages.
 
 Coordinators and supervisors keep the registry; an agent sees a resident only as a call needs it
 (the match at intake, and the resident a call-down hands them). Every read is audited.
@@ -10,11 +10,12 @@ from datetime import datetime
 from typing import Annotated, cast
 
 import msgspec
-from quart import Blueprint, Response, request
-from quart_schema import document_response, validate_querystring, validate_request
+from quart import Blueprint, Response, render_template, request
+from quart_schema import document_response, hide, validate_querystring, validate_request
 
 from incident import calldown
-from incident.auth import access
+from incident.auth import access, navigation
+from incident.config import Need
 from incident.phone import to_e164
 from incident.problems import invalid_field
 from incident.registry import (
@@ -29,6 +30,7 @@ from incident.registry import (
 from incident.web import geo, json_response, store, surge_config, triage_engine
 
 blueprint = Blueprint("registry_api", __name__, url_prefix="/api/v1")
+pages = Blueprint("registry_pages", __name__)
 
 
 def _registry() -> Registry:
@@ -195,3 +197,28 @@ async def post_attempt(calldown_id: str, resident_id: str, data: calldown.CallDo
 @document_response(calldown.CallDown)
 async def close_calldown(calldown_id: str) -> Response:
     return json_response(await calldown.close(store(), calldown_id, access.current().name))
+
+
+# --- the pages: each script reads and writes through the routes above (every read of a resident audited)
+
+
+def _districts() -> list[str]:
+    layer = geo().zones.layer("council_district")
+    return sorted({str(name) for name in layer.names}) if layer is not None else []
+
+
+@pages.get("/registry")
+@hide
+async def registry_page() -> str:
+    """The registry for coordinators and supervisors: the list (paged, or due to re-verify), forms."""
+    return await render_template("registry.html", needs=list(Need))
+
+
+@pages.get("/calldowns")
+@hide
+async def calldowns_page() -> str:
+    """Call-downs: built by district or outage area, their progress live, an agent's next resident to call."""
+    may_build = navigation.may_open(access.current().role, "registry_api.post_calldown")
+    return await render_template(
+        "calldowns.html", needs=list(Need), districts=_districts(), may_build=may_build
+    )

@@ -20,6 +20,8 @@ LINKS = (
     Link("/supervisor", "Supervisor", "console_pages.supervisor"),
     Link("/coordinator", "Coordinator", "console_pages.coordinator"),
     Link("/locate", "Needs location", "console_pages.locate_page"),
+    Link("/calldowns", "Call-downs", "registry_pages.calldowns_page"),
+    Link("/registry", "Registry", "registry_pages.registry_page"),
     Link("/map", "Map", "map_pages.map_page"),
     Link("/storms", "Past storms", "console_pages.storms_page"),
     Link("/admin/people", "People and crews", "admin_pages.people_page"),

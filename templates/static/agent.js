@@ -148,6 +148,7 @@
     else $("confirm-place").hidden = false;
     // A street alone is a line, not a place: drawn whole, so the agent asks where on it.
     showStretch(best);
+    match();
     $("located").textContent = `${best.label}${found.sure ? "" :
       " (not sure: check with the caller, then confirm, drag the pin or click the place; else it is logged to be placed)"}` +
       (best.warning ? ` ${best.warning}` : "");
@@ -209,6 +210,36 @@
     }
   }, 200);
 
+  // The registry: the caller (by number) or someone at the address is registered; their needs said at once.
+  let matchAsked = 0;
+  const registeredWords = (r) => {
+    const needs = r.needs.map((n) => n.replaceAll("_", " ")).join(", ") || "none recorded";
+    return `${r.name} — needs: ${needs}` + (r.dialysis_schedule ? ` · dialysis ${r.dialysis_schedule}` : "") +
+      (r.language && r.language !== "en" ? ` · speaks ${r.language}` : "") + ` (matched by ${r.matched_by})`;
+  };
+  function registeredLines(items) {
+    return items.map((r) => {
+      const p = document.createElement("p");
+      const said = document.createElement("strong");
+      said.textContent = "Registered resident: ";
+      p.append(said, registeredWords(r));
+      p.dataset.resident = r.id;
+      return p;
+    });
+  }
+  const match = debounce(async () => {
+    if (logged) return;
+    const phone = $("callback_number").value.trim();
+    const address = $("address").value.trim();
+    const q = new URLSearchParams();
+    if (phone.replace(/\D/g, "").length >= 10) q.set("phone", phone);
+    if (address.length >= 3) q.set("address", address);
+    const mine = ++matchAsked;
+    if (![...q.keys()].length) { $("registered").replaceChildren(); return; }
+    const found = await send("GET", `/api/v1/registry/match?${q}`, undefined, { quiet: true });
+    if (mine === matchAsked && !logged) $("registered").replaceChildren(...registeredLines(found.items));
+  }, 400);
+
   async function step(name) {
     const ticket = $("handoff-steps").dataset.ticket;
     if (!ticket) return;
@@ -261,6 +292,10 @@
         const n = document.createElement("p"); n.textContent = "Not placed yet: it waits in the needs-location queue.";
         $("receipt").append(n);
       }
+      if (receipt.registered && receipt.registered.length) {
+        $("receipt").append(...registeredLines(receipt.registered));
+        $("registered").replaceChildren(...registeredLines(receipt.registered));
+      }
       if (receipt.outside_referral) { const o = document.createElement("p"); o.textContent = receipt.outside_referral; $("receipt").append(o); }
       const next = document.createElement("button");
       next.type = "button"; next.id = "next-call"; next.textContent = "Next call (Esc)";
@@ -301,8 +336,9 @@
     showStretch(null);
     // Nothing of the last call stays on screen: words, place, triage, stations, steps.
     ["located", "triage-reasons", "triage-ask", "station-text", "handoff-done", "address-suggestions", "triage-first",
-      "receipt"]
+      "receipt", "registered"]
       .forEach((id) => $(id).replaceChildren());
+    matchAsked++; // an answer still on its way is for the last call
     $("triage-decision").textContent = "Type what the caller says.";
     $("handoff-steps").querySelectorAll("button").forEach((b) => b.classList.remove("done"));
     map.setView(home.center, home.zoom);
@@ -324,6 +360,7 @@
   $("address").addEventListener("change", locate);
   $("address").addEventListener("keydown", (e) => { if (e.key === "Enter") { e.preventDefault(); locate(); } });
   $("callback_number").addEventListener("change", lookAround);
+  $("callback_number").addEventListener("input", match);
   form.addEventListener("submit", submit);
   document.addEventListener("keydown", (e) => {
     if (e.key === "Enter" && e.ctrlKey) { e.preventDefault(); form.requestSubmit(); }

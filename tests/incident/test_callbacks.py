@@ -118,3 +118,20 @@ async def test_the_phone_system_gets_a_screen_pop_and_an_abandoned_call_a_callba
     bad = await phone.post("/api/v1/telephony/events", json={**ringing, "caller": "nobody"})
     assert bad.status_code == 422
     assert (await agent.post("/api/v1/telephony/events", json=ringing)).status_code == 403
+
+
+async def test_a_callback_not_reached_goes_behind_the_others_and_keeps_no_missed_promise(
+    app: App, store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Tried at its promised time and not reached: no alarm, and the next one waiting is taken first."""
+    agent = await as_role(app, Role.AGENT)
+    promised = datetime.now(UTC) - timedelta(minutes=5)
+    kept = await _ask(agent, "716-555-0341", promised_at=promised.isoformat())
+    other = await _ask(agent, "716-555-0342")
+    taken = await (await agent.post("/api/v1/callbacks/next")).get_json()
+    assert taken["id"] == kept["id"]  # promised earliest
+    await agent.post(f"/api/v1/callbacks/{kept['id']}/attempts", json={"outcome": "no_answer"})
+    assert (await (await agent.post("/api/v1/callbacks/next")).get_json())["id"] == other["id"]
+    await callbacks.check_promises(store)
+    supervisor = await as_role(app, Role.SUPERVISOR)
+    assert (await (await supervisor.get("/api/v1/alarms")).get_json())["alarms"] == []

@@ -25,8 +25,15 @@ PAGES = {
         "/report",
         "/report?lang=ar",
     ],
-    "agent": ["/agent", "/locate", "/map", "/incidents/{ticket}", "/search?q=tree"],
-    "supervisor": ["/supervisor", "/coordinator", "/storms", "/reports/{activation}"],
+    "agent": ["/agent", "/locate", "/map", "/incidents/{ticket}", "/search?q=tree", "/calldowns"],
+    "supervisor": [
+        "/supervisor",
+        "/coordinator",
+        "/storms",
+        "/reports/{activation}",
+        "/registry",
+        "/calldowns",
+    ],
     "crew": ["/crew"],
     "admin": ["/admin/people", "/admin/tokens", "/admin/aliases"],
 }
@@ -34,7 +41,7 @@ PAGES = {
 
 @pytest.fixture
 def seeded(live: Server) -> dict[str, str]:
-    """A storm with a call, a crew with that call, and an open station: every page has something to show."""
+    """A storm, a call and its crew, an open station, a resident, a call-down, a callback: all shown."""
     with live.client(live.token("supervisor")) as api:
         storm = api.post("/api/v1/mode", json={"mode": "incident", "name": "Axe Storm", "reason": "test"})
         activation = storm.json()["state"]["activation"]["id"]
@@ -51,6 +58,17 @@ def seeded(live: Server) -> dict[str, str]:
         assert api.post(
             "/api/v1/stations/burgard/open", json={"capacity_day": 9, "capacity_overnight": 9}
         ).is_success
+        resident = {
+            "name": "Axe Resident",
+            "address": "Elmwood Ave & Forest Ave",
+            "location": {"lat": 42.9247, "lon": -78.8768},
+            "needs": ["oxygen"],
+            "consent_date": "2026-10-01",
+            "consent_source": "test",
+        }
+        assert api.post("/api/v1/registry", json=resident).is_success
+        assert api.post("/api/v1/calldowns", json={"name": "Axe list", "districts": ["Delaware"]}).is_success
+        assert api.post("/api/v1/callbacks", json={"phone": "716-555-0177", "reason": "ivr"}).is_success
     return {"ticket": ticket, "activation": activation}
 
 

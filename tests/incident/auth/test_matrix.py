@@ -153,6 +153,8 @@ SAMPLES: dict[str, Sample] = {
     "registry_api.take_next_resident": lambda c, ctx: c.post(f"/api/v1/calldowns/{ctx['calldown2']}/next"),
     "registry_api.post_attempt": lambda c, ctx: _attempt(c, ctx),
     "registry_api.close_calldown": lambda c, ctx: c.post(f"/api/v1/calldowns/{ctx['calldown']}/close"),
+    "registry_pages.registry_page": lambda c, ctx: c.get("/registry"),
+    "registry_pages.calldowns_page": lambda c, ctx: c.get("/calldowns"),
     "callbacks_api.post_callback": lambda c, ctx: c.post("/api/v1/callbacks", json=CALLBACK),
     "callbacks_api.list_callbacks": lambda c, ctx: c.get("/api/v1/callbacks"),
     "callbacks_api.take_next_callback": lambda c, ctx: c.post("/api/v1/callbacks/next"),
@@ -161,6 +163,11 @@ SAMPLES: dict[str, Sample] = {
     "callbacks_api.post_call_event": lambda c, ctx: c.post(
         "/api/v1/telephony/events", json={"event": "ringing", "call_id": "pbx-9", "caller": "716-555-0142"}
     ),
+    "exercise_api.start_exercise": lambda c, ctx: c.post("/api/v1/exercise", json={"name": "Matrix drill"}),
+    "exercise_api.stop_exercise": lambda c, ctx: c.post("/api/v1/exercise/stop"),
+    "exercise_api.list_exercises": lambda c, ctx: c.get("/api/v1/exercises"),
+    "exercise_api.get_exercise": lambda c, ctx: c.get(f"/api/v1/exercises/{ctx['exercise']}"),
+    "exercise_api.purge_exercise": lambda c, ctx: c.post(f"/api/v1/exercises/{ctx['exercise']}/purge"),
     "casework_api.search": lambda c, ctx: c.get("/api/v1/search?q=tree"),
     "casework_api.post_note": lambda c, ctx: c.post(
         f"/api/v1/incidents/{ctx['ticket']}/notes", json={"text": "called back: still no heat"}
@@ -501,11 +508,15 @@ async def _registry(supervisor: Client) -> dict[str, str]:
         lists.append((await built.get_json())["calldown"]["id"])
     callback = await supervisor.post("/api/v1/callbacks", json=CALLBACK)
     assert callback.status_code == 201
+    drill = await supervisor.post("/api/v1/exercise", json={"name": "Matrix setup drill"})
+    assert drill.status_code == 201
+    assert (await supervisor.post("/api/v1/exercise/stop")).status_code == 200
     return {
         "resident": ids[0],
         "calldown": lists[0],
         "calldown2": lists[1],
         "callback": (await callback.get_json())["id"],
+        "exercise": (await drill.get_json())["id"],
     }
 
 
