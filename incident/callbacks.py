@@ -18,7 +18,8 @@ import msgspec
 from incident import center, clock
 from incident.alarms import raise_alarm
 from incident.config import Priority, SurgeConfig
-from incident.events import Change
+from incident.events import Change, Conflict
+from incident.incidents import select_incident
 from incident.kept import Kept, Plan
 from incident.phone import to_e164
 from incident.problems import Problem, invalid_field
@@ -40,10 +41,12 @@ class CallbackIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     name: Annotated[str, msgspec.Meta(max_length=200)] | None = None
     language: Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*$")] = "en"
     priority: Priority = Priority.P3
-    promised_at: datetime | None = None  # "call back at 3 pm": the time promised to the resident
+    # "call back at 3 pm": the time promised to the resident, with its offset
+    promised_at: Annotated[datetime, msgspec.Meta(tz=True)] | None = None
     ticket: Ticket | None = None  # the incident it is about, if any
     note: Annotated[str, msgspec.Meta(max_length=1000)] = ""
     source_id: Annotated[str, msgspec.Meta(max_length=200)] | None = None  # the phone system's call id
+    drill: bool = False  # a drill's callback (purged with it); refused when no drill runs
 
 
 class CallbackAttempt(msgspec.Struct, kw_only=True):
@@ -77,8 +80,8 @@ class Callback(msgspec.Struct, kw_only=True):
 class CallbackAttemptIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     outcome: Outcome
     note: Annotated[str, msgspec.Meta(max_length=1000)] = ""
-    # After no answer: when to try again (default now, at the back of its priority).
-    again_at: datetime | None = None
+    # After no answer: when to try again, with its offset (default now, at the back of its priority).
+    again_at: Annotated[datetime, msgspec.Meta(tz=True)] | None = None
 
 
 class CallbackQueue(msgspec.Struct, kw_only=True):
@@ -99,6 +102,11 @@ def _kept(store: Store) -> Kept[Callback]:
             change.zadd(keys.callback_promised, int(after.promised_at.timestamp()), after.id)
         else:
             change.zrem(keys.callback_promised, after.id)
+        number = keys.callback_by_phone(after.e164)
+        if after.status in ("waiting", "held"):
+            change.hset(number, {"id": after.id})
+        elif before is not None and before.status in ("waiting", "held"):
+            change.command("DEL", number)
         if after.ticket and after.status in ("waiting", "held"):
             change.hset(keys.callback_by_ticket, {after.ticket: after.id})
         elif after.ticket:
@@ -128,14 +136,23 @@ async def request(store: Store, config: SurgeConfig, data: CallbackIn, actor: st
         raise invalid_field("phone", f"{data.phone!r} is not a phone number")
     if data.promised_at is not None and data.promised_at.tzinfo is None:
         raise invalid_field("promised_at", "give a time zone offset, e.g. 2026-12-24T15:00:00-05:00")
+    if data.ticket is not None and await select_incident(store, data.ticket) is None:
+        raise invalid_field("ticket", f"no incident {data.ticket}")
     if data.source_id:
         known = await store.redis.hget(store.keys.callback_sources, data.source_id)
         if known is not None:
             return await _kept(store).get_or_404(cast(bytes, known).decode())
+    # Someone already waiting for a call (a caller who hung up twice) is called once.
+    waiting = cast(bytes | None, await store.redis.hget(store.keys.callback_by_phone(e164), "id"))
+    found = await _kept(store).get(waiting.decode()) if waiting is not None else None
+    if found is not None and found.status in ("waiting", "held"):
+        return found
     number = await store.redis.incr(store.keys.seq("callback"))
     now = _now()
     state = await center.current(store)
-    drill = state.drill.id if state.drill else None
+    if data.drill and state.drill is None:
+        raise Problem(409, "No drill", "this callback is a drill's, and no drill is running", kind="no-drill")
+    drill = state.drill.id if data.drill and state.drill else None
     made = Callback(
         id=f"CB{number:06d}",
         reason=data.reason,
@@ -158,7 +175,14 @@ async def request(store: Store, config: SurgeConfig, data: CallbackIn, actor: st
         change.hset(store.keys.callback_sources, {data.source_id: made.id})
     event = CallbackChanged(callback=made.id, at=now, actor=actor, step="requested", ticket=data.ticket)
     histories = [data.ticket] if data.ticket else []
-    return await _kept(store).create(Plan(made, event, change, histories))
+    try:
+        return await _kept(store).create(Plan(made, event, change, histories))
+    except Conflict as conflict:
+        if conflict.key != store.keys.callback_sources or not data.source_id:
+            raise
+        # The phone system sent the same call's event twice at once: the other one made it.
+        known = cast(bytes, await store.redis.hget(store.keys.callback_sources, data.source_id))
+        return await _kept(store).get_or_404(known.decode())
 
 
 async def take_next(store: Store, agent: str) -> Callback | None:
@@ -167,7 +191,7 @@ async def take_next(store: Store, agent: str) -> Callback | None:
     lapsed = cast(
         list[bytes], await store.redis.zrangebyscore(store.keys.callback_held, "-inf", now.timestamp(), 0, 5)
     )
-    queued = cast(list[bytes], await store.redis.zrange(store.keys.callback_queue, 0, 49))
+    queued = cast(list[bytes], await store.redis.zrange(store.keys.callback_queue, 0, 199))
     for raw in [*lapsed, *queued]:
         taken = await _hold(store, raw.decode(), agent, now)
         if taken is not None:
@@ -273,6 +297,8 @@ async def forget(store: Store, callback_id: str) -> None:
         pipe.zrem(key, callback_id)
     if found is not None and found.ticket:
         pipe.hdel(keys.callback_by_ticket, found.ticket)
+    if found is not None:
+        pipe.delete(keys.callback_by_phone(found.e164))
     pipe.delete(keys.callback(callback_id))
     await pipe.execute()
 

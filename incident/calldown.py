@@ -28,6 +28,7 @@ from incident import center, clock
 from incident.config import Need, Priority, SurgeConfig
 from incident.events import Change
 from incident.geocoding import GeoService
+from incident.idempotency import KeyReused, StillProcessing
 from incident.intake import CallIn, take_call
 from incident.kept import Kept, Plan
 from incident.problems import Problem, invalid_field
@@ -39,6 +40,7 @@ from incident.triage import Engine
 Outcome = Literal["safe", "help", "no_answer", "wrong_number"]
 State = Literal["held", "later", "done"]
 _ZADD_CHUNK = 500  # members per ZADD: Lua's unpack stops at a few thousand arguments
+_PASSES = 5
 
 
 class CallDownIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
@@ -53,6 +55,7 @@ class CallDownIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     districts: list[Annotated[str, msgspec.Meta(max_length=40)]] = []
     needs: list[Need] = []
     hours_without_power: Annotated[float, msgspec.Meta(ge=0, le=24 * 30)] = 0.0
+    drill: bool = False  # a drill's list: its help and door knocks are the drill's too
 
 
 class CallDown(msgspec.Struct, kw_only=True):
@@ -102,11 +105,27 @@ class CallDownAttemptIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True
     category: Annotated[str, msgspec.Meta(max_length=40)] | None = None
 
 
+class CallDownContact(msgspec.Struct, kw_only=True):
+    """What an agent calling a resident sees: how to reach them and what they need (not the consent)."""
+
+    id: str
+    name: str
+    phone: str | None
+    phone_e164: str | None
+    address: str
+    needs: list[Need]
+    dialysis_schedule: str | None
+    language: str
+    contact_name: str | None
+    contact_phone: str | None
+    notes: str
+
+
 class CallDownTaken(msgspec.Struct, kw_only=True):
     """The resident an agent is to call now, with what the call needs."""
 
     entry: CallDownEntry
-    resident: Resident
+    resident: CallDownContact
 
 
 class CallDownProgress(msgspec.Struct, kw_only=True):
@@ -124,6 +143,9 @@ class CallDownProgress(msgspec.Struct, kw_only=True):
 class CallDownBuilt(msgspec.Struct, kw_only=True):
     calldown: CallDown
     first: list[str]  # the first residents in order (ids), to show
+    # Registered residents with no point yet (their address not placed): on no area's list until a
+    # coordinator places them, so the coordinator is told how many.
+    unplaced: int = 0
 
 
 def _kept_lists(store: Store) -> Kept[CallDown]:
@@ -141,7 +163,12 @@ def _kept_entries(store: Store, calldown_id: str) -> Kept[CallDownEntry]:
 
 
 async def build(
-    store: Store, config: SurgeConfig, registry: Registry, data: CallDownIn, actor: str | None
+    store: Store,
+    config: SurgeConfig,
+    registry: Registry,
+    data: CallDownIn,
+    actor: str | None,
+    role: str | None = None,
 ) -> CallDownBuilt:
     """Build and order a call-down list (one atomic write however long it is)."""
     polygon, parts = _area(config, data)
@@ -171,7 +198,9 @@ async def build(
     ordered = [i for _, i in sorted(scored)]
     state = await center.current(store)
     profile = getattr(config.modes, state.mode)
-    drill = state.drill.id if state.drill else None
+    if data.drill and state.drill is None:
+        raise Problem(409, "No drill", "this list is a drill's, and no drill is running", kind="no-drill")
+    drill = state.drill.id if data.drill and state.drill else None
     attempts = profile.calldown_attempts
     number = await store.redis.incr(store.keys.seq("calldown"))
     calldown = CallDown(
@@ -201,8 +230,9 @@ async def build(
         calldown=calldown.id, at=calldown.built_at, actor=actor, step="built", size=calldown.size
     )
     await _kept_lists(store).create(Plan(calldown, event, change))
-    await registry.audit_read(actor, None, "calldown", ordered[:50], count=len(ordered))
-    return CallDownBuilt(calldown=calldown, first=ordered[:50])
+    await registry.audit_read(actor, role, "calldown", ordered[:50], count=len(ordered))
+    unplaced = await store.redis.zcard(store.keys.residents) - len(briefs)
+    return CallDownBuilt(calldown=calldown, first=ordered[:50], unplaced=unplaced)
 
 
 def _area(config: SurgeConfig, data: CallDownIn) -> tuple[Any, list[tuple[Any, float | None]]]:
@@ -238,7 +268,12 @@ def _area(config: SurgeConfig, data: CallDownIn) -> tuple[Any, list[tuple[Any, f
 
 
 async def take_next(
-    store: Store, config: SurgeConfig, registry: Registry, calldown_id: str, agent: str
+    store: Store,
+    config: SurgeConfig,
+    registry: Registry,
+    calldown_id: str,
+    agent: str,
+    role: str | None = None,
 ) -> CallDownTaken | None:
     """Hold the next resident for `agent`: one due to be called again, else the next in risk order.
 
@@ -247,23 +282,85 @@ async def take_next(
     calldown = await _kept_lists(store).get_or_404(calldown_id)
     if calldown.closed_at is not None:
         raise Problem(409, "Closed", f"call-down {calldown_id} is closed", kind="calldown-closed")
-    keys, now = store.keys, _now()
+    keys = store.keys
     entries = _kept_entries(store, calldown_id)
-    while True:
+    held_ids = [
+        h.decode()
+        for h in cast(list[bytes], await store.redis.zrange(keys.calldown_held(calldown_id), 0, -1))
+    ]
+    for mine in await entries.many(held_ids):  # a reload or a second click: the one already held
+        if mine.agent == agent and mine.state == "held" and mine.held_until and mine.held_until > _now():
+            taken = await _taken(store, registry, entries, calldown, mine, agent, role)
+            if taken is not None:
+                return taken
+    for _ in range(_PASSES):  # others may take every candidate read: read again, a few times
+        now = _now()
         pipe = store.redis.pipeline(transaction=False)
-        pipe.zrangebyscore(keys.calldown_later(calldown_id), "-inf", now.timestamp(), start=0, num=5)
-        pipe.zrangebyscore(keys.calldown_held(calldown_id), "-inf", now.timestamp(), start=0, num=5)
+        pipe.zrangebyscore(keys.calldown_later(calldown_id), "-inf", int(now.timestamp()), start=0, num=5)
+        pipe.zrangebyscore(keys.calldown_held(calldown_id), "-inf", int(now.timestamp()), start=0, num=5)
         pipe.zrange(keys.calldown_todo(calldown_id), 0, 4)
         later, lapsed, todo = cast(list[list[bytes]], await pipe.execute())
-        candidates = [c.decode() for c in [*later, *lapsed, *todo]]
+        candidates = list(dict.fromkeys(c.decode() for c in [*later, *lapsed, *todo]))
         if not candidates:
             return None
         for resident_id in candidates:
             held = await _hold(store, config, entries, calldown, resident_id, agent, now)
             if held is not None:
-                resident = await registry.view(resident_id, agent, "agent")
-                return CallDownTaken(entry=held, resident=resident)
-        # Every one was taken by someone else in between: read the list again.
+                taken = await _taken(store, registry, entries, calldown, held, agent, role)
+                if taken is not None:
+                    return taken
+    return None
+
+
+async def _taken(
+    store: Store,
+    registry: Registry,
+    entries: Kept[CallDownEntry],
+    calldown: CallDown,
+    held: CallDownEntry,
+    agent: str,
+    role: str | None,
+) -> CallDownTaken | None:
+    """The held resident with their record; one taken off the registry meanwhile is done, as removed."""
+    try:
+        resident = await registry.view(held.resident, agent, role)
+    except Problem as problem:
+        if problem.status != 404:
+            raise
+        await _finish(store, entries, calldown, held.resident, "removed", agent)
+        return None
+    seen = CallDownContact(
+        id=resident.id,
+        name=resident.name,
+        phone=resident.phone,
+        phone_e164=resident.phone_e164,
+        address=resident.address,
+        needs=resident.needs,
+        dialysis_schedule=resident.dialysis_schedule,
+        language=resident.language,
+        contact_name=resident.contact_name,
+        contact_phone=resident.contact_phone,
+        notes=resident.notes,
+    )
+    return CallDownTaken(entry=held, resident=seen)
+
+
+async def _finish(
+    store: Store, entries: Kept[CallDownEntry], calldown: CallDown, resident_id: str, outcome: str, actor: str
+) -> None:
+    now = _now()
+
+    async def decide(current: CallDownEntry) -> Plan[CallDownEntry] | None:
+        if current.state == "done":
+            return None
+        change = Change().zrem(store.keys.calldown_held(calldown.id), resident_id)
+        change.zrem(store.keys.calldown_later(calldown.id), resident_id)
+        change.command("HINCRBY", store.keys.calldown_tally(calldown.id), outcome, 1)
+        updated = msgspec.structs.replace(current, state="done", held_until=None, outcome=outcome)
+        event = CallDownChanged(calldown=calldown.id, at=now, actor=actor, step=outcome, resident=resident_id)
+        return Plan(updated, event, change)
+
+    await entries.change(resident_id, decide)
 
 
 async def _hold(
@@ -276,7 +373,8 @@ async def _hold(
     now: datetime,
 ) -> CallDownEntry | None:
     keys = store.keys
-    until = now + timedelta(minutes=config.registry.hold_minutes)
+    # Whole seconds, as the sorted sets score them: a time the set says has come has come here too.
+    until = (now + timedelta(minutes=config.registry.hold_minutes)).replace(microsecond=0)
     event = CallDownChanged(calldown=calldown.id, at=now, actor=agent, step="taken", resident=resident_id)
 
     def moves(change: Change) -> Change:
@@ -332,6 +430,7 @@ async def record_attempt(
     *,
     geo: GeoService | None = None,
     triage: Engine | None = None,
+    role: str | None = None,
 ) -> CallDownEntry:
     """Record one call to a held resident, and what follows from its outcome."""
     calldown = await _kept_lists(store).get_or_404(calldown_id)
@@ -350,7 +449,12 @@ async def record_attempt(
     )
     ticket: str | None = None
     if attempt.outcome == "help" or door_knock:
-        resident = await registry.view(resident_id, agent, "agent")
+        try:
+            resident = await registry.view(resident_id, agent, role)
+        except Problem as problem:
+            if problem.status == 404:
+                await _finish(store, entries, calldown, resident_id, "removed", agent)
+            raise
         ticket = await _open(
             store, config, calldown, entry, resident, attempt, agent, door_knock, geo, triage
         )
@@ -365,7 +469,7 @@ async def record_attempt(
         change = Change().zrem(store.keys.calldown_held(calldown_id), resident_id)
         tally = store.keys.calldown_tally(calldown_id)
         if attempt.outcome == "no_answer" and not door_knock:
-            again = now + timedelta(minutes=calldown.spacing_minutes)
+            again = (now + timedelta(minutes=calldown.spacing_minutes)).replace(microsecond=0)
             change.zadd(store.keys.calldown_later(calldown_id), int(again.timestamp()), resident_id)
             updated = msgspec.structs.replace(
                 current, state="later", agent=None, held_until=None, call_again_at=again, attempts=tried
@@ -422,9 +526,20 @@ async def _open(
         location=resident.location,
         category=category,
         priority=priority,
+        drill=calldown.exercise is not None,
     )
     key = hashlib.sha256(f"calldown|{calldown.id}|{resident.id}|{len(entry.attempts)}".encode()).hexdigest()
-    answer = await take_call(store, config, call, idempotency_key=key, actor=agent, geo=geo, triage=triage)
+    try:
+        answer = await take_call(
+            store, config, call, idempotency_key=key, actor=agent, geo=geo, triage=triage
+        )
+    except (KeyReused, StillProcessing):
+        raise Problem(
+            409,
+            "Already being recorded",
+            "this attempt was sent before with other words, or is still being recorded; look again",
+            kind="attempt-in-progress",
+        ) from None
     return answer.receipt.ticket
 
 

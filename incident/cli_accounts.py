@@ -11,6 +11,7 @@ import argparse
 import asyncio
 import contextlib
 import getpass
+import re
 import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -216,7 +217,14 @@ async def _import_registry(
     store: Store, config: SurgeConfig, settings: Settings, path: Path, source: str, actor: str
 ) -> int:
     config_dir = await asyncio.to_thread(lambda: Path(settings.config).resolve().parent)
-    text = await asyncio.to_thread(path.read_text, encoding="utf-8-sig")
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9 ._-]{0,79}", source):
+        print("stormline: --source: letters, digits, spaces, '.', '_' and '-' (up to 80)", file=sys.stderr)
+        return 2
+    try:
+        text = await asyncio.to_thread(path.read_text, encoding="utf-8-sig")
+    except UnicodeDecodeError:
+        print(f"stormline: {path}: not UTF-8 text (save the list as CSV UTF-8)", file=sys.stderr)
+        return 2
     geo = await open_service(store, config, config_dir)
     registry = Registry(store, config, geo)
     with tqdm(desc="residents", unit="row") as bar:

@@ -274,13 +274,17 @@ async def play(
             callback_number=call.phone,
             language=call.language,
             received_at=received_at(drill.started_at, call, script.speed),
+            drill=True,
         )
-        return await take_call(
+        answer = await take_call(
             store, config, taken, idempotency_key=key, actor="drill", geo=geo, triage=triage
         )
+        return not answer.replayed  # played before (the same script again): nothing new
 
     async def build(step: ScriptedCallDown) -> object:
-        return await calldown.build(store, config, registry, step, "drill")
+        return await calldown.build(
+            store, config, registry, msgspec.structs.replace(step, drill=True), "drill"
+        )
 
     async def running() -> bool:
         state = await center.current(store)
@@ -311,10 +315,10 @@ async def run_script(
             break
         try:
             if isinstance(step, ScriptedCall):
-                await take(step, f"drill:{exercise_id}:{index}")
+                played += bool(await take(step, f"drill:{exercise_id}:{index}"))
             else:
                 await build(step)
-            played += 1
+                played += 1
         except Exception:  # one bad line must not stop the storm
             log.exception("drill %s: step %d failed", exercise_id, index)
         if progress is not None:

@@ -423,7 +423,8 @@ def _reindex_open_geo(change: Change, store: Store, before: Incident | None, aft
     keys, ticket = store.keys, after.ticket
 
     def place(incident: Incident | None) -> tuple[str, float, float] | None:
-        if incident is None or incident.location is None or incident.status in _DONE:
+        # A drill's incidents are never offered to a real caller as "already reported".
+        if incident is None or incident.location is None or incident.status in _DONE or incident.exercise:
             return None
         return incident.category, incident.location.lat, incident.location.lon
 

@@ -55,6 +55,7 @@ class CallIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     priority: Priority | None = None  # default: the category's default priority
     ticket: Ticket | None = None  # attach this call to an existing incident instead of opening one
     call_ahead: bool = False  # the crew should phone the caller before arriving
+    drill: bool = False  # a drill's call (a role-player, a scripted caller): refused when no drill runs
     answers: dict[
         Annotated[str, msgspec.Meta(max_length=40)], str | int | float | bool
     ] = {}  # to triage questions
@@ -114,9 +115,10 @@ async def take_call(
     point = located.best.point if located and located.best else call.location
     fingerprint = idempotency.fingerprint("POST /api/v1/calls", _encode(call)) if idempotency_key else ""
     registered = await registry.match(e164, point, actor, None, "intake") if registry is not None else []
-    if registered:
-        call = msgspec.structs.replace(call, answers={**triage_answers(config, registered), **call.answers})
-    triaged = triage.triage(call.narrative, call.answers) if triage is not None else None
+    # Only the resident's own number tells triage their needs (a neighbour calling from next door does
+    # not); the call keeps what the caller said, the needs go only to triage's decision.
+    told = triage_answers(config, [r for r in registered if r.matched_by == "number"])
+    triaged = triage.triage(call.narrative, {**told, **call.answers}) if triage is not None else None
     decision = _decision(config, call, triaged, actor, now) if call.ticket is None else None
     while True:
         category = decision[0] if decision else None
@@ -260,6 +262,9 @@ async def _take(
         # Tagged and dated for the mode it lands in: a switch in between makes this read again.
         if state is None:
             state = await center.current(store)
+        # Only a call said to be a drill's is one: real calls go on as real while a drill runs.
+        if call_in.drill and state.drill is None:
+            raise Problem(409, "No drill", "this call is a drill's, and no drill is running", kind="no-drill")
         incident = Incident(
             ticket=ticket,
             seq=seq,
@@ -270,7 +275,7 @@ async def _take(
             override=override,
             handoff=_screened(triaged, actor, now),
             activation=state.activation.id if state.activation else None,
-            exercise=state.drill.id if state.drill else None,
+            exercise=state.drill.id if call_in.drill and state.drill else None,
             due_at=center.due(config, state.mode, category, priority, now),
             status=Status.OPEN,
             address=call_in.address,
@@ -302,7 +307,8 @@ async def _take(
         )
         answer = Answer(201, receipt, _encode(receipt))
         change = center.unchanged(_settled(config, claimed, answer), store, state)
-        surge.count(change, store, config, category, now.timestamp())
+        if incident.exercise is None:  # a scripted storm must not raise the real surge alarm
+            surge.count(change, store, config, category, now.timestamp())
         if incident.handoff is not None:  # watched until someone records a handoff step
             change.zadd(store.keys.handoff_unstarted, int(now.timestamp()), ticket)
         try:

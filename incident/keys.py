@@ -100,6 +100,7 @@ live in one slot and a Lua script or MULTI may touch any of them together.
     sl:{j}:registry:phone:<sha256 of number>  set: residents registered with that number
     sl:{j}:registry:geo               geo set: located registered residents
     sl:{j}:registry:brief             hash: resident id → [lon, lat, needs, council district] (call-downs)
+    sl:{j}:registry:withdrawn         set: sha256 of "<source>|<its id>" of residents who withdrew consent
     sl:{j}:registry:sources           hash: "<source>|<its id>" → resident id (a list imported again updates)
     sl:{j}:idx:exercise:<id>          sorted set: tickets opened during a drill (until it is purged)
     sl:{j}:exercise:<id>              string: a drill: its times, and its score sheet once stopped
@@ -112,6 +113,7 @@ live in one slot and a Lua script or MULTI may touch any of them together.
     sl:{j}:callbacks:held             sorted set: callbacks an agent holds, by when the hold lapses
     sl:{j}:callbacks:sources          hash: the phone system's call id → callback id (one per call)
     sl:{j}:callbacks:ticket           hash: ticket → its callback waiting (the resident's place in the queue)
+    sl:{j}:callbacks:phone:<sha256 of number>  hash: id of that number's callback waiting (called once)
     sl:{j}:callback:<id>:missed:<promised>  hash: the missed-promise alarm was raised (expires)
     sl:{j}:seq:calldown               counter: call-down list numbers
     sl:{j}:calldown:<id>              hash: v, data (a call-down list: its area, filter and size)
@@ -502,6 +504,9 @@ class Keys:
     def callback_sources(self) -> str:
         return self._p + "callbacks:sources"
 
+    def callback_by_phone(self, e164: str) -> str:
+        return self._p + "callbacks:phone:" + digest(e164)
+
     @property
     def callback_by_ticket(self) -> str:
         return self._p + "callbacks:ticket"
@@ -526,6 +531,10 @@ class Keys:
     @property
     def resident_briefs(self) -> str:
         return self._p + "registry:brief"
+
+    @property
+    def residents_withdrawn(self) -> str:
+        return self._p + "registry:withdrawn"
 
     @property
     def resident_sources(self) -> str:

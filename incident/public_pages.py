@@ -246,7 +246,7 @@ async def _call_me_back(config: SurgeConfig, fields: dict[str, str], ticket: str
         reason="web",
         language=str(current_language()),
         ticket=ticket,
-        source_id=f"web:{ticket}:{fields['phone']}",
+        source_id=f"web:{ticket}",
     )
     await callbacks.request(store(), config, asked, None)
     return await callbacks.place_of(store(), ticket)

@@ -24,6 +24,7 @@ from incident.config import AnswerValue, Need, SurgeConfig
 from incident.events import Change
 from incident.geocoding import GeoService
 from incident.kept import Kept, Plan
+from incident.keys import digest
 from incident.phone import to_e164
 from incident.problems import Problem, invalid_field
 from incident.store import Store
@@ -209,6 +210,8 @@ class Registry:
         keys = self.store.keys
         change.guard(keys.resident(resident_id), "v", str(current.version))
         _index(change, self.store, current, None)
+        if current.source_id:  # the list it came from may send it again: it is not registered again
+            change.command("SADD", keys.residents_withdrawn, digest(f"{current.source}|{current.source_id}"))
         change.command("ZREM", keys.residents, resident_id)
         change.command("DEL", keys.resident(resident_id))
         await self._kept.commit(change, _changed(current, "removed", actor), [], [])
@@ -223,12 +226,21 @@ class Registry:
         rows, refused = read_csv(text, self.config)
         registered = updated = unplaced = 0
         known = cast(dict[bytes, bytes], await self.store.redis.hgetall(self.store.keys.resident_sources))
+        withdrawn = cast(set[bytes], await self.store.redis.smembers(self.store.keys.residents_withdrawn))
         for done, (line, row) in enumerate(rows, 1):
-            existing = known.get(f"{source}|{row.source_id}".encode()) if row.source_id else None
+            key = f"{source}|{row.source_id}"
+            if row.source_id and digest(key).encode() in withdrawn:
+                refused.append(
+                    Refused(line=line, column="id", problem="this resident withdrew their consent")
+                )
+                continue
+            existing = known.get(key.encode()) if row.source_id else None
             try:
                 if existing is None:
                     resident = await self.register(row, actor, source=source)
                     registered += 1
+                    if row.source_id:  # the same id again further down the file updates this one
+                        known[key.encode()] = resident.id.encode()
                 else:
                     resident = await self.replace(existing.decode(), row, actor, source)
                     updated += 1
@@ -462,7 +474,7 @@ def read_csv(text: str, config: SurgeConfig) -> tuple[list[tuple[int, ResidentIn
     """
     reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
     header = [name.strip().lower() for name in reader.fieldnames or []]
-    unknown = [name for name in header if name not in COLUMNS]
+    unknown = [name for name in header if name and name not in COLUMNS]  # a trailing comma is no column
     missing = [name for name in REQUIRED if name not in header]
     if unknown or missing:
         said = [f"unknown column {name!r}" for name in unknown] + [f"no {name!r} column" for name in missing]

@@ -146,7 +146,8 @@ class CallDowns(msgspec.Struct, kw_only=True):
 @document_response(calldown.CallDownBuilt)
 async def post_calldown(data: calldown.CallDownIn) -> Response:
     """Build a call-down list for an area and needs, in order of risk."""
-    built = await calldown.build(store(), surge_config(), _registry(), data, access.current().name)
+    actor, role = _who()
+    built = await calldown.build(store(), surge_config(), _registry(), data, actor, role)
     return json_response(built, 201, {"Location": f"/api/v1/calldowns/{built.calldown.id}"})
 
 
@@ -167,8 +168,8 @@ async def get_calldown(calldown_id: str) -> Response:
 @document_response(calldown.CallDownTaken)
 async def take_next_resident(calldown_id: str) -> Response:
     """Hold the next resident to call for the agent asking (204: nobody left to call now)."""
-    actor = access.current().name or "?"
-    taken = await calldown.take_next(store(), surge_config(), _registry(), calldown_id, actor)
+    actor, role = _who()
+    taken = await calldown.take_next(store(), surge_config(), _registry(), calldown_id, actor or "?", role)
     if taken is None:
         return Response(status=204)
     return json_response(taken, headers={"Cache-Control": "no-store"})
@@ -189,6 +190,7 @@ async def post_attempt(calldown_id: str, resident_id: str, data: calldown.CallDo
         access.current().name or "?",
         geo=geo(),
         triage=triage_engine(),
+        role=_who()[1],
     )
     return json_response(entry, 201)
 

@@ -83,8 +83,13 @@ async def test_two_agents_working_at_once_never_take_the_same_resident(app: App)
     taken = [(await r.get_json())["entry"]["resident"] for r in answers if r.status_code == 200]
     assert sorted(taken) == sorted(first)
     assert sorted(r.status_code for r in answers) == [200] * 4 + [204] * 4
-    again = await agents[0].post(f"/api/v1/calldowns/{calldown}/next")
-    assert again.status_code == 204
+    holder = next(i for i, r in enumerate(answers) if r.status_code == 200)
+    idle = next(i for i, r in enumerate(answers) if r.status_code == 204)
+    again = await agents[holder].post(f"/api/v1/calldowns/{calldown}/next")  # a reload: the same one
+    assert (await again.get_json())["entry"]["resident"] == (await answers[holder].get_json())["entry"][
+        "resident"
+    ]
+    assert (await agents[idle].post(f"/api/v1/calldowns/{calldown}/next")).status_code == 204
 
 
 async def test_unanswered_calls_become_a_door_knock_and_safe_and_help_are_counted(
@@ -128,7 +133,7 @@ async def test_unanswered_calls_become_a_door_knock_and_safe_and_help_are_counte
 
 async def test_a_life_safety_answer_goes_to_911_through_the_handoff(app: App) -> None:
     """A resident who says they cannot breathe: the attempt opens an emergency with a 911 handoff."""
-    calldown, first, _ = await _built(app)
+    calldown, _, _ = await _built(app)
     agent = await as_role(app, Role.AGENT, name="caller-2")
     taken = await (await agent.post(f"/api/v1/calldowns/{calldown}/next")).get_json()
     resident = taken["entry"]["resident"]
@@ -143,9 +148,11 @@ async def test_a_life_safety_answer_goes_to_911_through_the_handoff(app: App) ->
     incident = (await (await supervisor.get(f"/api/v1/incidents/{entry['ticket']}")).get_json())["incident"]
     assert (incident["life_safety"], incident["category"]) == (True, "emergency")
     assert incident["handoff"] is not None
-    # Recording for a resident the agent does not hold is refused, naming why.
+    # Recording for a resident another agent holds is refused, naming why.
     other = await as_role(app, Role.AGENT, name="caller-3")
+    held = (await (await agent.post(f"/api/v1/calldowns/{calldown}/next")).get_json())["entry"]["resident"]
     refused = await other.post(
-        f"/api/v1/calldowns/{calldown}/residents/{first[1]}/attempts", json={"outcome": "safe"}
+        f"/api/v1/calldowns/{calldown}/residents/{held}/attempts", json={"outcome": "safe"}
     )
-    assert refused.status_code in (404, 409)
+    assert refused.status_code == 409
+    assert (await refused.get_json())["type"] == "urn:stormline:problem:not-held"

@@ -35,8 +35,8 @@ async def app(settings: Settings, config: SurgeConfig, psap: FakePsap) -> AsyncI
         yield test_app
 
 
-async def _transfer(client: Client) -> str:
-    made = await client.post("/api/v1/calls", json=EMERGENCY)
+async def _transfer(client: Client, drill: bool = False) -> str:
+    made = await client.post("/api/v1/calls", json={**EMERGENCY, "drill": drill})
     ticket = str((await made.get_json())["ticket"])
     started = await client.post(f"/api/v1/incidents/{ticket}/handoff", json={"step": "transfer_started"})
     assert started.status_code == 200, await started.get_data(as_text=True)
@@ -59,7 +59,10 @@ async def test_a_drill_from_start_to_purge_sends_nothing_to_911(
     assert started.status_code == 201, await started.get_data(as_text=True)
     drill = (await started.get_json())["id"]
     assert (await client.post("/api/v1/exercise", json={"name": "again"})).status_code == 409
-    ticket = await _transfer(client)
+    ticket = await _transfer(client, drill=True)
+    beside = str(
+        (await (await client.post("/api/v1/calls", json={"narrative": "limb down"})).get_json())["ticket"]
+    )
     incident = (await (await client.get(f"/api/v1/incidents/{ticket}")).get_json())["incident"]
     assert incident["exercise"] == drill
     shared = await client.post(f"/api/v1/incidents/{ticket}/partners", json={"shared": True})
@@ -69,12 +72,16 @@ async def test_a_drill_from_start_to_purge_sends_nothing_to_911(
     assert "<status>Exercise</status>" in cap
     await until(lambda: _delivered(store, ticket))  # taken off the outbox: sent nowhere
     assert psap.requests == []
+    real_call = (await (await client.get(f"/api/v1/incidents/{beside}")).get_json())["incident"]
+    assert real_call["exercise"] is None  # a real call during a drill stays real
     stopped = await (await client.post("/api/v1/exercise/stop")).get_json()
     assert (stopped["score"]["incidents"], stopped["score"]["calls"], stopped["score"]["life_safety"]) == (
         1,
         1,
         1,
     )
+    late = await client.post("/api/v1/calls", json={**EMERGENCY, "drill": True})
+    assert late.status_code == 409  # a drill's call after the drill is refused, not filed as real
     real = await _transfer(client)
     await until(lambda: _has(psap, 1))
     assert "Exercise" not in str(psap.taken())
@@ -82,6 +89,7 @@ async def test_a_drill_from_start_to_purge_sends_nothing_to_911(
     assert purged["purged"] == 1
     assert (await client.get(f"/api/v1/incidents/{ticket}")).status_code == 404
     assert (await client.get(f"/api/v1/incidents/{real}")).status_code == 200
+    assert (await client.get(f"/api/v1/incidents/{beside}")).status_code == 200
     assert not await store.redis.zscore(store.keys.all_incidents, ticket)
     found = await (await client.get("/api/v1/search", query_string={"q": "trapped Bailey"})).get_json()
     assert [i["ticket"] for i in found["items"]] == [real]
@@ -124,7 +132,7 @@ async def test_a_scripted_storm_plays_its_callers_and_call_downs_and_is_scored(
 
     await until(played)
     agent = await as_role(app, Role.AGENT)
-    await agent.post("/api/v1/callbacks", json={"phone": "716-555-0401", "reason": "agent"})
+    await agent.post("/api/v1/callbacks", json={"phone": "716-555-0401", "reason": "agent", "drill": True})
     stopped = await (await client.post("/api/v1/exercise/stop")).get_json()
     score = stopped["score"]
     assert (score["incidents"], score["calls"], score["calldowns"], score["callbacks"]) == (3, 3, 1, 1)
@@ -161,8 +169,8 @@ def test_the_command_plays_a_script_from_a_file_into_the_drill(tmp_path: Path) -
     assert first.returncode == 0, first.stderr
     drill = first.stdout.split("into drill ")[1].split(";")[0]
     assert first.stdout.startswith("2 steps played")
-    again = run(str(script))  # the drill still runs: the script plays into it again
-    assert f"into drill {drill};" in again.stdout
+    again = run(str(script))  # the drill still runs: the same script again makes nothing twice
+    assert again.stdout.startswith(f"0 steps played into drill {drill};")
     broken = tmp_path / "broken.yaml"
     broken.write_text("calls: [{at: -1, narrative: x}]\n", encoding="utf-8")
     bad = run(str(broken))

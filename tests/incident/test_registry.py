@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+from datetime import date, timedelta
 from pathlib import Path
 
 from quart.testing.app import TestApp as App
@@ -95,15 +96,19 @@ async def test_a_call_from_a_registered_number_shows_at_intake_and_raises_triage
     assert "on_oxygen=yes" in [reason["answer"] for reason in known["incident"]["triage"]["reasons"]]
 
 
-async def test_an_address_near_a_registered_resident_matches_too(app: App) -> None:
-    """A call placed within the match radius of a registered resident names them, by address."""
+async def test_an_address_near_a_registered_resident_matches_but_tells_triage_nothing(app: App) -> None:
+    """A call near a registered resident names them, by address; a neighbour's call keeps its triage."""
     coordinator = await as_role(app, Role.COORDINATOR)
     assert (await coordinator.post("/api/v1/registry", json=RESIDENT)).status_code == 201
     agent = await as_role(app, Role.AGENT)
-    made = await agent.post("/api/v1/calls", json={"narrative": "tree on the wires", "location": ELMWOOD})
-    assert [(r["name"], r["matched_by"]) for r in (await made.get_json())["registered"]] == [
-        ("Dorothy Pruitt", "address")
-    ]
+    call = {"narrative": "power has been out since last night", "location": ELMWOOD}
+    made = await (await agent.post("/api/v1/calls", json=call)).get_json()
+    assert [(r["name"], r["matched_by"]) for r in made["registered"]] == [("Dorothy Pruitt", "address")]
+    assert made["incident"]["category"] != "medical_referral"
+    assert made["incident"]["triage"]["reasons"][0]["answer"] is None
+    assert (await (await agent.get(f"/api/v1/incidents/{made['ticket']}")).get_json())["calls"][0][
+        "answers"
+    ] == {}
 
 
 async def test_an_import_keeps_good_rows_and_refuses_bad_ones_by_line(app: App, store: Store) -> None:
@@ -141,24 +146,38 @@ async def test_an_import_keeps_good_rows_and_refuses_bad_ones_by_line(app: App, 
     assert [c.change for c in changes] == ["registered", "registered", "imported", "imported"]
 
 
-async def test_removing_a_resident_leaves_nothing_to_match(app: App) -> None:
-    """Consent withdrawn: the record and its number and place indexes go."""
+async def test_removing_a_resident_leaves_nothing_to_match_and_no_import_brings_them_back(app: App) -> None:
+    """Consent withdrawn: the record and its indexes go, and the list sending them again is refused."""
     coordinator = await as_role(app, Role.COORDINATOR)
     resident = await (await coordinator.post("/api/v1/registry", json=RESIDENT)).get_json()
     assert (await coordinator.delete(f"/api/v1/registry/{resident['id']}")).status_code == 204
     assert (await coordinator.get(f"/api/v1/registry/{resident['id']}")).status_code == 404
     found = await coordinator.get("/api/v1/registry/match", query_string={"phone": "716-555-0142"})
     assert (await found.get_json())["items"] == []
+    headers = {"Content-Type": "text/csv"}
+    await coordinator.post("/api/v1/registry/import?source=ng", data=CSV, headers=headers)
+    listed = await (await coordinator.get("/api/v1/registry")).get_json()
+    ann = next(r for r in listed["items"] if r["name"] == "Ann Kowalski")
+    assert (await coordinator.delete(f"/api/v1/registry/{ann['id']}")).status_code == 204
+    again = await (
+        await coordinator.post("/api/v1/registry/import?source=ng", data=CSV, headers=headers)
+    ).get_json()
+    assert (again["registered"], again["updated"]) == (0, 1)
+    assert (2, "id", "this resident withdrew their consent") in [
+        (r["line"], r["column"], r["problem"]) for r in again["refused"]
+    ]
 
 
 async def test_stale_entries_are_listed_for_their_yearly_call(app: App) -> None:
     """An entry whose re-verify date is past (or within 30 days) is listed as stale; a fresh one is not."""
     coordinator = await as_role(app, Role.COORDINATOR)
-    old = {**RESIDENT, "consent_date": "2025-01-10", "phone": "716-555-0150"}
+    today = date.today()
+    old = {**RESIDENT, "consent_date": (today - timedelta(days=400)).isoformat(), "phone": "716-555-0150"}
+    fresh = {**RESIDENT, "consent_date": (today - timedelta(days=10)).isoformat()}
     await coordinator.post("/api/v1/registry", json=old)
-    await coordinator.post("/api/v1/registry", json=RESIDENT)
+    await coordinator.post("/api/v1/registry", json=fresh)
     stale = await (await coordinator.get("/api/v1/registry?stale=true")).get_json()
-    assert [(r["consent_date"], r["reverify_by"]) for r in stale["items"]] == [("2025-01-10", "2026-01-10")]
+    assert [r["consent_date"] for r in stale["items"]] == [old["consent_date"]]
 
 
 async def test_a_bad_entry_names_its_field(client: Client) -> None:
