@@ -62,6 +62,12 @@ async def test_a_call_down_lists_the_outage_area_in_order_of_risk(app: App) -> N
     calldown, first, names = await _built(app)
     assert [names[i] for i in first] == ["Resident 1", "Resident 3", "Resident 2", "Resident 0"]
     supervisor = await as_role(app, Role.SUPERVISOR)
+    nowhere = {"name": "No Place", "address": "99999 Nowhere Lane", "consent_date": "2026-09-01"}
+    assert (
+        await supervisor.post("/api/v1/registry", json={**nowhere, "consent_source": "tests"})
+    ).status_code == 201
+    counted = await supervisor.post("/api/v1/calldowns", json={"name": "again", "area": OUTAGE})
+    assert (await counted.get_json())["unplaced"] == 1  # on no area's list: the coordinator is told
     progress = await (await supervisor.get(f"/api/v1/calldowns/{calldown}")).get_json()
     assert (progress["size"], progress["waiting"], progress["done"]) == (4, 4, 0)
     oxygen_only = await supervisor.post(
