@@ -149,10 +149,7 @@ async def request(store: Store, config: SurgeConfig, data: CallbackIn, actor: st
         return found
     number = await store.redis.incr(store.keys.seq("callback"))
     now = _now()
-    state = await center.current(store)
-    if data.drill and state.drill is None:
-        raise Problem(409, "No drill", "this callback is a drill's, and no drill is running", kind="no-drill")
-    drill = state.drill.id if data.drill and state.drill else None
+    drill = center.drill_of(await center.current(store), data.drill, "callback")
     made = Callback(
         id=f"CB{number:06d}",
         reason=data.reason,

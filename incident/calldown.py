@@ -198,9 +198,7 @@ async def build(
     ordered = [i for _, i in sorted(scored)]
     state = await center.current(store)
     profile = getattr(config.modes, state.mode)
-    if data.drill and state.drill is None:
-        raise Problem(409, "No drill", "this list is a drill's, and no drill is running", kind="no-drill")
-    drill = state.drill.id if data.drill and state.drill else None
+    drill = center.drill_of(state, data.drill, "list")
     attempts = profile.calldown_attempts
     number = await store.redis.incr(store.keys.seq("calldown"))
     calldown = CallDown(

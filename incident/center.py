@@ -117,6 +117,18 @@ _DELETE_IF_SAME = (
 )
 
 
+def drill_of(state: CenterState, said: bool, what: str) -> str | None:
+    """The drill a piece of work belongs to: only work said to be a drill's, and only while one runs.
+
+    Work said to be a drill's when none runs is refused (409), never filed as real.
+    """
+    if not said:
+        return None
+    if state.drill is None:
+        raise Problem(409, "No drill", f"this {what} is a drill's, and no drill is running", kind="no-drill")
+    return state.drill.id
+
+
 async def current(store: Store) -> CenterState:
     return state_from(cast(bytes | None, await store.redis.hget(store.keys.center, "data")))
 

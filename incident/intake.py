@@ -263,8 +263,7 @@ async def _take(
         if state is None:
             state = await center.current(store)
         # Only a call said to be a drill's is one: real calls go on as real while a drill runs.
-        if call_in.drill and state.drill is None:
-            raise Problem(409, "No drill", "this call is a drill's, and no drill is running", kind="no-drill")
+        drill = center.drill_of(state, call_in.drill, "call")
         incident = Incident(
             ticket=ticket,
             seq=seq,
@@ -275,7 +274,7 @@ async def _take(
             override=override,
             handoff=_screened(triaged, actor, now),
             activation=state.activation.id if state.activation else None,
-            exercise=state.drill.id if call_in.drill and state.drill else None,
+            exercise=drill,
             due_at=center.due(config, state.mode, category, priority, now),
             status=Status.OPEN,
             address=call_in.address,
