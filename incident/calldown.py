@@ -39,6 +39,7 @@ from incident.triage import Engine
 
 Outcome = Literal["safe", "help", "no_answer", "wrong_number"]
 State = Literal["held", "later", "done"]
+MapState = Literal["waiting", "held", "calling_again", "safe", "help", "unreached", "removed"]
 _ZADD_CHUNK = 500  # members per ZADD: Lua's unpack stops at a few thousand arguments
 _PASSES = 5
 
@@ -603,6 +604,71 @@ async def progress(store: Store, calldown_id: str) -> CallDownProgress:
         calling_again=later,
         held=held,
     )
+
+
+async def map_of(store: Store, registry: Registry, calldown_id: str) -> tuple[dict[str, Any], list[str]]:
+    """A list's residents as GeoJSON points with only their state and rank, and its area (if drawn).
+
+    No name, number, need or id goes out: the ids shown are returned beside it, for the audit.
+    """
+    calldown = await _kept_lists(store).get_or_404(calldown_id)
+    keys = store.keys
+    pipe = store.redis.pipeline(transaction=False)
+    pipe.zrange(keys.calldown_todo(calldown_id), 0, -1, withscores=True)
+    pipe.zrange(keys.calldown_later(calldown_id), 0, -1)
+    pipe.zrange(keys.calldown_held(calldown_id), 0, -1)
+    todo, later, held = cast(tuple[list[tuple[bytes, float]], list[bytes], list[bytes]], await pipe.execute())
+    states: dict[str, tuple[MapState, int]] = {m.decode(): ("waiting", int(rank)) for m, rank in todo}
+    moving: dict[str, MapState] = {m.decode(): "calling_again" for m in later}
+    moving |= {m.decode(): "held" for m in held}
+    marker = keys.calldown_entry(calldown_id, "")
+    taken = [
+        k.decode()[len(marker) :]
+        async for k in store.redis.scan_iter(match=keys.calldown_entry(calldown_id, "*"), count=1000)
+    ]
+    entries = _kept_entries(store, calldown_id)
+    for start in range(0, len(taken), _ZADD_CHUNK):
+        for entry in await entries.many(taken[start : start + _ZADD_CHUNK]):
+            if entry.resident in states:
+                continue
+            state: MapState | None = moving.get(entry.resident)
+            if state is None:
+                if entry.state == "done":
+                    state = cast(MapState, entry.outcome) if entry.outcome in _DONE else "removed"
+                else:
+                    state = "calling_again" if entry.state == "later" else "held"
+            states[entry.resident] = (state, entry.rank)
+    briefs = await registry.briefs()
+    shown = sorted((rank, who, state) for who, (state, rank) in states.items() if who in briefs)
+    features: list[dict[str, Any]] = [
+        {
+            "type": "Feature",
+            "geometry": {"type": "Point", "coordinates": [briefs[resident].lon, briefs[resident].lat]},
+            "properties": {"state": state, "rank": rank},
+        }
+        for rank, resident, state in shown
+    ]
+    return {"type": "FeatureCollection", "features": _area_features(calldown.area) + features}, [
+        resident for _, resident, _ in shown
+    ]
+
+
+_DONE = {"safe", "help", "unreached", "removed"}
+
+
+def _area_features(area: dict[str, Any] | None) -> list[dict[str, Any]]:
+    """The area as given, each polygon a feature of kind "area" (its own properties left out)."""
+    if not area:
+        return []
+    given = area.get("features") if area.get("type") == "FeatureCollection" else [area]
+    found: list[dict[str, Any]] = []
+    for feature in given if isinstance(given, list) else []:
+        if not isinstance(feature, dict):
+            continue
+        geometry = feature.get("geometry") if feature.get("type") == "Feature" else feature
+        if isinstance(geometry, dict):
+            found.append({"type": "Feature", "geometry": geometry, "properties": {"kind": "area"}})
+    return found
 
 
 async def lists(store: Store, limit: int = 50) -> list[CallDown]:

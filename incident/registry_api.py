@@ -16,6 +16,7 @@ from quart_schema import document_response, hide, validate_querystring, validate
 from incident import calldown
 from incident.auth import access, navigation
 from incident.config import Need
+from incident.maps import CENTER, StormlineMap, map_parts
 from incident.phone import to_e164
 from incident.problems import invalid_field
 from incident.registry import (
@@ -164,6 +165,21 @@ async def get_calldown(calldown_id: str) -> Response:
     return json_response(await calldown.progress(store(), calldown_id))
 
 
+@blueprint.get("/calldowns/<calldown_id>/map")
+async def calldown_map(calldown_id: str) -> Response:
+    """A call-down on a map (GeoJSON): its area, and each resident as a point with only state and rank.
+
+    State: waiting, held, calling_again, safe, help, unreached or removed; no name, number, need or id.
+    """
+    registry = _registry()
+    drawn, shown = await calldown.map_of(store(), registry, calldown_id)
+    actor, role = _who()
+    await registry.audit_read(actor, role, "calldown_map", shown[:50], count=len(shown))
+    response = json_response(drawn, headers={"Cache-Control": "no-store"})
+    response.content_type = "application/geo+json"
+    return response
+
+
 @blueprint.post("/calldowns/<calldown_id>/next")
 @document_response(calldown.CallDownTaken)
 async def take_next_resident(calldown_id: str) -> Response:
@@ -221,6 +237,11 @@ async def registry_page() -> str:
 async def calldowns_page() -> str:
     """Call-downs: built by district or outage area, their progress live, an agent's next resident to call."""
     may_build = navigation.may_open(access.current().role, "registry_api.post_calldown")
+    figure = StormlineMap(location=CENTER, zoom_start=12, tiles=None, control_scale=True)
     return await render_template(
-        "calldowns.html", needs=list(Need), districts=_districts(), may_build=may_build
+        "calldowns.html",
+        needs=list(Need),
+        districts=_districts(),
+        may_build=may_build,
+        **map_parts(figure),
     )

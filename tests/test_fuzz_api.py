@@ -46,7 +46,7 @@ CREW = "fuzz-crew"
 VAN = "fuzz-van"
 # The role an operation is fuzzed as first: the first of these its rule allows.
 # (Admins get no tokens; every API route an admin may use, a supervisor may use too.)
-PREFERRED = (Role.SUPERVISOR, Role.COORDINATOR, Role.CREW, Role.PSAP, Role.AGENT)
+PREFERRED = (Role.SUPERVISOR, Role.COORDINATOR, Role.CREW, Role.PSAP, Role.AGENT, Role.TELEPHONY)
 SENT: Counter[str] = Counter()  # requests sent, by the role they were sent as
 REAL: dict[str, list[str]] = {}  # path parameter -> ids of records made by Fuzzed.seed
 

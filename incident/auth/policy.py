@@ -68,6 +68,7 @@ ACCESS: dict[str, Rule] = {
     "registry_api.post_calldown": allow(CO, S),
     "registry_api.list_calldowns": allow(A, CO, S),
     "registry_api.get_calldown": allow(A, CO, S),
+    "registry_api.calldown_map": allow(A, CO, S),
     "registry_api.take_next_resident": allow(A, CO, S),
     "registry_api.post_attempt": allow(A, CO, S),
     "registry_api.close_calldown": allow(CO, S),

@@ -24,7 +24,10 @@ window.board = (() => {
     const kinds = new Set(panels.flatMap((p) => p.kinds));
     kinds.forEach((kind) => source.addEventListener(kind, (e) => {
       lastId = e.lastEventId || lastId;
-      panels.filter((p) => p.kinds.includes(kind)).forEach((p) => p.soon());
+      let data;
+      const read = () => { if (data === undefined) { try { data = JSON.parse(e.data); } catch { data = null; } } return data; };
+      // A panel that says which events it wants (wants(event)) refreshes only for those.
+      panels.filter((p) => p.kinds.includes(kind) && (!p.wants || p.wants(read() || {}))).forEach((p) => p.soon());
     }));
     source.addEventListener("reset", () => panels.forEach((p) => p.soon()));
     // The credential no longer holds (revoked, disabled, signed out): stop, and send the person to sign in.
@@ -34,9 +37,9 @@ window.board = (() => {
       if (source.readyState === EventSource.CLOSED) setTimeout(open, 5000);
     };
   }
-  function follow(kinds, refresh) {
+  function follow(kinds, refresh, wants) {
     let timer = null;
-    panels.push({ kinds, soon: () => { clearTimeout(timer); timer = setTimeout(refresh, 400); } });
+    panels.push({ kinds, wants, soon: () => { clearTimeout(timer); timer = setTimeout(refresh, 400); } });
     if (!started) { started = true; setTimeout(open, 0); } // after every panel has said what it follows
   }
   return { send, cells, item, ticket, ticketItem, follow };

@@ -58,8 +58,75 @@
     });
     cards.forEach((li, i) => { if ($("lists").children[i] !== li) $("lists").insertBefore(li, $("lists").children[i] || null); });
     [...$("lists").children].slice(cards.length).forEach((li) => li.remove());
+    choices(progress);
     root.dataset.ready = "true";
   }
+
+  // The chosen list on the map: its area, and each resident as a mark by how their call went (a shape
+  // and a colour, with the counts in words beside the map). Redrawn when that list's events come.
+  const frame = $("map-frame");
+  const map = window[frame.dataset.map];
+  const MARKS = { waiting: "○", held: "◆", calling_again: "↻", safe: "✓", help: "!", unreached: "⌂", removed: "–" };
+  const known = new Map(); // list id → its progress, as last read
+  let base = null; // the offline base layer, drawn once
+  let drawn = null; // the list's layer on the map
+  let mapped = null; // the list it shows
+
+  function choices(progress) {
+    const select = $("map-list");
+    const chosen = select.value;
+    known.clear();
+    progress.forEach((p) => known.set(p.calldown.id, p));
+    select.replaceChildren(...progress.map((p) => new Option(
+      `${p.calldown.name} (${p.calldown.id})${p.calldown.closed_at ? " · closed" : ""}`, p.calldown.id)));
+    const open = progress.find((p) => !p.calldown.closed_at) || progress[0];
+    select.value = known.has(chosen) ? chosen : open ? open.calldown.id : "";
+    const first = $("map-panel").hidden && progress.length > 0;
+    $("map-panel").hidden = progress.length === 0;
+    if (first) map.invalidateSize();
+    if (first || select.value !== chosen) drawMap();
+  }
+
+  function mark(feature, latlng) {
+    const { state, rank } = feature.properties;
+    const span = el("span", MARKS[state] || "?", `cd-mark cd-${state}`);
+    span.dataset.state = state;
+    span.dataset.rank = rank;
+    return L.marker(latlng, { interactive: false, keyboard: false,
+      icon: L.divIcon({ html: span, className: "cd-point", iconSize: [22, 22] }) });
+  }
+
+  async function drawMap() {
+    const id = $("map-list").value;
+    if (!id) return;
+    if (!base) base = window.stormlineBase(map);
+    const { zones } = await base;
+    const data = await send("GET", `/api/v1/calldowns/${encodeURIComponent(id)}/map`);
+    if (id !== $("map-list").value) return; // another list was chosen meanwhile
+    const layer = L.geoJSON(data, { pointToLayer: mark,
+      style: () => ({ color: "#0b4f8a", weight: 3, dashArray: "6 4", fillOpacity: 0.05, interactive: false }) });
+    if (drawn) map.removeLayer(drawn);
+    drawn = layer.addTo(map);
+    const listed = known.get(id);
+    const districts = new Set(listed ? listed.calldown.districts : []);
+    zones["Council districts"].eachLayer((l) => l.setStyle(districts.has(l.feature.properties.name)
+      ? { weight: 4, color: "#0b4f8a", fillOpacity: 0.08 } : { weight: 1, color: "#5a4fcf", fillOpacity: 0.03 }));
+    const counts = {};
+    const points = data.features.filter((f) => f.geometry.type === "Point");
+    points.forEach((f) => { counts[f.properties.state] = (counts[f.properties.state] || 0) + 1; });
+    document.querySelectorAll("#map-legend [data-state]").forEach((li) => {
+      li.querySelector(".cd-count").textContent = counts[li.dataset.state] || 0;
+    });
+    const size = listed ? listed.size : points.length;
+    $("map-status").textContent = `${points.length} of ${size} resident(s) on the map` +
+      (points.length < size ? ` (${size - points.length} not placed or taken off the registry)` : "") +
+      ` · updated ${new Date().toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", second: "2-digit" })}`;
+    if (mapped !== id && layer.getBounds().isValid()) map.fitBounds(layer.getBounds(), { padding: [24, 24], maxZoom: 16, animate: false });
+    mapped = id;
+    frame.dataset.calldown = id;
+    frame.dataset.ready = "true";
+  }
+  $("map-list").addEventListener("change", drawMap);
 
   function card(c) {
     const li = el("li", undefined, "calldown");
@@ -88,6 +155,7 @@
     working = calldown;
     $("work").hidden = false;
     $("work-title").textContent = `Calling: ${calldown.name} (${calldown.id})`;
+    if ($("map-list").value !== calldown.id) { $("map-list").value = calldown.id; drawMap(); }
     $("work-status").textContent = "";
     if (!held) $("resident").hidden = true;
     $("work-title").focus();
@@ -183,6 +251,7 @@
   }
 
   follow(["calldown.changed"], lists);
+  follow(["calldown.changed"], () => drawMap().catch(() => {}), (event) => event.calldown === $("map-list").value);
   setInterval(lists, 15000); // besides the stream: a list's counts stay right if the stream drops
   lists();
 })();

@@ -169,6 +169,19 @@
       item(`${new Date(a.event.at).toLocaleTimeString()} · ${a.event.kind} · ${a.event.message}`, "alert")));
   }
 
+  // Open call-downs and how far each has got: done of size, safe, help, door knocks, not yet called.
+  async function calldowns() {
+    const open = (await send("GET", "/api/v1/calldowns")).items.filter((c) => !c.closed_at);
+    const progress = await Promise.all(open.map((c) => send("GET", `/api/v1/calldowns/${encodeURIComponent(c.id)}`)));
+    $("calldowns-none").hidden = progress.length > 0;
+    $("calldown-progress").hidden = progress.length === 0;
+    $("calldown-progress").tBodies[0].replaceChildren(...progress.map((p) => {
+      const row = cells(`${p.calldown.name} (${p.calldown.id})`, `${p.done} / ${p.size}`, p.safe, p.help, p.unreached, p.waiting);
+      row.dataset.calldown = p.calldown.id;
+      return row;
+    }));
+  }
+
   $("mode-form").addEventListener("submit", async (e) => {
     e.preventDefault();
     const body = { mode: $("mode").value, reason: $("mode-reason").value };
@@ -181,7 +194,7 @@
     mode();
   });
 
-  const all = () => Promise.all([mode(), surge(), queues(), overdue(), crews(), alerts(), waiting()])
+  const all = () => Promise.all([mode(), surge(), queues(), overdue(), crews(), alerts(), waiting(), calldowns()])
     .then(() => { document.getElementById("supervisor").dataset.ready = "true"; });
   follow(["incident.opened", "call.attached", "incident.status_changed", "incident.assigned",
           "incident.unassigned", "crew.marked", "incident.requeued", "handoff.step", "incident.located",
@@ -189,6 +202,7 @@
          () => { queues(); surge(); overdue(); crews(); waiting(); });
   follow(["alarm.raised"], alerts);
   follow(["center.mode_changed"], mode);
+  follow(["calldown.changed"], calldowns);
   all();
-  setInterval(() => { crews(); surge(); }, 30000); // ages and the chart's window move with the clock
+  setInterval(() => { crews(); surge(); calldowns(); }, 30000); // ages and the chart's window move with the clock
 })();

@@ -14,10 +14,11 @@ from quart.testing.app import TestApp as App
 from quart.typing import TestClientProtocol as Client
 
 from incident.app import create_app
+from incident.auth.roles import Role
 from incident.config import SurgeConfig
 from incident.eido_schema import first_error, unknown_properties
 from incident.settings import Settings
-from tests.support import ROOT
+from tests.support import ROOT, as_role
 
 NENA = ROOT / "tests" / "schemas" / "nena-eido"
 
@@ -124,3 +125,49 @@ def _ids_and_refs(node: Any) -> tuple[list[str], set[str]]:
         ids += more_ids
         refs |= more_refs
     return ids, refs
+
+
+# A box around the Elmwood Village (the outage), and one point inside it and one outside.
+OUTAGE = {
+    "type": "FeatureCollection",
+    "features": [
+        {
+            "type": "Feature",
+            "properties": {"hours_out": 20},
+            "geometry": {
+                "type": "Polygon",
+                "coordinates": [
+                    [[-78.89, 42.91], [-78.86, 42.91], [-78.86, 42.94], [-78.89, 42.94], [-78.89, 42.91]]
+                ],
+            },
+        }
+    ],
+}
+INSIDE = [(42.9247, -78.8768), (42.9200, -78.8700), (42.9300, -78.8800), (42.9150, -78.8750)]
+OUTSIDE = (42.9500, -78.8200)
+
+
+def _registry_csv() -> str:
+    rows = ["id,name,phone,address,lat,lon,needs,consent_date,consent_source"]
+    needs = ["mobility", "oxygen;lives_alone", "dialysis", "oxygen"]
+    for i, ((lat, lon), need) in enumerate(zip(INSIDE, needs, strict=True)):
+        rows.append(
+            f"U{i},Resident {i},716-555-02{i:02d},{i + 1} Elmwood Ave,{lat},{lon},{need},2026-09-01,utility"
+        )
+    rows.append(f"U9,Far Away,716-555-0299,9 Main St,{OUTSIDE[0]},{OUTSIDE[1]},oxygen,2026-09-01,utility")
+    return "\n".join(rows) + "\n"
+
+
+async def built_calldown(app: App) -> tuple[str, list[str], dict[str, str]]:
+    """Five residents imported (four inside the outage), and a call-down built for the outage."""
+    coordinator = await as_role(app, Role.COORDINATOR)
+    sent = await coordinator.post(
+        "/api/v1/registry/import?source=utility", data=_registry_csv(), headers={"Content-Type": "text/csv"}
+    )
+    assert (await sent.get_json())["registered"] == 5
+    listed = await (await coordinator.get("/api/v1/registry")).get_json()
+    names = {r["id"]: r["name"] for r in listed["items"]}
+    built = await coordinator.post("/api/v1/calldowns", json={"name": "Elmwood outage", "area": OUTAGE})
+    assert built.status_code == 201, await built.get_data(as_text=True)
+    body = await built.get_json()
+    return body["calldown"]["id"], body["first"], names

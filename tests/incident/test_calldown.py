@@ -10,56 +10,13 @@ from quart.testing.app import TestApp as App
 
 from incident import clock
 from incident.auth.roles import Role
+from tests.incident.helpers import OUTAGE, built_calldown
 from tests.support import as_role
-
-# A box around the Elmwood Village (the outage), and one point inside it and one outside.
-OUTAGE = {
-    "type": "FeatureCollection",
-    "features": [
-        {
-            "type": "Feature",
-            "properties": {"hours_out": 20},
-            "geometry": {
-                "type": "Polygon",
-                "coordinates": [
-                    [[-78.89, 42.91], [-78.86, 42.91], [-78.86, 42.94], [-78.89, 42.94], [-78.89, 42.91]]
-                ],
-            },
-        }
-    ],
-}
-INSIDE = [(42.9247, -78.8768), (42.9200, -78.8700), (42.9300, -78.8800), (42.9150, -78.8750)]
-OUTSIDE = (42.9500, -78.8200)
-
-
-def _csv() -> str:
-    rows = ["id,name,phone,address,lat,lon,needs,consent_date,consent_source"]
-    needs = ["mobility", "oxygen;lives_alone", "dialysis", "oxygen"]
-    for i, ((lat, lon), need) in enumerate(zip(INSIDE, needs, strict=True)):
-        rows.append(
-            f"U{i},Resident {i},716-555-02{i:02d},{i + 1} Elmwood Ave,{lat},{lon},{need},2026-09-01,utility"
-        )
-    rows.append(f"U9,Far Away,716-555-0299,9 Main St,{OUTSIDE[0]},{OUTSIDE[1]},oxygen,2026-09-01,utility")
-    return "\n".join(rows) + "\n"
-
-
-async def _built(app: App) -> tuple[str, list[str], dict[str, str]]:
-    coordinator = await as_role(app, Role.COORDINATOR)
-    sent = await coordinator.post(
-        "/api/v1/registry/import?source=utility", data=_csv(), headers={"Content-Type": "text/csv"}
-    )
-    assert (await sent.get_json())["registered"] == 5
-    listed = await (await coordinator.get("/api/v1/registry")).get_json()
-    names = {r["id"]: r["name"] for r in listed["items"]}
-    built = await coordinator.post("/api/v1/calldowns", json={"name": "Elmwood outage", "area": OUTAGE})
-    assert built.status_code == 201, await built.get_data(as_text=True)
-    body = await built.get_json()
-    return body["calldown"]["id"], body["first"], names
 
 
 async def test_a_call_down_lists_the_outage_area_in_order_of_risk(app: App) -> None:
     """Only residents inside the polygon, ordered: oxygen and alone, oxygen, dialysis, mobility."""
-    calldown, first, names = await _built(app)
+    calldown, first, names = await built_calldown(app)
     assert [names[i] for i in first] == ["Resident 1", "Resident 3", "Resident 2", "Resident 0"]
     supervisor = await as_role(app, Role.SUPERVISOR)
     nowhere = {"name": "No Place", "address": "99999 Nowhere Lane", "consent_date": "2026-09-01"}
@@ -83,7 +40,7 @@ async def test_a_call_down_lists_the_outage_area_in_order_of_risk(app: App) -> N
 
 async def test_two_agents_working_at_once_never_take_the_same_resident(app: App) -> None:
     """Eight agents ask for the next resident at the same moment: four get one each, all different."""
-    calldown, first, _ = await _built(app)
+    calldown, first, _ = await built_calldown(app)
     agents = [await as_role(app, Role.AGENT, name=f"agent-{i}") for i in range(8)]
     answers = await asyncio.gather(*(a.post(f"/api/v1/calldowns/{calldown}/next") for a in agents))
     taken = [(await r.get_json())["entry"]["resident"] for r in answers if r.status_code == 200]
@@ -102,7 +59,7 @@ async def test_unanswered_calls_become_a_door_knock_and_safe_and_help_are_counte
     app: App, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """No answer three times over the mode's hour sends an outreach crew; safe is counted; others wait."""
-    calldown, first, _ = await _built(app)
+    calldown, first, _ = await built_calldown(app)
     agent = await as_role(app, Role.AGENT, name="caller-1")
     supervisor = await as_role(app, Role.SUPERVISOR)
     now = time.time()
@@ -139,7 +96,7 @@ async def test_unanswered_calls_become_a_door_knock_and_safe_and_help_are_counte
 
 async def test_a_life_safety_answer_goes_to_911_through_the_handoff(app: App) -> None:
     """A resident who says they cannot breathe: the attempt opens an emergency with a 911 handoff."""
-    calldown, _, _ = await _built(app)
+    calldown, _, _ = await built_calldown(app)
     agent = await as_role(app, Role.AGENT, name="caller-2")
     taken = await (await agent.post(f"/api/v1/calldowns/{calldown}/next")).get_json()
     resident = taken["entry"]["resident"]

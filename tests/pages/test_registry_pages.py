@@ -129,6 +129,10 @@ def test_a_call_down_is_built_by_district_and_worked_by_an_agent_while_its_progr
     card = page.locator("#lists li", has_text="Ice storm, Delaware")
     expect(card.locator(".progress-text")).to_contain_text("0 of 3 done", timeout=5_000)
     expect(card.locator(".progress-text")).to_contain_text("3 waiting")
+    points = page.locator("#map-frame .cd-mark[data-rank]")
+    expect(points).to_have_count(3, timeout=10_000)
+    expect(page.locator("#map-frame [data-rank='0']")).to_have_attribute("data-state", "waiting")
+    expect(page.locator("#map-legend [data-state=waiting] .cd-count")).to_have_text("3")
 
     agent_context = browser.new_context(base_url=live.url, viewport={"width": 390, "height": 844})
     agent = agent_context.new_page()
@@ -146,6 +150,12 @@ def test_a_call_down_is_built_by_district_and_worked_by_an_agent_while_its_progr
     agent.get_by_role("button", name="Safe").click()
     expect(agent.locator("#work-status")).to_contain_text("Oxy Olsen is safe", timeout=5_000)
     expect(card.locator(".progress-text")).to_contain_text("1 of 3 done: 1 safe", timeout=10_000)
+    # The map follows the list live: the first resident's mark turns to safe, and the counts beside it.
+    expect(page.locator("#map-frame [data-rank='0']")).to_have_attribute("data-state", "safe", timeout=10_000)
+    expect(page.locator("#map-legend [data-state=safe] .cd-count")).to_have_text("1")
+    expect(page.locator("#map-legend [data-state=waiting] .cd-count")).to_have_text("2")
+    first = agent.locator("#map-frame [data-rank='0']")
+    expect(first).to_have_attribute("data-state", "safe", timeout=10_000)
 
     take.click()
     expect(agent.locator("#resident-name")).to_have_text("Dee Alis", timeout=5_000)
@@ -209,4 +219,36 @@ def test_a_call_down_is_built_from_an_outage_file(page: Page, live: Server) -> N
     page.get_by_role("button", name="Build the list").click()
     expect(page.locator("#build-result")).to_contain_text("1 resident(s) to call", timeout=5_000)
     expect(page.locator("#lists li", has_text="Grid outage 14")).to_contain_text("outage area")
+    assert csp_violations(page) == []
+
+
+def test_the_supervisor_board_shows_each_open_call_down_and_follows_it(page: Page, live: Server) -> None:
+    """The supervisor's Call-downs panel shows done/size, safe, help, unreached, waiting, and moves live."""
+    with live.client(live.token("supervisor")) as api:
+        made = [
+            api.post("/api/v1/registry", json=_resident(name, f"716-555-03{i:02d}", ["oxygen"])).json()
+            for i, name in enumerate(["Pat One", "Pat Two"])
+        ]
+        district = made[0]["zones"]["council_district"]
+        built = api.post("/api/v1/calldowns", json={"name": "Wind, north", "districts": [district]}).json()
+    calldown = built["calldown"]["id"]
+    sign_in_as(page, live, "sue", "supervisor")
+    page.goto("/supervisor")
+    expect(page.locator("#supervisor")).to_have_attribute("data-ready", "true", timeout=10_000)
+    row = page.locator(f"#calldown-progress tr[data-calldown='{calldown}']")
+    expect(row).to_contain_text("Wind, north")
+    expect(row.locator("td")).to_have_text(["Wind, north (" + calldown + ")", "0 / 2", "0", "0", "0", "2"])
+    expect(page.get_by_role("link", name="Call-downs: build, work and map them")).to_have_attribute(
+        "href", "/calldowns"
+    )
+    with live.client(live.token("agent")) as api:
+        taken = api.post(f"/api/v1/calldowns/{calldown}/next").json()
+        resident = taken["entry"]["resident"]
+        done = api.post(
+            f"/api/v1/calldowns/{calldown}/residents/{resident}/attempts", json={"outcome": "safe"}
+        )
+        assert done.status_code == 201, done.text
+    expect(row.locator("td")).to_have_text(
+        ["Wind, north (" + calldown + ")", "1 / 2", "1", "0", "0", "1"], timeout=10_000
+    )
     assert csp_violations(page) == []

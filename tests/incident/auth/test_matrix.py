@@ -150,6 +150,7 @@ SAMPLES: dict[str, Sample] = {
     "registry_api.post_calldown": lambda c, ctx: c.post("/api/v1/calldowns", json=CALLDOWN),
     "registry_api.list_calldowns": lambda c, ctx: c.get("/api/v1/calldowns"),
     "registry_api.get_calldown": lambda c, ctx: c.get(f"/api/v1/calldowns/{ctx['calldown']}"),
+    "registry_api.calldown_map": lambda c, ctx: c.get(f"/api/v1/calldowns/{ctx['calldown']}/map"),
     "registry_api.take_next_resident": lambda c, ctx: c.post(f"/api/v1/calldowns/{ctx['calldown2']}/next"),
     "registry_api.post_attempt": lambda c, ctx: _attempt(c, ctx),
     "registry_api.close_calldown": lambda c, ctx: c.post(f"/api/v1/calldowns/{ctx['calldown']}/close"),
