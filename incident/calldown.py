@@ -224,6 +224,7 @@ async def build(
         for rank, resident in enumerate(ordered[start : start + _ZADD_CHUNK], start):
             pairs += [str(rank), resident]
         change.command("ZADD", todo, *pairs)
+        change.command("ZADD", store.keys.calldown_all(calldown.id), *pairs)
     change.command("ZADD", store.keys.calldowns, str(number), calldown.id)
     event = CallDownChanged(
         calldown=calldown.id, at=calldown.built_at, actor=actor, step="built", size=calldown.size
@@ -565,11 +566,11 @@ async def tally(store: Store, calldown_id: str) -> tuple[int, int]:
 async def forget(store: Store, calldown_id: str) -> None:
     """Delete a list and everything of it (a drill's purge)."""
     keys = store.keys
-    entries = [
-        k async for k in store.redis.scan_iter(match=keys.calldown_entry(calldown_id, "*"), count=1000)
-    ]
+    everyone = cast(list[bytes], await store.redis.zrange(keys.calldown_all(calldown_id), 0, -1))
+    entries = [keys.calldown_entry(calldown_id, m.decode()) for m in everyone]
     await store.redis.delete(
         keys.calldown(calldown_id),
+        keys.calldown_all(calldown_id),
         keys.calldown_todo(calldown_id),
         keys.calldown_later(calldown_id),
         keys.calldown_held(calldown_id),
@@ -617,15 +618,14 @@ async def map_of(store: Store, registry: Registry, calldown_id: str) -> tuple[di
     pipe.zrange(keys.calldown_todo(calldown_id), 0, -1, withscores=True)
     pipe.zrange(keys.calldown_later(calldown_id), 0, -1)
     pipe.zrange(keys.calldown_held(calldown_id), 0, -1)
-    todo, later, held = cast(tuple[list[tuple[bytes, float]], list[bytes], list[bytes]], await pipe.execute())
+    pipe.zrange(keys.calldown_all(calldown_id), 0, -1)
+    todo, later, held, everyone = cast(
+        tuple[list[tuple[bytes, float]], list[bytes], list[bytes], list[bytes]], await pipe.execute()
+    )
     states: dict[str, tuple[MapState, int]] = {m.decode(): ("waiting", int(rank)) for m, rank in todo}
     moving: dict[str, MapState] = {m.decode(): "calling_again" for m in later}
     moving |= {m.decode(): "held" for m in held}
-    marker = keys.calldown_entry(calldown_id, "")
-    taken = [
-        k.decode()[len(marker) :]
-        async for k in store.redis.scan_iter(match=keys.calldown_entry(calldown_id, "*"), count=1000)
-    ]
+    taken = [m.decode() for m in everyone if m.decode() not in states]  # entries exist for these
     entries = _kept_entries(store, calldown_id)
     for start in range(0, len(taken), _ZADD_CHUNK):
         for entry in await entries.many(taken[start : start + _ZADD_CHUNK]):

@@ -119,6 +119,7 @@ live in one slot and a Lua script or MULTI may touch any of them together.
     sl:{j}:calldown:<id>              hash: v, data (a call-down list: its area, filter and size)
     sl:{j}:calldowns                  sorted set: call-down ids by number
     sl:{j}:calldown:<id>:todo         sorted set: residents not yet taken, by place in risk order
+    sl:{j}:calldown:<id>:all          sorted set: every resident on the list, by place (its map reads it)
     sl:{j}:calldown:<id>:later        sorted set: residents to call again, by when (epoch seconds)
     sl:{j}:calldown:<id>:held         sorted set: residents an agent holds, by when the hold lapses (epoch s)
     sl:{j}:calldown:<id>:entry:<resident id>  hash: v, data (that resident's place: attempts, outcome)
@@ -549,6 +550,9 @@ class Keys:
 
     def calldown_todo(self, calldown_id: str) -> str:
         return f"{self._p}calldown:{calldown_id}:todo"
+
+    def calldown_all(self, calldown_id: str) -> str:
+        return f"{self._p}calldown:{calldown_id}:all"
 
     def calldown_later(self, calldown_id: str) -> str:
         return f"{self._p}calldown:{calldown_id}:later"
