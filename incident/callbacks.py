@@ -125,10 +125,6 @@ def _score(request: Callback) -> int:
     return _RANK[request.priority] * 10**13 + int(due.timestamp() * 1000)
 
 
-def _now() -> datetime:
-    return datetime.fromtimestamp(clock.epoch(), UTC)
-
-
 async def request(store: Store, config: SurgeConfig, data: CallbackIn, actor: str | None) -> Callback:
     """Put a callback in the queue; the same phone system call id twice makes one request."""
     e164 = to_e164(data.phone, config.jurisdiction.phone_region)
@@ -148,7 +144,7 @@ async def request(store: Store, config: SurgeConfig, data: CallbackIn, actor: st
     if found is not None and found.status in ("waiting", "held"):
         return found
     number = await store.redis.incr(store.keys.seq("callback"))
-    now = _now()
+    now = clock.now()
     drill = center.drill_of(await center.current(store), data.drill, "callback")
     made = Callback(
         id=f"CB{number:06d}",
@@ -184,7 +180,7 @@ async def request(store: Store, config: SurgeConfig, data: CallbackIn, actor: st
 
 async def take_next(store: Store, agent: str) -> Callback | None:
     """Hold the first request that is due (or whose hold lapsed) for `agent`; None if none is."""
-    now = _now()
+    now = clock.now()
     lapsed = cast(
         list[bytes], await store.redis.zrangebyscore(store.keys.callback_held, "-inf", now.timestamp(), 0, 5)
     )
@@ -217,7 +213,7 @@ async def _hold(store: Store, callback_id: str, agent: str, now: datetime) -> Ca
 
 
 async def record_attempt(store: Store, callback_id: str, attempt: CallbackAttemptIn, agent: str) -> Callback:
-    now = _now()
+    now = clock.now()
 
     async def decide(current: Callback) -> Plan[Callback] | None:
         if current.status != "held" or current.agent != agent:
@@ -254,7 +250,7 @@ async def cancel(store: Store, callback_id: str, actor: str | None) -> Callback:
         if current.status in ("done", "unreached", "cancelled"):
             return None
         event = CallbackChanged(
-            callback=callback_id, at=_now(), actor=actor, step="cancelled", ticket=current.ticket
+            callback=callback_id, at=clock.now(), actor=actor, step="cancelled", ticket=current.ticket
         )
         return Plan(msgspec.structs.replace(current, status="cancelled", held_until=None), event)
 
@@ -262,7 +258,7 @@ async def cancel(store: Store, callback_id: str, actor: str | None) -> Callback:
 
 
 async def queue(store: Store, limit: int = 100) -> CallbackQueue:
-    now = _now().timestamp()
+    now = clock.now().timestamp()
     pipe = store.redis.pipeline(transaction=False)
     pipe.zrange(store.keys.callback_queue, 0, limit - 1)
     pipe.zcard(store.keys.callback_queue)
@@ -302,7 +298,7 @@ async def forget(store: Store, callback_id: str) -> None:
 
 async def check_promises(store: Store) -> None:
     """Alarm supervisors once for each callback whose promised time passed while it still waits."""
-    now = _now().timestamp()
+    now = clock.now().timestamp()
     due = cast(
         list[tuple[bytes, float]],
         await store.redis.zrangebyscore(store.keys.callback_promised, "-inf", now, withscores=True),

@@ -289,12 +289,12 @@ async def take_next(
         for h in cast(list[bytes], await store.redis.zrange(keys.calldown_held(calldown_id), 0, -1))
     ]
     for mine in await entries.many(held_ids):  # a reload or a second click: the one already held
-        if mine.agent == agent and mine.state == "held" and mine.held_until and mine.held_until > _now():
+        if mine.agent == agent and mine.state == "held" and mine.held_until and mine.held_until > clock.now():
             taken = await _taken(store, registry, entries, calldown, mine, agent, role)
             if taken is not None:
                 return taken
     for _ in range(_PASSES):  # others may take every candidate read: read again, a few times
-        now = _now()
+        now = clock.now()
         pipe = store.redis.pipeline(transaction=False)
         pipe.zrangebyscore(keys.calldown_later(calldown_id), "-inf", int(now.timestamp()), start=0, num=5)
         pipe.zrangebyscore(keys.calldown_held(calldown_id), "-inf", int(now.timestamp()), start=0, num=5)
@@ -348,7 +348,7 @@ async def _taken(
 async def _finish(
     store: Store, entries: Kept[CallDownEntry], calldown: CallDown, resident_id: str, outcome: str, actor: str
 ) -> None:
-    now = _now()
+    now = clock.now()
 
     async def decide(current: CallDownEntry) -> Plan[CallDownEntry] | None:
         if current.state == "done":
@@ -442,7 +442,7 @@ async def record_attempt(
         )
     if attempt.outcome == "help" and not attempt.narrative:
         raise invalid_field("narrative", "say what the resident needs")
-    now = _now()
+    now = clock.now()
     unanswered = sum(a.outcome == "no_answer" for a in entry.attempts) + (attempt.outcome == "no_answer")
     door_knock = attempt.outcome == "wrong_number" or (
         attempt.outcome == "no_answer" and unanswered >= calldown.attempts
@@ -578,10 +578,6 @@ async def forget(store: Store, calldown_id: str) -> None:
         *entries,
     )
     await store.redis.zrem(keys.calldowns, calldown_id)
-
-
-def _now() -> datetime:
-    return datetime.fromtimestamp(clock.epoch(), UTC)
 
 
 async def progress(store: Store, calldown_id: str) -> CallDownProgress:
