@@ -20,6 +20,7 @@ from incident.triage.evaluate import (
     PUBLIC_DEV,
     PUBLIC_HELDOUT,
     PUBLIC_HELDOUT_2,
+    PUBLIC_HELDOUT_3,
     RECALL_TARGET,
     WRITTEN_HERE,
     evaluate,
@@ -400,6 +401,53 @@ def test_the_second_held_out_set_keeps_what_tuning_on_it_gained(config: SurgeCon
     figures = evaluate(config, load(PUBLIC_HELDOUT_2), engine)
     assert figures["recall"] >= 0.94, [miss["text"] for miss in figures["missed_emergencies"]]
     assert figures["false_transfer_rate"] <= 0.15, [alarm["text"] for alarm in figures["false_alarms"]]
+
+
+def test_the_third_held_out_set_keeps_what_tuning_on_it_gained(config: SurgeConfig, engine: Engine) -> None:
+    """Seen since its one run (78.7 %, 14.5 %), held-out 3 is development now: recall ≥ 90 %, false ≤ 14 %."""
+    figures = evaluate(config, load(PUBLIC_HELDOUT_3), engine)
+    assert figures["recall"] >= 0.90, [miss["text"] for miss in figures["missed_emergencies"]]
+    assert figures["false_transfer_rate"] <= 0.14, [alarm["text"] for alarm in figures["false_alarms"]]
+
+
+@pytest.mark.parametrize(
+    ("text", "flagged"),
+    [
+        ("we are trapped on the second floor, please come get us", True),
+        ("two people trapped who haven't been rescued yet", True),
+        ("twenty people were rescued from the flood last night", False),
+        ("por favor vengan a rescatarnos, el agua sigue subiendo", True),
+        ("hay personas atrapadas que no han sido rescatadas", True),
+        ("lograron rescatar a los abuelitos atrapados", False),
+        ("los bomberos ya han sacado a mis padres del coche", False),
+    ],
+)
+def test_a_plea_to_be_rescued_is_not_a_rescue_told(engine: Engine, text: str, flagged: bool) -> None:
+    """'Rescue us' is entrapment; 'were rescued' is over (sharing a lemma, pleas match as written)."""
+    assert engine.triage(text).life_safety is flagged, engine.triage(text).reasons
+
+
+@pytest.mark.parametrize(
+    ("text", "flagged"),
+    [
+        ("Extinguished fire", False),
+        ("the fire was extinguished, just smoke smell left", False),
+        ("Trouble Alarm", False),
+        ("Door Alarm", False),
+        ("PORTE ILEGAL DE ARMA DE FUEGO", False),
+        ("¡Fuego, fuego, fuego aquí detrás de mí!", True),
+        ("¡La va a matar!", True),
+        ("My husband is dead!", True),
+        ("the battery is dead and the phone is dead", False),
+        ("nos estamos inundando, ya se nos está metiendo el agua", True),
+        ("Apenas respira", True),
+        ("Electrical Emergency", True),
+        ("Sinking vehicle", True),
+    ],
+)
+def test_round_four_wordings(engine: Engine, text: str, flagged: bool) -> None:
+    """Round 4 (tuned on held-out 3): the set's missed kinds of wording, and their look-alikes."""
+    assert engine.triage(text).life_safety is flagged, engine.triage(text).reasons
 
 
 @settings(max_examples=300, deadline=None)
