@@ -49,7 +49,7 @@ class PageQuery(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     stale: bool = False  # only those whose consent is due to be asked again (within 30 days)
 
 
-class MatchQuery(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+class MatchIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     phone: Annotated[str, msgspec.Meta(max_length=40)] | None = None
     address: Annotated[str, msgspec.Meta(max_length=300)] | None = None
 
@@ -85,16 +85,17 @@ async def post_resident(data: ResidentIn) -> Response:
     return json_response(resident, 201, {"Location": f"/api/v1/registry/{resident.id}"})
 
 
-@blueprint.get("/registry/match")
-@validate_querystring(MatchQuery)
+# A POST, though it changes nothing but the audit: a caller's number in a URL would sit in proxy logs.
+@blueprint.post("/registry/match")
+@validate_request(MatchIn)
 @document_response(RegistryMatches)
-async def match_resident(query_args: MatchQuery) -> Response:
+async def match_resident(data: MatchIn) -> Response:
     """Registered residents a caller may be: by the number calling, or at the address given."""
-    if not (query_args.phone or query_args.address):
+    if not (data.phone or data.address):
         raise invalid_field("phone", "give a phone number or an address")
     config = surge_config()
-    e164 = to_e164(query_args.phone, config.jurisdiction.phone_region) if query_args.phone else None
-    located = geo().locate(query_args.address) if query_args.address else None
+    e164 = to_e164(data.phone, config.jurisdiction.phone_region) if data.phone else None
+    located = geo().locate(data.address) if data.address else None
     point = located.best.point if located and located.best else None
     actor, role = _who()
     found = await _registry().match(e164, point, actor, role, "match")

@@ -231,12 +231,12 @@
     if (logged) return;
     const phone = $("callback_number").value.trim();
     const address = $("address").value.trim();
-    const q = new URLSearchParams();
-    if (phone.replace(/\D/g, "").length >= 10) q.set("phone", phone);
-    if (address.length >= 3) q.set("address", address);
+    const q = {};
+    if (phone.replace(/\D/g, "").length >= 10) q.phone = phone;
+    if (address.length >= 3) q.address = address;
     const mine = ++matchAsked;
-    if (![...q.keys()].length) { $("registered").replaceChildren(); return; }
-    const found = await send("GET", `/api/v1/registry/match?${q}`, undefined, { quiet: true });
+    if (!Object.keys(q).length) { $("registered").replaceChildren(); return; }
+    const found = await send("POST", "/api/v1/registry/match", q, { quiet: true });
     if (mine === matchAsked && !logged) $("registered").replaceChildren(...registeredLines(found.items));
   }, 400);
 

@@ -56,7 +56,7 @@ async def test_a_coordinator_registers_a_resident_and_the_agents_see_only_what_a
     assert (await agent.get(f"/api/v1/registry/{resident['id']}")).status_code == 403
     assert (await agent.get("/api/v1/registry")).status_code == 403
     found = await (
-        await agent.get("/api/v1/registry/match", query_string={"phone": "(716) 555-0142"})
+        await agent.post("/api/v1/registry/match", json={"phone": "(716) 555-0142"})
     ).get_json()
     assert found["items"] == [
         {
@@ -152,7 +152,7 @@ async def test_removing_a_resident_leaves_nothing_to_match_and_no_import_brings_
     resident = await (await coordinator.post("/api/v1/registry", json=RESIDENT)).get_json()
     assert (await coordinator.delete(f"/api/v1/registry/{resident['id']}")).status_code == 204
     assert (await coordinator.get(f"/api/v1/registry/{resident['id']}")).status_code == 404
-    found = await coordinator.get("/api/v1/registry/match", query_string={"phone": "716-555-0142"})
+    found = await coordinator.post("/api/v1/registry/match", json={"phone": "716-555-0142"})
     assert (await found.get_json())["items"] == []
     headers = {"Content-Type": "text/csv"}
     await coordinator.post("/api/v1/registry/import?source=ng", data=CSV, headers=headers)

@@ -136,7 +136,9 @@ SAMPLES: dict[str, Sample] = {
     "incidents_api.get_alarms": lambda c, ctx: c.get("/api/v1/alarms"),
     "registry_api.list_residents": lambda c, ctx: c.get("/api/v1/registry"),
     "registry_api.post_resident": lambda c, ctx: c.post("/api/v1/registry", json=RESIDENT),
-    "registry_api.match_resident": lambda c, ctx: c.get("/api/v1/registry/match?phone=716-555-0142"),
+    "registry_api.match_resident": lambda c, ctx: c.post(
+        "/api/v1/registry/match", json={"phone": "716-555-0142"}
+    ),
     "registry_api.import_residents": lambda c, ctx: c.post(
         "/api/v1/registry/import?source=matrix",
         data="name,address,consent_date,consent_source\nAl,Elmwood Ave & Forest Ave,2026-09-01,list\n",
