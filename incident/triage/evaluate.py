@@ -38,6 +38,7 @@ PUBLIC_DEV = _TESTS / "triage_sets" / "public_dev.yaml"
 PUBLIC_HELDOUT = _TESTS / "triage_sets" / "public_heldout.yaml"
 PUBLIC_HELDOUT_2 = _TESTS / "triage_sets" / "public_heldout2.yaml"
 PUBLIC_HELDOUT_3 = _TESTS / "triage_sets" / "public_heldout3.yaml"
+PUBLIC_HELDOUT_4 = _TESTS / "triage_sets" / "public_heldout4.yaml"
 SETS = {
     "written here": WRITTEN_HERE,
     "public development": PUBLIC_DEV,
@@ -47,6 +48,8 @@ SETS = {
     "public held-out 2 (seen since)": PUBLIC_HELDOUT_2,
     # Frozen before any run (78.7 %, 14.5 % false transfers with round 3's rules); tuned on since (round 4).
     "public held-out 3 (seen since)": PUBLIC_HELDOUT_3,
+    # Frozen before any run, labelled by a helper that never saw the rules; never tuned on.
+    "public held-out 4": PUBLIC_HELDOUT_4,
 }
 RECALL_TARGET = 0.98
 FALSE_TRANSFER_TARGET = 0.03
