@@ -80,8 +80,8 @@ def read(concepts: list[Hit], triggers: list[Hit], rules: list[Trigger], words: 
                 # "was sparking, but quiet now": a contrast ends other triggers' scope, not the end of it.
                 if rule.category != "resolved" and any(hit.end <= stop < trigger.start for stop in stops):
                     continue
-            else:
-                continue
+            elif not (trigger.start == hit.start and trigger.end == hit.end and rule.category == "resolved"):
+                continue  # (a resolved trigger that is the concept's own word tells it over: "300 rescued")
             rank = _RANK[rule.category]
             if best is None or rank < best[0]:
                 best = (rank, trigger)

@@ -21,6 +21,7 @@ from incident.triage.evaluate import (
     PUBLIC_HELDOUT,
     PUBLIC_HELDOUT_2,
     PUBLIC_HELDOUT_3,
+    PUBLIC_HELDOUT_4,
     RECALL_TARGET,
     WRITTEN_HERE,
     evaluate,
@@ -411,6 +412,13 @@ def test_the_third_held_out_set_keeps_what_tuning_on_it_gained(config: SurgeConf
     assert figures["false_transfer_rate"] <= 0.14, [alarm["text"] for alarm in figures["false_alarms"]]
 
 
+def test_the_fourth_held_out_set_keeps_what_tuning_on_it_gained(config: SurgeConfig, engine: Engine) -> None:
+    """Seen since its one run (43.6 %, 14.2 %), held-out 4 is development now: recall ≥ 80 %, false ≤ 11 %."""
+    figures = evaluate(config, load(PUBLIC_HELDOUT_4), engine)
+    assert figures["recall"] >= 0.80, [miss["text"] for miss in figures["missed_emergencies"]]
+    assert figures["false_transfer_rate"] <= 0.11, [alarm["text"] for alarm in figures["false_alarms"]]
+
+
 @pytest.mark.parametrize(
     ("text", "flagged"),
     [
@@ -448,6 +456,55 @@ def test_a_plea_to_be_rescued_is_not_a_rescue_told(engine: Engine, text: str, fl
 )
 def test_round_four_wordings(engine: Engine, text: str, flagged: bool) -> None:
     """Round 4 (tuned on held-out 3): the set's missed kinds of wording, and their look-alikes."""
+    assert engine.triage(text).life_safety is flagged, engine.triage(text).reasons
+
+
+@pytest.mark.parametrize(
+    ("text", "concept"),
+    [
+        ("PARO CARDIO-RESPIRATORIO", "cardiac_arrest"),
+        ("EVENTO CEREBRO-VASCULAR", "stroke"),
+        ("POLI TRAUMATIZADO", "injury"),
+        ("he is semi conscious", "unconscious"),
+        ("E.P.O.C.", "breathing"),
+    ],
+)
+def test_split_compounds_and_dotted_acronyms_are_one_word(engine: Engine, text: str, concept: str) -> None:
+    """A hyphen, a space after a prefix, or dots between capitals do not hide the word they split."""
+    result = engine.triage(text)
+    assert concept in result.concepts, result.reasons
+
+
+@pytest.mark.parametrize(
+    ("text", "flagged"),
+    [
+        ("There is water everywhere, we cannot move. We are upstairs and the water is rising.", True),
+        ("Estamos arriba del techo, el agua sigue subiendo", True),
+        ("families stuck on the roof, flood waters rising", True),
+        ("my basement is flooded again", False),
+        ("the street flooded and my car is stuck", False),
+        ("we have been stuck on the thruway for 10 hours, running out of gas", True),
+        ("stuck in traffic on the thruway", False),
+    ],
+)
+def test_a_situation_told_in_parts(engine: Engine, text: str, flagged: bool) -> None:
+    """Floodwater with people cut off or up high, or hours stuck on a road, is an emergency; a part is not."""
+    assert engine.triage(text).life_safety is flagged, engine.triage(text).reasons
+
+
+@pytest.mark.parametrize(
+    ("text", "flagged"),
+    [
+        ("300 persons rescued from the flood", False),
+        ("582 families at the school, no food yet", False),
+        ("415 FAMILY", True),
+        ("My power keep goin in and out", False),
+        ("he's in and out, can barely keep his eyes open", True),
+        ("CAIDA DE ARBOL", False),
+    ],
+)
+def test_round_five_look_alikes(engine: Engine, text: str, flagged: bool) -> None:
+    """Round 5 (tuned on held-out 4): a rescue told as done, a count read as a code, power flickering."""
     assert engine.triage(text).life_safety is flagged, engine.triage(text).reasons
 
 
