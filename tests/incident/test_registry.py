@@ -55,9 +55,7 @@ async def test_a_coordinator_registers_a_resident_and_the_agents_see_only_what_a
     agent = await as_role(app, Role.AGENT)
     assert (await agent.get(f"/api/v1/registry/{resident['id']}")).status_code == 403
     assert (await agent.get("/api/v1/registry")).status_code == 403
-    found = await (
-        await agent.post("/api/v1/registry/match", json={"phone": "(716) 555-0142"})
-    ).get_json()
+    found = await (await agent.post("/api/v1/registry/match", json={"phone": "(716) 555-0142"})).get_json()
     assert found["items"] == [
         {
             "id": resident["id"],
