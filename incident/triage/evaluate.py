@@ -39,6 +39,7 @@ PUBLIC_HELDOUT = _TESTS / "triage_sets" / "public_heldout.yaml"
 PUBLIC_HELDOUT_2 = _TESTS / "triage_sets" / "public_heldout2.yaml"
 PUBLIC_HELDOUT_3 = _TESTS / "triage_sets" / "public_heldout3.yaml"
 PUBLIC_HELDOUT_4 = _TESTS / "triage_sets" / "public_heldout4.yaml"
+PUBLIC_HELDOUT_5 = _TESTS / "triage_sets" / "public_heldout5.yaml"
 SETS = {
     "written here": WRITTEN_HERE,
     "public development": PUBLIC_DEV,
@@ -50,6 +51,8 @@ SETS = {
     "public held-out 3 (seen since)": PUBLIC_HELDOUT_3,
     # Frozen before any run (43.6 %, 14.2 % false transfers with round 4's rules); tuned on since (round 5).
     "public held-out 4 (seen since)": PUBLIC_HELDOUT_4,
+    # Frozen before any run, labelled by a helper that never saw the rules; never tuned on.
+    "public held-out 5": PUBLIC_HELDOUT_5,
 }
 RECALL_TARGET = 0.98
 FALSE_TRANSFER_TARGET = 0.03
