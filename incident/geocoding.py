@@ -165,11 +165,13 @@ async def open_service(store: Store, config: SurgeConfig, config_dir: Path) -> G
     try:
         blob = cast(bytes | None, await asyncio.wait_for(store.redis.get(store.keys.gazetteer), REDIS_WAIT_S))
         if blob is None:
-            blob = encode(await asyncio.wait_for(rebuild(store, config), REDIS_WAIT_S * 4))
+            # None built yet (a new install): build it once and share it. The build itself is not timed: it
+            # takes seconds on a busy machine, and one cut short was only built again from the shipped data.
+            blob = encode(await rebuild(store, config))
     except (RedisError, OSError, TimeoutError) as error:
         # Redis is down as this worker starts: answer from the shipped data (without the city's imports)
         # rather than not at all; /readyz says not ready until Redis is back, and `refresh` catches up.
-        log.warning("gazetteer not loaded from Redis (%s); using the shipped data until it answers", error)
+        log.warning("gazetteer not loaded from Redis (%r); using the shipped data until it answers", error)
         new, aliases = config_places(config)
         blob = encode(await asyncio.to_thread(build, extra_places=new, aliases=aliases))
     extra = tuple(

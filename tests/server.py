@@ -13,6 +13,8 @@ from pathlib import Path
 import httpx
 
 STORMLINE = str(Path(sys.executable).parent / "stormline")
+# A first start builds the gazetteer (ten seconds alone); with every core running tests, three times that.
+_READY_S = 90
 
 
 class Server:
@@ -41,7 +43,7 @@ class Server:
             stderr=subprocess.STDOUT,
             text=True,
         )
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + _READY_S
         while time.monotonic() < deadline:
             assert self.process.poll() is None, self.output()
             # Probe with a plain socket first: a refused connect leaks a socket inside httpx.
@@ -50,7 +52,7 @@ class Server:
                     if client.get("/readyz").status_code == 200:
                         return self
             time.sleep(0.1)
-        raise AssertionError(f"not ready in 30 s:\n{self.output()}")
+        raise AssertionError(f"not ready in {_READY_S} s:\n{self.output()}")
 
     @property
     def url(self) -> str:

@@ -34,14 +34,26 @@ def browser() -> Iterator[Browser]:
         launched.close()
 
 
-@pytest.fixture
-def live(tmp_path: Path) -> Iterator[Server]:
-    """Stormline on a loopback port, with an admin account 'chief'."""
-    server = Server(tmp_path, port=free_port()).start()
+@pytest.fixture(scope="session")
+def seeded(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A data folder made once per run: the gazetteer built and stored, an admin account 'chief'."""
+    folder = tmp_path_factory.mktemp("seeded")
+    server = Server(folder, port=free_port()).start()
     made = server.cli(
         "users", "add", "chief", "--role", "admin", "--password-stdin", stdin="a long enough passphrase\n"
     )
     assert made.returncode == 0, made.stderr
+    assert server.stop() == 0, server.output()
+    return folder
+
+
+@pytest.fixture
+def live(tmp_path: Path, seeded: Path) -> Iterator[Server]:
+    """Stormline on a loopback port, in its own copy of the seeded folder (a build of the gazetteer each
+    test would cost ten seconds of it)."""
+    folder = tmp_path / "data"
+    shutil.copytree(seeded, folder, ignore=shutil.ignore_patterns("*.sock", "*.pid", "*.lock"))
+    server = Server(folder, port=free_port()).start()
     yield server
     server.stop()
 
