@@ -35,7 +35,7 @@ def browser() -> Iterator[Browser]:
 
 
 @pytest.fixture(scope="session")
-def seeded(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def seeded_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A data folder made once per run: the gazetteer built and stored, an admin account 'chief'."""
     folder = tmp_path_factory.mktemp("seeded")
     server = Server(folder, port=free_port()).start()
@@ -48,11 +48,11 @@ def seeded(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture
-def live(tmp_path: Path, seeded: Path) -> Iterator[Server]:
+def live(tmp_path: Path, seeded_folder: Path) -> Iterator[Server]:
     """Stormline on a loopback port, in its own copy of the seeded folder (a build of the gazetteer each
     test would cost ten seconds of it)."""
     folder = tmp_path / "data"
-    shutil.copytree(seeded, folder, ignore=shutil.ignore_patterns("*.sock", "*.pid", "*.lock"))
+    shutil.copytree(seeded_folder, folder, ignore=shutil.ignore_patterns("*.sock", "*.pid", "*.lock"))
     server = Server(folder, port=free_port()).start()
     yield server
     server.stop()
