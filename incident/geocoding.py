@@ -130,12 +130,15 @@ async def rebuild(store: Store, config: SurgeConfig, progress: Progress | None =
     data = await asyncio.to_thread(
         build, extra_places=new, aliases=aliases, imported=await imports(store), progress=progress
     )
-    blob = encode(data)
+    await _share(store, encode(data))
+    return data
+
+
+async def _share(store: Store, blob: bytes) -> None:
     pipe = store.redis.pipeline(transaction=True)
     pipe.set(store.keys.gazetteer, blob)
     pipe.set(store.keys.gazetteer_digest, hashlib.sha256(blob).hexdigest())
     await pipe.execute()
-    return data
 
 
 async def shared_digest(store: Store) -> str | None:
@@ -162,18 +165,27 @@ async def refresh(store: Store, config: SurgeConfig, config_dir: Path, service: 
 
 async def open_service(store: Store, config: SurgeConfig, config_dir: Path) -> GeoService:
     """The service for one worker: the shared gazetteer (built if there is none yet), zones, chain."""
+    imported: list[Imported] | None = []
     try:
         blob = cast(bytes | None, await asyncio.wait_for(store.redis.get(store.keys.gazetteer), REDIS_WAIT_S))
         if blob is None:
-            # None built yet (a new install): build it once and share it. The build itself is not timed: it
-            # takes seconds on a busy machine, and one cut short was only built again from the shipped data.
-            blob = encode(await rebuild(store, config))
+            imported = await asyncio.wait_for(imports(store), REDIS_WAIT_S)
     except (RedisError, OSError, TimeoutError) as error:
         # Redis is down as this worker starts: answer from the shipped data (without the city's imports)
         # rather than not at all; /readyz says not ready until Redis is back, and `refresh` catches up.
         log.warning("gazetteer not loaded from Redis (%r); using the shipped data until it answers", error)
+        blob, imported = None, None
+    if blob is None:
+        # Only the Redis calls are timed: a build takes seconds on a busy machine, and one cut short by
+        # Redis's wait was built again from the shipped data and never shared.
         new, aliases = config_places(config)
-        blob = encode(await asyncio.to_thread(build, extra_places=new, aliases=aliases))
+        data = await asyncio.to_thread(build, extra_places=new, aliases=aliases, imported=imported or [])
+        blob = encode(data)
+        if imported is not None:  # a new install: share what was built, or keep it if Redis stumbles now
+            try:
+                await asyncio.wait_for(_share(store, blob), REDIS_WAIT_S)
+            except (RedisError, OSError, TimeoutError) as error:
+                log.warning("the built gazetteer was not shared (%r); `refresh` will catch up", error)
     extra = tuple(
         LayerSource(layer.name, (config_dir / layer.path).resolve(), layer.property)
         for layer in config.geo.zone_layers

@@ -42,6 +42,11 @@ from tests.support import CONFIG
 
 # Examples per operation and pass (schemathesis adds its own boundary cases); FUZZ_EXAMPLES=200 digs deeper.
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "30"))
+# Under pytest-xdist Schemathesis runs each of its tests as one item and a fraction of its requests:
+# `make test` runs this module apart, with `-n 0`.
+pytestmark = pytest.mark.skipif(
+    "PYTEST_XDIST_WORKER" in os.environ, reason="run with -n 0 (make test does): one process fuzzes in full"
+)
 CREW = "fuzz-crew"
 VAN = "fuzz-van"
 # The role an operation is fuzzed as first: the first of these its rule allows.

@@ -140,9 +140,10 @@ _MIN_CORRECTED = 5  # shorter words are too often something else to be corrected
 # Dispatch catalogues write acronyms with dots ("E.P.O.C.", "O.V.A.C.E.") and split compounds with a
 # hyphen or a space ("CARDIO-RESPIRATORIO", "POLI TRAUMATIZADO"); read as the one word they stand for.
 _DOTTED = re.compile(r"\b(?:[^\W\d_]\.){2,}(?![^\W\d_])")
+_PREFIXES = ("poli", "bronco", "pre", "cardio", "cerebro", "neumo", "hemo", "auto", "semi", "electro")
 _SPLIT = re.compile(
     r"\b([^\W\d_]{3,})-([^\W\d_]{3,})\b"
-    r"|\b(poli|bronco|pre|cardio|cerebro|neumo|hemo|auto|semi|electro)\s+([^\W\d_]{4,})\b",
+    rf"|\b({'|'.join(_PREFIXES)}) ([^\W\d_]{{4,}})\b",
     re.IGNORECASE,
 )
 _VOWELS = frozenset("aeiouáéíóú")
@@ -298,8 +299,9 @@ Places = dict[str, list[tuple[str, ...]]]  # a place name's first word → the n
 def analyse(text: str, speller: Speller | None, streets: frozenset[str], places: Places) -> Text:
     """Split a call into the words matching uses; names of streets and places are blanked out."""
     if "." in text:
-        text = _DOTTED.sub(lambda found: found.group().replace(".", ""), text)
-    if "-" in text or " " in text:
+        # The last dot may end the sentence too ("since 8 a.m. Smoke …"): it stays.
+        text = _DOTTED.sub(lambda found: found.group().replace(".", "") + ".", text)
+    if "-" in text or any(prefix in text.lower() for prefix in _PREFIXES):
         text = _SPLIT.sub(functools.partial(_compound, speller), text)
     tokens = TOKEN.findall(text)
     analysed = [word(token) for token in tokens]
@@ -361,14 +363,15 @@ def analyse(text: str, speller: Speller | None, streets: frozenset[str], places:
 def _compound(speller: Speller | None, found: re.Match[str]) -> str:
     """Two written parts as one word when that is a word ("cardio-respiratorio": "cardiorrespiratorio")."""
     first, second = (found.group(1), found.group(2)) if found.group(1) else (found.group(3), found.group(4))
-    joined = first + second
+    joined = [first + second]
     # Spanish doubles an r after a prefix ending in a vowel: cardio + respiratorio.
     if first[-1].lower() in _VOWELS and second[0].lower() == "r" and second[1:2].lower() != "r":
-        joined = first + second[0] + second
-    lower = joined.lower()
-    known = simplemma.is_known(lower, lang="es") or simplemma.is_known(lower, lang="en")
-    if known or (speller is not None and fold(lower) in speller.lang):
-        return joined
+        joined.append(first + second[0] + second)
+    for candidate in joined:
+        lower = candidate.lower()
+        known = simplemma.is_known(lower, lang="es") or simplemma.is_known(lower, lang="en")
+        if known or (speller is not None and fold(lower) in speller.lang):
+            return candidate
     return found.group()
 
 

@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+import pytest
 from quart.testing.app import TestApp as App
 from quart.typing import TestClientProtocol as Client
 
+from geo.build import GazetteerData, build
 from geo.point import Point
 from geo.result import GeoResult, Method
+from incident import geocoding
 from incident.auth.roles import Role
+from incident.config import SurgeConfig
 from incident.location import set_location
+from incident.store import Store
 from incident.web import geo
 from tests.incident.helpers import CALL
-from tests.support import as_role
+from tests.support import CONFIG, as_role
 
 
 async def _call(client: Client, **fields: object) -> dict[str, object]:
@@ -201,3 +208,22 @@ async def test_a_pin_on_words_the_gazetteer_knows_teaches_nothing(client: Client
     await geo(app.app).settled()
     boss = await as_role(app, Role.SUPERVISOR, name="pin-reviewer")
     assert (await (await boss.get("/api/v1/geo/pins")).get_json())["pins"] == []
+
+
+async def test_a_new_install_builds_its_gazetteer_once_and_shares_it(
+    store: Store, config: SurgeConfig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With no gazetteer in Redis a worker builds one, stores it, and the next worker only reads it."""
+    await store.redis.delete(store.keys.gazetteer, store.keys.gazetteer_digest)
+    builds: list[int] = []
+
+    def counted(**kwargs: Any) -> GazetteerData:
+        builds.append(1)
+        return build(**kwargs)
+
+    monkeypatch.setattr(geocoding, "build", counted)
+    first = await geocoding.open_service(store, config, CONFIG.parent)
+    assert builds == [1]
+    assert await store.redis.get(store.keys.gazetteer_digest) == first.digest.encode()
+    second = await geocoding.open_service(store, config, CONFIG.parent)
+    assert (builds, second.digest) == ([1], first.digest)

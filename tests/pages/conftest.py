@@ -39,11 +39,14 @@ def seeded_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A data folder made once per run: the gazetteer built and stored, an admin account 'chief'."""
     folder = tmp_path_factory.mktemp("seeded")
     server = Server(folder, port=free_port()).start()
-    made = server.cli(
-        "users", "add", "chief", "--role", "admin", "--password-stdin", stdin="a long enough passphrase\n"
-    )
-    assert made.returncode == 0, made.stderr
-    assert server.stop() == 0, server.output()
+    try:
+        made = server.cli(
+            "users", "add", "chief", "--role", "admin", "--password-stdin", stdin="a long enough passphrase\n"
+        )
+        assert made.returncode == 0, made.stderr
+    finally:
+        stopped = server.stop()
+    assert stopped == 0, server.output()
     return folder
 
 
