@@ -141,6 +141,7 @@ _MIN_CORRECTED = 5  # shorter words are too often something else to be corrected
 # hyphen or a space ("CARDIO-RESPIRATORIO", "POLI TRAUMATIZADO"); read as the one word they stand for.
 _DOTTED = re.compile(r"\b(?:[^\W\d_]\.){2,}(?![^\W\d_])")
 _PREFIXES = ("poli", "bronco", "pre", "cardio", "cerebro", "neumo", "hemo", "auto", "semi", "electro")
+_SPACED = tuple(f"{prefix} " for prefix in _PREFIXES)  # what a split must contain ("pre" alone is everywhere)
 _SPLIT = re.compile(
     r"\b([^\W\d_]{3,})-([^\W\d_]{3,})\b"
     rf"|\b({'|'.join(_PREFIXES)}) ([^\W\d_]{{4,}})\b",
@@ -301,7 +302,7 @@ def analyse(text: str, speller: Speller | None, streets: frozenset[str], places:
     if "." in text:
         # The last dot may end the sentence too ("since 8 a.m. Smoke …"): it stays.
         text = _DOTTED.sub(lambda found: found.group().replace(".", "") + ".", text)
-    if "-" in text or any(prefix in text.lower() for prefix in _PREFIXES):
+    if "-" in text or any(prefix in text.lower() for prefix in _SPACED):
         text = _SPLIT.sub(functools.partial(_compound, speller), text)
     tokens = TOKEN.findall(text)
     analysed = [word(token) for token in tokens]
