@@ -67,7 +67,9 @@ class Hub:
         last = cast(list[tuple[bytes, object]], newest)[0][0].decode() if newest else "0-0"
         while True:
             since: dict[KeyT, StreamIdT] = {self.store.keys.events: last}
-            reply = await self._read(partial(self.store.redis.xread, since, count=500, block=5000))
+            # Blocks for less than the client's 5 s socket timeout: at 5 s an idle feed raced it, timed
+            # out and logged a warning every few minutes.
+            reply = await self._read(partial(self.store.redis.xread, since, count=500, block=4000))
             if reply and self.subscribers:
                 # After the events are read: a revocation that came before any of them is seen now.
                 try:
