@@ -302,7 +302,8 @@ def analyse(text: str, speller: Speller | None, streets: frozenset[str], places:
     if "." in text:
         # The last dot may end the sentence too ("since 8 a.m. Smoke …"): it stays.
         text = _DOTTED.sub(lambda found: found.group().replace(".", "") + ".", text)
-    if "-" in text or any(prefix in text.lower() for prefix in _SPACED):
+    lowered = text.lower()
+    if "-" in text or any(prefix in lowered for prefix in _SPACED):
         text = _SPLIT.sub(functools.partial(_compound, speller), text)
     tokens = TOKEN.findall(text)
     analysed = [word(token) for token in tokens]
