@@ -17,7 +17,8 @@ from incident import __version__, cli_accounts, cli_geo
 from incident.config import ConfigError, load_config
 from incident.embedded import EmbeddedRedis, EmbeddedRedisError
 from incident.settings import Settings, SettingsError, settings_from_env
-from incident.triage import evaluate
+from incident.triage import evaluate, learn
+from incident.triage.model import SHIPPED, write_model
 from incident.workers import supervise
 
 EXIT_BAD_CONFIG = 2
@@ -47,6 +48,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     evaluate.add_argument(
         "files", nargs="*", help="labelled calls (YAML); default: the shipped development and held-out sets"
     )
+    teach = triage.add_parser("learn", help="learn the model that puts the screen questions first")
+    teach.add_argument(
+        "files", nargs="*", help="labelled calls (YAML), one set a file; default: the shipped seen sets"
+    )
+    teach.add_argument("--out", default=str(SHIPPED), help=f"where to write the model (default {SHIPPED})")
     dispatch = commands.add_parser("dispatch", help="crews and their work").add_subparsers(
         dest="action", required=True
     )
@@ -71,6 +77,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "check-config":
             settings = settings_from_env(config=args.file)
             return _check_config(settings)
+        if args.command == "triage" and args.action == "learn":
+            return _learn(settings_from_env(), args.files, Path(args.out))
         if args.command == "triage":
             return _evaluate(settings_from_env(), args.files)
         if args.command in ("users", "tokens", "geo", "dispatch", "agencies", "registry", "drill"):
@@ -89,6 +97,28 @@ def _evaluate(settings: Settings, files: list[str]) -> int:
         print(error, file=sys.stderr)
         return EXIT_BAD_CONFIG
     return evaluate.report(config, {file: Path(file) for file in files} or None)
+
+
+def _learn(settings: Settings, files: list[str], out: Path) -> int:
+    try:
+        config = load_config(settings.config)
+    except ConfigError as error:
+        print(error, file=sys.stderr)
+        return EXIT_BAD_CONFIG
+    paths = {file: Path(file) for file in files}
+    paths = paths or {name: evaluate.SETS[name] for name in evaluate.LEARN_FROM}
+    model = learn.learn(config, {name: evaluate.load(path) for name, path in paths.items()})
+    write_model(model, out)
+    figures = model.figures
+    print(
+        f"{out}: {len(model.weights)} weights from {model.cases} calls; with each set left out in turn,"
+        f" the rules transfer or ask first for {figures['transferred_or_asked_by_rules']:.1%} of the"
+        f" life-safety calls, with the model {figures['transferred_or_asked']:.1%}"
+        f" ({figures['rules_misses_asked']:.1%} of what the rules miss), asking first for"
+        f" {figures['others_asked']:.1%} of the non-emergency calls (rules alone"
+        f" {figures['others_asked_by_rules']:.1%})"
+    )
+    return 0
 
 
 def _check_config(settings: Settings) -> int:

@@ -22,6 +22,7 @@ from typing import NamedTuple
 from incident.config import AnswerValue, Concept, Priority, Question, SurgeConfig, Trigger, vocabulary
 from incident.records import AskNext, Ignored, Reason, TriageResult
 from incident.triage.context import Hit, Reading, read
+from incident.triage.model import Model, features, logit, shipped_model, weighed_words
 from incident.triage.shorthand import Shorthand
 from incident.triage.words import TOKEN, WORD, Places, Speller, Text, analyse, fold, term_keys, word
 
@@ -57,9 +58,10 @@ class _Node(dict[str, "_Node"]):
 class Engine:
     """The rules of one config and its vocabulary, compiled. Build once; `triage` is pure."""
 
-    def __init__(self, config: SurgeConfig) -> None:
+    def __init__(self, config: SurgeConfig, model: Model | None = None) -> None:
         triage = config.triage
         self.config = config
+        self.model = model or shipped_model()
         self.rules = triage.rules
         self.factors = triage.vulnerability
         self.categories = {category.code: category for category in config.categories}
@@ -67,6 +69,7 @@ class Engine:
         self.concepts: list[Concept] = words.concepts
         self.triggers: list[Trigger] = words.context
         self.concept_index = {concept.id: index for index, concept in enumerate(self.concepts)}
+        self.concept_ids = [concept.id for concept in self.concepts]
         self.hides = {
             index: frozenset(self.concept_index[code] for code in concept.hides)
             for index, concept in enumerate(self.concepts)
@@ -164,12 +167,20 @@ class Engine:
     def triage(self, text: str, answers: Mapping[str, AnswerValue] | None = None) -> TriageResult:
         """Triage one call. `answers` maps question ids to what the caller answered."""
         given = {key: _normal(value) for key, value in (answers or {}).items()}
+        words, readings = self._read(text)
+        return self._decide(text.lower(), words, given, readings)
+
+    def features(self, text: str) -> set[str]:
+        """What the learnt model reads in a call (`model.py`); `learn.py` learns from the same."""
+        return features(*self._read(text), self.concept_ids)
+
+    def _read(self, text: str) -> tuple[Text, list[Reading]]:
         words = analyse(text, self.speller, self.streets, self.places)
         concept_hits, trigger_hits = self._hits(words)
         readings = read(concept_hits, trigger_hits, self.triggers, words)
         if self.frames and concept_hits:
             readings = self._framed(readings, words)
-        return self._decide(text.lower(), words, given, readings)
+        return words, readings
 
     def _hits(self, words: Text) -> tuple[list[Hit], list[Hit]]:
         """Every phrase of the vocabulary found, concepts and triggers apart, overlaps resolved."""
@@ -374,13 +385,18 @@ class Engine:
             )
         categories = _unique([category, *(code for _, _, code in ranked)])
         danger = sorted(found & self.danger) if not life_safety else []
-        if danger:
+        learnt: list[str] = []
+        if not life_safety and not danger:
+            weighed = features(words, readings, self.concept_ids)
+            if logit(self.model, weighed) >= self.model.threshold:
+                learnt = weighed_words(self.model, weighed)
+        if danger or learnt:
             lifted = _RANK[priority] > _RANK[Priority.P2]
             decided.append(
                 Reason(
-                    rule="unsettled",
+                    rule="unsettled" if danger else "learnt",
                     category=category,
-                    words=_unique([phrase for c in danger for phrase in said[c]]),
+                    words=_unique([phrase for c in danger for phrase in said[c]]) or learnt,
                     effect=(f"raises {priority} to P2: " if lifted else "")
                     + "ask the life-safety questions first",
                 )
@@ -408,13 +424,13 @@ class Engine:
             vulnerable=vulnerable + (["cold_exposure"] if cold else []),
             questions=list(
                 self._questions(
-                    tuple(categories), frozenset(given), life_safety, bool(danger), tuple(ask_first)
+                    tuple(categories), frozenset(given), life_safety, bool(danger or learnt), tuple(ask_first)
                 )
             ),
             refer=_unique(refer),
             concepts=[self.concepts[c].id for c in sorted(counted)],
             unsettled=[self.concepts[c].id for c in danger],
-            screen_first=bool(danger),
+            screen_first=bool(danger or learnt),
             language=words.lang,
         )
 

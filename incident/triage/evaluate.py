@@ -54,6 +54,10 @@ SETS = {
     # Frozen before any run, labelled by a helper that never saw the rules; never tuned on.
     "public held-out 5": PUBLIC_HELDOUT_5,
 }
+# The sets the shipped model (model.py) learns from: `stormline triage learn` with no file. Learnt first
+# from the sets before held-out 5 and measured on it (BENCHMARKS.md), then from held-out 5 too.
+HELD_OUT = "public held-out 6"  # never tuned on, never learnt from
+LEARN_FROM = [name for name in SETS if name != HELD_OUT]
 RECALL_TARGET = 0.98
 FALSE_TRANSFER_TARGET = 0.03
 
@@ -89,7 +93,7 @@ def evaluate(config: SurgeConfig, calls: list[Labelled], engine: Engine | None =
     by_lang: dict[str, Counter[str]] = defaultdict(Counter)
     by_source: dict[str, Counter[str]] = defaultdict(Counter)
     by_concept: dict[str, Counter[str]] = defaultdict(Counter)
-    screened = 0
+    screened = others_screened = 0
     for call in calls:
         result = engine.triage(call.text, call.answers)
         pairs[(call.category, result.category)] += 1
@@ -112,6 +116,7 @@ def evaluate(config: SurgeConfig, calls: list[Labelled], engine: Engine | None =
                 counts["false"] += result.life_safety
             if result.life_safety:
                 false_alarms.append(_case(call, result))
+            others_screened += result.screen_first
     per_category = {}
     for code in codes:
         true_positive = pairs[(code, code)]
@@ -131,6 +136,9 @@ def evaluate(config: SurgeConfig, calls: list[Labelled], engine: Engine | None =
         "recall": _rate(emergencies - len(missed), emergencies),
         "false_transfer_rate": _rate(len(false_alarms), non_emergencies),
         "missed_screened_first": screened,
+        # Transferred, or not transferred but with the screen questions put first (rules or model).
+        "transferred_or_asked": _rate(emergencies - len(missed) + screened, emergencies),
+        "others_asked_first": _rate(others_screened, non_emergencies),
         "by_language": {lang: _tally(counts) for lang, counts in sorted(by_lang.items())},
         "by_source": {source: _tally(counts) for source, counts in sorted(by_source.items())},
         "by_concept": {
@@ -213,6 +221,12 @@ def report(config: SurgeConfig, paths: dict[str, Path] | None = None) -> int:
             f" (target ≥ {RECALL_TARGET:.0%});"
             f"  false 911 transfers {_percent(figures['false_transfer_rate'])}"
             f" of {figures['non_emergencies']} non-emergency calls (target ≤ {FALSE_TRANSFER_TARGET:.0%})\n"
+        )
+        learnt = " (the model learnt from this set: not a test of it)" * (name in engine.model.learnt_from)
+        out(
+            f"transferred or asked the screen questions first: {_percent(figures['transferred_or_asked'])}"
+            f" of the life-safety calls; asked first: {_percent(figures['others_asked_first'])}"
+            f" of the non-emergency calls{learnt}\n"
         )
         for lang, scores in figures["by_language"].items():
             out(
