@@ -138,6 +138,7 @@ class Engine:
         self.factor_concepts = [
             frozenset(self.concept_index[code] for code in factor.concepts) for factor in self.factors
         ]
+        self.any_factor = frozenset().union(*self.factor_concepts)
         self.by_age = any(factor.age_at_least is not None for factor in self.factors)
         self.questions_by_id = {q.id: q for q in triage.screen} | {
             q.id: q for category in config.categories for q in category.questions
@@ -441,6 +442,8 @@ class Engine:
         age = _age(text, given) if self.by_age else None
         out: list[str] = []
         reasons: list[Reason] = []
+        if age is None and not given and self.any_factor.isdisjoint(found):
+            return out, reasons
         for index, factor in enumerate(self.factors):
             concepts = sorted(self.factor_concepts[index] & found)
             by_answer = bool(given and factor.answers) and all(
@@ -543,7 +546,8 @@ def _age(text: str, given: dict[str, str]) -> int | None:
     stated = _number(given.get("age"))
     if stated is not None:
         return int(stated)
-    match = _AGE.search(text) if _DIGIT.search(text) else None
+    # Every age _AGE reads has a digit, and a "y" (years, yrs, y/o) or "age" by it: cheap tests first.
+    match = _AGE.search(text) if ("y" in text or "age" in text) and _DIGIT.search(text) else None
     if match:
         return int(match.group(1) or match.group(2))
     return None

@@ -69,7 +69,7 @@ def features(words: Text, readings: Iterable[Reading], concepts: list[str]) -> s
 
 def logit(model: Model, found: set[str]) -> float:
     weights = model.weights
-    return model.bias + sum(weights.get(feature, 0.0) for feature in found)
+    return model.bias + sum(map(weights.__getitem__, weights.keys() & found))
 
 
 def probability(value: float) -> float:

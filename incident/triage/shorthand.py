@@ -41,9 +41,14 @@ class Shorthand:
 
     def __init__(self, terms: Iterable[tuple[tuple[str, ...], int]]) -> None:
         self.by_initials: dict[str, list[tuple[tuple[str, ...], int]]] = defaultdict(list)
+        # A word read alone must begin its term's word: indexed by its first letters, not every term
+        # of one initial (hundreds) tried for each unknown word.
+        self.by_start: dict[str, list[tuple[str, int]]] = defaultdict(list)
         for words, concept in terms:
             if 1 <= len(words) <= _LONGEST and all(word.isalpha() for word in words):
                 self.by_initials["".join(word[0] for word in words)].append((words, concept))
+                if len(words) == 1 and len(words[0]) > _ALONE:
+                    self.by_start[words[0][:_ALONE]].append((words[0], concept))
 
     def find(self, surfaces: list[str], unknown: list[bool]) -> list[Found]:
         """The terms that runs of words containing a non-word stand for, longest first where they overlap."""
@@ -59,19 +64,21 @@ class Shorthand:
                 written = surfaces[start:end]
                 if not all(written):
                     continue
-                alone = end - start == 1
-                if alone and len(written[0]) < _ALONE:
-                    continue
-                concepts = {
-                    concept
-                    for words, concept in self.by_initials.get("".join(word[0] for word in written), ())
-                    if len(words) == len(written)
-                    and (
-                        words[0].startswith(written[0]) and len(written[0]) <= 0.75 * len(words[0])
-                        if alone
-                        else all(map(_shortens, written, words))
-                    )
-                }
+                if end - start == 1:
+                    cut = written[0]
+                    if len(cut) < _ALONE:
+                        continue
+                    concepts = {
+                        concept
+                        for whole, concept in self.by_start.get(cut[:_ALONE], ())
+                        if whole.startswith(cut) and len(cut) <= 0.75 * len(whole)
+                    }
+                else:
+                    concepts = {
+                        concept
+                        for words, concept in self.by_initials.get("".join(word[0] for word in written), ())
+                        if all(map(_shortens, written, words))  # the initials give the number of words
+                    }
                 if len(concepts) == 1:
                     found.append(Found(start, end, concepts.pop()))
                     covered = end
