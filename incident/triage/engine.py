@@ -70,6 +70,7 @@ class Engine:
         self.triggers: list[Trigger] = words.context
         self.concept_index = {concept.id: index for index, concept in enumerate(self.concepts)}
         self.concept_ids = [concept.id for concept in self.concepts]
+        self.concept_names = {concept.id: concept.name or concept.id for concept in self.concepts}
         self.hides = {
             index: frozenset(self.concept_index[code] for code in concept.hides)
             for index, concept in enumerate(self.concepts)
@@ -390,7 +391,7 @@ class Engine:
         if not life_safety and not danger:
             weighed = features(words, readings, self.concept_ids)
             if logit(self.model, weighed) >= self.model.threshold:
-                learnt = weighed_words(self.model, weighed)
+                learnt = weighed_words(self.model, weighed, self.concept_names)
         if danger or learnt:
             lifted = _RANK[priority] > _RANK[Priority.P2]
             decided.append(
@@ -398,7 +399,8 @@ class Engine:
                     rule="unsettled" if danger else "learnt",
                     category=category,
                     words=_unique([phrase for c in danger for phrase in said[c]]) or learnt,
-                    effect=(f"raises {priority} to P2: " if lifted else "")
+                    effect=("" if danger else "words of earlier life-safety calls; ")
+                    + (f"raises {priority} to P2: " if lifted else "")
                     + "ask the life-safety questions first",
                 )
             )

@@ -13,8 +13,7 @@ that weighed most are its reason.
 from __future__ import annotations
 
 import functools
-import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 import msgspec
@@ -72,19 +71,20 @@ def logit(model: Model, found: set[str]) -> float:
     return model.bias + sum(map(weights.__getitem__, weights.keys() & found))
 
 
-def probability(value: float) -> float:
-    return 1.0 / (1.0 + math.exp(-value))
-
-
-def weighed_words(model: Model, found: set[str]) -> list[str]:
-    """The features that weighed most toward life safety, as a person reads them."""
+def weighed_words(model: Model, found: set[str], names: Mapping[str, str]) -> list[str]:
+    """What weighed most toward life safety, as an agent reads it: words, and concepts by their names."""
     weighed = sorted(
         ((model.weights[feature], feature) for feature in found if model.weights.get(feature, 0.0) > 0),
         reverse=True,
     )
-    return [_readable(feature) for _, feature in weighed[:_SHOWN]]
-
-
-def _readable(feature: str) -> str:
-    kind, _, rest = feature.partition(" ")
-    return f"concept {rest}" if kind == "c" else rest or kind
+    out = []
+    for _, feature in weighed:
+        kind, _, rest = feature.partition(" ")
+        if kind == "w":
+            out.append(rest)
+        elif kind == "c":
+            concept, _, reading = rest.partition(" ")
+            out.append(names.get(concept, concept) + (f" ({reading})" if reading else ""))
+        if len(out) == _SHOWN:
+            break
+    return out

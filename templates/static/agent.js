@@ -100,13 +100,15 @@
     $("handoff-hint").hidden = !triaged.life_safety;
     // A medical or danger word no rule settled: not "general", but the life-safety questions first.
     const first = triaged.screen_first && !triaged.life_safety;
-    const unsettled = triaged.reasons.find((r) => r.rule === "unsettled");
+    // "unsettled": a danger word no rule settled; "learnt": words like those of earlier life-safety calls.
+    const unsettled = triaged.reasons.find((r) => r.rule === "unsettled" || r.rule === "learnt");
     const mentions = unsettled && unsettled.words.length ? ` ("${unsettled.words.join('", "')}")` : "";
+    const why = unsettled && unsettled.rule === "learnt" ? "Like earlier life-safety calls" : "Not settled";
     $("screen").classList.toggle("ask-first", first);
     $("screen-first").hidden = !first;
     $("triage-first").hidden = !first;
     $("triage-first").textContent = first
-      ? `Not settled${mentions}: ask the life-safety questions first.` : "";
+      ? `${why}${mentions}: ask the life-safety questions first.` : "";
     $("triage-decision").textContent = first
       ? `Ask the life-safety questions first · ${triaged.priority}`
       : `${triaged.category} · ${triaged.priority}` + (triaged.life_safety ? " · LIFE SAFETY" : "");

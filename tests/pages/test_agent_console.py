@@ -94,6 +94,20 @@ def test_an_unsettled_medical_call_puts_the_screen_questions_first(page: Page, l
     assert csp_violations(page) == []
 
 
+def test_the_learnt_model_puts_the_screen_questions_first_with_its_words(page: Page, live: Server) -> None:
+    """A call no rule settles but the model weighs as life safety asks first, naming its weightiest words."""
+    _sign_in_agent(page, live)
+    page.keyboard.type(
+        "Not knowing if we're going to have power to supply my ability to breathe is terrifying."
+    )
+    expect(page.locator("#triage-first")).to_be_visible(timeout=5_000)
+    expect(page.locator("#triage-first")).to_contain_text("Like earlier life-safety calls")
+    expect(page.locator("#triage-first")).to_contain_text("breathe")
+    expect(page.locator("#triage-decision")).to_contain_text("Ask the life-safety questions first · P2")
+    expect(page.locator("#transfer")).to_be_hidden()
+    assert csp_violations(page) == []
+
+
 def test_an_unsure_location_stays_unconfirmed_until_the_agent_confirms(page: Page, live: Server) -> None:
     """A guessed point is not sent as certain: the call waits to be placed, with the candidate kept."""
     _sign_in_agent(page, live)
