@@ -1,16 +1,14 @@
 """`stormline triage evaluate [FILE ...]`: how triage does on labelled calls, and how fast.
 
-With no file it reports each of the shipped sets on its own, never pooled:
-- written here: the project's own storm calls (tests/incident/triage_calls.yaml), for development;
-- public development: real texts from public sources, for development (tuning allowed);
-- public held-out 1: real texts from other public sources, frozen before the rules were rebuilt and
-  measured once on the rebuilt rules; used for development since (so no longer a held-out figure);
-- public held-out 2: real texts from yet other sources, frozen before it was ever run, never used to
-  tune (tests/incident/triage_sets/SOURCE.txt and SOURCE2.txt say where every case came from).
+With no file it reports each of the shipped sets on its own, never pooled (SETS): the project's own
+storm calls, a public development set, and public held-out sets of real texts, each frozen before its
+first run (tests/incident/triage_sets/SOURCE*.txt say where every case came from). Which were tuned or
+learnt from since is said by each set's name; HELD_OUT is the one never tuned on nor learnt from.
 
 For each set: life-safety recall and false 911 transfers (share of non-emergency calls flagged),
-by language and by concept; precision, recall and F1 per category; every missed life-safety case
-with what triage answered and why. Then the speed on one core, beside a baseline measured in the
+by language and by concept; the life-safety calls transferred or asked the screen questions first,
+and the non-emergency calls asked first; precision, recall and F1 per category; every missed
+life-safety case with what triage answered and why. Then the speed on one core, beside a baseline measured in the
 same run (splitting the text into words, the least any triage must do). Exits 1 when a set misses a
 target (recall ≥ 98 %, false transfers ≤ 3 %).
 """
