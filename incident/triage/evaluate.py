@@ -8,9 +8,9 @@ learnt from since is said by each set's name; HELD_OUT is the one never tuned on
 For each set: life-safety recall and false 911 transfers (share of non-emergency calls flagged),
 by language and by concept; the life-safety calls transferred or asked the screen questions first,
 and the non-emergency calls asked first; precision, recall and F1 per category; every missed
-life-safety case with what triage answered and why. Then the speed on one core, beside a baseline measured in the
-same run (splitting the text into words, the least any triage must do). Exits 1 when a set misses a
-target (recall ≥ 98 %, false transfers ≤ 3 %).
+life-safety case with what triage answered and why. Then the speed on one core, beside a baseline
+measured in the same run (splitting the text into words, the least any triage must do). Exits 1 when
+a set misses a target (recall ≥ 98 %, false transfers ≤ 3 %).
 """
 
 from __future__ import annotations
