@@ -60,6 +60,7 @@ from incident.rounds import forever
 from incident.settings import Settings, secret_key, settings_from_env
 from incident.store import connect, disconnect
 from incident.triage import Engine
+from incident.triage.model import configured
 from incident.updates import tell_round
 from incident.web import StormlineRequest
 
@@ -145,7 +146,9 @@ def create_app(settings: Settings | None = None, config: SurgeConfig | None = No
     app.session_interface = NoCookieSession()
     app.config.update(MAX_CONTENT_LENGTH=config.intake.max_body_bytes, SECRET_KEY=secret_key(settings))
     app.extensions["stormline.config"] = config
-    app.extensions["stormline.triage"] = Engine(config)
+    app.extensions["stormline.triage"] = Engine(
+        config, configured(config, Path(settings.config).parent, settings.config)
+    )
     QuartSchema(
         app,
         info=Info(title="Stormline", version=__version__),

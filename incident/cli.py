@@ -10,15 +10,19 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+import msgspec
+import yaml
 from hypercorn.config import Config as HypercornConfig
 
 from bench import loadtest
+from geo.build import build
+from geo.gazetteer import Gazetteer
 from incident import __version__, cli_accounts, cli_geo
 from incident.config import ConfigError, load_config
 from incident.embedded import EmbeddedRedis, EmbeddedRedisError
 from incident.settings import Settings, SettingsError, settings_from_env
 from incident.triage import evaluate, learn
-from incident.triage.model import SHIPPED, write_model
+from incident.triage.model import configured, write_model
 from incident.workers import supervise
 
 EXIT_BAD_CONFIG = 2
@@ -52,7 +56,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     teach.add_argument(
         "files", nargs="*", help="labelled calls (YAML), one set a file; default: the shipped seen sets"
     )
-    teach.add_argument("--out", default=str(SHIPPED), help=f"where to write the model (default {SHIPPED})")
+    teach.add_argument(
+        "--out", default="triage_model.json", help="where to write it (default triage_model.json, here)"
+    )
     dispatch = commands.add_parser("dispatch", help="crews and their work").add_subparsers(
         dest="action", required=True
     )
@@ -93,10 +99,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _evaluate(settings: Settings, files: list[str]) -> int:
     try:
         config = load_config(settings.config)
+        model = configured(config, Path(settings.config).parent, settings.config)
     except ConfigError as error:
         print(error, file=sys.stderr)
         return EXIT_BAD_CONFIG
-    return evaluate.report(config, {file: Path(file) for file in files} or None)
+    return evaluate.report(config, {file: Path(file) for file in files} or None, model)
 
 
 def _learn(settings: Settings, files: list[str], out: Path) -> int:
@@ -105,10 +112,19 @@ def _learn(settings: Settings, files: list[str], out: Path) -> int:
     except ConfigError as error:
         print(error, file=sys.stderr)
         return EXIT_BAD_CONFIG
+    if not out.parent.is_dir():
+        print(f"stormline: --out {out}: no folder {out.parent}", file=sys.stderr)
+        return EXIT_BAD_CONFIG
     paths = {file: Path(file) for file in files}
     paths = paths or {name: evaluate.SETS[name] for name in evaluate.LEARN_FROM}
-    model = learn.learn(config, {name: evaluate.load(path) for name, path in paths.items()})
-    write_model(model, out)
+    try:
+        sets = {name: evaluate.load(path) for name, path in paths.items()}
+        print("reading the gazetteer's street and place names (set aside, as serving does)", file=sys.stderr)
+        model = learn.learn(config, sets, names=Gazetteer(build()).names())
+        write_model(model, out)
+    except (OSError, yaml.YAMLError, msgspec.ValidationError, learn.LearnError) as error:
+        print(f"stormline: {error}", file=sys.stderr)
+        return EXIT_BAD_CONFIG
     figures = model.figures
     print(
         f"{out}: {len(model.weights)} weights from {model.cases} calls; with each set left out in turn,"
@@ -124,6 +140,7 @@ def _learn(settings: Settings, files: list[str], out: Path) -> int:
 def _check_config(settings: Settings) -> int:
     try:
         config = load_config(settings.config)
+        configured(config, Path(settings.config).parent, settings.config)  # a model file it names reads
     except ConfigError as error:
         print(error, file=sys.stderr)
         return EXIT_BAD_CONFIG
@@ -138,6 +155,7 @@ def _serve(settings: Settings) -> int:
     log = logging.getLogger("stormline")
     try:
         config = load_config(settings.config)
+        configured(config, Path(settings.config).parent, settings.config)  # before any worker starts
     except ConfigError as error:
         print(error, file=sys.stderr)
         return EXIT_BAD_CONFIG

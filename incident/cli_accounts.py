@@ -37,6 +37,7 @@ from incident.registry import Registry
 from incident.settings import Settings
 from incident.store import Store, connect, disconnect
 from incident.triage import Engine
+from incident.triage.model import configured
 from incident.write_steps import open_store
 
 
@@ -207,7 +208,13 @@ async def _run_drill(
             bar.update(done - bar.n)
 
         played = await exercise.play(
-            store, config, script, drill, geo=geo, triage=Engine(config), progress=tick
+            store,
+            config,
+            script,
+            drill,
+            geo=geo,
+            triage=Engine(config, configured(config, config_dir, settings.config)),
+            progress=tick,
         )
     print(f"{played} steps played into drill {drill.id}; stop it with POST /api/v1/exercise/stop")
     return 0

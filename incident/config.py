@@ -197,6 +197,9 @@ class Triage(_Section, frozen=True, kw_only=True):
     vulnerability: list[Factor]
     cold: Cold
     agencies: list[Agency]
+    # The learnt model that puts the screen questions first (incident/triage/model.py): unset, the
+    # shipped one; "off", none; else a file `stormline triage learn` wrote, relative to this file's folder.
+    model: Annotated[str, msgspec.Meta(min_length=1, max_length=500)] | None = None
 
 
 class Security(_Section, frozen=True):
@@ -474,16 +477,16 @@ def load_config(path: str | Path) -> SurgeConfig:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as error:
         raise ConfigError(str(path), None, [], f"cannot read the file ({error})") from error
-    return decode_config(text, source=str(path))
+    return decode_config(text, source=str(path), folder=path.parent)
 
 
 _TOO_DEEP = "nested too deeply, or an alias (*name) that contains itself"
 
 
-def decode_config(text: str, *, source: str = "surge_config.yaml") -> SurgeConfig:
-    """Decode config text. See load_config."""
+def decode_config(text: str, *, source: str = "surge_config.yaml", folder: Path | None = None) -> SurgeConfig:
+    """Decode config text. See load_config. Files it names are looked for in `folder` when given."""
     config, root = _decode(text, SurgeConfig, source)
-    for key_path, problem in _semantic_problems(config):
+    for key_path, problem in _semantic_problems(config, folder):
         raise ConfigError(source, _line_of(root, key_path), key_path, problem)
     return config
 
@@ -568,9 +571,14 @@ def _decode(text: str, kind: type[_T], source: str) -> tuple[_T, yaml.Node]:
     return decoded, root
 
 
-def _semantic_problems(config: SurgeConfig) -> list[tuple[KeyPath, str]]:
+def _semantic_problems(config: SurgeConfig, folder: Path | None) -> list[tuple[KeyPath, str]]:
     """Checks that span keys, which a type alone cannot express."""
     problems: list[tuple[KeyPath, str]] = []
+    model = config.triage.model
+    if folder is not None and model is not None and model != "off" and not (folder / model).is_file():
+        problems.append(
+            (["triage", "model"], f"no file {folder / model} (a model `stormline triage learn` wrote)")
+        )
     try:
         ZoneInfo(config.jurisdiction.timezone)
     except (ZoneInfoNotFoundError, ValueError):

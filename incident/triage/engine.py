@@ -61,7 +61,7 @@ class Engine:
     def __init__(self, config: SurgeConfig, model: Model | None = None) -> None:
         triage = config.triage
         self.config = config
-        self.model = model or shipped_model()
+        self.model = shipped_model() if model is None else model
         self.rules = triage.rules
         self.factors = triage.vulnerability
         self.categories = {category.code: category for category in config.categories}
@@ -387,24 +387,33 @@ class Engine:
             )
         categories = _unique([category, *(code for _, _, code in ranked)])
         danger = sorted(found & self.danger) if not life_safety else []
-        learnt: list[str] = []
-        if not life_safety and not danger:
-            weighed = features(words, readings, self.concept_ids)
-            if logit(self.model, weighed) >= self.model.threshold:
-                learnt = weighed_words(self.model, weighed, self.concept_names)
-        if danger or learnt:
+        learnt = False
+        if danger:
             lifted = _RANK[priority] > _RANK[Priority.P2]
             decided.append(
                 Reason(
-                    rule="unsettled" if danger else "learnt",
+                    rule="unsettled",
                     category=category,
-                    words=_unique([phrase for c in danger for phrase in said[c]]) or learnt,
-                    effect=("" if danger else "words of earlier life-safety calls; ")
-                    + (f"raises {priority} to P2: " if lifted else "")
+                    words=_unique([phrase for c in danger for phrase in said[c]]),
+                    effect=(f"raises {priority} to P2: " if lifted else "")
                     + "ask the life-safety questions first",
                 )
             )
             priority = Priority.P2 if lifted else priority
+        elif not life_safety and self.model.weights:
+            weighed = features(words, readings, self.concept_ids)
+            learnt = logit(self.model, weighed) >= self.model.threshold
+            if learnt:
+                # Only the order of the questions: a model right about one call in eight it asks about
+                # must not move the others up the queue (the rules' priority stands).
+                decided.append(
+                    Reason(
+                        rule="learnt",
+                        category=category,
+                        words=weighed_words(self.model, weighed, self.concept_names),
+                        effect="words like earlier life-safety calls: ask the life-safety questions first",
+                    )
+                )
         reasons = decided + reasons
         cold = self._cold(lowered, given, fired, reasons)
         steps = (1 if vulnerable else 0) + (1 if len(vulnerable) >= 2 or cold else 0)

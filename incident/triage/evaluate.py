@@ -28,6 +28,7 @@ import yaml
 from incident.config import AnswerValue, SurgeConfig
 from incident.records import TriageResult
 from incident.triage.engine import Engine
+from incident.triage.model import Model
 from incident.triage.words import TOKEN
 
 _TESTS = Path(__file__).resolve().parent.parent.parent / "tests" / "incident"
@@ -207,10 +208,11 @@ def _percent(value: float | None) -> str:
     return "   –  " if value is None else f"{100 * value:5.1f} %"
 
 
-def report(config: SurgeConfig, paths: dict[str, Path] | None = None) -> int:
+def report(config: SurgeConfig, paths: dict[str, Path] | None = None, model: Model | None = None) -> int:
     """Print every set's figures and the speed; 1 if any set misses a target."""
     out = sys.stdout.write
-    engine = Engine(config)
+    engine = Engine(config, model)
+    learnt_from = {SETS[name].resolve() for name in engine.model.learnt_from if name in SETS}
     everything: list[Labelled] = []
     failed = False
     for name, path in (paths or SETS).items():
@@ -224,7 +226,7 @@ def report(config: SurgeConfig, paths: dict[str, Path] | None = None) -> int:
             f"  false 911 transfers {_percent(figures['false_transfer_rate'])}"
             f" of {figures['non_emergencies']} non-emergency calls (target ≤ {FALSE_TRANSFER_TARGET:.0%})\n"
         )
-        learnt = " (the model learnt from this set: not a test of it)" * (name in engine.model.learnt_from)
+        learnt = " (the model learnt from this set: not a test of it)" * (path.resolve() in learnt_from)
         out(
             f"transferred or asked the screen questions first: {_percent(figures['transferred_or_asked'])}"
             f" of the life-safety calls; asked first: {_percent(figures['others_asked_first'])}"

@@ -13,16 +13,27 @@ that weighed most are its reason.
 from __future__ import annotations
 
 import functools
+import math
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 import msgspec
 
+from incident.config import ConfigError, SurgeConfig
 from incident.triage.context import Reading
-from incident.triage.words import Text
+from incident.triage.words import Text, word
 
 SHIPPED = Path(__file__).resolve().parent.parent / "data" / "triage" / "model.json"
 _SHOWN = 4  # words shown as the reason
+_SHOWN_FROM = 0.3  # … those that weigh at least this much
+# How calls are written down, not what happened: a feed that writes "caller reports" before its
+# emergencies taught an earlier model that "caller" means danger (+1.8).
+NOTE_WORDS = frozenset(
+    [
+        *("caller", "clr", "cllr", "rp", "cc", "report", "complainant", "say", "state", "advise", "request"),
+        *("reportar", "informar", "indicar", "llamante", "denunciante", "referir", "solicitar"),
+    ]
+)
 
 
 class Model(msgspec.Struct, frozen=True, kw_only=True):
@@ -37,6 +48,9 @@ class Model(msgspec.Struct, frozen=True, kw_only=True):
     figures: dict[str, float] = {}  # cross-validated figures measured when it was learnt
 
 
+OFF = Model(bias=0.0, threshold=math.inf, weights={}, learnt_from=[], cases=0, note="off: never asks")
+
+
 @functools.cache
 def shipped_model() -> Model:
     """The model shipped with Stormline, decoded once per process."""
@@ -44,7 +58,24 @@ def shipped_model() -> Model:
 
 
 def read_model(path: Path) -> Model:
-    return msgspec.json.decode(path.read_bytes(), type=Model)
+    """A model file as `stormline triage learn` writes it; ValueError says what is wrong with it."""
+    try:
+        return msgspec.json.decode(path.read_bytes(), type=Model)
+    except (OSError, msgspec.DecodeError) as error:
+        raise ValueError(f"{path}: not a triage model ({error})") from error
+
+
+def configured(config: SurgeConfig, config_dir: Path, source: str = "surge_config.yaml") -> Model:
+    """The model `triage.model` names: the shipped one (unset), none ("off"), or a city's own file."""
+    chosen = config.triage.model
+    if chosen is None:
+        return shipped_model()
+    if chosen == "off":
+        return OFF
+    try:
+        return read_model(config_dir / chosen)
+    except ValueError as error:
+        raise ConfigError(source, None, ["triage", "model"], str(error)) from error
 
 
 def write_model(model: Model, path: Path) -> None:
@@ -54,7 +85,15 @@ def write_model(model: Model, path: Path) -> None:
 def features(words: Text, readings: Iterable[Reading], concepts: list[str]) -> set[str]:
     """What the model reads in a call: its lemmas, the concepts as their context reads them, capitals."""
     # Pairs of neighbouring lemmas were tried and left out: no better on sets left out, and slower.
-    out = {"w " + key for key in words.keys if key}
+    # A word of neither language that was read as nothing else (a misspelling of the vocabulary, a
+    # patient, a dispatch code, a number) is a name or a feed's code: left out, as street and place
+    # names already are ("").
+    out = set()
+    for key, written in zip(words.keys, words.written, strict=True):
+        if key and key not in NOTE_WORDS:
+            analysed = word(written)
+            if analysed.known[0] or analysed.known[1] or key != analysed.surface:
+                out.add("w " + key)
     for reading in readings:
         concept = concepts[reading.hit.concept]
         if reading.counts:
@@ -68,7 +107,8 @@ def features(words: Text, readings: Iterable[Reading], concepts: list[str]) -> s
 
 def logit(model: Model, found: set[str]) -> float:
     weights = model.weights
-    return model.bias + sum(map(weights.__getitem__, weights.keys() & found))
+    # fsum: the same total in any order (a set's order changes from process to process).
+    return model.bias + math.fsum(map(weights.__getitem__, weights.keys() & found))
 
 
 def weighed_words(model: Model, found: set[str], names: Mapping[str, str]) -> list[str]:
@@ -77,6 +117,8 @@ def weighed_words(model: Model, found: set[str], names: Mapping[str, str]) -> li
         ((model.weights[feature], feature) for feature in found if model.weights.get(feature, 0.0) > 0),
         reverse=True,
     )
+    # Light words say little ("know", "about"): shown only when nothing weighs more.
+    weighed = [item for item in weighed if item[0] >= _SHOWN_FROM] or weighed
     out = []
     for _, feature in weighed:
         kind, _, rest = feature.partition(" ")

@@ -103,7 +103,7 @@ def test_the_learnt_model_puts_the_screen_questions_first_with_its_words(page: P
     expect(page.locator("#triage-first")).to_be_visible(timeout=5_000)
     expect(page.locator("#triage-first")).to_contain_text("Like earlier life-safety calls")
     expect(page.locator("#triage-first")).to_contain_text("breathe")
-    expect(page.locator("#triage-decision")).to_contain_text("Ask the life-safety questions first · P2")
+    expect(page.locator("#triage-decision")).to_contain_text("Ask the life-safety questions first · P4")
     expect(page.locator("#transfer")).to_be_hidden()
     assert csp_violations(page) == []
 
