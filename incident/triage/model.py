@@ -2,12 +2,12 @@
 
 The rules decide transfers, and every transfer has a rule and the caller's words behind it. On words
 nobody here wrote, the rules miss many life-safety calls (BENCHMARKS.md). This model reads what the
-rules leave: a logistic regression over the call's words (lemmas as `words.py` reads them, names of
-streets and places left out), the concepts found with how their
-context reads them, and whether the call is written in capitals (a call-type line). It is learnt from
-the labelled sets already seen (`stormline triage learn`, `learn.py`). It never transfers a call: above
-its threshold it puts the screen questions first (is anyone hurt, breathing, awake), and the words
-that weighed most are its reason.
+rules leave: a logistic regression over the call's words (lemmas as `words.py` reads them; names,
+codes and note-taking words left out), the concepts found with how their context reads them, and
+whether the call is written in capitals (a call-type line). It is learnt from the labelled sets
+already seen (`stormline triage learn`, `learn.py`). It never transfers a call and changes no
+priority: above its threshold it puts the screen questions first (is anyone hurt, breathing, awake),
+and the words that weighed most are its reason. `triage.model` in the config chooses it (`configured`).
 """
 
 from __future__ import annotations
