@@ -146,9 +146,7 @@ def create_app(settings: Settings | None = None, config: SurgeConfig | None = No
     app.session_interface = NoCookieSession()
     app.config.update(MAX_CONTENT_LENGTH=config.intake.max_body_bytes, SECRET_KEY=secret_key(settings))
     app.extensions["stormline.config"] = config
-    app.extensions["stormline.triage"] = Engine(
-        config, configured(config, Path(settings.config).parent, settings.config)
-    )
+    app.extensions["stormline.triage"] = Engine(config, configured(config, settings.config))
     QuartSchema(
         app,
         info=Info(title="Stormline", version=__version__),

@@ -99,7 +99,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _evaluate(settings: Settings, files: list[str]) -> int:
     try:
         config = load_config(settings.config)
-        model = configured(config, Path(settings.config).parent, settings.config)
+        model = configured(config, settings.config)
     except ConfigError as error:
         print(error, file=sys.stderr)
         return EXIT_BAD_CONFIG
@@ -140,7 +140,7 @@ def _learn(settings: Settings, files: list[str], out: Path) -> int:
 def _check_config(settings: Settings) -> int:
     try:
         config = load_config(settings.config)
-        configured(config, Path(settings.config).parent, settings.config)  # a model file it names reads
+        configured(config, settings.config)  # a model file it names reads
     except ConfigError as error:
         print(error, file=sys.stderr)
         return EXIT_BAD_CONFIG
@@ -155,7 +155,7 @@ def _serve(settings: Settings) -> int:
     log = logging.getLogger("stormline")
     try:
         config = load_config(settings.config)
-        configured(config, Path(settings.config).parent, settings.config)  # before any worker starts
+        configured(config, settings.config)  # before any worker starts
     except ConfigError as error:
         print(error, file=sys.stderr)
         return EXIT_BAD_CONFIG

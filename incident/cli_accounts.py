@@ -213,7 +213,7 @@ async def _run_drill(
             script,
             drill,
             geo=geo,
-            triage=Engine(config, configured(config, config_dir, settings.config)),
+            triage=Engine(config, configured(config, settings.config)),
             progress=tick,
         )
     print(f"{played} steps played into drill {drill.id}; stop it with POST /api/v1/exercise/stop")

@@ -18,6 +18,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from typing import NamedTuple
 
+import msgspec
 import numpy as np
 from numpy.typing import NDArray
 from scipy.optimize import minimize
@@ -27,7 +28,7 @@ from scipy.special import expit
 from incident.config import SurgeConfig
 from incident.triage.engine import Engine
 from incident.triage.evaluate import Labelled
-from incident.triage.model import OFF, Model
+from incident.triage.model import OFF, Model, logit
 
 ASK_SHARE = 0.15  # of the non-emergency calls the rules neither transfer nor screen
 STRENGTH = 1.0  # the inverse of the weights' penalty (scikit-learn's C)
@@ -100,10 +101,6 @@ def fit(training: list[Case]) -> tuple[float, dict[str, float]]:
     return float(fitted.x[-1]), weights
 
 
-def score(bias: float, weights: dict[str, float], found: set[str]) -> float:
-    return bias + math.fsum(weights.get(feature, 0.0) for feature in found)
-
-
 class LeftOut(NamedTuple):
     name: str
     case: Case
@@ -116,7 +113,8 @@ def left_out(sets: dict[str, list[Case]], progress: Callable[[str], None]) -> li
     for name, held in sets.items():
         progress(f"learning without {name}")
         bias, weights = fit([case for other, group in sets.items() if other != name for case in group])
-        out += [LeftOut(name, case, score(bias, weights, case.features)) for case in held]
+        fitted = msgspec.structs.replace(OFF, bias=bias, weights=weights)
+        out += [LeftOut(name, case, logit(fitted, case.features)) for case in held]
     return out
 
 

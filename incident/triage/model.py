@@ -65,17 +65,17 @@ def read_model(path: Path) -> Model:
         raise ValueError(f"{path}: not a triage model ({error})") from error
 
 
-def configured(config: SurgeConfig, config_dir: Path, source: str = "surge_config.yaml") -> Model:
-    """The model `triage.model` names: the shipped one (unset), none ("off"), or a city's own file."""
+def configured(config: SurgeConfig, config_file: str | Path) -> Model:
+    """The model `triage.model` names: the shipped one, none ("off"), or a file by the config file."""
     chosen = config.triage.model
     if chosen is None:
         return shipped_model()
     if chosen == "off":
         return OFF
     try:
-        return read_model(config_dir / chosen)
+        return read_model(Path(config_file).parent / chosen)
     except ValueError as error:
-        raise ConfigError(source, None, ["triage", "model"], str(error)) from error
+        raise ConfigError(str(config_file), None, ["triage", "model"], str(error)) from error
 
 
 def write_model(model: Model, path: Path) -> None:

@@ -134,18 +134,18 @@ def test_a_city_chooses_its_model_in_the_config(tmp_path: Path) -> None:
     """triage.model: "off" never asks; a file names the city's own model; a missing one is refused."""
     text = CONFIG.read_text(encoding="utf-8")
     off = decode_config(text.replace("\ntriage:\n", '\ntriage:\n  model: "off"\n', 1))
-    assert configured(off, tmp_path) is OFF
-    assert not Engine(off, configured(off, tmp_path)).triage(_SILENT_RULES).screen_first
+    assert configured(off, tmp_path / "surge_config.yaml") is OFF
+    assert not Engine(off, configured(off, tmp_path / "surge_config.yaml")).triage(_SILENT_RULES).screen_first
     own = msgspec.structs.replace(shipped_model(), threshold=-100.0)
     write_model(own, tmp_path / "ours.json")
     city = decode_config(text.replace("\ntriage:\n", "\ntriage:\n  model: ours.json\n", 1), folder=tmp_path)
-    assert configured(city, tmp_path).threshold == -100.0
+    assert configured(city, tmp_path / "surge_config.yaml").threshold == -100.0
     with pytest.raises(ConfigError, match=r"surge_config.yaml:\d+: triage.model: no file"):
         decode_config(text.replace("\ntriage:\n", "\ntriage:\n  model: theirs.json\n", 1), folder=tmp_path)
     (tmp_path / "bad.json").write_text("{}", encoding="utf-8")
     bad = decode_config(text.replace("\ntriage:\n", "\ntriage:\n  model: bad.json\n", 1), folder=tmp_path)
     with pytest.raises(ConfigError, match=r"triage\.model: .*not a triage model"):
-        configured(bad, tmp_path)
+        configured(bad, tmp_path / "surge_config.yaml")
 
 
 def test_the_shipped_model_is_what_learn_makes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
