@@ -22,6 +22,7 @@ from incident.triage.evaluate import (
     PUBLIC_HELDOUT_2,
     PUBLIC_HELDOUT_3,
     PUBLIC_HELDOUT_4,
+    PUBLIC_HELDOUT_5,
     RECALL_TARGET,
     WRITTEN_HERE,
     evaluate,
@@ -37,6 +38,7 @@ FROZEN = {
     "public_heldout4.yaml": "8c8e8b43c6cc7adb80d18746dea552e02fc9c5d72f8ddf4858544954156f84a4",
     "public_heldout5.yaml": "fc120c9df7389c3b7c926bd285d832ead2a77286ae53920ec2ca67d51ac55e58",
     "public_heldout6.yaml": "4a175259ae97b771428526878301a0720861c3981d6b068febc62b0e886bfaf2",
+    "public_heldout7.yaml": "79d2651e020f915f08acffeef563ba64fd600536217da199e84d7142f4e1b46f",
 }
 
 
@@ -421,6 +423,13 @@ def test_the_fourth_held_out_set_keeps_what_tuning_on_it_gained(config: SurgeCon
     assert figures["false_transfer_rate"] <= 0.11, [alarm["text"] for alarm in figures["false_alarms"]]
 
 
+def test_the_fifth_held_out_set_keeps_what_tuning_on_it_gained(config: SurgeConfig, engine: Engine) -> None:
+    """Seen since its one run (56.3 %, 12.2 %), held-out 5 is development now: recall ≥ 70 %, false ≤ 13 %."""
+    figures = evaluate(config, load(PUBLIC_HELDOUT_5), engine)
+    assert figures["recall"] >= 0.70, [miss["text"] for miss in figures["missed_emergencies"]]
+    assert figures["false_transfer_rate"] <= 0.13, [alarm["text"] for alarm in figures["false_alarms"]]
+
+
 @pytest.mark.parametrize(
     ("text", "flagged"),
     [
@@ -520,6 +529,38 @@ def test_a_situation_told_in_parts(engine: Engine, text: str, flagged: bool) -> 
 def test_round_five_look_alikes(engine: Engine, text: str, flagged: bool) -> None:
     """Round 5 (tuned on held-out 4): a rescue told as done, a count read as a code, power flickering."""
     assert engine.triage(text).life_safety is flagged, engine.triage(text).reasons
+
+
+@pytest.mark.parametrize(
+    ("text", "flagged"),
+    [
+        ("he shot me, I'm in the kitchen", True),
+        ("OFFICER DOWN", True),
+        ("hot prowl, they're in the house now", True),
+        ("we hit a gas line while digging and it's hissing", True),
+        ("the head is out, what do I do", True),
+        ("se le ve la cabeza al bebé", True),
+        ("una nena está enterrada en la arena", True),
+        ("varón agarrado a un árbol, el agua sigue subiendo", True),
+        ("the dog attack left him bleeding", True),
+        ("my kids are burning up with fever", True),  # a sick child, not a fire
+        ("my baby is out of formula", False),
+        ("we're burning through firewood fast", False),
+        ("the water just broke through the basement wall", False),
+        ("me está entrando agua en casa por el techo, gotea", False),
+        ("abandoned car blocking the plow", False),
+        ("the plane crash on the news", False),
+    ],
+)
+def test_round_six_wordings(engine: Engine, text: str, flagged: bool) -> None:
+    """Round 6 (tuned on held-out 5): shootings told first-hand, a struck gas line, birth, burial, fever."""
+    assert engine.triage(text).life_safety is flagged, engine.triage(text).reasons
+
+
+def test_a_fever_told_as_burning_up_is_a_sick_person_not_a_fire(engine: Engine) -> None:
+    """A child "burning up with fever" is a sick person: the fire concept the words overlap is hidden."""
+    reasons = engine.triage("my kids are burning up with fever").reasons
+    assert [reason.rule for reason in reasons] == ["sick_person"]
 
 
 @settings(max_examples=300, deadline=None)

@@ -47,7 +47,8 @@ def test_open_stations_show_on_a_map_and_a_list_with_no_internet(page: Page, liv
     expect(station).to_contain_text("places left")
     expect(station).to_contain_text("wheelchair accessible")
     expect(page.locator("#map-frame")).to_have_attribute("data-ready", "true", timeout=10_000)
-    expect(page.locator("path.leaflet-interactive[stroke='#0a7d3b']")).to_have_count(1)  # the station, not streets
+    station_marker = page.locator("path.leaflet-interactive[stroke='#0a7d3b']")
+    expect(station_marker).to_have_count(1)  # the station, not streets
     assert outside == []
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "stations.png"))
