@@ -72,7 +72,7 @@
       }));
     };
     const stations = get("/api/v1/public/stations").then((view) => draw(view.items)).catch(() => {});
-    // ready means the stations are on it too: a reader (or a test) that waits for it sees them
+    // ready once the base is drawn and the stations were fetched and drawn (or their fetch failed)
     Promise.all([window.stormlineBase(map), stations]).then(() => { frame.dataset.ready = "true"; });
     every(60, async () => { const view = await get("/api/v1/public/stations"); render(view.items); draw(view.items); });
   }
