@@ -101,9 +101,9 @@
     // A medical or danger word no rule settled: not "general", but the life-safety questions first.
     const first = triaged.screen_first && !triaged.life_safety;
     // "unsettled": a danger word no rule settled; "learnt": words like those of earlier life-safety calls.
-    const unsettled = triaged.reasons.find((r) => r.rule === "unsettled" || r.rule === "learnt");
-    const mentions = unsettled && unsettled.words.length ? ` ("${unsettled.words.join('", "')}")` : "";
-    const why = unsettled && unsettled.rule === "learnt" ? "Like earlier life-safety calls" : "Not settled";
+    const asking = triaged.reasons.find((r) => r.rule === "unsettled" || r.rule === "learnt");
+    const mentions = asking && asking.words.length ? ` ("${asking.words.join('", "')}")` : "";
+    const why = asking && asking.rule === "learnt" ? "Like earlier life-safety calls" : "Not settled";
     $("screen").classList.toggle("ask-first", first);
     $("screen-first").hidden = !first;
     $("triage-first").hidden = !first;

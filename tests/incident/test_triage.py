@@ -535,13 +535,13 @@ def test_round_five_look_alikes(engine: Engine, text: str, flagged: bool) -> Non
     ("text", "flagged"),
     [
         ("he shot me, I'm in the kitchen", True),
-        ("i've been shot", True),
+        ("someone shot me", True),
         ("hot prowl, they're in the house now", True),
         ("we hit a gas line while digging and it's hissing", True),
         ("the baby's head is out, what do I do", True),
         ("se ve la cabeza del bebé", True),
         ("tenemos el agua hasta el pecho", True),
-        ("my son was attacked by a dog", True),
+        ("mi hijo fue atacado por un perro", True),
         ("my kids are burning up with fever", True),  # a sick child, not a fire
         ("my baby is out of formula", False),
         ("the streetlight head is out on the pole at 5th and Main", False),
