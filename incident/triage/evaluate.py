@@ -7,14 +7,17 @@ learnt from since is said by each set's name; HELD_OUT is the one never tuned on
 
 For each set: life-safety recall and false 911 transfers (share of non-emergency calls flagged),
 by language and by concept; the life-safety calls transferred or asked the screen questions first,
-and the non-emergency calls asked first; precision, recall and F1 per category; every missed
-life-safety case with what triage answered and why. Then the speed on one core, beside a baseline
+and the non-emergency calls asked first; where a set was labelled a second time, blind
+(`<set>.second.json`, SOURCE_SECOND.txt), how far the two labellers agree and triage's figures on
+the calls they agree on; precision, recall and F1 per category; every missed life-safety case with
+what triage answered and why. Then the speed on one core, beside a baseline
 measured in the same run (splitting the text into words, the least any triage must do). Exits 1 when
 a set misses a target (recall ≥ 98 %, false transfers ≤ 3 %).
 """
 
 from __future__ import annotations
 
+import hashlib
 import statistics
 import sys
 import time
@@ -83,8 +86,36 @@ class Labelled(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     frame: bool = False
 
 
+class SecondLabel(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """A second labeller's blind reading of one call, by the same guide (SOURCE_SECOND.txt)."""
+
+    life_safety: bool
+    concept: str | None = None
+    lang: str = "en"
+    note: str | None = None
+
+
 def load(path: Path) -> list[Labelled]:
     return msgspec.convert(yaml.safe_load(path.read_text(encoding="utf-8")), list[Labelled])
+
+
+def text_key(text: str) -> str:
+    """What a second label is filed under: the text's hash, so the labels file holds no text."""
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def second_labels_of(path: Path) -> Path:
+    """Where a set's second labels live, if it has them: beside it, `<set>.second.json`."""
+    return path.with_suffix(".second.json")
+
+
+def load_second(path: Path, calls: list[Labelled]) -> dict[str, SecondLabel]:
+    """A set's second labels, one for every call of the set (a missing one is an error, not a skip)."""
+    labels = msgspec.json.decode(path.read_bytes(), type=dict[str, SecondLabel])
+    missing = [call.text for call in calls if text_key(call.text) not in labels]
+    if missing:
+        raise ValueError(f"{path}: no second label for {len(missing)} of {len(calls)} calls")
+    return labels
 
 
 def _rate(hits: int, total: int) -> float | None:
@@ -158,6 +189,36 @@ def evaluate(config: SurgeConfig, calls: list[Labelled], engine: Engine | None =
         "missed_emergencies": missed,
         "false_alarms": false_alarms,
         "accuracy": sum(pairs[(code, code)] for code in codes) / len(calls) if calls else 0.0,
+    }
+
+
+def agreement(calls: list[Labelled], second: dict[str, SecondLabel], engine: Engine) -> dict[str, Any]:
+    """How far two blind labellers agree on life safety, and triage on the calls both label alike.
+
+    Where they disagree the label is a judgement call, not a fact; triage's figures on the calls they
+    agree on are what no labeller's judgement moves.
+    """
+    pairs = Counter((call.life_safety, second[text_key(call.text)].life_safety) for call in calls)
+    n = len(calls)
+    first_yes = pairs[(True, True)] + pairs[(True, False)]
+    second_yes = pairs[(True, True)] + pairs[(False, True)]
+    observed = (pairs[(True, True)] + pairs[(False, False)]) / n if n else 0.0
+    chance = (first_yes * second_yes + (n - first_yes) * (n - second_yes)) / n**2 if n else 1.0
+    agreed = [call for call in calls if call.life_safety == second[text_key(call.text)].life_safety]
+    flagged = Counter(
+        (call.life_safety, engine.triage(call.text, call.answers).life_safety) for call in agreed
+    )
+    return {
+        "calls": n,
+        "observed": observed,
+        "kappa": (observed - chance) / (1 - chance) if chance < 1 else None,
+        # The second labeller scored as if it were triage, against the first's labels.
+        "second_recall": _rate(pairs[(True, True)], first_yes),
+        "second_false": _rate(pairs[(False, True)], n - first_yes),
+        "both_emergencies": pairs[(True, True)],
+        "both_others": pairs[(False, False)],
+        "recall_agreed": _rate(flagged[(True, True)], pairs[(True, True)]),
+        "false_agreed": _rate(flagged[(False, True)], pairs[(False, False)]),
     }
 
 
@@ -236,6 +297,17 @@ def report(config: SurgeConfig, paths: dict[str, Path] | None = None, model: Mod
             f" of the life-safety calls; asked first: {_percent(figures['others_asked_first'])}"
             f" of the non-emergency calls{learnt}\n"
         )
+        if second_labels_of(path).exists():
+            both = agreement(calls, load_second(second_labels_of(path), calls), engine)
+            out(
+                f"a second, blind labeller (same guide) agrees on {_percent(both['observed'])} of the calls"
+                f" (Cohen's kappa {both['kappa']:.2f}); scored like triage against the first it finds"
+                f" {_percent(both['second_recall'])} of the life-safety calls and flags"
+                f" {_percent(both['second_false'])} of the others\n"
+                f"  on the {both['both_emergencies']} calls both call life safety, triage recall"
+                f" {_percent(both['recall_agreed'])}; on the {both['both_others']} both call not,"
+                f" false transfers {_percent(both['false_agreed'])}\n"
+            )
         for lang, scores in figures["by_language"].items():
             out(
                 f"  {lang}: recall {_percent(scores['recall'])} of {scores['emergencies']};"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -24,9 +25,16 @@ from incident.triage.evaluate import (
     PUBLIC_HELDOUT_4,
     PUBLIC_HELDOUT_5,
     RECALL_TARGET,
+    SETS,
     WRITTEN_HERE,
+    Labelled,
+    SecondLabel,
+    agreement,
     evaluate,
     load,
+    load_second,
+    second_labels_of,
+    text_key,
 )
 from tests.support import CONFIG, as_role
 
@@ -394,6 +402,37 @@ def test_public_development_set_meets_the_recall_target(config: SurgeConfig, eng
 def test_held_out_sets_are_frozen(name: str) -> None:
     """Each held-out set is byte for byte the one labelled before it was first run."""
     assert hashlib.sha256((PUBLIC_HELDOUT.parent / name).read_bytes()).hexdigest() == FROZEN[name]
+
+
+def test_agreement_counts_kappa_and_triage_on_the_calls_both_labellers_agree_on(engine: Engine) -> None:
+    """Labellers agreeing on 3 of 4 calls (chance 0.5) give kappa 0.5; triage is scored on those 3."""
+    calls = [
+        Labelled(text="he is not breathing", category="emergency", life_safety=True),
+        Labelled(text="my mother fell and hit her head", category="emergency", life_safety=True),
+        Labelled(text="tree limb down on my car", category="debris", life_safety=False),
+        Labelled(text="pothole on Main Street", category="general", life_safety=False),
+    ]
+    second = {
+        text_key(call.text): SecondLabel(life_safety=call.text == "he is not breathing") for call in calls
+    }
+    both = agreement(calls, second, engine)
+    assert (both["observed"], both["kappa"]) == (0.75, 0.5)
+    assert (both["second_recall"], both["second_false"]) == (0.5, 0.0)
+    assert (both["both_emergencies"], both["both_others"]) == (1, 2)
+    assert (both["recall_agreed"], both["false_agreed"]) == (1.0, 0.0)
+
+
+def test_second_labels_cover_every_call_of_their_set(tmp_path: Path) -> None:
+    """A shipped second-labels file labels every call of its set; one missing a call is refused."""
+    shipped = [path for path in SETS.values() if second_labels_of(path).exists()]
+    assert shipped, "no set has second labels"
+    for path in shipped:
+        calls = load(path)
+        assert len(load_second(second_labels_of(path), calls)) == len(calls)
+    short = tmp_path / "short.json"
+    short.write_text("{}")
+    with pytest.raises(ValueError, match="no second label for 1 of 1"):
+        load_second(short, [Labelled(text="smoke in the hall", category="emergency", life_safety=True)])
 
 
 def test_the_first_held_out_set_keeps_what_tuning_on_it_gained(config: SurgeConfig, engine: Engine) -> None:
