@@ -141,6 +141,22 @@ async def dissolve(store: Store, job_id: str, reason: str | None, actor: str | N
     return await kept_jobs(store).change(job_id, decide)
 
 
+async def forget(store: Store, tickets: frozenset[str], actor: str | None) -> None:
+    """Delete the jobs made only of these incidents; dissolve those they shared (a drill's purge).
+
+    A real incident grouped with a drill's on one block goes on by itself, its history saying why.
+    """
+    ids = [i.decode() for i in cast(list[bytes], await store.redis.zrange(store.keys.jobs, 0, -1))]
+    for job in await kept_jobs(store).many(ids):
+        if tickets.isdisjoint(job.tickets):
+            continue
+        if tickets.issuperset(job.tickets):
+            await store.redis.delete(store.keys.job(job.id))
+            await store.redis.zrem(store.keys.jobs, job.id)
+        elif not job.dissolved:
+            await dissolve(store, job.id, "its drill incidents were purged", actor)
+
+
 async def job_or_404(store: Store, job_id: str) -> Job:
     return await kept_jobs(store).get_or_404(job_id)
 

@@ -256,6 +256,19 @@ async def create(
     return await retrying(attempt, f"incident {ticket}")
 
 
+async def forget(store: Store, tickets: frozenset[str]) -> None:
+    """Delete the referrals of these incidents (a drill's purge: what was sent went to the test endpoint)."""
+    keys = store.keys
+    ids = [i.decode() for i in cast(list[bytes], await store.redis.zrange(keys.referrals, 0, -1))]
+    pipe = store.redis.pipeline(transaction=True)
+    for referral in await _kept(store).many(ids):
+        if referral.ticket in tickets:
+            pipe.delete(keys.referral(referral.id))
+            pipe.zrem(keys.referrals, referral.id)
+            pipe.zrem(keys.unanswered_referrals, referral.id)
+    await pipe.execute()
+
+
 async def answer(store: Store, referral_id: str, data: StatusIn, actor: str | None) -> Referral:
     """The agency's (or a coordinator's) answer: accepted, declined (why), completed; or cancelled."""
     if data.status == "declined" and not (data.reason and data.reason.strip()):

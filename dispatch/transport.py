@@ -467,6 +467,27 @@ async def move(
     return await retrying(attempt, f"request {request_id}")
 
 
+async def forget(store: Store, tickets: frozenset[str]) -> None:
+    """Delete these incidents' rides, and the van runs made only of them (a drill's purge).
+
+    Rides not yet ended are cancelled first (`dispatch.drills`), so their places and vans are given back.
+    """
+    keys = store.keys
+    ids = [i.decode() for i in cast(list[bytes], await store.redis.zrange(keys.transports, 0, -1))]
+    gone = {request.id for request in await _requests(store).many(ids) if request.ticket in tickets}
+    run_ids = [i.decode() for i in cast(list[bytes], await store.redis.zrange(keys.runs, 0, -1))]
+    emptied = [run.id for run in await _runs(store).many(run_ids) if set(run.requests) <= gone]
+    pipe = store.redis.pipeline(transaction=True)
+    pipe.delete(*(keys.ride_of(ticket) for ticket in tickets))
+    for request_id in gone:
+        pipe.delete(keys.transport(request_id))
+        pipe.zrem(keys.transports, request_id)
+    for run_id in emptied:
+        pipe.delete(keys.run(run_id))
+        pipe.zrem(keys.runs, run_id)
+    await pipe.execute()
+
+
 async def _finish_run(change: Change, store: Store, request: TransportRequest, now: datetime) -> None:
     assert request.run is not None
     run = await _runs(store).get(request.run)

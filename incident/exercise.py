@@ -217,11 +217,18 @@ async def _marked(store: Store, exercise_id: str) -> tuple[list[tuple[int, int]]
     )
 
 
-async def purge(store: Store, exercise_id: str, actor: str | None) -> Exercise:
-    """Delete everything a stopped drill made: its incidents (calls, history, indexes), lists, callbacks."""
+async def purge(
+    store: Store, exercise_id: str, actor: str | None, let_go: Callable[[list[str]], Awaitable[None]]
+) -> Exercise:
+    """Delete everything a stopped drill made: its incidents (calls, history, indexes), lists, callbacks.
+
+    `let_go` is given the drill's tickets first, to give back and delete what their work holds above
+    this floor (dispatch's rides, referrals and jobs: `dispatch.drills.let_go`).
+    """
     record = await get(store, exercise_id)
     if record.stopped_at is None:
         raise Problem(409, "Drill running", "stop the drill before purging it", kind="drill-running")
+    await let_go(await tickets_of(store, exercise_id))
     count = 0
     while tickets := await tickets_of(store, exercise_id):
         for incident in await select_many(store, tickets[:_PURGE_BATCH]):

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 
 import msgspec
 from quart import Blueprint, Response, current_app
 from quart_schema import document_response, validate_request
 
+from dispatch import drills
 from incident import exercise
 from incident.auth import access
 from incident.web import geo, json_response, store, surge_config, triage_engine
@@ -65,5 +67,7 @@ async def get_exercise(exercise_id: str) -> Response:
 @blueprint.post("/exercises/<exercise_id>/purge")
 @document_response(exercise.Exercise)
 async def purge_exercise(exercise_id: str) -> Response:
-    """Delete everything a stopped drill made (its score sheet stays)."""
-    return json_response(await exercise.purge(store(), exercise_id, access.current().name))
+    """Delete everything a stopped drill made, its rides, referrals and jobs too (its score sheet stays)."""
+    actor = access.current().name
+    let_go = functools.partial(drills.let_go, store(), surge_config(), actor)
+    return json_response(await exercise.purge(store(), exercise_id, actor, let_go))
