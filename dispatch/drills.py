@@ -14,10 +14,9 @@ from incident.store import Store
 
 async def let_go(store: Store, config: SurgeConfig, actor: str | None, tickets: list[str]) -> None:
     """Cancel the drill incidents' rides still under way, then delete their rides, referrals and jobs."""
-    for ticket in tickets:
-        ride = await transport.ride_of(store, ticket)
-        if ride is not None and ride.status not in transport.FINAL:
-            await transport.move(store, config, ride.id, "cancelled", actor, reason="the drill was purged")
+    if not tickets:  # nothing left of it (an empty drill, or purged again)
+        return
+    await transport.cancel_rides_of(store, config, tickets, actor)
     drill = frozenset(tickets)
     await transport.forget(store, drill)
     await referrals.forget(store, drill)

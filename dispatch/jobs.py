@@ -142,18 +142,20 @@ async def dissolve(store: Store, job_id: str, reason: str | None, actor: str | N
 
 
 async def forget(store: Store, tickets: frozenset[str], actor: str | None) -> None:
-    """Delete the jobs made only of these incidents; dissolve those they shared (a drill's purge).
+    """Delete the jobs made only of these incidents; dissolve a job left with one real one (a drill's purge).
 
-    A real incident grouped with a drill's on one block goes on by itself, its history saying why.
+    A job with two real incidents or more goes on as it is (a job's reads skip incidents that are gone);
+    a real incident left alone in one goes on by itself, its history saying why.
     """
     ids = [i.decode() for i in cast(list[bytes], await store.redis.zrange(store.keys.jobs, 0, -1))]
     for job in await kept_jobs(store).many(ids):
-        if tickets.isdisjoint(job.tickets):
-            continue
-        if tickets.issuperset(job.tickets):
-            await store.redis.delete(store.keys.job(job.id))
-            await store.redis.zrem(store.keys.jobs, job.id)
-        elif not job.dissolved:
+        real = [ticket for ticket in job.tickets if ticket not in tickets]
+        if not real:
+            pipe = store.redis.pipeline(transaction=True)
+            pipe.delete(store.keys.job(job.id))
+            pipe.zrem(store.keys.jobs, job.id)
+            await pipe.execute()
+        elif len(real) == 1 and len(real) < len(job.tickets) and not job.dissolved:
             await dissolve(store, job.id, "its drill incidents were purged", actor)
 
 

@@ -10,6 +10,7 @@ become occupancy) or no_show (the places are freed, the incident reopens and sup
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Literal, cast
 
@@ -33,6 +34,7 @@ from incident.transitions import move_along
 from incident.validation import OUT_OF_CALENDAR, Identifier, in_calendar
 
 RequestStatus = Literal["requested", "scheduled", "picked_up", "dropped_off", "no_show", "cancelled"]
+log = logging.getLogger("stormline.transport")
 FINAL = frozenset({"dropped_off", "no_show", "cancelled"})
 Text = Annotated[str, msgspec.Meta(max_length=500)]
 Id = Annotated[str, msgspec.Meta(max_length=40)]
@@ -467,11 +469,28 @@ async def move(
     return await retrying(attempt, f"request {request_id}")
 
 
+async def cancel_rides_of(store: Store, config: SurgeConfig, tickets: list[str], actor: str | None) -> None:
+    """Cancel these incidents' rides not yet ended, giving back their held places and their vans."""
+    pipe = store.redis.pipeline(transaction=False)
+    for ticket in tickets:
+        pipe.hget(store.keys.ride_of(ticket), "id")
+    found = [ride.decode() for ride in cast(list[bytes | None], await pipe.execute()) if ride]
+    for ride in await _requests(store).many(found):
+        if ride.status in FINAL:
+            continue
+        try:
+            await move(store, config, ride.id, "cancelled", actor, reason="the drill was purged")
+        except Problem as problem:  # its station gone from the config, or ended meanwhile: delete it anyway
+            log.warning("drill purge: ride %s not cancelled: %s", ride.id, problem.detail)
+
+
 async def forget(store: Store, tickets: frozenset[str]) -> None:
     """Delete these incidents' rides, and the van runs made only of them (a drill's purge).
 
-    Rides not yet ended are cancelled first (`dispatch.drills`), so their places and vans are given back.
+    Rides not yet ended are cancelled first (`cancel_rides_of`), so their places and vans are given back.
     """
+    if not tickets:
+        return
     keys = store.keys
     ids = [i.decode() for i in cast(list[bytes], await store.redis.zrange(keys.transports, 0, -1))]
     gone = {request.id for request in await _requests(store).many(ids) if request.ticket in tickets}

@@ -26,17 +26,23 @@ async def mode_banner() -> dict[str, Any]:
     except RedisError:
         # A page must still render when Redis is away; the banner script fills it in once it is back.
         log.warning("mode banner: Redis unavailable")
-        return {"center_mode": None, "center_banner": "", "incident_name": None}
+        return {"center_mode": None, "center_banner": "", "incident_name": None, "drill_name": None}
     profile = center.profile(surge_config(), state.mode)
     if access.current().signed_in:
         return {
             "center_mode": state.mode.value,
             "center_banner": profile.banner,
             "incident_name": state.activation.name if state.activation else None,
+            "drill_name": state.drill.name if state.drill else None,
         }
-    # Residents read the public message, not the staff's instruction.
+    # Residents read the public message, not the staff's instruction, and never of a drill.
     message = gettext(profile.public_message) if state.mode is not center.Mode.NORMAL else ""
-    return {"center_mode": state.mode.value, "center_banner": message, "incident_name": None}
+    return {
+        "center_mode": state.mode.value,
+        "center_banner": message,
+        "incident_name": None,
+        "drill_name": None,
+    }
 
 
 @blueprint.get("/")

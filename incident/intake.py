@@ -324,6 +324,9 @@ async def _take(
     return await retrying(attempt, "the center's mode", retry_if=lambda c: c.key == store.keys.center)
 
 
+_DRILL_OR_REAL = {True: "a drill's", False: "real"}
+
+
 async def _attach(
     store: Store,
     config: SurgeConfig,
@@ -355,6 +358,18 @@ async def _attach(
                 ticket=ticket,
                 incident_status=current.status,
             )
+        state = await center.current(store)
+        # A drill's call joins only that drill's incident, a real call only a real one: purging the drill
+        # must never take a real caller's words with it, nor leave a role-player's in real work.
+        if center.drill_of(state, call_in.drill, "call") != current.exercise:
+            raise Problem(
+                409,
+                "Drill and real calls do not mix",
+                f"incident {ticket} is {_DRILL_OR_REAL[current.exercise is not None]} and this call is"
+                f" {_DRILL_OR_REAL[call_in.drill]}: log it as a new incident",
+                kind="drill-mismatch",
+                ticket=ticket,
+            )
         # A later call can tell more ("now he's not breathing"): it may raise the incident, never lower it.
         raised = triaged is not None and _RANK[triaged.priority] < _RANK[current.priority]
         priority = triaged.priority if triaged is not None and raised else current.priority
@@ -364,7 +379,6 @@ async def _attach(
         by_callers = duplicates.raised_priority(config, category, duplicates.callers([*earlier, call]))
         if by_callers is not None and _RANK[by_callers] < _RANK[priority]:
             priority = by_callers
-        state = await center.current(store)
         redated = (category, priority) != (current.category, current.priority)
         updated = msgspec.structs.replace(
             current,

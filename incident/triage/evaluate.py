@@ -299,9 +299,10 @@ def report(config: SurgeConfig, paths: dict[str, Path] | None = None, model: Mod
         )
         if second_labels_of(path).exists():
             both = agreement(calls, load_second(second_labels_of(path), calls), engine)
+            kappa = "–" if both["kappa"] is None else f"{both['kappa']:.2f}"  # undefined: one answer for all
             out(
                 f"a second, blind labeller (same guide) agrees on {_percent(both['observed'])} of the calls"
-                f" (Cohen's kappa {both['kappa']:.2f}); scored like triage against the first it finds"
+                f" (Cohen's kappa {kappa}); scored like triage against the first it finds"
                 f" {_percent(both['second_recall'])} of the life-safety calls and flags"
                 f" {_percent(both['second_false'])} of the others\n"
                 f"  on the {both['both_emergencies']} calls both call life safety, triage recall"

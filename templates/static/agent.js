@@ -270,6 +270,7 @@
       const value = $(name).value.trim(); if (value) body[name] = value;
     }
     if ($("category").value) body.category = $("category").value;
+    if ($("drill").checked && !$("drill").closest("[data-drill-only]").hidden) body.drill = true;
     if (point && confirmed && !body.ticket) body.location = point;
     if (body.ticket) { delete body.address; delete body.location; }
     try {

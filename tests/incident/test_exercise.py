@@ -176,3 +176,20 @@ def test_the_command_plays_a_script_from_a_file_into_the_drill(tmp_path: Path) -
     bad = run(str(broken))
     assert bad.returncode == 2
     assert str(broken) in bad.stderr
+
+
+async def test_a_drill_call_joins_only_a_drill_incident_and_a_real_call_a_real_one(client: Client) -> None:
+    """Attaching across drill and real is a 409 saying why; a second role-player joins the drill's."""
+    await client.post("/api/v1/exercise", json={"name": "Attach drill"})
+    limb = {"narrative": "limb down across the driveway", "address": "Bailey & Kensington"}
+    drilled = (await (await client.post("/api/v1/calls", json={**limb, "drill": True})).get_json())["ticket"]
+    real = (await (await client.post("/api/v1/calls", json=limb)).get_json())["ticket"]
+    for ticket, drill in ((drilled, False), (real, True)):
+        crossed = await client.post("/api/v1/calls", json={**limb, "ticket": ticket, "drill": drill})
+        assert crossed.status_code == 409, await crossed.get_data(as_text=True)
+        assert (await crossed.get_json())["type"].endswith("drill-mismatch")
+    joined = await client.post("/api/v1/calls", json={**limb, "ticket": drilled, "drill": True})
+    assert joined.status_code == 201, await joined.get_data(as_text=True)
+    incident = (await (await client.get(f"/api/v1/incidents/{drilled}")).get_json())["incident"]
+    assert len(incident["calls"]) == 2
+    await client.post("/api/v1/exercise/stop")

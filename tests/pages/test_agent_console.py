@@ -307,3 +307,28 @@ def test_a_spanish_speaking_caller_is_asked_in_spanish_and_the_call_says_so(page
     expect(page.get_by_label("Caller's language")).to_have_value("en")
     expect(screen.get_by_text("¿Hay alguien herido?")).to_be_hidden()
     assert csp_violations(page) == []
+
+
+def test_during_a_drill_a_call_ticked_as_the_drills_is_filed_to_it(page: Page, live: Server) -> None:
+    """While a drill runs the console says so and offers "a drill call"; only a ticked call is the drill's."""
+    with live.client(live.token("supervisor")) as api:
+        drill = api.post("/api/v1/exercise", json={"name": "Console drill"}).json()["id"]
+    _sign_in_agent(page, live)
+    expect(page.locator("#drill-banner")).to_contain_text("Drill running: Console drill")
+    page.keyboard.type("limb down on the sidewalk on Elmwood")
+    page.locator("#drill").check()
+    page.locator("#log-call").click()
+    ticket = page.locator("#ticket-number")
+    expect(ticket).to_have_text(re.compile(r"^\d{4}-\d{6}$"), timeout=5_000)
+    drilled = ticket.inner_text()
+    page.keyboard.press("Escape")
+    expect(page.locator("#drill")).not_to_be_checked()  # each drill call is ticked by itself
+    page.keyboard.type("another limb down on Bailey")
+    page.keyboard.press("Control+Enter")
+    expect(ticket).to_have_text(re.compile(r"^\d{4}-\d{6}$"), timeout=5_000)
+    with live.client(live.token("supervisor")) as api:
+        assert api.get(f"/api/v1/incidents/{drilled}").json()["incident"]["exercise"] == drill
+        assert api.get(f"/api/v1/incidents/{ticket.inner_text()}").json()["incident"]["exercise"] is None
+        api.post("/api/v1/exercise/stop")
+    expect(page.locator("#drill-banner")).to_be_hidden(timeout=10_000)  # banner.js polls every 3 s
+    expect(page.locator("#drill")).to_be_hidden()
