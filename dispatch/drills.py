@@ -14,8 +14,6 @@ from incident.store import Store
 
 async def let_go(store: Store, config: SurgeConfig, actor: str | None, tickets: list[str]) -> None:
     """Cancel the drill incidents' rides still under way, then delete their rides, referrals and jobs."""
-    if not tickets:  # nothing left of it (an empty drill, or purged again)
-        return
     await transport.cancel_rides_of(store, config, tickets, actor)
     drill = frozenset(tickets)
     await transport.forget(store, drill)

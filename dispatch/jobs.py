@@ -155,7 +155,7 @@ async def forget(store: Store, tickets: frozenset[str], actor: str | None) -> No
             pipe.delete(store.keys.job(job.id))
             pipe.zrem(store.keys.jobs, job.id)
             await pipe.execute()
-        elif len(real) == 1 and len(real) < len(job.tickets) and not job.dissolved:
+        elif len(real) == 1 and not job.dissolved:  # a job has two calls or more: one was the drill's
             await dissolve(store, job.id, "its drill incidents were purged", actor)
 
 

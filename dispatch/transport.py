@@ -489,7 +489,7 @@ async def forget(store: Store, tickets: frozenset[str]) -> None:
 
     Rides not yet ended are cancelled first (`cancel_rides_of`), so their places and vans are given back.
     """
-    if not tickets:
+    if not tickets:  # an empty drill, or one purged again: nothing to delete (DEL takes one key or more)
         return
     keys = store.keys
     ids = [i.decode() for i in cast(list[bytes], await store.redis.zrange(keys.transports, 0, -1))]

@@ -80,10 +80,9 @@ async def test_purging_a_drill_gives_back_places_and_vans_and_deletes_its_rides_
     assert alone["job"] is None  # the real limb call goes on by itself
     kept = await (await client.get(f"/api/v1/jobs/{real_job}")).get_json()
     assert kept["job"]["dissolved"] is False  # two real calls still make the job
+    # A second purge is safe.
     again_purged = await client.post(f"/api/v1/exercises/{drill}/purge")
-    assert again_purged.status_code == 200, await again_purged.get_data(
-        as_text=True
-    )  # a second purge is safe
+    assert again_purged.status_code == 200, await again_purged.get_data(as_text=True)
     again = await client.post("/api/v1/transport/runs", json={"crew_id": "van-1", "requests": [real["id"]]})
     assert again.status_code == 201, await again.get_data(as_text=True)  # the van is free
     assert not await store.redis.exists(
